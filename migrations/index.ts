@@ -1,0 +1,7 @@
+import type { MigrationInterface } from 'typeorm';
+import { Initial1795742193927 } from './1795742193927-Initial.js';
+
+type MigrationClass = new () => MigrationInterface;
+
+/** Every migration, in order. Never edit a migration that has landed; add a new one. */
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927];

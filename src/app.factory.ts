@@ -1,0 +1,68 @@
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'pino';
+import { pinoHttp } from 'pino-http';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module.js';
+import { toApiError, writeError } from './common/error.filter.js';
+import { PinoNestLogger } from './common/logger.js';
+import { requestIdMiddleware } from './common/request-id.js';
+import { createValidationPipe } from './common/validation.js';
+import type { AppConfig } from './config/config.js';
+import { migrateUnderLock } from './database/migrator.js';
+import { BootstrapService } from './iam/bootstrap.service.js';
+import { setupSwagger } from './openapi/swagger.js';
+
+export interface CreateAppOptions {
+  /** Build the app without connecting anywhere (used to generate the OpenAPI document). */
+  preview?: boolean;
+}
+
+/**
+ * Builds the HTTP application: the same pipeline serves `npm start`, the tests and the OpenAPI
+ * generator. Migrations and the first-start bootstrap run here, under an advisory lock.
+ */
+export async function createApp(config: AppConfig, logger: Logger, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+    bodyParser: false,
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    preview: options.preview,
+    abortOnError: false,
+  });
+  app.set('trust proxy', 'loopback');
+  app.disable('x-powered-by');
+  app.use(requestIdMiddleware);
+  app.use(
+    pinoHttp({
+      logger: logger.child({ component: 'http' }),
+      genReqId: (req) => (req as Request).requestId ?? '',
+      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      serializers: {
+        req: (req: { id: string; method: string; url: string; remoteAddress: string }) => ({
+          id: req.id,
+          method: req.method,
+          url: req.url,
+          remoteAddress: req.remoteAddress,
+        }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    }),
+  );
+  app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  // Body-parser failures (malformed JSON, oversize bodies) get Neon's error body too.
+  app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (!err) return next();
+    writeError(req, res, toApiError(err));
+  });
+  app.useGlobalPipes(createValidationPipe());
+  setupSwagger(app, config);
+
+  if (!options.preview) {
+    await app.init();
+    const dataSource = app.get(DataSource);
+    const bootstrap = app.get(BootstrapService);
+    await migrateUnderLock(dataSource, logger, () => bootstrap.ensureBootstrapped());
+  }
+  return app;
+}

@@ -1,0 +1,50 @@
+import { DynamicModule, Global, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import { ErrorFilter } from './common/error.filter.js';
+import { LOGGER } from './common/logger.js';
+import { APP_CONFIG, type AppConfig } from './config/config.js';
+import { controlPlaneDataSourceOptions } from './database/data-source.js';
+import { AccessGuard } from './iam/access.guard.js';
+import { IamModule } from './iam/iam.module.js';
+import { OpsModule } from './ops/ops.module.js';
+import { ProjectsModule } from './projects/projects.module.js';
+
+/** Configuration and logger, available to every module. */
+@Global()
+@Module({})
+class CoreModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [
+        { provide: APP_CONFIG, useValue: config },
+        { provide: LOGGER, useValue: logger },
+      ],
+      exports: [APP_CONFIG, LOGGER],
+    };
+  }
+}
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        CoreModule.forRoot(config, logger),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => controlPlaneDataSourceOptions(config.databaseUrl ?? '', config.databasePoolSize),
+        }),
+        IamModule,
+        ProjectsModule,
+        OpsModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: AccessGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+      ],
+    };
+  }
+}

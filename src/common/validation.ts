@@ -1,0 +1,71 @@
+import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
+import { ApiError } from './errors.js';
+
+/** Neon's id pattern for projects, branches, organizations and endpoints. */
+export const NEON_ID_PATTERN = /^[a-z0-9-]{1,60}$/;
+
+function flatten(errors: ValidationError[], parent: string, out: string[]): string[] {
+  for (const e of errors) {
+    const path = parent ? `${parent}.${e.property}` : e.property;
+    for (const message of Object.values(e.constraints ?? {})) {
+      // class-validator prefixes messages with the bare property name; name the full path instead.
+      const text = message.startsWith(`${e.property} `) ? message.slice(e.property.length + 1) : message;
+      out.push(`[${path}] ${text}`);
+    }
+    if (e.children?.length) flatten(e.children, path, out);
+  }
+  return out;
+}
+
+/**
+ * The global pipe: strips nothing silently (unknown fields are errors), converts query strings to
+ * declared types, and names every failing field in one 400.
+ */
+export function createValidationPipe(): ValidationPipe {
+  return new ValidationPipe({
+    whitelist: true,
+    forbidNonWhitelisted: true,
+    transform: true,
+    transformOptions: { enableImplicitConversion: false },
+    validationError: { target: false, value: false },
+    exceptionFactory: (errors: ValidationError[]) => {
+      const problems = flatten(errors, '', []);
+      return ApiError.validation(`invalid request: ${problems.join('; ')}`);
+    },
+  });
+}
+
+/** Validates a Neon-style id path parameter (`^[a-z0-9-]{1,60}$`). */
+@Injectable()
+export class NeonIdPipe implements PipeTransform<string, string> {
+  transform(value: string, metadata: ArgumentMetadata): string {
+    if (typeof value !== 'string' || !NEON_ID_PATTERN.test(value)) {
+      throw ApiError.validation(`invalid path parameter ${metadata.data}: must match ^[a-z0-9-]{1,60}$`);
+    }
+    return value;
+  }
+}
+
+/** Validates a numeric (int64) id path parameter such as an API key id. */
+@Injectable()
+export class Int64IdPipe implements PipeTransform<string, number> {
+  transform(value: string, metadata: ArgumentMetadata): number {
+    if (typeof value !== 'string' || !/^[1-9]\d{0,15}$/.test(value) || !Number.isSafeInteger(Number(value))) {
+      throw ApiError.validation(`invalid path parameter ${metadata.data}: must be a positive integer`);
+    }
+    return Number(value);
+  }
+}
+
+const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Validates a UUID path parameter. */
+@Injectable()
+export class UuidPipe implements PipeTransform<string, string> {
+  transform(value: string, metadata: ArgumentMetadata): string {
+    if (typeof value !== 'string' || !UUID_PATTERN.test(value)) {
+      throw ApiError.validation(`invalid path parameter ${metadata.data}: must be a UUID`);
+    }
+    return value.toLowerCase();
+  }
+}

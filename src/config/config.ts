@@ -1,0 +1,183 @@
+import path from 'node:path';
+
+/**
+ * The process configuration, read once from the environment and validated as a whole:
+ * every bad variable is reported in one error, so an operator fixes them in one pass.
+ */
+export interface AppConfig {
+  /** TCP port of the HTTP server. */
+  port: number;
+  /** Interface the HTTP server binds to. */
+  host: string;
+  /** Base URL the server hands out in links (no trailing slash). */
+  publicUrl: string;
+  /** Directory for the embedded PostgreSQL data, the bootstrap key file and the secrets key. */
+  dataDir: string;
+  /** Control-plane database. Unset means: start an embedded PostgreSQL under dataDir. */
+  databaseUrl?: string;
+  /** Server that hosts branch databases. Unset means: the control-plane server. */
+  computeDatabaseUrl?: string;
+  /** Host name put into connection URIs handed to users. Unset means: the compute server's host. */
+  computePublicHost?: string;
+  /** Port put into connection URIs handed to users. Unset means: the compute server's port. */
+  computePublicPort?: number;
+  /** Port of the embedded PostgreSQL (only when databaseUrl is unset). */
+  embeddedPgPort: number;
+  /** Personal API key of the bootstrap platform admin, instead of a random one. */
+  bootstrapApiKey?: string;
+  bootstrapAdminEmail: string;
+  bootstrapAdminName: string;
+  /** 32-byte key (hex or base64) that encrypts secrets the server must use later. */
+  secretsKey?: string;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Largest accepted JSON request body, in bytes. */
+  bodyLimitBytes: number;
+  /** Region id reported on projects. */
+  regionId: string;
+  /** Size of the control-plane connection pool. */
+  databasePoolSize: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** Every environment variable the server reads, with its meaning; README documents the same list. */
+export const ENVIRONMENT_VARIABLES = [
+  'PORT',
+  'HOST',
+  'PUBLIC_URL',
+  'DATA_DIR',
+  'DATABASE_URL',
+  'COMPUTE_DATABASE_URL',
+  'COMPUTE_PUBLIC_HOST',
+  'COMPUTE_PUBLIC_PORT',
+  'EMBEDDED_PG_PORT',
+  'BOOTSTRAP_API_KEY',
+  'BOOTSTRAP_ADMIN_EMAIL',
+  'BOOTSTRAP_ADMIN_NAME',
+  'SECRETS_KEY',
+  'LOG_LEVEL',
+  'BODY_LIMIT',
+  'REGION_ID',
+  'DATABASE_POOL_SIZE',
+] as const;
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const str = (name: string): string | undefined => {
+    const v = env[name];
+    return v === undefined || v.trim() === '' ? undefined : v.trim();
+  };
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = str(name);
+    if (raw === undefined) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+      problems.push(`${name} must be an integer between ${min} and ${max} (got "${raw}")`);
+      return fallback;
+    }
+    return Number(raw);
+  };
+  const url = (name: string, protocols: string[]): string | undefined => {
+    const raw = str(name);
+    if (raw === undefined) return undefined;
+    try {
+      const u = new URL(raw);
+      if (!protocols.includes(u.protocol)) {
+        problems.push(`${name} must use ${protocols.join(' or ')} (got "${u.protocol}")`);
+      }
+    } catch {
+      problems.push(`${name} is not a valid URL`);
+    }
+    return raw;
+  };
+
+  const port = int('PORT', 3000, 0, 65535);
+  const host = str('HOST') ?? '127.0.0.1';
+  const publicUrlRaw = url('PUBLIC_URL', ['http:', 'https:']);
+  const publicUrl = (publicUrlRaw ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`).replace(/\/+$/, '');
+  const dataDir = path.resolve(str('DATA_DIR') ?? './.data');
+  const databaseUrl = url('DATABASE_URL', ['postgres:', 'postgresql:']);
+  const computeDatabaseUrl = url('COMPUTE_DATABASE_URL', ['postgres:', 'postgresql:']);
+  const computePublicHost = str('COMPUTE_PUBLIC_HOST');
+  const computePublicPortRaw = str('COMPUTE_PUBLIC_PORT');
+  const computePublicPort =
+    computePublicPortRaw === undefined ? undefined : int('COMPUTE_PUBLIC_PORT', 5432, 1, 65535);
+  const embeddedPgPort = int('EMBEDDED_PG_PORT', 5433, 1, 65535);
+
+  const bootstrapApiKey = str('BOOTSTRAP_API_KEY');
+  if (bootstrapApiKey !== undefined && (bootstrapApiKey.length < 16 || /\s/.test(bootstrapApiKey))) {
+    problems.push('BOOTSTRAP_API_KEY must be at least 16 characters without whitespace');
+  }
+  const bootstrapAdminEmail = str('BOOTSTRAP_ADMIN_EMAIL') ?? 'admin@localhost';
+  if (!/^[^\s@]+@[^\s@]+$/.test(bootstrapAdminEmail)) {
+    problems.push(`BOOTSTRAP_ADMIN_EMAIL is not an email address (got "${bootstrapAdminEmail}")`);
+  }
+  const bootstrapAdminName = str('BOOTSTRAP_ADMIN_NAME') ?? 'Platform Admin';
+
+  const secretsKey = str('SECRETS_KEY');
+  if (secretsKey !== undefined && parseSecretsKey(secretsKey) === undefined) {
+    problems.push('SECRETS_KEY must be 32 bytes, written as 64 hex characters or base64');
+  }
+
+  const logLevelRaw = (str('LOG_LEVEL') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
+    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}")`);
+  }
+  const bodyLimitBytes = parseByteSize(str('BODY_LIMIT') ?? '1mb');
+  if (bodyLimitBytes === undefined) {
+    problems.push(`BODY_LIMIT must be a size such as 512kb or 1mb (got "${str('BODY_LIMIT')}")`);
+  }
+  const regionId = str('REGION_ID') ?? 'local';
+  if (!/^[a-z0-9-]{1,60}$/.test(regionId)) problems.push('REGION_ID must match ^[a-z0-9-]{1,60}$');
+  const databasePoolSize = int('DATABASE_POOL_SIZE', 10, 1, 1000);
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    port,
+    host,
+    publicUrl,
+    dataDir,
+    databaseUrl,
+    computeDatabaseUrl,
+    computePublicHost,
+    computePublicPort,
+    embeddedPgPort,
+    bootstrapApiKey,
+    bootstrapAdminEmail: bootstrapAdminEmail.toLowerCase(),
+    bootstrapAdminName,
+    secretsKey,
+    logLevel: logLevelRaw as AppConfig['logLevel'],
+    bodyLimitBytes: bodyLimitBytes ?? 1024 * 1024,
+    regionId,
+    databasePoolSize,
+  };
+}
+
+export function parseSecretsKey(raw: string): Buffer | undefined {
+  if (/^[0-9a-fA-F]{64}$/.test(raw)) return Buffer.from(raw, 'hex');
+  if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(raw)) {
+    const buf = Buffer.from(raw, 'base64');
+    if (buf.length === 32) return buf;
+  }
+  return undefined;
+}
+
+function parseByteSize(raw: string): number | undefined {
+  const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw.trim());
+  if (!m) return undefined;
+  const n = Number(m[1]);
+  const unit = (m[2] ?? 'b').toLowerCase();
+  const bytes = unit === 'mb' ? n * 1024 * 1024 : unit === 'kb' ? n * 1024 : n;
+  return bytes >= 1024 && bytes <= 100 * 1024 * 1024 ? bytes : undefined;
+}
+
+/** Injection token for the validated configuration. */
+export const APP_CONFIG = Symbol('APP_CONFIG');

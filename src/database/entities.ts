@@ -1,0 +1,28 @@
+import { AccountEntity } from '../iam/entities/account.entity.js';
+import { ApiKeyEntity } from '../iam/entities/api-key.entity.js';
+import { InvitationEntity } from '../iam/entities/invitation.entity.js';
+import { MemberEntity } from '../iam/entities/member.entity.js';
+import { OrganizationEntity } from '../iam/entities/organization.entity.js';
+import { BranchEntity } from '../projects/entities/branch.entity.js';
+import { DatabaseEntity } from '../projects/entities/database.entity.js';
+import { EndpointEntity } from '../projects/entities/endpoint.entity.js';
+import { ProjectPermissionEntity } from '../projects/entities/project-permission.entity.js';
+import { ProjectEntity } from '../projects/entities/project.entity.js';
+import { RoleEntity } from '../projects/entities/role.entity.js';
+import { SystemStateEntity } from './system-state.entity.js';
+
+/** Every control-plane entity; migrations must create exactly these tables (a test checks it). */
+export const CONTROL_PLANE_ENTITIES = [
+  SystemStateEntity,
+  AccountEntity,
+  OrganizationEntity,
+  MemberEntity,
+  InvitationEntity,
+  ApiKeyEntity,
+  ProjectEntity,
+  BranchEntity,
+  EndpointEntity,
+  RoleEntity,
+  DatabaseEntity,
+  ProjectPermissionEntity,
+];

@@ -1,0 +1,53 @@
+import { ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { Request } from 'express';
+import type { Logger } from 'pino';
+import { ApiError } from '../common/errors.js';
+import { LOGGER } from '../common/logger.js';
+import { AccessService } from './access.service.js';
+import { ACCESS_POLICY_KEY, Policy } from './policy.js';
+import type { AccessContext, Principal } from './principal.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    access?: AccessContext;
+  }
+}
+
+/**
+ * The one global guard: deny by default, authenticate with the bearer strategy, then apply the
+ * route's declared Policy and leave the resolved AccessContext on the request for @Caller().
+ */
+@Injectable()
+export class AccessGuard extends AuthGuard('bearer') {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly accessService: AccessService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    super();
+  }
+
+  override async canActivate(context: ExecutionContext): Promise<boolean> {
+    const policy = this.reflector.getAllAndOverride<Policy | undefined>(ACCESS_POLICY_KEY, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (policy === undefined) {
+      this.logger.error({ handler: context.getHandler().name }, 'route has no access policy; refusing');
+      throw ApiError.forbidden('this route declares no access policy');
+    }
+    if (policy === Policy.Public) return true;
+    await super.canActivate(context);
+    const req = context.switchToHttp().getRequest<Request>();
+    req.access = await this.accessService.authorize(policy, req.user as Principal, req.params as Record<string, string>);
+    return true;
+  }
+
+  override handleRequest<TUser = Principal>(err: unknown, user: TUser | false): TUser {
+    if (err) throw err;
+    if (!user) throw ApiError.unauthorized();
+    return user;
+  }
+}

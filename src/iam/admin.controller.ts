@@ -1,0 +1,20 @@
+import { Body, Controller, Post } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { EXTENSIONS_TAG } from '../openapi/swagger.js';
+import { AdminService } from './admin.service.js';
+import { AdminAccountCreateRequestDto, AdminAccountCreateResponseDto } from './dto/user.dto.js';
+import { Access, Policy } from './policy.js';
+
+@ApiTags(EXTENSIONS_TAG)
+@Controller('api/v2/admin')
+export class AdminController {
+  constructor(private readonly admin: AdminService) {}
+
+  @Post('accounts')
+  @Access(Policy.PlatformAdmin)
+  @ApiOperation({ summary: 'Create an account and its first personal API key (platform admins only; Extension)' })
+  @ApiCreatedResponse({ type: AdminAccountCreateResponseDto })
+  createAccount(@Body() body: AdminAccountCreateRequestDto): Promise<AdminAccountCreateResponseDto> {
+    return this.admin.createAccount(body);
+  }
+}

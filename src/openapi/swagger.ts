@@ -1,0 +1,61 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { GeneralErrorDto } from '../common/dto/general-error.dto.js';
+import type { AppConfig } from '../config/config.js';
+
+export const EXTENSIONS_TAG = 'Extensions';
+
+/**
+ * Builds the OpenAPI document from the controllers. Output is deterministic: operation ids are
+ * the controller method names, and every key is sorted, so the committed file diffs cleanly.
+ */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const builder = new DocumentBuilder()
+    .setTitle('Neon Auth control plane API')
+    .setDescription(
+      'A self-hostable, Neon-compatible management API (`/api/v2`). Paths, bodies, status codes and errors follow ' +
+        "Neon's API so that `@neondatabase/api-client` and `neonctl` work unchanged. Operations Neon performs in its " +
+        `console rather than its API are tagged \`${EXTENSIONS_TAG}\`. Every error body is a GeneralError.`,
+    )
+    .setVersion('v2')
+    .addServer('/', 'This server')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: personal, organization or project-scoped' }, 'BearerAuth');
+  const document = SwaggerModule.createDocument(app, builder.build(), {
+    operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
+    extraModels: [GeneralErrorDto],
+  });
+  for (const pathItem of Object.values(document.paths)) {
+    for (const operation of Object.values(pathItem)) {
+      if (operation && typeof operation === 'object' && 'responses' in operation) {
+        operation.responses.default ??= {
+          description: 'General error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/GeneralErrorDto' } } },
+        };
+      }
+    }
+  }
+  return sortKeys(document) as OpenAPIObject;
+}
+
+/** Recursively sorts object keys (arrays keep their order: it can be meaningful). */
+export function sortKeys(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value && typeof value === 'object') {
+    return Object.fromEntries(
+      Object.keys(value as Record<string, unknown>)
+        .sort()
+        .map((k) => [k, sortKeys((value as Record<string, unknown>)[k])]),
+    );
+  }
+  return value;
+}
+
+/** Serves Swagger UI at /api/docs (with a working "Authorize" for Bearer keys) and JSON at /api/docs-json. */
+export function setupSwagger(app: INestApplication, _config: AppConfig): void {
+  SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app), {
+    jsonDocumentUrl: 'api/docs-json',
+    yamlDocumentUrl: 'api/docs-yaml',
+    customSiteTitle: 'Neon Auth control plane API',
+    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+  });
+}
