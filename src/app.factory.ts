@@ -13,6 +13,14 @@ import type { AppConfig } from './config/config.js';
 import { migrateUnderLock } from './database/migrator.js';
 import { BootstrapService } from './iam/bootstrap.service.js';
 import { setupSwagger } from './openapi/swagger.js';
+import { useHttpMetrics } from './ops/ops.module.js';
+
+/** Query parameters whose values never reach the logs. */
+const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret)=)[^&#]*/gi;
+
+function redactUrl(url: string): string {
+  return url.replace(SECRET_QUERY_PARAMS, '$1[redacted]');
+}
 
 export interface CreateAppOptions {
   /** Build the app without connecting anywhere (used to generate the OpenAPI document). */
@@ -33,6 +41,7 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
+  if (!options.preview) useHttpMetrics(app); // first, so every request is counted, errors included
   app.use(
     pinoHttp({
       logger: logger.child({ component: 'http' }),
@@ -42,7 +51,7 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
         req: (req: { id: string; method: string; url: string; remoteAddress: string }) => ({
           id: req.id,
           method: req.method,
-          url: req.url,
+          url: redactUrl(req.url),
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -4,6 +4,7 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { ErrorFilter } from './common/error.filter.js';
 import { LOGGER } from './common/logger.js';
+import { SecretsService } from './common/secrets.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { controlPlaneDataSourceOptions } from './database/data-source.js';
 import { AccessGuard } from './iam/access.guard.js';
@@ -11,7 +12,7 @@ import { IamModule } from './iam/iam.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 
-/** Configuration and logger, available to every module. */
+/** Configuration, logger and secrets encryption, available to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -21,8 +22,9 @@ class CoreModule {
       providers: [
         { provide: APP_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
+        SecretsService,
       ],
-      exports: [APP_CONFIG, LOGGER],
+      exports: [APP_CONFIG, LOGGER, SecretsService],
     };
   }
 }

@@ -24,12 +24,16 @@ export function createLogger(level: string): Logger {
   });
 }
 
+const STARTUP_CONTEXTS = new Set(['InstanceLoader', 'RoutesResolver', 'RouterExplorer', 'NestFactory']);
+
 /** Adapts pino to Nest's LoggerService so framework messages are JSON lines too. */
 export class PinoNestLogger implements LoggerService {
   constructor(private readonly logger: Logger) {}
 
   log(message: unknown, context?: string): void {
-    this.logger.info({ context }, stringify(message));
+    // Nest's start-up chatter (one line per module and route) is debug detail, not operational news.
+    const level = context && STARTUP_CONTEXTS.has(context) ? 'debug' : 'info';
+    this.logger[level]({ context }, stringify(message));
   }
   error(message: unknown, trace?: string, context?: string): void {
     this.logger.error({ context, trace }, stringify(message));

@@ -19,14 +19,25 @@ export function decodeCursor(raw: string): CursorPayload {
       parsed &&
       typeof parsed === 'object' &&
       typeof (parsed as CursorPayload).k === 'string' &&
-      typeof (parsed as CursorPayload).id === 'string'
+      typeof (parsed as CursorPayload).id === 'string' &&
+      !`${(parsed as CursorPayload).k}${(parsed as CursorPayload).id}`.includes('\u0000')
     ) {
       return parsed as CursorPayload;
     }
   } catch {
     // fall through
   }
-  throw ApiError.validation('invalid cursor: pass the value of pagination.next (or pagination.cursor) unchanged');
+  throw invalidCursor();
+}
+
+function invalidCursor(): ApiError {
+  return ApiError.validation('invalid cursor: pass the value of pagination.next (or pagination.cursor) unchanged');
+}
+
+function isDataException(err: unknown): boolean {
+  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
+  const code = e?.code ?? e?.driverError?.code;
+  return typeof code === 'string' && code.startsWith('22');
 }
 
 export interface KeysetOptions {
@@ -68,7 +79,15 @@ export async function keysetPage<T extends ObjectLiteral, R extends Record<strin
   }
   qb.orderBy(opts.sortExpr, dir).addOrderBy(`(${opts.idExpr})::text`, dir);
   if (opts.limit !== undefined) qb.limit(opts.limit + 1);
-  const raw = (await qb.getRawMany()) as (R & { __sort_key: string; __id: string })[];
+  let raw: (R & { __sort_key: string; __id: string })[];
+  try {
+    raw = (await qb.getRawMany()) as (R & { __sort_key: string; __id: string })[];
+  } catch (err) {
+    // A cursor is client input: one whose key does not cast to the sort's type (e.g. a cursor of another
+    // sort_by, or a forged one) makes PostgreSQL raise a data exception (SQLSTATE class 22). That is a 400.
+    if (opts.cursor && isDataException(err)) throw invalidCursor();
+    throw err;
+  }
   let next: string | undefined;
   if (opts.limit !== undefined && raw.length > opts.limit) {
     raw.length = opts.limit;

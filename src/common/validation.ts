@@ -18,11 +18,49 @@ function flatten(errors: ValidationError[], parent: string, out: string[]): stri
 }
 
 /**
+ * Finds input PostgreSQL cannot take or that would bypass the whitelist: NUL characters (text columns
+ * reject them, which would otherwise surface as a 500) and own `__proto__` keys (JSON.parse keeps them,
+ * class-transformer silently drops them, so they would escape forbidNonWhitelisted). Returns a problem.
+ */
+function findUnacceptable(value: unknown, path: string, depth = 0): string | undefined {
+  const at = (p: string): string => (p ? `[${p}] ` : '');
+  if (typeof value === 'string') return value.includes('\u0000') ? `${at(path)}must not contain NUL (\\u0000) characters` : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  if (depth > 100) return `${at(path)}is nested too deeply`;
+  for (const key of Object.keys(value)) {
+    const child = path ? `${path}.${key}` : key;
+    if (key === '__proto__') return `[${child}] property ${key} should not exist`;
+    if (key.includes('\u0000')) return `${at(path)}field names must not contain NUL (\\u0000) characters`;
+    const problem = findUnacceptable((value as Record<string, unknown>)[key], child, depth + 1);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * Refuses what findUnacceptable finds in bodies, queries and params, and leaves path parameters as the raw
+ * strings they are: the route's own id pipes validate and convert them.
+ */
+class StrictValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'custom') {
+      const problem = findUnacceptable(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
+      if (problem) throw ApiError.validation(`invalid request: ${problem}`);
+    }
+    return super.transform(value, metadata);
+  }
+
+  protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
+    return metadata.type === 'param' ? value : super.transformPrimitive(value, metadata);
+  }
+}
+
+/**
  * The global pipe: strips nothing silently (unknown fields are errors), converts query strings to
  * declared types, and names every failing field in one 400.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new StrictValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

@@ -9,6 +9,10 @@ import { AccessService } from './access.service.js';
 import { ACCESS_POLICY_KEY, Policy } from './policy.js';
 import type { AccessContext, Principal } from './principal.js';
 
+function hasAccessToken(source: unknown): boolean {
+  return typeof source === 'object' && source !== null && 'access_token' in source;
+}
+
 declare module 'express-serve-static-core' {
   interface Request {
     access?: AccessContext;
@@ -39,8 +43,13 @@ export class AccessGuard extends AuthGuard('bearer') {
       throw ApiError.forbidden('this route declares no access policy');
     }
     if (policy === Policy.Public) return true;
-    await super.canActivate(context);
     const req = context.switchToHttp().getRequest<Request>();
+    // passport-http-bearer also reads `access_token` from the query string and body; keys in URLs end up
+    // in proxies' logs, so only the Authorization header is accepted.
+    if (!req.header('authorization') && (hasAccessToken(req.query) || hasAccessToken(req.body))) {
+      throw ApiError.unauthorized('send the API key in the Authorization header ("Authorization: Bearer <key>")');
+    }
+    await super.canActivate(context);
     req.access = await this.accessService.authorize(policy, req.user as Principal, req.params as Record<string, string>);
     return true;
   }

@@ -34,7 +34,24 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       }
     }
   }
-  return sortKeys(document) as OpenAPIObject;
+  return sortKeys(stripDtoSuffix(document)) as OpenAPIObject;
+}
+
+/**
+ * Names schemas as Neon does ("ApiKeyCreateRequest", not the class name "ApiKeyCreateRequestDto"), so the
+ * generated client's types read like Neon's.
+ */
+function stripDtoSuffix(document: OpenAPIObject): OpenAPIObject {
+  const schemas = document.components?.schemas ?? {};
+  const renamed = new Map(Object.keys(schemas).map((name) => [name, name.replace(/Dto$/, '')]));
+  const seen = new Set(renamed.values());
+  if (seen.size !== renamed.size) throw new Error('two OpenAPI schemas map to the same name once "Dto" is stripped');
+  const json = JSON.stringify(document).replace(/"#\/components\/schemas\/([A-Za-z0-9_]+)"/g, (m, name: string) =>
+    renamed.has(name) ? `"#/components/schemas/${renamed.get(name)}"` : m,
+  );
+  const out = JSON.parse(json) as OpenAPIObject;
+  out.components!.schemas = Object.fromEntries(Object.entries(out.components!.schemas!).map(([k, v]) => [renamed.get(k) ?? k, v]));
+  return out;
 }
 
 /** Recursively sorts object keys (arrays keep their order: it can be meaningful). */

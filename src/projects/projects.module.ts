@@ -1,19 +1,29 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { IamModule } from '../iam/iam.module.js';
+import { BranchesController } from './branches.controller.js';
+import { BranchesService } from './branches.service.js';
+import { BranchStorageService } from './compute/branch-storage.service.js';
+import { ComputeService } from './compute/compute.service.js';
 import { BranchEntity } from './entities/branch.entity.js';
 import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
 import { ProjectPermissionEntity } from './entities/project-permission.entity.js';
 import { ProjectEntity } from './entities/project.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
+import { PermissionsService } from './permissions.service.js';
+import { ProjectsController } from './projects.controller.js';
+import { ProjectsService } from './projects.service.js';
 
 @Module({
   imports: [
     IamModule,
     TypeOrmModule.forFeature([ProjectEntity, BranchEntity, EndpointEntity, RoleEntity, DatabaseEntity, ProjectPermissionEntity]),
   ],
-  controllers: [],
-  providers: [],
+  // ProjectsController first: its GET /projects/shared must be matched before /projects/:project_id routes.
+  controllers: [ProjectsController, BranchesController],
+  providers: [ComputeService, BranchStorageService, ProjectsService, BranchesService, PermissionsService],
+  // ComputeService: later modules reach branch databases through its pools (poolFor / withDatabasesQuiesced).
+  exports: [ComputeService, BranchStorageService, ProjectsService, BranchesService],
 })
 export class ProjectsModule {}

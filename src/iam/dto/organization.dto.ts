@@ -11,6 +11,7 @@ import {
   IsNotEmpty,
   IsOptional,
   IsString,
+  Matches,
   Max,
   MaxLength,
   Min,
@@ -38,6 +39,7 @@ export class OrganizationCreateRequestDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(256)
+  @Matches(/\S/, { message: 'name must not be blank' })
   name!: string;
 }
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsEmail, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { IsDefined, IsEmail, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 
 export class AuthDetailsResponseDto {
   @ApiProperty({ description: 'The account (personal key) or organization (organization and project keys) behind the key' })
@@ -47,6 +47,7 @@ export class AdminAccountCreateRequestDto {
   @IsString()
   @IsNotEmpty()
   @MaxLength(256)
+  @Matches(/\S/, { message: 'name must not be blank' })
   name!: string;
 }
 

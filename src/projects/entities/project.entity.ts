@@ -34,7 +34,7 @@ export class ProjectEntity {
   @Column({ name: 'pg_version', type: 'integer' })
   pgVersion!: number;
 
-  @Column({ type: 'jsonb', default: () => `'{}'::jsonb` })
+  @Column({ type: 'jsonb', default: {} }) // an object default, so TypeORM's schema diff can compare it with the DB's '{}'::jsonb
   settings!: ProjectSettings;
 
   @Column({ name: 'store_passwords', type: 'boolean', default: true })

@@ -1,0 +1,2223 @@
+/* eslint-disable */
+/* tslint:disable */
+// @ts-nocheck
+/*
+ * ---------------------------------------------------------------
+ * ## THIS FILE WAS GENERATED VIA SWAGGER-TYPESCRIPT-API        ##
+ * ##                                                           ##
+ * ## AUTHOR: acacode                                           ##
+ * ## SOURCE: https://github.com/acacode/swagger-typescript-api ##
+ * ---------------------------------------------------------------
+ */
+
+export interface AcceptInvitationParams {
+  /** @format uuid */
+  invitationId: string;
+}
+
+export interface AdminAccount {
+  /** @format email */
+  email: string;
+  /** @format uuid */
+  id: string;
+  name: string;
+}
+
+export interface AdminAccountApiKey {
+  /** @format int64 */
+  id: number;
+  /** Personal API key of the new account: shown only in this response */
+  key: string;
+}
+
+export interface AdminAccountCreateRequest {
+  /**
+   * @format email
+   * @maxLength 256
+   */
+  email: string;
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  name: string;
+}
+
+export interface AdminAccountCreateResponse {
+  account: AdminAccount;
+  api_key: AdminAccountApiKey;
+}
+
+export interface AllowedIps {
+  /** Addresses, CIDR blocks or ranges allowed to connect (stored; enforced by Neon Auth) */
+  ips?: string[];
+  /** Apply the list to protected branches only */
+  protected_branches_only?: boolean;
+}
+
+export interface ApiKeyCreateRequest {
+  /**
+   * A user-specified API key name
+   * @maxLength 64
+   * @example "ci"
+   */
+  key_name: string;
+}
+
+export interface ApiKeyCreateResponse {
+  /** @format date-time */
+  created_at: string;
+  /**
+   * ID of the user who created this API key
+   * @format uuid
+   */
+  created_by: string;
+  /** @format int64 */
+  id: number;
+  /** The secret: shown only in this response */
+  key: string;
+  name: string;
+}
+
+export interface ApiKeyCreatorData {
+  /** @format uuid */
+  id: string;
+  /** URL of the user's avatar image (empty when none) */
+  image: string;
+  name: string;
+}
+
+export interface ApiKeyRevokeResponse {
+  /** @format date-time */
+  created_at: string;
+  /** @format uuid */
+  created_by: string;
+  /** @format int64 */
+  id: number;
+  /** @format date-time */
+  last_used_at?: string | null;
+  last_used_from_addr: string;
+  name: string;
+  revoked: boolean;
+}
+
+export interface ApiKeysListResponseItem {
+  /** @format date-time */
+  created_at: string;
+  created_by: ApiKeyCreatorData;
+  /** @format int64 */
+  id: number;
+  /** @format date-time */
+  last_used_at?: string | null;
+  last_used_from_addr: string;
+  name: string;
+}
+
+export interface AuthDetailsResponse {
+  /** The account (personal key) or organization (organization and project keys) behind the key */
+  account_id: string;
+  /** For project-scoped keys: the project id */
+  auth_data?: string;
+  auth_method:
+    | "keycloak"
+    | "session_cookie"
+    | "api_key_user"
+    | "api_key_org"
+    | "oauth";
+}
+
+export interface Branch {
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  active_time_seconds: number;
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  compute_time_seconds: number;
+  /**
+   * Not metered: 0
+   * @deprecated
+   * @format int64
+   */
+  cpu_used_sec: number;
+  /** @format date-time */
+  created_at: string;
+  creation_source: string;
+  current_state: "init" | "resetting" | "ready" | "archived";
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  data_transfer_bytes: number;
+  /** Whether the branch is the project's default branch */
+  default: boolean;
+  /**
+   * @pattern ^[a-z0-9-]{1,60}$
+   * @example "br-quiet-river-482913"
+   */
+  id: string;
+  init_source?: "parent-data";
+  name: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  parent_id?: string;
+  /**
+   * When the parent was copied
+   * @format date-time
+   */
+  parent_timestamp?: string;
+  /** @deprecated */
+  primary?: boolean;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+  protected: boolean;
+  /** @format date-time */
+  state_changed_at: string;
+  /** @format date-time */
+  updated_at: string;
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  written_data_bytes: number;
+}
+
+export interface BranchCreateBranch {
+  /** Only `parent-data`: a full copy of the parent */
+  init_source?: "parent-data";
+  /**
+   * Default: the generated branch id
+   * @minLength 1
+   * @maxLength 256
+   */
+  name?: string;
+  /**
+   * Parent branch; default: the default branch
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  parent_id?: string;
+  protected?: boolean;
+}
+
+export interface BranchCreateRequest {
+  /** Only `{}`: annotations are not supported */
+  annotation_value?: Record<string, string>;
+  branch?: BranchCreateBranch;
+  /** At most one, read_write */
+  endpoints?: BranchCreateRequestEndpointOptions[];
+}
+
+export interface BranchCreateRequestEndpointOptions {
+  /** Accepted; the compute server does not autoscale */
+  autoscaling_limit_max_cu?: number;
+  /** Accepted; the compute server does not autoscale */
+  autoscaling_limit_min_cu?: number;
+  /** Accepted; the compute server never suspends */
+  suspend_timeout_seconds?: number;
+  /** Every branch has one read-write endpoint: the compute server */
+  type: "read_write";
+}
+
+export interface BranchCreateResponse {
+  branch: Branch;
+  /** Present when the branch has exactly one role and one database */
+  connection_uris?: ConnectionDetails[];
+  databases: Database[];
+  endpoints: Endpoint[];
+  operations: Operation[];
+  roles: Role[];
+}
+
+export interface BranchOperations {
+  branch: Branch;
+  operations: Operation[];
+}
+
+export interface BranchResponse {
+  branch: Branch;
+}
+
+export interface BranchesResponse {
+  /** Branch annotations by branch id; none here: {} */
+  annotations: Record<string, any>;
+  branches: Branch[];
+  pagination?: CursorPagination;
+}
+
+export interface ConnectionDetails {
+  connection_parameters: ConnectionParameters;
+  /** @example "postgresql://neondb_owner.shiny-meadow-12345678:npg_...@127.0.0.1:5432/neondb.br-quiet-river-482913" */
+  connection_uri: string;
+}
+
+export interface ConnectionParameters {
+  /** Name of the real database on the compute server (what you connect to) */
+  database: string;
+  /** Host name; the port is in connection_uri */
+  host: string;
+  password: string;
+  /** There is no separate pooler: same as host */
+  pooler_host: string;
+  /** Name of the real role on the compute server (what you connect as) */
+  role: string;
+}
+
+export interface ConnectionUriResponse {
+  /** The connection URI */
+  uri: string;
+}
+
+export interface CreateOrgApiKeyParams {
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface CreateOrganizationInvitationsParams {
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface CreateProjectBranchDatabaseParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface CreateProjectBranchParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface CurrentUserAuthAccount {
+  /** @format email */
+  email: string;
+  image: string;
+  /** @deprecated */
+  login: string;
+  name: string;
+  /** Identity provider; always `api_key` here */
+  provider: string;
+}
+
+export interface CurrentUserInfoResponse {
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  active_seconds_limit: number;
+  auth_accounts: CurrentUserAuthAccount[];
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  branches_limit: number;
+  /** @format email */
+  email: string;
+  id: string;
+  image: string;
+  last_name: string;
+  /** @deprecated */
+  login: string;
+  /**
+   * 0: no limit
+   * @format double
+   */
+  max_autoscaling_limit: number;
+  name: string;
+  plan: string;
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  projects_limit: number;
+}
+
+export interface CursorPagination {
+  /** Pass as `cursor` to get the next page; absent on the last page */
+  next?: string;
+  sort_by?: string;
+  sort_order?: string;
+}
+
+export interface Database {
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  branch_id: string;
+  /** @format date-time */
+  created_at: string;
+  /** @format int64 */
+  id: number;
+  /** The database name */
+  name: string;
+  /** The name of the role that owns the database */
+  owner_name: string;
+  /** @format date-time */
+  updated_at: string;
+}
+
+export interface DatabaseCreateBody {
+  /**
+   * The database name, 1..63 bytes
+   * @maxLength 63
+   */
+  name: string;
+  /**
+   * A role of the branch that will own the database
+   * @maxLength 63
+   */
+  owner_name: string;
+}
+
+export interface DatabaseCreateRequest {
+  database: DatabaseCreateBody;
+}
+
+export interface DatabaseOperations {
+  database: Database;
+  operations: Operation[];
+}
+
+export interface DatabasesResponse {
+  databases: Database[];
+}
+
+export interface DeleteProjectBranchParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /** Accepted; deletion is always immediate and final here */
+  hard_delete?: boolean;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface DeleteProjectParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface Endpoint {
+  /** Fixed: the compute server does not autoscale */
+  autoscaling_limit_max_cu: number;
+  /** Fixed: the compute server does not autoscale */
+  autoscaling_limit_min_cu: number;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  branch_id: string;
+  /** @format date-time */
+  created_at: string;
+  creation_source: string;
+  /** The compute server is always running: `active` */
+  current_state: "init" | "active" | "idle";
+  disabled: boolean;
+  /** Host name of the compute server */
+  host: string;
+  /**
+   * @pattern ^[a-z0-9-]{1,60}$
+   * @example "ep-cool-darkness-123456"
+   */
+  id: string;
+  passwordless_access: boolean;
+  /** @deprecated */
+  pooler_enabled: boolean;
+  /** @deprecated */
+  pooler_mode: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+  provisioner: string;
+  /** @deprecated */
+  proxy_host: string;
+  region_id: string;
+  settings: Record<string, any>;
+  /** -1: never suspended */
+  suspend_timeout_seconds: number;
+  type: "read_write" | "read_only";
+  /** @format date-time */
+  updated_at: string;
+}
+
+export interface GeneralError {
+  /**
+   * Machine-readable error code
+   * @example "VALIDATION_ERROR"
+   */
+  code: string;
+  /**
+   * Human-readable message
+   * @example "invalid request: [project.name] must be a string"
+   */
+  message: string;
+  /**
+   * Echo of X-Request-ID, or a generated id
+   * @example "3e3eacf0-2a73-4cba-a930-139ba7fb7f8e"
+   */
+  request_id: string;
+}
+
+export interface GetConnectionUriParams {
+  /**
+   * Default: the branch of endpoint_id, else the default branch
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branch_id?: string;
+  /** The database name */
+  database_name: string;
+  /**
+   * Default: the branch's read-write endpoint
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  endpoint_id?: string;
+  /** Accepted; there is no separate pooler, so the URI is the direct one */
+  pooled?: boolean;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /** The role name */
+  role_name: string;
+}
+
+export interface GetOrganizationInvitationsParams {
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface GetOrganizationMemberParams {
+  /** @format uuid */
+  memberId: string;
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface GetOrganizationMembersParams {
+  /** Cursor from a previous page */
+  cursor?: string;
+  /**
+   * @min 1
+   * @max 500
+   */
+  limit?: number;
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+  /** @default "joined_at" */
+  sort_by?: "email" | "role" | "joined_at";
+  /** @default "desc" */
+  sort_order?: "asc" | "desc";
+}
+
+export interface GetOrganizationParams {
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface GetProjectBranchParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GetProjectParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GrantPermissionToProjectParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GrantPermissionToProjectRequest {
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   */
+  email: string;
+}
+
+export interface Invitation {
+  /** @format email */
+  email: string;
+  /** @format uuid */
+  id: string;
+  /** @format date-time */
+  invited_at: string;
+  /**
+   * Account that extended the invitation
+   * @format uuid
+   */
+  invited_by: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  org_id: string;
+  role: "admin" | "member";
+}
+
+export interface ListOrgApiKeysParams {
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface ListProjectBranchDatabasesParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ListProjectBranchesParams {
+  /** pagination.next of the previous page */
+  cursor?: string;
+  /** Deleted branches within a recovery window; deletion is final here, so none */
+  include_deleted?: boolean;
+  /**
+   * Default: every branch
+   * @min 1
+   * @max 10000
+   */
+  limit?: number;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /** Part of a branch name or id */
+  search?: string;
+  /** @default "updated_at" */
+  sort_by?: "name" | "created_at" | "updated_at";
+  /** @default "desc" */
+  sort_order?: "asc" | "desc";
+}
+
+export interface ListProjectPermissionsParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ListProjectsParams {
+  /** pagination.cursor of the previous page */
+  cursor?: string;
+  /**
+   * @min 1
+   * @max 400
+   * @default 10
+   */
+  limit?: number;
+  /**
+   * Only projects of this organization (404 when the caller cannot see it)
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  org_id?: string;
+  /** Deleted projects within a recovery window; deletion is final here, so none */
+  recoverable?: boolean;
+  /** Part of a project name or id */
+  search?: string;
+  /**
+   * Accepted; lists are never partial here
+   * @min 100
+   * @max 30000
+   */
+  timeout?: number;
+}
+
+export interface ListSharedProjectsParams {
+  /** pagination.cursor of the previous page */
+  cursor?: string;
+  /**
+   * @min 1
+   * @max 400
+   * @default 10
+   */
+  limit?: number;
+  /** Part of a project name or id */
+  search?: string;
+  /**
+   * Accepted; lists are never partial here
+   * @min 100
+   * @max 30000
+   */
+  timeout?: number;
+}
+
+export interface Member {
+  /** @format uuid */
+  id: string;
+  /** @format date-time */
+  joined_at?: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  org_id: string;
+  role: "admin" | "member";
+  /** @format uuid */
+  user_id: string;
+}
+
+export interface MemberUserInfo {
+  /** @format email */
+  email: string;
+}
+
+export interface MemberWithUser {
+  member: Member;
+  user: MemberUserInfo;
+}
+
+export interface Operation {
+  /** e.g. create_timeline, start_compute, apply_config, delete_timeline */
+  action: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  branch_id?: string;
+  /** @format date-time */
+  created_at: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  endpoint_id?: string;
+  failures_count: number;
+  /** @format uuid */
+  id: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+  /** Work is done before the response is sent, so operations are reported `finished` */
+  status:
+    | "scheduling"
+    | "running"
+    | "finished"
+    | "failed"
+    | "error"
+    | "cancelling"
+    | "cancelled"
+    | "skipped";
+  /** Measured duration of the work, in milliseconds */
+  total_duration_ms: number;
+  /** @format date-time */
+  updated_at: string;
+}
+
+export interface OrgApiKeyCreateRequest {
+  /**
+   * A user-specified API key name
+   * @maxLength 64
+   * @example "ci"
+   */
+  key_name: string;
+  /**
+   * If set, the API key can access only this project
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  project_id?: string;
+}
+
+export interface OrgApiKeyCreateResponse {
+  /** @format date-time */
+  created_at: string;
+  /**
+   * ID of the user who created this API key
+   * @format uuid
+   */
+  created_by: string;
+  /** @format int64 */
+  id: number;
+  /** The secret: shown only in this response */
+  key: string;
+  name: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id?: string;
+}
+
+export interface OrgApiKeyRevokeResponse {
+  /** @format date-time */
+  created_at: string;
+  /** @format uuid */
+  created_by: string;
+  /** @format int64 */
+  id: number;
+  /** @format date-time */
+  last_used_at?: string | null;
+  last_used_from_addr: string;
+  name: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id?: string;
+  revoked: boolean;
+}
+
+export interface OrgApiKeysListResponseItem {
+  /** @format date-time */
+  created_at: string;
+  created_by: ApiKeyCreatorData;
+  /** @format int64 */
+  id: number;
+  /** @format date-time */
+  last_used_at?: string | null;
+  last_used_from_addr: string;
+  name: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id?: string;
+}
+
+export interface Organization {
+  /** @format date-time */
+  created_at: string;
+  handle: string;
+  /**
+   * @pattern ^[a-z0-9-]{1,60}$
+   * @example "org-morning-bread-81040908"
+   */
+  id: string;
+  /** Organizations created through the API are managed by `console` */
+  managed_by: string;
+  name: string;
+  plan: string;
+  /** @format date-time */
+  updated_at: string;
+}
+
+export interface OrganizationCreateRequest {
+  /**
+   * @minLength 1
+   * @maxLength 256
+   * @example "Acme"
+   */
+  name: string;
+}
+
+export interface OrganizationInvitationsResponse {
+  invitations: Invitation[];
+}
+
+export interface OrganizationInviteCreateRequest {
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   */
+  email: string;
+  role: "admin" | "member";
+}
+
+export interface OrganizationInvitesCreateRequest {
+  invitations: OrganizationInviteCreateRequest[];
+}
+
+export interface OrganizationMemberUpdateRequest {
+  role: "admin" | "member";
+}
+
+export interface OrganizationMembersResponse {
+  members: MemberWithUser[];
+  pagination?: CursorPagination;
+}
+
+export interface OrganizationsResponse {
+  organizations: Organization[];
+}
+
+export interface Pagination {
+  /**
+   * Pass as `cursor` to get the page after this one
+   * @minLength 1
+   */
+  cursor: string;
+}
+
+export interface Project {
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  active_time_seconds: number;
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  branch_logical_size_limit: number;
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  branch_logical_size_limit_bytes: number;
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  compute_time_seconds: number;
+  /**
+   * Start of the next calendar month (UTC)
+   * @format date-time
+   */
+  consumption_period_end: string;
+  /**
+   * Start of the current calendar month (UTC)
+   * @format date-time
+   */
+  consumption_period_start: string;
+  /**
+   * @deprecated
+   * @format int64
+   */
+  cpu_used_sec: number;
+  /** @format date-time */
+  created_at: string;
+  creation_source: string;
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  data_storage_bytes_hour: number;
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  data_transfer_bytes: number;
+  effective_project_permission?: "CAN_VIEW" | "CAN_EDIT" | "CAN_MANAGE" | null;
+  history_retention_seconds: number;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  id: string;
+  name: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  org_id?: string;
+  /** Account that created the project; empty when an organization key did */
+  owner_id: string;
+  /** Major version of the compute server */
+  pg_version: number;
+  /** Always `local` */
+  platform_id: string;
+  provisioner: string;
+  /** Host name of the compute server */
+  proxy_host: string;
+  region_id: string;
+  settings?: ProjectSettingsData;
+  store_passwords: boolean;
+  /** @format date-time */
+  updated_at: string;
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  written_data_bytes: number;
+}
+
+export interface ProjectCreateBody {
+  branch?: ProjectCreateBranch;
+  /**
+   * @min 0
+   * @max 2592000
+   */
+  history_retention_seconds?: number;
+  /**
+   * Defaults to the generated project id
+   * @minLength 1
+   * @maxLength 256
+   */
+  name?: string;
+  /**
+   * Organization to create the project in (implied by organization keys)
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  org_id?: string;
+  /** Must be the compute server's major version when given */
+  pg_version?: number;
+  /** Must be this server's region (REGION_ID) when given */
+  region_id?: string;
+  settings?: ProjectSettingsData;
+  /** Only `true`: passwords are kept (encrypted) so connection_uri can return them */
+  store_passwords?: boolean;
+}
+
+export interface ProjectCreateBranch {
+  /** Only `{}`: annotations are not supported */
+  annotations?: Record<string, string>;
+  /**
+   * Default `neondb`; 1..63 bytes
+   * @maxLength 63
+   */
+  database_name?: string;
+  /**
+   * @minLength 1
+   * @maxLength 256
+   * @default "main"
+   */
+  name?: string;
+  /**
+   * Default `{database_name}_owner`; 1..63 bytes
+   * @maxLength 63
+   */
+  role_name?: string;
+}
+
+export interface ProjectCreateRequest {
+  project: ProjectCreateBody;
+}
+
+export interface ProjectCreateResponse {
+  branch: Branch;
+  connection_uris: ConnectionDetails[];
+  databases: Database[];
+  endpoints: Endpoint[];
+  operations: Operation[];
+  project: Project;
+  roles: Role[];
+}
+
+export interface ProjectListItem {
+  /**
+   * Not metered: 0
+   * @format int64
+   */
+  active_time: number;
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  branch_logical_size_limit: number;
+  /**
+   * 0: no limit
+   * @format int64
+   */
+  branch_logical_size_limit_bytes: number;
+  /**
+   * @deprecated
+   * @format int64
+   */
+  cpu_used_sec: number;
+  /** @format date-time */
+  created_at: string;
+  creation_source: string;
+  effective_project_permission?: "CAN_VIEW" | "CAN_EDIT" | "CAN_MANAGE" | null;
+  history_retention_seconds: number;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  id: string;
+  name: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  org_id?: string;
+  org_name?: string;
+  /** Account that created the project; empty when an organization key did */
+  owner_id: string;
+  /** Major version of the compute server */
+  pg_version: number;
+  /** Always `local` */
+  platform_id: string;
+  provisioner: string;
+  /** Host name of the compute server */
+  proxy_host: string;
+  region_id: string;
+  settings?: ProjectSettingsData;
+  store_passwords: boolean;
+  /** @format date-time */
+  updated_at: string;
+}
+
+export interface ProjectPermission {
+  /** @format date-time */
+  granted_at: string;
+  /** @format email */
+  granted_to_email: string;
+  /** @format uuid */
+  id: string;
+  /** @format date-time */
+  revoked_at?: string;
+}
+
+export interface ProjectPermissions {
+  project_permissions: ProjectPermission[];
+}
+
+export interface ProjectResponse {
+  project: Project;
+}
+
+export interface ProjectSettingsData {
+  allowed_ips?: AllowedIps;
+  /** Disallow connections from the public internet (Private Link); stored, enforced by Neon Auth */
+  block_public_connections?: boolean;
+  /** Disallow connections through VPC endpoints; stored */
+  block_vpc_connections?: boolean;
+  /** Stored; the compute server decides its own wal_level */
+  enable_logical_replication?: boolean;
+}
+
+export interface ProjectUpdateBody {
+  /**
+   * @min 0
+   * @max 2592000
+   */
+  history_retention_seconds?: number;
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  name?: string;
+  /** Merged into the stored settings: only the keys given change */
+  settings?: ProjectSettingsData;
+}
+
+export interface ProjectUpdateRequest {
+  project: ProjectUpdateBody;
+}
+
+export interface ProjectUpdateResponse {
+  operations: Operation[];
+  project: Project;
+}
+
+export interface ProjectsResponse {
+  /** None here: {} */
+  applications: Record<string, string[]>;
+  /** None here: {} */
+  integrations: Record<string, string[]>;
+  /** Absent when the page is empty */
+  pagination?: Pagination;
+  projects: ProjectListItem[];
+}
+
+export interface RemoveOrganizationMemberParams {
+  /** @format uuid */
+  memberId: string;
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface RevokeApiKeyParams {
+  /** @format int64 */
+  keyId: number;
+}
+
+export interface RevokeOrgApiKeyParams {
+  /** @format int64 */
+  keyId: number;
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface RevokePermissionFromProjectParams {
+  /** @format uuid */
+  permissionId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface Role {
+  /** Always `password` here */
+  authentication_method?: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  branch_id: string;
+  /** @format date-time */
+  created_at: string;
+  /** The role name */
+  name: string;
+  /** The role password; only in the responses that create the role */
+  password?: string;
+  protected?: boolean;
+  /** @format date-time */
+  updated_at: string;
+}
+
+export interface SharedProjectsResponse {
+  pagination?: Pagination;
+  projects: ProjectListItem[];
+}
+
+export interface UpdateOrganizationMemberParams {
+  /** @format uuid */
+  memberId: string;
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface UpdateProjectParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export type QueryParamsType = Record<string | number, any>;
+export type ResponseFormat = keyof Omit<Body, "body" | "bodyUsed">;
+
+export interface FullRequestParams extends Omit<RequestInit, "body"> {
+  /** set parameter to `true` for call `securityWorker` for this request */
+  secure?: boolean;
+  /** request path */
+  path: string;
+  /** content type of request body */
+  type?: ContentType;
+  /** query params */
+  query?: QueryParamsType;
+  /** format of response (i.e. response.json() -> format: "json") */
+  format?: ResponseFormat;
+  /** request body */
+  body?: unknown;
+  /** base url */
+  baseUrl?: string;
+  /** request cancellation token */
+  cancelToken?: CancelToken;
+}
+
+export type RequestParams = Omit<
+  FullRequestParams,
+  "body" | "method" | "query" | "path"
+>;
+
+export interface ApiConfig<SecurityDataType = unknown> {
+  baseUrl?: string;
+  baseApiParams?: Omit<RequestParams, "baseUrl" | "cancelToken" | "signal">;
+  securityWorker?: (
+    securityData: SecurityDataType | null,
+  ) => Promise<RequestParams | void> | RequestParams | void;
+  customFetch?: typeof fetch;
+}
+
+export interface HttpResponse<D extends unknown, E extends unknown = unknown>
+  extends Response {
+  data: D;
+  error: E;
+}
+
+type CancelToken = Symbol | string | number;
+
+export type ContentType =
+  | "application/json"
+  | "application/vnd.api+json"
+  | "multipart/form-data"
+  | "application/x-www-form-urlencoded"
+  | "text/plain";
+
+export class HttpClient<SecurityDataType = unknown> {
+  public baseUrl: string = "/";
+  private securityData: SecurityDataType | null = null;
+  private securityWorker?: ApiConfig<SecurityDataType>["securityWorker"];
+  private abortControllers = new Map<CancelToken, AbortController>();
+  private customFetch = (...fetchParams: Parameters<typeof fetch>) =>
+    fetch(...fetchParams);
+
+  private baseApiParams: RequestParams = {
+    credentials: "same-origin",
+    headers: {},
+    redirect: "follow",
+    referrerPolicy: "no-referrer",
+  };
+
+  constructor(apiConfig: ApiConfig<SecurityDataType> = {}) {
+    Object.assign(this, apiConfig);
+  }
+
+  public setSecurityData = (data: SecurityDataType | null) => {
+    this.securityData = data;
+  };
+
+  protected encodeQueryParam(key: string, value: any) {
+    const encodedKey = encodeURIComponent(key);
+    return `${encodedKey}=${encodeURIComponent(typeof value === "number" ? value : `${value}`)}`;
+  }
+
+  protected addQueryParam(query: QueryParamsType, key: string) {
+    return this.encodeQueryParam(key, query[key]);
+  }
+
+  protected addArrayQueryParam(query: QueryParamsType, key: string) {
+    const value = query[key];
+    return value.map((v: any) => this.encodeQueryParam(key, v)).join("&");
+  }
+
+  protected toQueryString(rawQuery?: QueryParamsType): string {
+    const query = rawQuery || {};
+    const keys = Object.keys(query).filter(
+      (key) => "undefined" !== typeof query[key],
+    );
+    return keys
+      .map((key) =>
+        Array.isArray(query[key])
+          ? this.addArrayQueryParam(query, key)
+          : this.addQueryParam(query, key),
+      )
+      .join("&");
+  }
+
+  protected addQueryParams(rawQuery?: QueryParamsType): string {
+    const queryString = this.toQueryString(rawQuery);
+    return queryString ? `?${queryString}` : "";
+  }
+
+  private contentFormatters: Record<ContentType, (input: any) => any> = {
+    ["application/json"]: (input: any) =>
+      input !== null && (typeof input === "object" || typeof input === "string")
+        ? JSON.stringify(input)
+        : input,
+    ["application/vnd.api+json"]: (input: any) =>
+      input !== null && (typeof input === "object" || typeof input === "string")
+        ? JSON.stringify(input)
+        : input,
+    ["text/plain"]: (input: any) =>
+      input !== null && typeof input !== "string"
+        ? JSON.stringify(input)
+        : input,
+    ["multipart/form-data"]: (input: any) => {
+      if (input instanceof FormData) {
+        return input;
+      }
+
+      return Object.keys(input || {}).reduce((formData, key) => {
+        const property = input[key];
+        formData.append(
+          key,
+          property instanceof Blob
+            ? property
+            : typeof property === "object" && property !== null
+              ? JSON.stringify(property)
+              : `${property}`,
+        );
+        return formData;
+      }, new FormData());
+    },
+    ["application/x-www-form-urlencoded"]: (input: any) =>
+      this.toQueryString(input),
+  };
+
+  protected mergeRequestParams(
+    params1: RequestParams,
+    params2?: RequestParams,
+  ): RequestParams {
+    return {
+      ...this.baseApiParams,
+      ...params1,
+      ...(params2 || {}),
+      headers: {
+        ...(this.baseApiParams.headers || {}),
+        ...(params1.headers || {}),
+        ...((params2 && params2.headers) || {}),
+      },
+    };
+  }
+
+  protected createAbortSignal = (
+    cancelToken: CancelToken,
+  ): AbortSignal | undefined => {
+    if (this.abortControllers.has(cancelToken)) {
+      const abortController = this.abortControllers.get(cancelToken);
+      if (abortController) {
+        return abortController.signal;
+      }
+      return void 0;
+    }
+
+    const abortController = new AbortController();
+    this.abortControllers.set(cancelToken, abortController);
+    return abortController.signal;
+  };
+
+  public abortRequest = (cancelToken: CancelToken) => {
+    const abortController = this.abortControllers.get(cancelToken);
+
+    if (abortController) {
+      abortController.abort();
+      this.abortControllers.delete(cancelToken);
+    }
+  };
+
+  public request = async <T = any, E = any>({
+    body,
+    secure,
+    path,
+    type,
+    query,
+    format,
+    baseUrl,
+    cancelToken,
+    ...params
+  }: FullRequestParams): Promise<HttpResponse<T, E>> => {
+    const secureParams =
+      ((typeof secure === "boolean" ? secure : this.baseApiParams.secure) &&
+        this.securityWorker &&
+        (await this.securityWorker(this.securityData))) ||
+      {};
+    const requestParams = this.mergeRequestParams(params, secureParams);
+    const queryString = query && this.toQueryString(query);
+    const payloadFormatter = this.contentFormatters[type || "application/json"];
+    const responseFormat = format || requestParams.format;
+
+    return this.customFetch(
+      `${baseUrl || this.baseUrl || ""}${path}${queryString ? `?${queryString}` : ""}`,
+      {
+        ...requestParams,
+        headers: {
+          ...(requestParams.headers || {}),
+          ...(type && type !== "multipart/form-data"
+            ? { "Content-Type": type }
+            : {}),
+        },
+        signal:
+          (cancelToken
+            ? this.createAbortSignal(cancelToken)
+            : requestParams.signal) || null,
+        body:
+          typeof body === "undefined" || body === null
+            ? null
+            : payloadFormatter(body),
+      },
+    ).then(async (response) => {
+      const r = response as HttpResponse<T, E>;
+      r.data = null as unknown as T;
+      r.error = null as unknown as E;
+
+      const responseToParse = responseFormat ? response.clone() : response;
+      const data = !responseFormat
+        ? r
+        : await responseToParse[responseFormat]()
+            .then((data) => {
+              if (r.ok) {
+                r.data = data;
+              } else {
+                r.error = data;
+              }
+              return r;
+            })
+            .catch((e) => {
+              r.error = e;
+              return r;
+            });
+
+      if (cancelToken) {
+        this.abortControllers.delete(cancelToken);
+      }
+
+      if (!response.ok) throw data;
+      return data;
+    });
+  };
+}
+
+/**
+ * @title Neon Auth control plane API
+ * @version v2
+ * @baseUrl /
+ * @contact
+ *
+ * A self-hostable, Neon-compatible management API (`/api/v2`). Paths, bodies, status codes and errors follow Neon's API so that `@neondatabase/api-client` and `neonctl` work unchanged. Operations Neon performs in its console rather than its API are tagged `Extensions`. Every error body is a GeneralError.
+ */
+export class Api<
+  SecurityDataType extends unknown,
+> extends HttpClient<SecurityDataType> {
+  extensions = {
+    /**
+     * No description
+     *
+     * @tags Extensions
+     * @name AcceptInvitation
+     * @summary Accept an invitation with the invitee's personal key; returns the new membership (Extension)
+     * @request POST:/api/v2/invitations/{invitation_id}/accept
+     * @secure
+     */
+    acceptInvitation: (
+      { invitationId }: AcceptInvitationParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<Member, GeneralError>({
+        path: `/api/v2/invitations/${invitationId}/accept`,
+        method: "POST",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Extensions
+     * @name CreateAccount
+     * @summary Create an account and its first personal API key (platform admins only; Extension)
+     * @request POST:/api/v2/admin/accounts
+     * @secure
+     */
+    createAccount: (
+      data: AdminAccountCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<AdminAccountCreateResponse, GeneralError>({
+        path: `/api/v2/admin/accounts`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+  };
+  apiKey = {
+    /**
+     * No description
+     *
+     * @tags API Key
+     * @name CreateApiKey
+     * @summary Create a personal API key (the secret is returned only here)
+     * @request POST:/api/v2/api_keys
+     * @secure
+     */
+    createApiKey: (data: ApiKeyCreateRequest, params: RequestParams = {}) =>
+      this.request<ApiKeyCreateResponse, GeneralError>({
+        path: `/api/v2/api_keys`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags API Key
+     * @name ListApiKeys
+     * @summary List the caller's personal API keys
+     * @request GET:/api/v2/api_keys
+     * @secure
+     */
+    listApiKeys: (params: RequestParams = {}) =>
+      this.request<ApiKeysListResponseItem[], GeneralError>({
+        path: `/api/v2/api_keys`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags API Key
+     * @name RevokeApiKey
+     * @summary Revoke a personal API key; it stops working at once
+     * @request DELETE:/api/v2/api_keys/{key_id}
+     * @secure
+     */
+    revokeApiKey: ({ keyId }: RevokeApiKeyParams, params: RequestParams = {}) =>
+      this.request<ApiKeyRevokeResponse, GeneralError>({
+        path: `/api/v2/api_keys/${keyId}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+  };
+  users = {
+    /**
+     * No description
+     *
+     * @tags Users
+     * @name GetAuthDetails
+     * @summary Return auth details of the caller
+     * @request GET:/api/v2/auth
+     * @secure
+     */
+    getAuthDetails: (params: RequestParams = {}) =>
+      this.request<AuthDetailsResponse, GeneralError>({
+        path: `/api/v2/auth`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Users
+     * @name GetCurrentUserInfo
+     * @summary Return the current user (personal API keys only)
+     * @request GET:/api/v2/users/me
+     * @secure
+     */
+    getCurrentUserInfo: (params: RequestParams = {}) =>
+      this.request<CurrentUserInfoResponse, GeneralError>({
+        path: `/api/v2/users/me`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Users
+     * @name GetCurrentUserOrganizations
+     * @summary Return the caller's organizations (for organization and project keys: the key's organization)
+     * @request GET:/api/v2/users/me/organizations
+     * @secure
+     */
+    getCurrentUserOrganizations: (params: RequestParams = {}) =>
+      this.request<OrganizationsResponse, GeneralError>({
+        path: `/api/v2/users/me/organizations`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+  };
+  organizations = {
+    /**
+     * No description
+     *
+     * @tags Organizations, Extensions
+     * @name CreateOrganization
+     * @summary Create an organization; the caller becomes its admin (Extension: Neon does this in its console)
+     * @request POST:/api/v2/organizations
+     * @secure
+     */
+    createOrganization: (
+      data: OrganizationCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<Organization, GeneralError>({
+        path: `/api/v2/organizations`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name CreateOrganizationInvitations
+     * @summary Invite people to the organization (personal key of an admin)
+     * @request POST:/api/v2/organizations/{org_id}/invitations
+     * @secure
+     */
+    createOrganizationInvitations: (
+      { orgId }: CreateOrganizationInvitationsParams,
+      data: OrganizationInvitesCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<OrganizationInvitationsResponse, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/invitations`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name CreateOrgApiKey
+     * @summary Create an organization API key, or a project-scoped key with project_id (personal key of an admin)
+     * @request POST:/api/v2/organizations/{org_id}/api_keys
+     * @secure
+     */
+    createOrgApiKey: (
+      { orgId }: CreateOrgApiKeyParams,
+      data: OrgApiKeyCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<OrgApiKeyCreateResponse, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/api_keys`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name GetOrganization
+     * @summary Get organization details
+     * @request GET:/api/v2/organizations/{org_id}
+     * @secure
+     */
+    getOrganization: (
+      { orgId }: GetOrganizationParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<Organization, GeneralError>({
+        path: `/api/v2/organizations/${orgId}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name GetOrganizationInvitations
+     * @summary List pending invitations
+     * @request GET:/api/v2/organizations/{org_id}/invitations
+     * @secure
+     */
+    getOrganizationInvitations: (
+      { orgId }: GetOrganizationInvitationsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<OrganizationInvitationsResponse, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/invitations`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name GetOrganizationMember
+     * @summary Get an organization member
+     * @request GET:/api/v2/organizations/{org_id}/members/{member_id}
+     * @secure
+     */
+    getOrganizationMember: (
+      { orgId, memberId }: GetOrganizationMemberParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<Member, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/members/${memberId}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name GetOrganizationMembers
+     * @summary List organization members
+     * @request GET:/api/v2/organizations/{org_id}/members
+     * @secure
+     */
+    getOrganizationMembers: (
+      { orgId, ...query }: GetOrganizationMembersParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<OrganizationMembersResponse, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/members`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name ListOrgApiKeys
+     * @summary List organization and project-scoped API keys
+     * @request GET:/api/v2/organizations/{org_id}/api_keys
+     * @secure
+     */
+    listOrgApiKeys: (
+      { orgId }: ListOrgApiKeysParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<OrgApiKeysListResponseItem[], GeneralError>({
+        path: `/api/v2/organizations/${orgId}/api_keys`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name RemoveOrganizationMember
+     * @summary Remove a member (personal key of an admin; the last admin cannot be removed)
+     * @request DELETE:/api/v2/organizations/{org_id}/members/{member_id}
+     * @secure
+     */
+    removeOrganizationMember: (
+      { orgId, memberId }: RemoveOrganizationMemberParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<object, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/members/${memberId}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name RevokeOrgApiKey
+     * @summary Revoke an organization or project-scoped API key; it stops working at once
+     * @request DELETE:/api/v2/organizations/{org_id}/api_keys/{key_id}
+     * @secure
+     */
+    revokeOrgApiKey: (
+      { orgId, keyId }: RevokeOrgApiKeyParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<OrgApiKeyRevokeResponse, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/api_keys/${keyId}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Organizations
+     * @name UpdateOrganizationMember
+     * @summary Change a member's role (an organization keeps at least one admin)
+     * @request PATCH:/api/v2/organizations/{org_id}/members/{member_id}
+     * @secure
+     */
+    updateOrganizationMember: (
+      { orgId, memberId }: UpdateOrganizationMemberParams,
+      data: OrganizationMemberUpdateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<Member, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/members/${memberId}`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+  };
+  project = {
+    /**
+     * @description Organization: `project.org_id`; organization keys use their organization; a personal key without `org_id` uses the account's only organization, and with several answers 400 "org_id is required".
+     *
+     * @tags Project
+     * @name CreateProject
+     * @summary Create a project with its default branch, database and role (real, on the compute server)
+     * @request POST:/api/v2/projects
+     * @secure
+     */
+    createProject: (data: ProjectCreateRequest, params: RequestParams = {}) =>
+      this.request<ProjectCreateResponse, GeneralError>({
+        path: `/api/v2/projects`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name DeleteProject
+     * @summary Delete a project and drop all its databases and roles (organization admins and keys only)
+     * @request DELETE:/api/v2/projects/{project_id}
+     * @secure
+     */
+    deleteProject: (
+      { projectId }: DeleteProjectParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ProjectResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name GetConnectionUri
+     * @summary Get a connection URI for a database and role of a branch (it really connects)
+     * @request GET:/api/v2/projects/{project_id}/connection_uri
+     * @secure
+     */
+    getConnectionUri: (
+      { projectId, ...query }: GetConnectionUriParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ConnectionUriResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/connection_uri`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name GetProject
+     * @summary Get a project
+     * @request GET:/api/v2/projects/{project_id}
+     * @secure
+     */
+    getProject: ({ projectId }: GetProjectParams, params: RequestParams = {}) =>
+      this.request<ProjectResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name GrantPermissionToProject
+     * @summary Share a project with an email address (collaborator); granting again returns the active grant
+     * @request POST:/api/v2/projects/{project_id}/permissions
+     * @secure
+     */
+    grantPermissionToProject: (
+      { projectId }: GrantPermissionToProjectParams,
+      data: GrantPermissionToProjectRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<ProjectPermission, GeneralError>({
+        path: `/api/v2/projects/${projectId}/permissions`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name ListProjectPermissions
+     * @summary List the collaborators a project is shared with
+     * @request GET:/api/v2/projects/{project_id}/permissions
+     * @secure
+     */
+    listProjectPermissions: (
+      { projectId }: ListProjectPermissionsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ProjectPermissions, GeneralError>({
+        path: `/api/v2/projects/${projectId}/permissions`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Personal keys: projects of the organizations the account belongs to, plus projects shared with its email. Organization keys: the organization's projects. Project-scoped keys: their project. `org_id` narrows the list to one organization the caller belongs to (404 otherwise). Newest first; pass `pagination.cursor` as `cursor`.
+     *
+     * @tags Project
+     * @name ListProjects
+     * @summary List the projects the caller can see
+     * @request GET:/api/v2/projects
+     * @secure
+     */
+    listProjects: (
+      query: ListProjectsParams = {},
+      params: RequestParams = {},
+    ) =>
+      this.request<ProjectsResponse, GeneralError>({
+        path: `/api/v2/projects`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name ListSharedProjects
+     * @summary List projects shared with the caller (personal keys; empty for other keys)
+     * @request GET:/api/v2/projects/shared
+     * @secure
+     */
+    listSharedProjects: (
+      query: ListSharedProjectsParams = {},
+      params: RequestParams = {},
+    ) =>
+      this.request<SharedProjectsResponse, GeneralError>({
+        path: `/api/v2/projects/shared`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name RevokePermissionFromProject
+     * @summary Stop sharing a project with a collaborator
+     * @request DELETE:/api/v2/projects/{project_id}/permissions/{permission_id}
+     * @secure
+     */
+    revokePermissionFromProject: (
+      { projectId, permissionId }: RevokePermissionFromProjectParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ProjectPermission, GeneralError>({
+        path: `/api/v2/projects/${projectId}/permissions/${permissionId}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Project
+     * @name UpdateProject
+     * @summary Update a project: name, history retention, settings (allowed_ips, block_public_connections, ...)
+     * @request PATCH:/api/v2/projects/{project_id}
+     * @secure
+     */
+    updateProject: (
+      { projectId }: UpdateProjectParams,
+      data: ProjectUpdateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<ProjectUpdateResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+  };
+  branch = {
+    /**
+     * @description Answers 423 Locked (retry) while the parent's databases have open connections: PostgreSQL copies a database only when no one is connected.
+     *
+     * @tags Branch
+     * @name CreateProjectBranch
+     * @summary Create a branch: a real copy of the parent's databases, sharing its roles
+     * @request POST:/api/v2/projects/{project_id}/branches
+     * @secure
+     */
+    createProjectBranch: (
+      { projectId }: CreateProjectBranchParams,
+      data: BranchCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<BranchCreateResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name CreateProjectBranchDatabase
+     * @summary Create a real database on a branch, owned by one of its roles
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/databases
+     * @secure
+     */
+    createProjectBranchDatabase: (
+      { projectId, branchId }: CreateProjectBranchDatabaseParams,
+      data: DatabaseCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<DatabaseOperations, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/databases`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name DeleteProjectBranch
+     * @summary Delete a branch and drop its databases (not the default branch, nor one with children: 409)
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}
+     * @secure
+     */
+    deleteProjectBranch: (
+      { projectId, branchId, ...query }: DeleteProjectBranchParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<BranchOperations, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}`,
+        method: "DELETE",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name GetProjectBranch
+     * @summary Get a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}
+     * @secure
+     */
+    getProjectBranch: (
+      { projectId, branchId }: GetProjectBranchParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<BranchResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name ListProjectBranchDatabases
+     * @summary List a branch's databases
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/databases
+     * @secure
+     */
+    listProjectBranchDatabases: (
+      { projectId, branchId }: ListProjectBranchDatabasesParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<DatabasesResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/databases`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name ListProjectBranches
+     * @summary List a project's branches (cursor pagination: pass pagination.next as cursor)
+     * @request GET:/api/v2/projects/{project_id}/branches
+     * @secure
+     */
+    listProjectBranches: (
+      { projectId, ...query }: ListProjectBranchesParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<BranchesResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+  };
+}

@@ -1,0 +1,119 @@
+import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
+import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { NeonIdPipe } from '../common/validation.js';
+import { Caller } from '../iam/caller.decorator.js';
+import { Access, Policy } from '../iam/policy.js';
+import type { AccessContext } from '../iam/principal.js';
+import { BranchesService } from './branches.service.js';
+import {
+  BranchCreateRequestDto,
+  BranchCreateResponseDto,
+  BranchesResponseDto,
+  BranchOperationsDto,
+  BranchResponseDto,
+  DatabaseCreateRequestDto,
+  DatabaseOperationsDto,
+  DatabasesResponseDto,
+  DeleteProjectBranchQueryDto,
+  ListProjectBranchesQueryDto,
+} from './dto/branch.dto.js';
+import { PROJECT_ID_PARAM } from './projects.controller.js';
+
+const BRANCH_ID_PARAM = {
+  name: 'branch_id',
+  description: 'The branch ID',
+  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+} as const;
+
+@ApiTags('Branch')
+@Controller('api/v2/projects/:project_id/branches')
+export class BranchesController {
+  constructor(private readonly branches: BranchesService) {}
+
+  @Get()
+  @Access(Policy.ProjectRead)
+  @ApiOperation({ summary: "List a project's branches (cursor pagination: pass pagination.next as cursor)" })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiOkResponse({ type: BranchesResponseDto })
+  listProjectBranches(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Query() query: ListProjectBranchesQueryDto,
+  ): Promise<BranchesResponseDto> {
+    return this.branches.list(caller, query);
+  }
+
+  @Post()
+  @Access(Policy.ProjectWrite)
+  @ApiOperation({
+    summary: "Create a branch: a real copy of the parent's databases, sharing its roles",
+    description: 'Answers 423 Locked (retry) while the parent\'s databases have open connections: PostgreSQL copies a database only when no one is connected.',
+  })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiCreatedResponse({ type: BranchCreateResponseDto })
+  createProjectBranch(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Body() body: BranchCreateRequestDto,
+  ): Promise<BranchCreateResponseDto> {
+    return this.branches.create(caller, body);
+  }
+
+  @Get(':branch_id')
+  @Access(Policy.ProjectRead)
+  @ApiOperation({ summary: 'Get a branch' })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiOkResponse({ type: BranchResponseDto })
+  getProjectBranch(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+  ): Promise<BranchResponseDto> {
+    return this.branches.get(caller, branchId);
+  }
+
+  @Delete(':branch_id')
+  @Access(Policy.ProjectWrite)
+  @ApiOperation({ summary: 'Delete a branch and drop its databases (not the default branch, nor one with children: 409)' })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiOkResponse({ type: BranchOperationsDto })
+  deleteProjectBranch(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Query() _query: DeleteProjectBranchQueryDto,
+  ): Promise<BranchOperationsDto> {
+    return this.branches.delete(caller, branchId);
+  }
+
+  @Get(':branch_id/databases')
+  @Access(Policy.ProjectRead)
+  @ApiOperation({ summary: "List a branch's databases" })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiOkResponse({ type: DatabasesResponseDto })
+  listProjectBranchDatabases(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+  ): Promise<DatabasesResponseDto> {
+    return this.branches.listDatabases(caller, branchId);
+  }
+
+  @Post(':branch_id/databases')
+  @Access(Policy.ProjectWrite)
+  @ApiOperation({ summary: 'Create a real database on a branch, owned by one of its roles' })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiCreatedResponse({ type: DatabaseOperationsDto })
+  createProjectBranchDatabase(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Body() body: DatabaseCreateRequestDto,
+  ): Promise<DatabaseOperationsDto> {
+    return this.branches.createDatabase(caller, branchId, body.database);
+  }
+}

@@ -1,0 +1,282 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { LOGGER } from '../../common/logger.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+
+/** The compute server refused because a source database has other sessions (SQLSTATE 55006). */
+export class ComputeBusyError extends Error {
+  constructor(readonly databases: string[]) {
+    super(`database is being accessed by other sessions: ${databases.join(', ')}`);
+    this.name = 'ComputeBusyError';
+  }
+}
+
+/** A role or database of that name already exists on the compute server (SQLSTATE 42710 / 42P04). */
+export class ComputeNameTakenError extends Error {
+  constructor(readonly objectName: string) {
+    super(`${objectName} already exists on the compute server`);
+    this.name = 'ComputeNameTakenError';
+  }
+}
+
+export interface NewDatabase {
+  /** Physical name of the database to create. */
+  name: string;
+  /** Physical name of its owning role. */
+  owner: string;
+  /** Physical name of the database to copy (CREATE DATABASE ... TEMPLATE); default: an empty database. */
+  template?: string;
+  /** Physical names of other roles that may connect (every role of the branch). */
+  connectRoles: string[];
+}
+
+export interface ConnectionTarget {
+  role: string;
+  password: string;
+  database: string;
+}
+
+/** How long branching waits for other sessions on the parent databases to go away before answering 423. */
+const IDLE_WAIT_ATTEMPTS = 6;
+const IDLE_WAIT_DELAY_MS = 200;
+
+/**
+ * The compute server: the Postgres that hosts branch databases (COMPUTE_DATABASE_URL, else the
+ * control-plane server). Owns an admin pool (to the URL's database, or to `postgres` when it falls
+ * back to DATABASE_URL) that creates and drops real roles and databases, and the module's own pools
+ * to branch databases (`poolFor`), which branching closes while it copies (`withDatabasesQuiesced`).
+ *
+ * Every identifier is quoted with escapeIdentifier. Utility statements (CREATE ROLE ... PASSWORD)
+ * cannot take bind parameters, so the one literal, a password this server generated, is quoted
+ * with escapeLiteral; every other value is bound.
+ *
+ * The admin should be a superuser (it creates databases owned by other roles and copies them).
+ */
+@Injectable()
+export class ComputeService implements OnModuleDestroy {
+  private admin?: pg.Pool;
+  private readonly pools = new Map<string, pg.Pool>();
+  private readonly gates = new Map<string, { count: number; released: Promise<void>; release: () => void }>();
+  private majorVersion?: number;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onModuleDestroy(): Promise<void> {
+    const pools = [...this.pools.values(), ...(this.admin ? [this.admin] : [])];
+    this.pools.clear();
+    this.admin = undefined;
+    await Promise.allSettled(pools.map((p) => p.end()));
+  }
+
+  /** Host and port put into connection URIs. */
+  get publicAddress(): { host: string; port: number } {
+    const url = this.adminUrl();
+    return {
+      host: this.config.computePublicHost ?? url.hostname,
+      port: this.config.computePublicPort ?? (url.port ? Number(url.port) : 5432),
+    };
+  }
+
+  /** A libpq/node-postgres connection URI for a role and database on the compute server. */
+  connectionUri(target: ConnectionTarget): string {
+    const { host, port } = this.publicAddress;
+    const hostPart = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+    const e = encodeURIComponent;
+    return `postgresql://${e(target.role)}:${e(target.password)}@${hostPart}:${port}/${e(target.database)}`;
+  }
+
+  /** Major version of the compute server, e.g. 17. */
+  async serverMajorVersion(): Promise<number> {
+    if (this.majorVersion === undefined) {
+      const { rows } = await this.adminPool().query<{ v: string }>("SELECT current_setting('server_version_num') AS v");
+      this.majorVersion = Math.floor(Number(rows[0].v) / 10000);
+    }
+    return this.majorVersion;
+  }
+
+  /** Creates a login role with a password. */
+  async createRole(name: string, password: string): Promise<void> {
+    const sql =
+      `CREATE ROLE ${ident(name)} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)} ` +
+      'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+    try {
+      await this.adminPool().query(sql);
+    } catch (err) {
+      if (sqlState(err) === '42710') throw new ComputeNameTakenError(`role ${name}`);
+      throw err;
+    }
+  }
+
+  async dropRole(name: string): Promise<void> {
+    await this.adminPool().query(`DROP ROLE IF EXISTS ${ident(name)}`);
+  }
+
+  async disableLogin(name: string): Promise<void> {
+    await this.adminPool().query(`ALTER ROLE ${ident(name)} NOLOGIN`);
+  }
+
+  /**
+   * Creates a database (empty, from template0, or a copy of `template`), closes it to PUBLIC and
+   * lets the branch's roles connect. Leaves nothing behind when a step fails.
+   * Copying needs the template to have no other sessions: ComputeBusyError otherwise.
+   */
+  async createDatabase(db: NewDatabase): Promise<void> {
+    const template = db.template ?? 'template0';
+    try {
+      await this.adminPool().query(`CREATE DATABASE ${ident(db.name)} OWNER ${ident(db.owner)} TEMPLATE ${ident(template)}`);
+    } catch (err) {
+      if (sqlState(err) === '42P04') throw new ComputeNameTakenError(`database ${db.name}`);
+      if (sqlState(err) === '55006') throw new ComputeBusyError([template]);
+      throw err;
+    }
+    try {
+      await this.grantConnect(db.name, db.connectRoles);
+    } catch (err) {
+      await this.dropDatabase(db.name).catch((dropErr: unknown) =>
+        this.logger.error({ err: dropErr, database: db.name }, 'could not drop a half-created database'),
+      );
+      throw err;
+    }
+  }
+
+  /** Revokes CONNECT/TEMPORARY from PUBLIC, so other projects' roles cannot connect, and grants them to `roles`. */
+  async grantConnect(database: string, roles: string[]): Promise<void> {
+    const client = await this.adminPool().connect();
+    try {
+      await client.query('BEGIN');
+      await client.query(`REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC`);
+      if (roles.length > 0) {
+        await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(database)} TO ${roles.map(ident).join(', ')}`);
+      }
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Drops a database, ending its sessions (ours first, then everyone's: WITH (FORCE)). Idempotent. */
+  async dropDatabase(name: string): Promise<void> {
+    await this.withDatabasesQuiesced([name], async () => {
+      await this.adminPool().query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
+    });
+  }
+
+  /** Whether a database exists on the compute server. */
+  async databaseExists(name: string): Promise<boolean> {
+    const { rows } = await this.adminPool().query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Waits briefly until no client sessions are connected to `databases` (CREATE DATABASE ... TEMPLATE
+   * refuses otherwise). Throws ComputeBusyError naming the busy databases when they stay busy.
+   */
+  async waitUntilIdle(databases: string[]): Promise<void> {
+    let busy: string[] = [];
+    for (let attempt = 0; attempt < IDLE_WAIT_ATTEMPTS; attempt++) {
+      if (attempt > 0) await sleep(IDLE_WAIT_DELAY_MS);
+      const { rows } = await this.adminPool().query<{ datname: string }>(
+        `SELECT DISTINCT datname FROM pg_stat_activity
+          WHERE datname = ANY($1::text[]) AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+        [databases],
+      );
+      busy = rows.map((r) => r.datname);
+      if (busy.length === 0) return;
+    }
+    throw new ComputeBusyError(busy);
+  }
+
+  /**
+   * Runs `fn` while this process's own pools to `databases` are closed and new ones wait
+   * (`poolFor` blocks until `fn` settles). Used around copying and dropping branch databases.
+   */
+  async withDatabasesQuiesced<T>(databases: string[], fn: () => Promise<T>): Promise<T> {
+    const names = [...new Set(databases)];
+    for (const name of names) {
+      const gate = this.gates.get(name);
+      if (gate) {
+        gate.count++;
+      } else {
+        let release!: () => void;
+        const released = new Promise<void>((resolve) => (release = resolve));
+        this.gates.set(name, { count: 1, released, release });
+      }
+    }
+    try {
+      await Promise.all(
+        names.map(async (name) => {
+          const pool = this.pools.get(name);
+          this.pools.delete(name);
+          await pool?.end();
+        }),
+      );
+      return await fn();
+    } finally {
+      for (const name of names) {
+        const gate = this.gates.get(name)!;
+        if (--gate.count === 0) {
+          this.gates.delete(name);
+          gate.release();
+        }
+      }
+    }
+  }
+
+  /** This process's pool to a branch database (admin credentials), created on first use. */
+  async poolFor(database: string): Promise<pg.Pool> {
+    for (let gate = this.gates.get(database); gate; gate = this.gates.get(database)) await gate.released;
+    let pool = this.pools.get(database);
+    if (!pool) {
+      pool = this.newPool(database, 4);
+      this.pools.set(database, pool);
+    }
+    return pool;
+  }
+
+  private adminPool(): pg.Pool {
+    this.admin ??= this.newPool(undefined, 4);
+    return this.admin;
+  }
+
+  private newPool(database: string | undefined, max: number): pg.Pool {
+    const url = this.adminUrl();
+    if (database !== undefined) {
+      // Physical names are URI-safe by construction (naming.ts); refuse anything else rather than mis-encode it.
+      if (!/^[A-Za-z0-9_.~-]+$/.test(database)) throw new Error(`not a physical database name: ${JSON.stringify(database)}`);
+      url.pathname = `/${database}`;
+    }
+    const pool = new pg.Pool({
+      connectionString: url.toString(),
+      max,
+      idleTimeoutMillis: 10_000,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'neon-auth-control-plane:compute',
+    });
+    pool.on('error', (err) => this.logger.warn({ err, database }, 'idle compute connection failed'));
+    return pool;
+  }
+
+  private adminUrl(): URL {
+    const raw = this.config.computeDatabaseUrl ?? this.config.databaseUrl;
+    if (!raw) throw new Error('no compute server: neither COMPUTE_DATABASE_URL nor DATABASE_URL is set');
+    const url = new URL(raw);
+    if (!this.config.computeDatabaseUrl) url.pathname = '/postgres';
+    return url;
+  }
+}
+
+function ident(name: string): string {
+  return pg.escapeIdentifier(name);
+}
+
+function sqlState(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}

@@ -1,0 +1,255 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsIn,
+  IsInt,
+  IsNumber,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { CursorPaginationDto } from '../../iam/dto/organization.dto.js';
+import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
+import { IsEmptyAnnotation, IsPgName, QueryBoolean } from './validators.js';
+
+const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
+const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
+
+export class BranchDto {
+  @ApiProperty({ ...NEON_ID, example: 'br-quiet-river-482913' }) id!: string;
+  @ApiProperty(NEON_ID) project_id!: string;
+  @ApiPropertyOptional(NEON_ID) parent_id?: string;
+  @ApiPropertyOptional({ format: 'date-time', description: 'When the parent was copied' }) parent_timestamp?: string;
+  @ApiProperty() name!: string;
+  @ApiProperty({ enum: ['init', 'resetting', 'ready', 'archived'] }) current_state!: string;
+  @ApiProperty({ format: 'date-time' }) state_changed_at!: string;
+  @ApiProperty() creation_source!: string;
+  @ApiPropertyOptional({ deprecated: true }) primary?: boolean;
+  @ApiProperty({ description: "Whether the branch is the project's default branch" }) default!: boolean;
+  @ApiProperty() protected!: boolean;
+  @ApiProperty({ type: 'integer', format: 'int64', deprecated: true, description: 'Not metered: 0' }) cpu_used_sec!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) compute_time_seconds!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) active_time_seconds!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) written_data_bytes!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) data_transfer_bytes!: number;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) updated_at!: string;
+  @ApiPropertyOptional({ enum: ['parent-data'] }) init_source?: string;
+}
+
+export class BranchResponseDto {
+  @ApiProperty({ type: BranchDto }) branch!: BranchDto;
+}
+
+export class BranchesResponseDto {
+  @ApiProperty({ type: [BranchDto] }) branches!: BranchDto[];
+  @ApiProperty({ type: 'object', additionalProperties: true, description: 'Branch annotations by branch id; none here: {}' })
+  annotations!: Record<string, unknown>;
+  @ApiPropertyOptional({ type: CursorPaginationDto }) pagination?: CursorPaginationDto;
+}
+
+export class BranchCreateBranchDto {
+  @ApiPropertyOptional({ ...NEON_ID, description: 'Parent branch; default: the default branch' })
+  @IsOptional()
+  @IsString()
+  @Matches(NEON_ID_RE)
+  parent_id?: string;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 256, description: 'Default: the generated branch id' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  name?: string;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsBoolean()
+  protected?: boolean;
+
+  @ApiPropertyOptional({ enum: ['parent-data'], description: 'Only `parent-data`: a full copy of the parent' })
+  @IsOptional()
+  @IsIn(['parent-data'])
+  init_source?: string;
+}
+
+export class BranchCreateRequestEndpointOptionsDto {
+  @ApiProperty({ enum: ['read_write'], description: 'Every branch has one read-write endpoint: the compute server' })
+  @IsDefined()
+  @IsIn(['read_write'])
+  type!: 'read_write';
+
+  @ApiPropertyOptional({ description: 'Accepted; the compute server does not autoscale' })
+  @IsOptional()
+  @IsNumber()
+  autoscaling_limit_min_cu?: number;
+
+  @ApiPropertyOptional({ description: 'Accepted; the compute server does not autoscale' })
+  @IsOptional()
+  @IsNumber()
+  autoscaling_limit_max_cu?: number;
+
+  @ApiPropertyOptional({ type: 'integer', description: 'Accepted; the compute server never suspends' })
+  @IsOptional()
+  @IsInt()
+  @Min(-1)
+  @Max(604800)
+  suspend_timeout_seconds?: number;
+}
+
+export class BranchCreateRequestDto {
+  @ApiPropertyOptional({ type: BranchCreateBranchDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => BranchCreateBranchDto)
+  branch?: BranchCreateBranchDto;
+
+  @ApiPropertyOptional({ type: [BranchCreateRequestEndpointOptionsDto], description: 'At most one, read_write' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1)
+  @ValidateNested({ each: true })
+  @Type(() => BranchCreateRequestEndpointOptionsDto)
+  endpoints?: BranchCreateRequestEndpointOptionsDto[];
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'Only `{}`: annotations are not supported' })
+  @IsOptional()
+  @IsEmptyAnnotation()
+  annotation_value?: Record<string, string>;
+}
+
+export class BranchCreateResponseDto {
+  @ApiProperty({ type: BranchDto }) branch!: BranchDto;
+  @ApiProperty({ type: [EndpointDto] }) endpoints!: EndpointDto[];
+  @ApiProperty({ type: [OperationDto] }) operations!: OperationDto[];
+  @ApiProperty({ type: [RoleDto] }) roles!: RoleDto[];
+  @ApiProperty({ type: [DatabaseDto] }) databases!: DatabaseDto[];
+  @ApiPropertyOptional({ type: [ConnectionDetailsDto], description: 'Present when the branch has exactly one role and one database' })
+  connection_uris?: ConnectionDetailsDto[];
+}
+
+export class BranchOperationsDto {
+  @ApiProperty({ type: BranchDto }) branch!: BranchDto;
+  @ApiProperty({ type: [OperationDto] }) operations!: OperationDto[];
+}
+
+export class ListProjectBranchesQueryDto {
+  @ApiPropertyOptional({ description: 'Part of a branch name or id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  search?: string;
+
+  @ApiPropertyOptional({ enum: ['name', 'created_at', 'updated_at'], default: 'updated_at' })
+  @IsOptional()
+  @IsIn(['name', 'created_at', 'updated_at'])
+  sort_by?: 'name' | 'created_at' | 'updated_at';
+
+  @ApiPropertyOptional({ description: 'pagination.next of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(1024)
+  cursor?: string;
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  sort_order?: 'asc' | 'desc';
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10000, description: 'Default: every branch' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(10000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Deleted branches within a recovery window; deletion is final here, so none' })
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean()
+  include_deleted?: boolean;
+}
+
+export class DeleteProjectBranchQueryDto {
+  @ApiPropertyOptional({ description: 'Accepted; deletion is always immediate and final here' })
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean()
+  hard_delete?: boolean;
+}
+
+export class DatabasesResponseDto {
+  @ApiProperty({ type: [DatabaseDto] }) databases!: DatabaseDto[];
+}
+
+export class DatabaseCreateBodyDto {
+  @ApiProperty({ description: 'The database name, 1..63 bytes', maxLength: 63 })
+  @IsDefined()
+  @IsPgName('database')
+  name!: string;
+
+  @ApiProperty({ description: 'A role of the branch that will own the database', maxLength: 63 })
+  @IsDefined()
+  @IsPgName('role')
+  owner_name!: string;
+}
+
+export class DatabaseCreateRequestDto {
+  @ApiProperty({ type: DatabaseCreateBodyDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => DatabaseCreateBodyDto)
+  database!: DatabaseCreateBodyDto;
+}
+
+export class DatabaseOperationsDto {
+  @ApiProperty({ type: DatabaseDto }) database!: DatabaseDto;
+  @ApiProperty({ type: [OperationDto] }) operations!: OperationDto[];
+}
+
+export class GetConnectionUriQueryDto {
+  @ApiPropertyOptional({ ...NEON_ID, description: 'Default: the branch of endpoint_id, else the default branch' })
+  @IsOptional()
+  @IsString()
+  @Matches(NEON_ID_RE)
+  branch_id?: string;
+
+  @ApiPropertyOptional({ ...NEON_ID, description: "Default: the branch's read-write endpoint" })
+  @IsOptional()
+  @IsString()
+  @Matches(NEON_ID_RE)
+  endpoint_id?: string;
+
+  @ApiProperty({ description: 'The database name' })
+  @IsDefined()
+  @IsPgName('database')
+  database_name!: string;
+
+  @ApiProperty({ description: 'The role name' })
+  @IsDefined()
+  @IsPgName('role')
+  role_name!: string;
+
+  @ApiPropertyOptional({ description: 'Accepted; there is no separate pooler, so the URI is the direct one' })
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean()
+  pooled?: boolean;
+}
+
+export class ConnectionUriResponseDto {
+  @ApiProperty({ description: 'The connection URI' }) uri!: string;
+}

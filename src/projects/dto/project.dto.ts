@@ -1,0 +1,303 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  Equals,
+  IsArray,
+  IsBoolean,
+  IsDefined,
+  IsInt,
+  IsObject,
+  IsOptional,
+  IsString,
+  Matches,
+  Max,
+  MaxLength,
+  Min,
+  MinLength,
+  ValidateNested,
+} from 'class-validator';
+import { BranchDto } from './branch.dto.js';
+import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
+import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName, QueryBoolean } from './validators.js';
+
+const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
+const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
+
+export class AllowedIpsDto {
+  @ApiPropertyOptional({ type: [String], description: 'Addresses, CIDR blocks or ranges allowed to connect (stored; enforced by Neon Auth)' })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @IsIpAllowEntry({ each: true })
+  ips?: string[];
+
+  @ApiPropertyOptional({ description: 'Apply the list to protected branches only' })
+  @IsOptional()
+  @IsBoolean()
+  protected_branches_only?: boolean;
+}
+
+/** The project settings this server accepts; they are stored as given and merged on update. */
+export class ProjectSettingsDataDto {
+  @ApiPropertyOptional({ type: AllowedIpsDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => AllowedIpsDto)
+  allowed_ips?: AllowedIpsDto;
+
+  @ApiPropertyOptional({ description: 'Disallow connections from the public internet (Private Link); stored, enforced by Neon Auth' })
+  @IsOptional()
+  @IsBoolean()
+  block_public_connections?: boolean;
+
+  @ApiPropertyOptional({ description: 'Disallow connections through VPC endpoints; stored' })
+  @IsOptional()
+  @IsBoolean()
+  block_vpc_connections?: boolean;
+
+  @ApiPropertyOptional({ description: 'Stored; the compute server decides its own wal_level' })
+  @IsOptional()
+  @IsBoolean()
+  enable_logical_replication?: boolean;
+}
+
+export class ProjectCreateBranchDto {
+  @ApiPropertyOptional({ minLength: 1, maxLength: 256, default: 'main' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  name?: string;
+
+  @ApiPropertyOptional({ description: 'Default `{database_name}_owner`; 1..63 bytes', maxLength: 63 })
+  @IsOptional()
+  @IsPgName('role')
+  role_name?: string;
+
+  @ApiPropertyOptional({ description: 'Default `neondb`; 1..63 bytes', maxLength: 63 })
+  @IsOptional()
+  @IsPgName('database')
+  database_name?: string;
+
+  @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'Only `{}`: annotations are not supported' })
+  @IsOptional()
+  @IsEmptyAnnotation()
+  annotations?: Record<string, string>;
+}
+
+export class ProjectCreateBodyDto {
+  @ApiPropertyOptional({ type: ProjectSettingsDataDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProjectSettingsDataDto)
+  settings?: ProjectSettingsDataDto;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 256, description: 'Defaults to the generated project id' })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  name?: string;
+
+  @ApiPropertyOptional({ type: ProjectCreateBranchDto })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProjectCreateBranchDto)
+  branch?: ProjectCreateBranchDto;
+
+  @ApiPropertyOptional({ description: "Must be this server's region (REGION_ID) when given" })
+  @IsOptional()
+  @IsString()
+  @MaxLength(60)
+  region_id?: string;
+
+  @ApiPropertyOptional({ type: 'integer', description: "Must be the compute server's major version when given" })
+  @IsOptional()
+  @IsInt()
+  @Min(14)
+  @Max(99)
+  pg_version?: number;
+
+  @ApiPropertyOptional({ description: 'Only `true`: passwords are kept (encrypted) so connection_uri can return them' })
+  @IsOptional()
+  @IsBoolean()
+  @Equals(true, { message: 'store_passwords must be true: this server keeps role passwords (encrypted) to serve connection_uri' })
+  store_passwords?: boolean;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2592000 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2592000)
+  history_retention_seconds?: number;
+
+  @ApiPropertyOptional({ ...NEON_ID, description: 'Organization to create the project in (implied by organization keys)' })
+  @IsOptional()
+  @IsString()
+  @Matches(NEON_ID_RE)
+  org_id?: string;
+}
+
+export class ProjectCreateRequestDto {
+  @ApiProperty({ type: ProjectCreateBodyDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProjectCreateBodyDto)
+  project!: ProjectCreateBodyDto;
+}
+
+export class ProjectUpdateBodyDto {
+  @ApiPropertyOptional({ type: ProjectSettingsDataDto, description: 'Merged into the stored settings: only the keys given change' })
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProjectSettingsDataDto)
+  settings?: ProjectSettingsDataDto;
+
+  @ApiPropertyOptional({ minLength: 1, maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  name?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2592000 })
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  @Max(2592000)
+  history_retention_seconds?: number;
+}
+
+export class ProjectUpdateRequestDto {
+  @ApiProperty({ type: ProjectUpdateBodyDto })
+  @IsDefined()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => ProjectUpdateBodyDto)
+  project!: ProjectUpdateBodyDto;
+}
+
+export class ListSharedProjectsQueryDto {
+  @ApiPropertyOptional({ description: 'pagination.cursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(512)
+  cursor?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 400, default: 10 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(400)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'Part of a project name or id' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(256)
+  search?: string;
+
+  @ApiPropertyOptional({ type: 'integer', minimum: 100, maximum: 30000, description: 'Accepted; lists are never partial here' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(100)
+  @Max(30000)
+  timeout?: number;
+}
+
+export class ListProjectsQueryDto extends ListSharedProjectsQueryDto {
+  @ApiPropertyOptional({ ...NEON_ID, description: 'Only projects of this organization (404 when the caller cannot see it)' })
+  @IsOptional()
+  @IsString()
+  @Matches(NEON_ID_RE)
+  org_id?: string;
+
+  @ApiPropertyOptional({ description: 'Deleted projects within a recovery window; deletion is final here, so none' })
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean()
+  recoverable?: boolean;
+}
+
+class ProjectCommonDto {
+  @ApiProperty(NEON_ID) id!: string;
+  @ApiProperty({ description: 'Always `local`' }) platform_id!: string;
+  @ApiProperty() region_id!: string;
+  @ApiProperty() name!: string;
+  @ApiProperty() provisioner!: string;
+  @ApiPropertyOptional({ type: ProjectSettingsDataDto }) settings?: ProjectSettingsDataDto;
+  @ApiProperty({ type: 'integer', description: 'Major version of the compute server' }) pg_version!: number;
+  @ApiProperty({ description: 'Host name of the compute server' }) proxy_host!: string;
+  @ApiProperty({ type: 'integer', format: 'int64', description: '0: no limit' }) branch_logical_size_limit!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: '0: no limit' }) branch_logical_size_limit_bytes!: number;
+  @ApiProperty() store_passwords!: boolean;
+  @ApiProperty({ type: 'integer', format: 'int64', deprecated: true }) cpu_used_sec!: number;
+  @ApiProperty() creation_source!: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ format: 'date-time' }) updated_at!: string;
+  @ApiProperty({ description: 'Account that created the project; empty when an organization key did' }) owner_id!: string;
+  @ApiPropertyOptional(NEON_ID) org_id?: string;
+  @ApiProperty({ type: 'integer' }) history_retention_seconds!: number;
+  @ApiPropertyOptional({ enum: ['CAN_VIEW', 'CAN_EDIT', 'CAN_MANAGE'], nullable: true })
+  effective_project_permission?: 'CAN_VIEW' | 'CAN_EDIT' | 'CAN_MANAGE' | null;
+}
+
+export class ProjectListItemDto extends ProjectCommonDto {
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) active_time!: number;
+  @ApiPropertyOptional() org_name?: string;
+}
+
+export class ProjectDto extends ProjectCommonDto {
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) data_storage_bytes_hour!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) data_transfer_bytes!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) written_data_bytes!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) compute_time_seconds!: number;
+  @ApiProperty({ type: 'integer', format: 'int64', description: 'Not metered: 0' }) active_time_seconds!: number;
+  @ApiProperty({ format: 'date-time', description: 'Start of the current calendar month (UTC)' }) consumption_period_start!: string;
+  @ApiProperty({ format: 'date-time', description: 'Start of the next calendar month (UTC)' }) consumption_period_end!: string;
+}
+
+export class ProjectResponseDto {
+  @ApiProperty({ type: ProjectDto }) project!: ProjectDto;
+}
+
+export class PaginationDto {
+  @ApiProperty({ minLength: 1, description: 'Pass as `cursor` to get the page after this one' }) cursor!: string;
+}
+
+export class ProjectsResponseDto {
+  @ApiProperty({ type: [ProjectListItemDto] }) projects!: ProjectListItemDto[];
+  @ApiPropertyOptional({ type: PaginationDto, description: 'Absent when the page is empty' }) pagination?: PaginationDto;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'None here: {}' })
+  applications!: Record<string, string[]>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } }, description: 'None here: {}' })
+  integrations!: Record<string, string[]>;
+}
+
+export class SharedProjectsResponseDto {
+  @ApiProperty({ type: [ProjectListItemDto] }) projects!: ProjectListItemDto[];
+  @ApiPropertyOptional({ type: PaginationDto }) pagination?: PaginationDto;
+}
+
+export class ProjectCreateResponseDto {
+  @ApiProperty({ type: ProjectDto }) project!: ProjectDto;
+  @ApiProperty({ type: [ConnectionDetailsDto] }) connection_uris!: ConnectionDetailsDto[];
+  @ApiProperty({ type: [RoleDto] }) roles!: RoleDto[];
+  @ApiProperty({ type: [DatabaseDto] }) databases!: DatabaseDto[];
+  @ApiProperty({ type: [OperationDto] }) operations!: OperationDto[];
+  @ApiProperty({ type: BranchDto }) branch!: BranchDto;
+  @ApiProperty({ type: [EndpointDto] }) endpoints!: EndpointDto[];
+}
+
+export class ProjectUpdateResponseDto {
+  @ApiProperty({ type: ProjectDto }) project!: ProjectDto;
+  @ApiProperty({ type: [OperationDto] }) operations!: OperationDto[];
+}

@@ -1,0 +1,293 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, In, type SelectQueryBuilder } from 'typeorm';
+import { ApiError } from '../common/errors.js';
+import { newBranchId, newEndpointId, newProjectId } from '../common/ids.js';
+import { encodeCursor, keysetPage } from '../common/pagination.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { MemberEntity } from '../iam/entities/member.entity.js';
+import type { AccessContext, Principal, ProjectRole } from '../iam/principal.js';
+import { BranchStorageService } from './compute/branch-storage.service.js';
+import { ComputeService } from './compute/compute.service.js';
+import { validatePgName } from './compute/naming.js';
+import type {
+  ListProjectsQueryDto,
+  ListSharedProjectsQueryDto,
+  ProjectCreateBodyDto,
+  ProjectCreateResponseDto,
+  ProjectResponseDto,
+  ProjectsResponseDto,
+  ProjectUpdateBodyDto,
+  ProjectUpdateResponseDto,
+  SharedProjectsResponseDto,
+} from './dto/project.dto.js';
+import { BranchEntity } from './entities/branch.entity.js';
+import { DatabaseEntity } from './entities/database.entity.js';
+import { EndpointEntity } from './entities/endpoint.entity.js';
+import { ProjectEntity, type ProjectSettings } from './entities/project.entity.js';
+import { RoleEntity } from './entities/role.entity.js';
+import {
+  finishedOperation,
+  toBranchDto,
+  toDatabaseDto,
+  toEndpointDto,
+  toProjectDto,
+  toProjectListItemDto,
+  toRoleDto,
+} from './projects.mappers.js';
+
+const DEFAULT_PAGE_SIZE = 10;
+export const ORG_ID_REQUIRED = 'org_id is required, you can find it on your organization settings page';
+
+interface ProjectPageRow extends Record<string, unknown> {
+  id: string;
+  role: ProjectRole;
+  org_name: string;
+  __sort_key: string;
+  __id: string;
+}
+
+/**
+ * Projects: listing what the caller can see, creating one with its default branch `main`, database
+ * `neondb` and role `neondb_owner` as real objects on the compute server, updating settings, and
+ * deleting it with every real database and role it had.
+ */
+@Injectable()
+export class ProjectsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly compute: ComputeService,
+    private readonly storage: BranchStorageService,
+  ) {}
+
+  /**
+   * Personal keys: projects of the organizations the account belongs to, plus projects shared with
+   * its email. Organization keys: the organization's projects. Project keys: their project.
+   * `org_id` narrows that to one organization the caller belongs to (404 for any other).
+   * Newest first; keyset cursor.
+   */
+  async list(principal: Principal, query: ListProjectsQueryDto): Promise<ProjectsResponseDto> {
+    if (query.org_id !== undefined) await this.assertOrgVisible(principal, query.org_id);
+    if (query.recoverable) return { projects: [], applications: {}, integrations: {} };
+    const qb = this.visibleProjects(principal, 'all');
+    if (query.org_id !== undefined) qb.andWhere('p.org_id = :filterOrgId', { filterOrgId: query.org_id });
+    const page = await this.page(qb, query);
+    return { ...page, applications: {}, integrations: {} };
+  }
+
+  /** Projects shared with the caller's email through project permissions (personal keys; none for other keys). */
+  async listShared(principal: Principal, query: ListSharedProjectsQueryDto): Promise<SharedProjectsResponseDto> {
+    if (principal.kind !== 'personal') return { projects: [] };
+    return this.page(this.visibleProjects(principal, 'shared'), query);
+  }
+
+  async create(principal: Principal, body: ProjectCreateBodyDto): Promise<ProjectCreateResponseDto> {
+    const orgId = await this.resolveOrgForCreate(principal, body.org_id);
+    if (body.region_id !== undefined && body.region_id !== this.config.regionId) {
+      throw ApiError.validation(`invalid request: [project.region_id] region ${body.region_id} is not available; this server's region is ${this.config.regionId}`);
+    }
+    const pgVersion = await this.compute.serverMajorVersion();
+    if (body.pg_version !== undefined && body.pg_version !== pgVersion) {
+      throw ApiError.validation(`invalid request: [project.pg_version] PostgreSQL ${body.pg_version} is not available; the compute server runs PostgreSQL ${pgVersion}`);
+    }
+    const databaseName = body.branch?.database_name ?? 'neondb';
+    const roleName = validatePgName(body.branch?.role_name ?? `${databaseName}_owner`, 'project.branch.role_name', 'role');
+
+    const started = new Date();
+    const ids = { projectId: newProjectId(), branchId: newBranchId(), endpointId: newEndpointId() };
+    const undo = this.storage.newCompensations();
+    try {
+      const created = await this.db.transaction(async (tx) => {
+        const project = await tx.getRepository(ProjectEntity).save(
+          tx.getRepository(ProjectEntity).create({
+            id: ids.projectId,
+            orgId,
+            name: body.name ?? ids.projectId,
+            regionId: this.config.regionId,
+            pgVersion,
+            settings: (body.settings ?? {}) as ProjectSettings,
+            storePasswords: true,
+            historyRetentionSeconds: body.history_retention_seconds ?? 86400,
+            creationSource: 'console',
+            ownerId: principal.kind === 'personal' ? principal.accountId : null,
+          }),
+        );
+        const branch = await tx.getRepository(BranchEntity).save(
+          tx.getRepository(BranchEntity).create({ id: ids.branchId, projectId: project.id, parentId: null, name: body.branch?.name ?? 'main', isDefault: true }),
+        );
+        const endpoint = await tx.getRepository(EndpointEntity).save(
+          tx.getRepository(EndpointEntity).create({ id: ids.endpointId, projectId: project.id, branchId: branch.id, type: 'read_write' }),
+        );
+        const realRole = await this.storage.createRole(undo, project.id, roleName);
+        const role = await tx.getRepository(RoleEntity).save(
+          tx.getRepository(RoleEntity).create({
+            branchId: branch.id,
+            name: roleName,
+            physicalName: realRole.physicalName,
+            passwordEncrypted: realRole.passwordEncrypted,
+          }),
+        );
+        const physicalDb = await this.storage.createDatabase(undo, {
+          logical: databaseName,
+          branchId: branch.id,
+          owner: role.physicalName,
+          connectRoles: [role.physicalName],
+        });
+        const database = await tx.getRepository(DatabaseEntity).save(
+          tx.getRepository(DatabaseEntity).create({ branchId: branch.id, name: databaseName, ownerName: roleName, physicalName: physicalDb }),
+        );
+        return { project, branch, endpoint, role, database, password: realRole.password };
+      });
+      const { host } = this.compute.publicAddress;
+      const finished = new Date();
+      return {
+        project: toProjectDto(created.project, { host, role: 'admin' }),
+        connection_uris: [this.storage.connectionDetails(created.role, created.password, created.database.physicalName)],
+        roles: [toRoleDto(created.role, created.password)],
+        databases: [toDatabaseDto(created.database)],
+        operations: [
+          finishedOperation('create_timeline', { projectId: ids.projectId, branchId: ids.branchId }, started, finished),
+          finishedOperation('start_compute', ids, started, finished),
+        ],
+        branch: toBranchDto(created.branch),
+        endpoints: [toEndpointDto(created.endpoint, host, created.project.regionId)],
+      };
+    } catch (err) {
+      await undo.run();
+      throw err;
+    }
+  }
+
+  get(access: AccessContext): ProjectResponseDto {
+    return { project: toProjectDto(access.project!, { host: this.compute.publicAddress.host, role: access.projectRole }) };
+  }
+
+  async update(access: AccessContext, body: ProjectUpdateBodyDto): Promise<ProjectUpdateResponseDto> {
+    const project = await this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(ProjectEntity);
+      const current = await repo.findOne({ where: { id: access.project!.id }, lock: { mode: 'pessimistic_write' } });
+      if (!current) throw ApiError.notFound(`project ${access.project!.id}`);
+      if (body.name !== undefined) current.name = body.name;
+      if (body.history_retention_seconds !== undefined) current.historyRetentionSeconds = body.history_retention_seconds;
+      if (body.settings !== undefined) current.settings = { ...current.settings, ...stripUndefined(body.settings) };
+      return repo.save(current);
+    });
+    return { project: toProjectDto(project, { host: this.compute.publicAddress.host, role: access.projectRole }), operations: [] };
+  }
+
+  /**
+   * Deletes the project and drops every real database of its branches and its roles. The rows go in
+   * the same transaction as the drops: if a drop fails, the project stays and DELETE can be retried
+   * (drops are idempotent).
+   */
+  async delete(access: AccessContext): Promise<ProjectResponseDto> {
+    const projectId = access.project!.id;
+    const project = await this.db.transaction(async (tx) => {
+      const current = await tx.getRepository(ProjectEntity).findOne({ where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
+      if (!current) throw ApiError.notFound(`project ${projectId}`);
+      const databases: { physical_name: string }[] = await tx.query(
+        `SELECT d.physical_name FROM branch_databases d JOIN branches b ON b.id = d.branch_id WHERE b.project_id = $1 ORDER BY d.id`,
+        [projectId],
+      );
+      const roles: { physical_name: string }[] = await tx.query(
+        `SELECT DISTINCT r.physical_name FROM branch_roles r JOIN branches b ON b.id = r.branch_id WHERE b.project_id = $1`,
+        [projectId],
+      );
+      await tx.getRepository(ProjectEntity).delete({ id: projectId });
+      await this.storage.drop(
+        databases.map((d) => d.physical_name),
+        roles.map((r) => r.physical_name),
+      );
+      return current;
+    });
+    return { project: toProjectDto(project, { host: this.compute.publicAddress.host, role: access.projectRole }) };
+  }
+
+  private async page(
+    qb: SelectQueryBuilder<ProjectEntity>,
+    query: { cursor?: string; limit?: number; search?: string },
+  ): Promise<{ projects: ReturnType<typeof toProjectListItemDto>[]; pagination?: { cursor: string } }> {
+    if (query.search) {
+      qb.andWhere(`(p.name ILIKE :search ESCAPE '\\' OR p.id ILIKE :search ESCAPE '\\')`, { search: `%${escapeLike(query.search)}%` });
+    }
+    const page = await keysetPage<ProjectEntity, ProjectPageRow>(qb, {
+      sortExpr: 'p.created_at',
+      sortType: 'timestamptz',
+      idExpr: 'p.id',
+      order: 'desc',
+      limit: query.limit ?? DEFAULT_PAGE_SIZE,
+      cursor: query.cursor,
+    });
+    const entities = await this.db.getRepository(ProjectEntity).findBy({ id: In(page.rows.map((r) => r.id)) });
+    const byId = new Map(entities.map((e) => [e.id, e]));
+    const host = this.compute.publicAddress.host;
+    const projects = page.rows
+      .filter((r) => byId.has(r.id)) // deleted between the two reads
+      .map((r) => toProjectListItemDto(byId.get(r.id)!, { host, role: r.role, orgName: r.org_name }));
+    const last = page.rows[page.rows.length - 1];
+    // Neon always returns the cursor of the page's last project; neonctl keeps asking while pages are full.
+    return { projects, ...(last ? { pagination: { cursor: encodeCursor({ k: last.__sort_key, id: last.__id }) } } : {}) };
+  }
+
+  /** Projects the principal can see, with its role on each (`shared`: only those shared with it by email). */
+  private visibleProjects(principal: Principal, scope: 'all' | 'shared'): SelectQueryBuilder<ProjectEntity> {
+    const qb = this.db
+      .getRepository(ProjectEntity)
+      .createQueryBuilder('p')
+      .innerJoin('organizations', 'o', 'o.id = p.org_id')
+      .select(['p.id AS id', 'o.name AS org_name']);
+    const shared = `EXISTS (SELECT 1 FROM project_permissions pp WHERE pp.project_id = p.id AND pp.granted_to_email = :email AND pp.revoked_at IS NULL)`;
+    switch (principal.kind) {
+      case 'personal': {
+        const params = { accountId: principal.accountId, email: principal.email };
+        qb.addSelect(
+          `COALESCE((SELECT m.role FROM organization_members m WHERE m.org_id = p.org_id AND m.account_id = :accountId), 'collaborator')`,
+          'role',
+        );
+        if (scope === 'shared') return qb.where(shared, params);
+        return qb.where(
+          `(p.org_id IN (SELECT m2.org_id FROM organization_members m2 WHERE m2.account_id = :accountId) OR ${shared})`,
+          params,
+        );
+      }
+      case 'organization':
+        return qb.addSelect(`'admin'`, 'role').where('p.org_id = :keyOrgId', { keyOrgId: principal.orgId });
+      case 'project':
+        return qb.addSelect(`'member'`, 'role').where('p.id = :keyProjectId', { keyProjectId: principal.projectId });
+    }
+  }
+
+  /** 404 unless the caller belongs to the organization (personal: member; organization/project keys: their own). */
+  private async assertOrgVisible(principal: Principal, orgId: string): Promise<void> {
+    const visible =
+      principal.kind === 'personal'
+        ? (await this.db.getRepository(MemberEntity).countBy({ orgId, accountId: principal.accountId })) > 0
+        : principal.orgId === orgId;
+    if (!visible) throw ApiError.notFound(`organization ${orgId}`);
+  }
+
+  /**
+   * The organization a new project goes to: `org_id` from the body (which the caller must belong to),
+   * else the organization of an organization key, else the only organization of a personal key's
+   * account; with several (or none), Neon's 400 "org_id is required".
+   */
+  private async resolveOrgForCreate(principal: Principal, orgId: string | undefined): Promise<string> {
+    if (orgId !== undefined) {
+      await this.assertOrgVisible(principal, orgId);
+      return orgId;
+    }
+    if (principal.kind !== 'personal') return principal.orgId;
+    const memberships = await this.db.getRepository(MemberEntity).find({ where: { accountId: principal.accountId }, take: 2 });
+    if (memberships.length !== 1) throw ApiError.validation(ORG_ID_REQUIRED);
+    return memberships[0].orgId;
+  }
+}
+
+export function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

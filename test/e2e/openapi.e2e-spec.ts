@@ -1,0 +1,76 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import request from 'supertest';
+import { renderOpenApiJson } from '../../src/openapi/generate.js';
+import { apiClient } from '../helpers/client.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+const SPEC_PATH = path.resolve('openapi/openapi.json');
+const CLIENT_PATH = path.resolve('openapi/client/neon-api.ts');
+
+describe('OpenAPI spec, Swagger UI and the generated client', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('the committed openapi/openapi.json is up to date (run `npm run openapi` after changing the API)', async () => {
+    const fresh = await renderOpenApiJson();
+    const committed = fs.readFileSync(SPEC_PATH, 'utf8');
+    expect(committed === fresh).toBe(true);
+  });
+
+  it('the committed generated client matches the committed spec', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-client-'));
+    const script = JSON.parse(fs.readFileSync('package.json', 'utf8')).scripts['openapi:client'] as string;
+    const args = script
+      .replace(/^swagger-typescript-api /, '')
+      .replace('--output openapi/client', `--output ${out}`)
+      .split(/\s+/);
+    execFileSync(path.resolve('node_modules/.bin/swagger-typescript-api'), args, { stdio: 'pipe' });
+    expect(fs.readFileSync(path.join(out, 'neon-api.ts'), 'utf8') === fs.readFileSync(CLIENT_PATH, 'utf8')).toBe(true);
+    fs.rmSync(out, { recursive: true, force: true });
+  });
+
+  it('every operation declares an access policy, and all but public ones require the bearer key', () => {
+    const spec = JSON.parse(fs.readFileSync(SPEC_PATH, 'utf8'));
+    expect(spec.components.securitySchemes.BearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const [p, item] of Object.entries<Record<string, Record<string, unknown>>>(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const policy = op['x-access-policy'];
+        expect([`${method} ${p}`, typeof policy]).toEqual([`${method} ${p}`, 'string']);
+        if (policy !== 'public') {
+          expect([`${method} ${p}`, op.security]).toEqual([`${method} ${p}`, [{ BearerAuth: [] }]]);
+        }
+        expect((op.responses as Record<string, unknown>).default).toBeDefined();
+      }
+    }
+    expect(spec.components.schemas.GeneralError.required).toEqual(['request_id', 'code', 'message']);
+  });
+
+  it('serves Swagger UI at /api/docs with persistent Bearer authorization, and JSON at /api/docs-json', async () => {
+    const html = await request(t.baseUrl).get('/api/docs').expect(200);
+    expect(html.text).toContain('swagger-ui');
+    const init = await request(t.baseUrl).get('/api/docs/swagger-ui-init.js').expect(200);
+    expect(init.text).toContain('"persistAuthorization": true');
+    const json = await request(t.baseUrl).get('/api/docs-json').expect(200);
+    expect(json.body).toEqual(JSON.parse(fs.readFileSync(SPEC_PATH, 'utf8')));
+  });
+
+  it('the generated client drives the API', async () => {
+    const api = apiClient(t.baseUrl, t.adminKey);
+    const auth = await api.users.getAuthDetails();
+    expect(auth.data.auth_method).toBe('api_key_user');
+    const created = await api.apiKey.createApiKey({ key_name: 'from-generated-client' });
+    expect(created.status).toBe(200);
+    const listed = await apiClient(t.baseUrl, created.data.key).apiKey.listApiKeys();
+    expect(listed.data.map((k) => k.name)).toContain('from-generated-client');
+    const failed = await apiClient(t.baseUrl, 'napi_wrong').users.getAuthDetails().catch((e: Response) => e);
+    expect((failed as Response).status).toBe(401);
+  });
+});
