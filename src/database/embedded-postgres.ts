@@ -116,7 +116,10 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
-/** Creates the control-plane database unless it exists (a first boot may have died before doing it). */
+/**
+ * Creates the control-plane database unless it exists (a first boot may have died before doing it), and
+ * closes it to every role but the superuser.
+ */
 async function ensureDatabase(port: number, password: string): Promise<void> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres' });
@@ -124,6 +127,8 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
     if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(EMBEDDED_DATABASE)}`);
+    // Branch databases live on this server too, and their roles must not reach the control plane.
+    await client.query(`REVOKE CONNECT ON DATABASE ${client.escapeIdentifier(EMBEDDED_DATABASE)} FROM PUBLIC`);
   } finally {
     await client.end();
   }

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
-import { allPages, api, createProject, withClient, type Api } from './projects-fixtures.js';
+import { allPages, api, createProject, withClient, type Api } from '../helpers/fixtures.js';
 
 describe('branches', () => {
   let t: TestApp;

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import request from 'supertest';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { addMember, adminOrgId, api, createProject, newAccount, withClient, type Api } from './projects-fixtures.js';
+import { addMember, adminOrgId, api, createProject, newAccount, withClient, type Api } from '../helpers/fixtures.js';
 
 /** Who sees and changes which project: admin, member, collaborator, organization key, project key, outsider. */
 describe('projects: access', () => {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
-import { adminOrgId, allPages, api, createProject, newAccount, withClient, type Api } from './projects-fixtures.js';
+import { adminOrgId, allPages, api, createProject, newAccount, withClient, type Api } from '../helpers/fixtures.js';
 
 describe('projects', () => {
   let t: TestApp;

@@ -1,7 +1,7 @@
 // Shared arrangement helpers for the projects and branches e2e specs (real HTTP, real Postgres).
 import pg from 'pg';
 import request from 'supertest';
-import type { TestApp } from '../helpers/test-app.js';
+import type { TestApp } from './test-app.js';
 
 export function api(t: TestApp, key: string) {
   const agent = request(t.baseUrl);

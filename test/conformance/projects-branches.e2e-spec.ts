@@ -1,7 +1,7 @@
 import { createApiClient, EndpointType } from '@neondatabase/api-client';
 import { neonctl } from '../helpers/neonctl.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { withClient } from './projects-fixtures.js';
+import { withClient } from '../helpers/fixtures.js';
 
 /** Projects and branches driven by Neon's own clients: @neondatabase/api-client and neonctl. */
 describe('projects and branches through Neon clients', () => {
