@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import pg from 'pg';
 import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/test-db.js';
 import { cleanupServers, freePort, makeTempDir, startServer, type ServerProcess } from '../helpers/server-process.js';
 
@@ -63,6 +64,22 @@ describe('npm start on embedded PostgreSQL: the bootstrap API key', () => {
     const keys = await getJson(server, '/api/v2/api_keys', key);
     expect(keys.status).toBe(200);
     expect(keys.body).toHaveLength(1);
+
+    // A project's own connection URI connects to its database, but not to the control-plane database.
+    const created = await fetch(`${server.baseUrl}/api/v2/projects`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${key}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ project: { name: 'isolation' } }),
+    });
+    expect(created.status).toBe(201);
+    const uri = new URL((await created.json()).connection_uris[0].connection_uri);
+    const own = new pg.Client({ connectionString: uri.toString() });
+    await own.connect();
+    await own.end();
+    uri.pathname = '/control_plane';
+    const intruder = new pg.Client({ connectionString: uri.toString() });
+    await expect(intruder.connect()).rejects.toThrow(/permission denied for database/);
+    await intruder.end().catch(() => undefined);
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 });
