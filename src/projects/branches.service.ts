@@ -91,6 +91,9 @@ export class BranchesService {
     const undo = this.storage.newCompensations();
     try {
       const created = await this.db.transaction(async (tx) => {
+        // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits,
+        // then sees the child (409) or the new databases (project delete drops them too).
+        await this.lockBranch(tx, projectId, parent.id, body.branch?.parent_id ? 'branch.parent_id' : undefined);
         const parentRoles = await tx.getRepository(RoleEntity).find({ where: { branchId: parent.id }, order: { createdAt: 'ASC', id: 'ASC' } });
         const parentDbs = await tx.getRepository(DatabaseEntity).find({ where: { branchId: parent.id }, order: { id: 'ASC' } });
         const name = body.branch?.name ?? ids.branchId;
@@ -236,6 +239,9 @@ export class BranchesService {
     const undo = this.storage.newCompensations();
     try {
       const database = await this.db.transaction(async (tx) => {
+        // Before any real database exists: a branch or project delete that comes first makes this a 404; one that
+        // comes later waits for the commit and then drops this database with the others (no orphan, no stuck role).
+        await this.lockBranch(tx, projectId, branch.id);
         const roles = await tx.getRepository(RoleEntity).find({ where: { branchId: branch.id } });
         const owner = roles.find((r) => r.name === body.owner_name);
         if (!owner) {
@@ -292,6 +298,18 @@ export class BranchesService {
     const branch = await em.getRepository(BranchEntity).findOneBy({ id: branchId, projectId });
     if (!branch) throw ApiError.notFound(field ? `branch ${branchId} (${field})` : `branch ${branchId}`);
     return branch;
+  }
+
+  /**
+   * Locks the branch and its project FOR KEY SHARE until the transaction ends (what a foreign key takes):
+   * deleting either waits, while reads, other branch creations and PATCH of the project do not. 404 when gone.
+   */
+  private async lockBranch(tx: EntityManager, projectId: string, branchId: string, field?: string): Promise<void> {
+    // Project first, then branch: the order in which a project delete locks them (FOR UPDATE, then the cascade).
+    const project: unknown[] = await tx.query('SELECT 1 FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
+    if (project.length === 0) throw ApiError.notFound(`project ${projectId}`);
+    const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR KEY SHARE', [branchId, projectId]);
+    if (branch.length === 0) throw ApiError.notFound(field ? `branch ${branchId} (${field})` : `branch ${branchId}`);
   }
 
   private async defaultBranch(projectId: string): Promise<BranchEntity> {

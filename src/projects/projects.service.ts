@@ -166,7 +166,9 @@ export class ProjectsService {
   async update(access: AccessContext, body: ProjectUpdateBodyDto): Promise<ProjectUpdateResponseDto> {
     const project = await this.db.transaction(async (tx) => {
       const repo = tx.getRepository(ProjectEntity);
-      const current = await repo.findOne({ where: { id: access.project!.id }, lock: { mode: 'pessimistic_write' } });
+      // FOR NO KEY UPDATE: serializes with other updates and with DELETE, but not with the KEY SHARE lock that an
+      // in-flight branch or database creation holds on the project (which may copy databases for minutes).
+      const current = await repo.findOne({ where: { id: access.project!.id }, lock: { mode: 'for_no_key_update' } });
       if (!current) throw ApiError.notFound(`project ${access.project!.id}`);
       if (body.name !== undefined) current.name = body.name;
       if (body.history_retention_seconds !== undefined) current.historyRetentionSeconds = body.history_retention_seconds;

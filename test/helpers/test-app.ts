@@ -24,6 +24,9 @@ export interface TestApp {
 }
 
 /**
+ * Note: passport keeps strategies in a process-wide registry, so when one test file boots two apps, the
+ * second app's bearer strategy serves both. Boot one app per file (reliability tests use child processes).
+ *
  * The real application on real HTTP (127.0.0.1, random port) over its own control-plane database,
  * cloned from the migrated template. Branch databases live on the same test server.
  */

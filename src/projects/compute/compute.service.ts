@@ -13,7 +13,7 @@ export class ComputeBusyError extends Error {
   }
 }
 
-/** A role or database of that name already exists on the compute server (SQLSTATE 42710 / 42P04). */
+/** A role or database of that name already exists, or is being created, on the compute server (SQLSTATE 42710 / 42P04 / 23505). */
 export class ComputeNameTakenError extends Error {
   constructor(readonly objectName: string) {
     super(`${objectName} already exists on the compute server`);
@@ -107,7 +107,8 @@ export class ComputeService implements OnModuleDestroy {
     try {
       await this.adminPool().query(sql);
     } catch (err) {
-      if (sqlState(err) === '42710') throw new ComputeNameTakenError(`role ${name}`);
+      // 42710: the role exists. 23505: another session is creating it right now (pg_authid's unique index).
+      if (sqlState(err) === '42710' || sqlState(err) === '23505') throw new ComputeNameTakenError(`role ${name}`);
       throw err;
     }
   }
@@ -130,7 +131,8 @@ export class ComputeService implements OnModuleDestroy {
     try {
       await this.adminPool().query(`CREATE DATABASE ${ident(db.name)} OWNER ${ident(db.owner)} TEMPLATE ${ident(template)}`);
     } catch (err) {
-      if (sqlState(err) === '42P04') throw new ComputeNameTakenError(`database ${db.name}`);
+      // 42P04: the database exists. 23505: another session is creating it right now (pg_database's unique index).
+      if (sqlState(err) === '42P04' || sqlState(err) === '23505') throw new ComputeNameTakenError(`database ${db.name}`);
       if (sqlState(err) === '55006') throw new ComputeBusyError([template]);
       throw err;
     }

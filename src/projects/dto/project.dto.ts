@@ -19,21 +19,21 @@ import {
 } from 'class-validator';
 import { BranchDto } from './branch.dto.js';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
-import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName, QueryBoolean } from './validators.js';
+import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName, OptionalNotNull, QueryBoolean } from './validators.js';
 
 const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
 const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
 
 export class AllowedIpsDto {
   @ApiPropertyOptional({ type: [String], description: 'Addresses, CIDR blocks or ranges allowed to connect (stored; enforced by Neon Auth)' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsArray()
   @ArrayMaxSize(1000)
   @IsIpAllowEntry({ each: true })
   ips?: string[];
 
   @ApiPropertyOptional({ description: 'Apply the list to protected branches only' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   protected_branches_only?: boolean;
 }
@@ -41,24 +41,24 @@ export class AllowedIpsDto {
 /** The project settings this server accepts; they are stored as given and merged on update. */
 export class ProjectSettingsDataDto {
   @ApiPropertyOptional({ type: AllowedIpsDto })
-  @IsOptional()
+  @OptionalNotNull()
   @IsObject()
   @ValidateNested()
   @Type(() => AllowedIpsDto)
   allowed_ips?: AllowedIpsDto;
 
   @ApiPropertyOptional({ description: 'Disallow connections from the public internet (Private Link); stored, enforced by Neon Auth' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   block_public_connections?: boolean;
 
   @ApiPropertyOptional({ description: 'Disallow connections through VPC endpoints; stored' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   block_vpc_connections?: boolean;
 
   @ApiPropertyOptional({ description: 'Stored; the compute server decides its own wal_level' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsBoolean()
   enable_logical_replication?: boolean;
 }
@@ -136,7 +136,7 @@ export class ProjectCreateBodyDto {
   history_retention_seconds?: number;
 
   @ApiPropertyOptional({ ...NEON_ID, description: 'Organization to create the project in (implied by organization keys)' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @Matches(NEON_ID_RE)
   org_id?: string;
@@ -153,21 +153,21 @@ export class ProjectCreateRequestDto {
 
 export class ProjectUpdateBodyDto {
   @ApiPropertyOptional({ type: ProjectSettingsDataDto, description: 'Merged into the stored settings: only the keys given change' })
-  @IsOptional()
+  @OptionalNotNull()
   @IsObject()
   @ValidateNested()
   @Type(() => ProjectSettingsDataDto)
   settings?: ProjectSettingsDataDto;
 
   @ApiPropertyOptional({ minLength: 1, maxLength: 256 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsString()
   @MinLength(1)
   @MaxLength(256)
   name?: string;
 
   @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2592000 })
-  @IsOptional()
+  @OptionalNotNull()
   @IsInt()
   @Min(0)
   @Max(2592000)
