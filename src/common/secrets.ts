@@ -71,12 +71,19 @@ export class SecretsService implements OnModuleInit {
     const file = path.join(this.config.dataDir, SECRETS_KEY_FILE);
     fs.mkdirSync(this.config.dataDir, { recursive: true });
     let generated = false;
-    try {
-      // 'wx': create only if absent, so two processes sharing DATA_DIR end up with the same key.
-      fs.writeFileSync(file, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-      generated = true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    if (!fs.existsSync(file)) {
+      // Written whole to a private temp file, then linked into place: link() fails if the file exists, so
+      // two processes sharing DATA_DIR end up with one key, and neither ever reads a half-written file.
+      const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+      fs.writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+      try {
+        fs.linkSync(tmp, file);
+        generated = true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      } finally {
+        fs.rmSync(tmp, { force: true });
+      }
     }
     const key = parseSecretsKey(fs.readFileSync(file, 'utf8').trim());
     if (!key) throw new Error(`${file} does not hold a 32-byte key (64 hex characters); fix or remove it, or set SECRETS_KEY`);

@@ -127,8 +127,10 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
     if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(EMBEDDED_DATABASE)}`);
-    // Branch databases live on this server too, and their roles must not reach the control plane.
-    await client.query(`REVOKE CONNECT ON DATABASE ${client.escapeIdentifier(EMBEDDED_DATABASE)} FROM PUBLIC`);
+    // Branch databases live on this server too: their roles may reach their own databases and nothing else.
+    for (const db of [EMBEDDED_DATABASE, 'postgres', 'template1']) {
+      await client.query(`REVOKE CONNECT ON DATABASE ${client.escapeIdentifier(db)} FROM PUBLIC`);
+    }
   } finally {
     await client.end();
   }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type EntityManager } from 'typeorm';
-import { isUniqueViolation } from '../common/db-errors.js';
+import { isUniqueViolation, withFreshIds } from '../common/db-errors.js';
 import { ApiError, ErrorCode } from '../common/errors.js';
 import { newBranchId, newEndpointId } from '../common/ids.js';
 import { keysetPage } from '../common/pagination.js';
@@ -86,6 +86,11 @@ export class BranchesService {
     const parent = body.branch?.parent_id
       ? await this.findBranch(this.db.manager, projectId, body.branch.parent_id, 'branch.parent_id')
       : await this.defaultBranch(projectId);
+    return withFreshIds(() => this.createOnce(access, body, parent));
+  }
+
+  private async createOnce(access: AccessContext, body: BranchCreateRequestDto, parent: BranchEntity): Promise<BranchCreateResponseDto> {
+    const projectId = access.project!.id;
     const ids = { projectId, branchId: newBranchId(), endpointId: newEndpointId() };
     const started = new Date();
     const undo = this.storage.newCompensations();

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type SelectQueryBuilder } from 'typeorm';
+import { withFreshIds } from '../common/db-errors.js';
 import { ApiError } from '../common/errors.js';
 import { newBranchId, newEndpointId, newProjectId } from '../common/ids.js';
 import { encodeCursor, keysetPage } from '../common/pagination.js';
@@ -94,6 +95,14 @@ export class ProjectsService {
     const databaseName = body.branch?.database_name ?? 'neondb';
     const roleName = validatePgName(body.branch?.role_name ?? `${databaseName}_owner`, 'project.branch.role_name', 'role');
 
+    return withFreshIds(() => this.createOnce(principal, body, { orgId, pgVersion, databaseName, roleName }));
+  }
+
+  private async createOnce(
+    principal: Principal,
+    body: ProjectCreateBodyDto,
+    { orgId, pgVersion, databaseName, roleName }: { orgId: string; pgVersion: number; databaseName: string; roleName: string },
+  ): Promise<ProjectCreateResponseDto> {
     const started = new Date();
     const ids = { projectId: newProjectId(), branchId: newBranchId(), endpointId: newEndpointId() };
     const undo = this.storage.newCompensations();

@@ -76,10 +76,12 @@ describe('npm start on embedded PostgreSQL: the bootstrap API key', () => {
     const own = new pg.Client({ connectionString: uri.toString() });
     await own.connect();
     await own.end();
-    uri.pathname = '/control_plane';
-    const intruder = new pg.Client({ connectionString: uri.toString() });
-    await expect(intruder.connect()).rejects.toThrow(/permission denied for database/);
-    await intruder.end().catch(() => undefined);
+    for (const database of ['control_plane', 'postgres', 'template1']) {
+      uri.pathname = `/${database}`;
+      const intruder = new pg.Client({ connectionString: uri.toString() });
+      await expect(intruder.connect()).rejects.toThrow(/permission denied for database/);
+      await intruder.end().catch(() => undefined);
+    }
     expect(await server.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
 });

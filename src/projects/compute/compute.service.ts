@@ -104,12 +104,28 @@ export class ComputeService implements OnModuleDestroy {
     const sql =
       `CREATE ROLE ${ident(name)} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)} ` +
       'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+    const client = await this.adminPool().connect();
     try {
-      await this.adminPool().query(sql);
+      await client.query('BEGIN');
+      // The statement carries the password: keep it out of the server log, whatever log_statement or
+      // log_min_error_statement say (superuser-only settings; on a lesser account they stay as configured).
+      await client.query('SAVEPOINT quiet');
+      try {
+        await client.query(`SET LOCAL log_statement = 'none'`);
+        await client.query(`SET LOCAL log_min_error_statement = 'panic'`);
+        await client.query('RELEASE SAVEPOINT quiet');
+      } catch {
+        await client.query('ROLLBACK TO SAVEPOINT quiet');
+      }
+      await client.query(sql);
+      await client.query('COMMIT');
     } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
       // 42710: the role exists. 23505: another session is creating it right now (pg_authid's unique index).
       if (sqlState(err) === '42710' || sqlState(err) === '23505') throw new ComputeNameTakenError(`role ${name}`);
       throw err;
+    } finally {
+      client.release();
     }
   }
 
