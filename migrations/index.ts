@@ -1,7 +1,8 @@
 import type { MigrationInterface } from 'typeorm';
 import { Initial1795742193927 } from './1795742193927-Initial.js';
+import { EmbeddedStackAuth1795744178259 } from './1795744178259-EmbeddedStackAuth.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259];

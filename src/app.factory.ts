@@ -13,6 +13,8 @@ import type { AppConfig } from './config/config.js';
 import { migrateUnderLock } from './database/migrator.js';
 import { BootstrapService } from './iam/bootstrap.service.js';
 import { setupSwagger } from './openapi/swagger.js';
+import { toStackError } from './stack-auth/http/stack-error.filter.js';
+import { STACK_AUTH_PATH, stackHttpMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
 
 /** Query parameters whose values never reach the logs. */
@@ -58,10 +60,14 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
       },
     }),
   );
+  app.use(STACK_AUTH_PATH, stackHttpMiddleware);
   app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
-  // Body-parser failures (malformed JSON, oversize bodies) get Neon's error body too.
+  // The provider's OAuth token endpoint takes form-encoded bodies, as OAuth clients send them.
+  app.use(STACK_AUTH_PATH, express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));
+  // Body-parser failures (malformed JSON, oversize bodies) get the error body of the API they were sent to.
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();
+    if (req.originalUrl.startsWith(`${STACK_AUTH_PATH}/`)) return writeStackError(req, res, toStackError(req, err));
     writeError(req, res, toApiError(err));
   });
   app.useGlobalPipes(createValidationPipe());

@@ -11,6 +11,7 @@ import { AccessGuard } from './iam/access.guard.js';
 import { IamModule } from './iam/iam.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
+import { StackAuthModule } from './stack-auth/stack-auth.module.js';
 
 /** Configuration, logger and secrets encryption, available to every module. */
 @Global()
@@ -41,6 +42,7 @@ export class AppModule {
         }),
         IamModule,
         ProjectsModule,
+        StackAuthModule,
         OpsModule,
       ],
       providers: [

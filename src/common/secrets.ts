@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
@@ -58,6 +58,14 @@ export class SecretsService implements OnModuleInit {
     } catch {
       throw new Error('secret cannot be decrypted: wrong SECRETS_KEY, or the value was tampered with');
     }
+  }
+
+  /**
+   * A secret derived from the secrets key for one purpose (HMAC-SHA256, hex): every replica sharing the
+   * key derives the same value, and values for different purposes are unrelated.
+   */
+  derive(purpose: string): string {
+    return createHmac('sha256', this.loadKey()).update(purpose, 'utf8').digest('hex');
   }
 
   private loadKey(): Buffer {

@@ -36,6 +36,10 @@ export interface AppConfig {
   regionId: string;
   /** Size of the control-plane connection pool. */
   databasePoolSize: number;
+  /** HTTP Basic client id of Neon's integration calls to the embedded provider. */
+  stackAuthIntegrationClientId: string;
+  /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
+  stackAuthIntegrationClientSecret?: string;
 }
 
 export class ConfigError extends Error {
@@ -66,6 +70,8 @@ export const ENVIRONMENT_VARIABLES = [
   'BODY_LIMIT',
   'REGION_ID',
   'DATABASE_POOL_SIZE',
+  'STACK_AUTH_INTEGRATION_CLIENT_ID',
+  'STACK_AUTH_INTEGRATION_CLIENT_SECRET',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -138,6 +144,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const regionId = str('REGION_ID') ?? 'local';
   if (!/^[a-z0-9-]{1,60}$/.test(regionId)) problems.push('REGION_ID must match ^[a-z0-9-]{1,60}$');
   const databasePoolSize = int('DATABASE_POOL_SIZE', 10, 1, 1000);
+  const stackAuthIntegrationClientId = str('STACK_AUTH_INTEGRATION_CLIENT_ID') ?? 'neon';
+  if (/[:\s]/.test(stackAuthIntegrationClientId)) problems.push('STACK_AUTH_INTEGRATION_CLIENT_ID must not contain ":" or whitespace');
+  const stackAuthIntegrationClientSecret = str('STACK_AUTH_INTEGRATION_CLIENT_SECRET');
+  if (stackAuthIntegrationClientSecret !== undefined && stackAuthIntegrationClientSecret.length < 16) {
+    problems.push('STACK_AUTH_INTEGRATION_CLIENT_SECRET must be at least 16 characters');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -158,6 +170,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     bodyLimitBytes: bodyLimitBytes ?? 1024 * 1024,
     regionId,
     databasePoolSize,
+    stackAuthIntegrationClientId,
+    stackAuthIntegrationClientSecret,
   };
 }
 

@@ -9,9 +9,13 @@ import { EndpointEntity } from '../projects/entities/endpoint.entity.js';
 import { ProjectPermissionEntity } from '../projects/entities/project-permission.entity.js';
 import { ProjectEntity } from '../projects/entities/project.entity.js';
 import { RoleEntity } from '../projects/entities/role.entity.js';
+import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { SystemStateEntity } from './system-state.entity.js';
 
-/** Every control-plane entity; migrations must create exactly these tables (a test checks it). */
+/**
+ * Every entity of the control-plane database, the embedded provider's schema included; migrations must
+ * create exactly these tables (a test checks it).
+ */
 export const CONTROL_PLANE_ENTITIES = [
   SystemStateEntity,
   AccountEntity,
@@ -25,4 +29,5 @@ export const CONTROL_PLANE_ENTITIES = [
   RoleEntity,
   DatabaseEntity,
   ProjectPermissionEntity,
+  ...STACK_AUTH_ENTITIES,
 ];

@@ -42,7 +42,7 @@ export class AccessGuard extends AuthGuard('bearer') {
       this.logger.error({ handler: context.getHandler().name }, 'route has no access policy; refusing');
       throw ApiError.forbidden('this route declares no access policy');
     }
-    if (policy === Policy.Public) return true;
+    if (policy === Policy.Public || policy === Policy.EmbeddedProvider) return true;
     const req = context.switchToHttp().getRequest<Request>();
     // passport-http-bearer also reads `access_token` from the query string and body; keys in URLs end up
     // in proxies' logs, so only the Authorization header is accepted.

@@ -20,6 +20,7 @@ export class AccessService {
   async authorize(policy: Policy, principal: Principal, params: Record<string, string | undefined>): Promise<AccessContext> {
     switch (policy) {
       case Policy.Public:
+      case Policy.EmbeddedProvider:
       case Policy.Authenticated:
         return { principal };
       case Policy.PersonalKey:

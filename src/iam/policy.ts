@@ -1,5 +1,6 @@
 import { applyDecorators, SetMetadata } from '@nestjs/common';
 import { ApiBearerAuth, ApiExtension } from '@nestjs/swagger';
+import { ACCESS_POLICY_KEY } from '../common/access-policy.js';
 
 /**
  * Who may call a route. Every route declares exactly one; a route without one is refused
@@ -28,9 +29,11 @@ export enum Policy {
   ProjectWrite = 'project_write',
   /** Org admins and organization keys only (e.g. deleting a project). */
   ProjectAdmin = 'project_admin',
+  /** The embedded Stack-Auth-compatible provider's routes: authenticated by the provider itself. */
+  EmbeddedProvider = 'embedded_provider',
 }
 
-export const ACCESS_POLICY_KEY = 'access_policy';
+export { ACCESS_POLICY_KEY };
 
 /** Declares the route's policy, and documents it (and its bearer security) in the OpenAPI spec. */
 export function Access(policy: Policy): MethodDecorator & ClassDecorator {

@@ -52,6 +52,8 @@ const EXPECTED_ROUTES: readonly string[] = [
   'GET /health -> public',
   'GET /health/live -> public',
   'GET /metrics -> public',
+  'GET /stack-auth/api/v1/projects/:project_id/.well-known/jwks.json -> embedded_provider',
+  'GET /stack-auth/api/v1/projects/current -> embedded_provider',
   'PATCH /api/v2/organizations/:org_id/members/:member_id -> org_admin',
   'PATCH /api/v2/projects/:project_id -> project_write',
   'POST /api/v2/admin/accounts -> platform_admin',

@@ -1,13 +1,24 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+import net from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory.js';
 import { createLogger } from '../../src/common/logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { generateApiKeySecret } from '../../src/iam/api-key-secret.js';
 import { createTestDatabase, dropTestDatabase, testAdminUrl } from './test-db.js';
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
 
 export interface TestApp {
   app: NestExpressApplication;
@@ -34,6 +45,8 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
   const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-test-data-'));
   const adminKey = generateApiKeySecret();
+  // The port is chosen before the app is built so that PUBLIC_URL (issuer and links) names it.
+  const port = await freePort();
   const config = loadConfig({
     DATABASE_URL: db.url,
     COMPUTE_DATABASE_URL: testAdminUrl(),
@@ -41,18 +54,18 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     BOOTSTRAP_API_KEY: adminKey,
     BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    PORT: '0',
+    PORT: String(port),
+    PUBLIC_URL: `http://127.0.0.1:${port}`,
     DATABASE_POOL_SIZE: '5',
     ...env,
   });
   const logger = createLogger(config.logLevel);
   const app = await createApp(config, logger);
-  await app.listen(0, '127.0.0.1');
-  const { port } = app.getHttpServer().address() as AddressInfo;
-  const baseUrl = `http://127.0.0.1:${port}`;
+  await app.listen(port, '127.0.0.1');
+  const baseUrl = config.publicUrl;
   return {
     app,
-    config: { ...config, port, publicUrl: baseUrl },
+    config,
     baseUrl,
     apiUrl: `${baseUrl}/api/v2`,
     adminKey,

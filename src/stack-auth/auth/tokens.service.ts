@@ -1,0 +1,140 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes } from 'node:crypto';
+import { errors as joseErrors, exportJWK, generateKeyPair, importJWK, jwtVerify, SignJWT, decodeProtectedHeader, type JWK, type JWTPayload } from 'jose';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { SecretsService } from '../../common/secrets.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { StackSigningKeyEntity } from '../entities/stack-signing-key.entity.js';
+import type { StackUserEntity } from '../entities/stack-user.entity.js';
+import { KnownErrors } from '../http/known-errors.js';
+import { stackAuthSettings, stackIssuer, type StackAuthSettings } from '../stack-auth.config.js';
+
+/** The claims of a Stack Auth access token (ES256 JWT). */
+export interface AccessTokenClaims extends JWTPayload {
+  sub: string;
+  project_id: string;
+  branch_id: 'main';
+  refresh_token_id: string;
+  role: 'authenticated';
+  name: string | null;
+  email: string | null;
+  email_verified: boolean;
+  selected_team_id: string | null;
+  signed_up_at: number;
+  is_anonymous: boolean;
+  is_restricted: boolean;
+  restricted_reason: { type: string } | null;
+  requires_totp_mfa: boolean;
+}
+
+/**
+ * Access tokens: ES256 JWTs with a `kid`, signed by a per-project P-256 key whose private half is
+ * stored encrypted (bound to its kid). Claims, issuer and audience follow Stack Auth, so its SDK
+ * accepts the tokens and `jose` verifies them against the project's JWKS.
+ */
+@Injectable()
+export class TokensService {
+  private readonly settings: StackAuthSettings;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly secrets: SecretsService,
+  ) {
+    this.settings = stackAuthSettings(config);
+  }
+
+  get accessTokenTtlSeconds(): number {
+    return this.settings.accessTokenTtlSeconds;
+  }
+
+  /** Creates a project's first signing key (inside the project's creation transaction). */
+  async createSigningKey(tx: EntityManager, projectId: string): Promise<StackSigningKeyEntity> {
+    const { publicKey, privateKey } = await generateKeyPair('ES256', { extractable: true });
+    const kid = randomBytes(9).toString('base64url'); // 12 characters, as Stack Auth's
+    const publicJwk = await exportJWK(publicKey);
+    const privateJwk = await exportJWK(privateKey);
+    const repo = tx.getRepository(StackSigningKeyEntity);
+    return repo.save(
+      repo.create({
+        kid,
+        projectId,
+        publicJwk: { kty: publicJwk.kty!, crv: publicJwk.crv!, x: publicJwk.x!, y: publicJwk.y! },
+        privateJwkEncrypted: this.secrets.encrypt(JSON.stringify(privateJwk), `stack-auth signing key ${kid}`),
+        retiredAt: null,
+      }),
+    );
+  }
+
+  /** The project's JWKS: every key that may have signed a live token. */
+  async jwks(projectId: string): Promise<{ keys: JWK[] }> {
+    const keys = await this.db.getRepository(StackSigningKeyEntity).find({ where: { projectId }, order: { createdAt: 'ASC' } });
+    return { keys: keys.map((k) => ({ ...k.publicJwk, kid: k.kid, alg: 'ES256', use: 'sig' })) };
+  }
+
+  async issueAccessToken(user: StackUserEntity, sessionId: string): Promise<string> {
+    const key = await this.db.getRepository(StackSigningKeyEntity).findOne({
+      where: { projectId: user.projectId, retiredAt: IsNull() },
+      order: { createdAt: 'DESC' },
+    });
+    if (!key) throw new Error(`project ${user.projectId} has no signing key`);
+    const privateJwk = JSON.parse(this.secrets.decrypt(key.privateJwkEncrypted, `stack-auth signing key ${key.kid}`)) as JWK;
+    const privateKey = await importJWK(privateJwk, 'ES256');
+    const restrictedReason = user.restrictedByAdmin ? { type: 'restricted_by_administrator' } : null;
+    const claims: Omit<AccessTokenClaims, 'sub'> = {
+      project_id: user.projectId,
+      branch_id: 'main',
+      refresh_token_id: sessionId,
+      role: 'authenticated',
+      name: user.displayName,
+      email: user.primaryEmail,
+      email_verified: user.primaryEmailVerified,
+      selected_team_id: null,
+      signed_up_at: Math.floor(user.signedUpAt.getTime() / 1000),
+      is_anonymous: user.isAnonymous,
+      is_restricted: restrictedReason !== null,
+      restricted_reason: restrictedReason,
+      requires_totp_mfa: user.totpSecretEncrypted !== null,
+    };
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+      .setSubject(user.id)
+      .setIssuer(stackIssuer(this.settings, user.projectId))
+      .setAudience(user.projectId)
+      .setIssuedAt()
+      .setExpirationTime(`${this.settings.accessTokenTtlSeconds}s`)
+      .sign(privateKey);
+  }
+
+  /**
+   * Verifies an access token for `projectId`: signature (by kid), issuer, audience and expiry.
+   * Failures are Stack Auth's UNPARSABLE_ACCESS_TOKEN / ACCESS_TOKEN_EXPIRED / INVALID_PROJECT_FOR_ACCESS_TOKEN.
+   */
+  async verifyAccessToken(projectId: string, token: string): Promise<AccessTokenClaims> {
+    let kid: string | undefined;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch {
+      throw KnownErrors.unparsableAccessToken();
+    }
+    const key = kid ? await this.db.getRepository(StackSigningKeyEntity).findOneBy({ kid }) : null;
+    if (!key) throw KnownErrors.unparsableAccessToken();
+    if (key.projectId !== projectId) throw KnownErrors.invalidProjectForAccessToken(projectId, key.projectId);
+    try {
+      const publicKey = await importJWK({ ...key.publicJwk, alg: 'ES256' }, 'ES256');
+      const { payload } = await jwtVerify(token, publicKey, {
+        algorithms: ['ES256'],
+        issuer: stackIssuer(this.settings, projectId),
+        audience: projectId,
+      });
+      return payload as AccessTokenClaims;
+    } catch (err) {
+      if (err instanceof joseErrors.JWTExpired) {
+        const exp = (err.payload as JWTPayload).exp;
+        throw KnownErrors.accessTokenExpired(exp ? new Date(exp * 1000) : undefined);
+      }
+      throw KnownErrors.unparsableAccessToken();
+    }
+  }
+}

@@ -1,0 +1,102 @@
+import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Request } from 'express';
+import { DataSource } from 'typeorm';
+import { TokensService, type AccessTokenClaims } from '../auth/tokens.service.js';
+import type { StackProjectEntity } from '../entities/stack-project.entity.js';
+import { StackUserEntity } from '../entities/stack-user.entity.js';
+import { StackProjectsService } from '../projects/stack-projects.service.js';
+import { KnownErrors } from './known-errors.js';
+import { stackHeader } from './stack-http.js';
+
+export type StackAccessType = 'client' | 'server' | 'admin';
+
+/** Who is calling a provider route: the project, the access type its key proves, and the signed-in user. */
+export interface StackAuth {
+  type: StackAccessType;
+  project: StackProjectEntity;
+  /** The user of `x-stack-access-token`, when one was sent and is valid. */
+  user?: StackUserEntity;
+  /** Claims of that access token (its session is `refresh_token_id`). */
+  token?: AccessTokenClaims;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    stackAuth?: StackAuth;
+  }
+}
+
+const STACK_ACCESS_KEY = 'stack_access_types';
+
+/** The access types a provider route accepts; requests are authenticated by StackAuthGuard. */
+export const StackAccess = (...types: StackAccessType[]) => SetMetadata(STACK_ACCESS_KEY, types);
+
+/** The StackAuth that StackAuthGuard established. */
+export const StackCaller = createParamDecorator((_data: unknown, ctx: ExecutionContext): StackAuth => {
+  const auth = ctx.switchToHttp().getRequest<Request>().stackAuth;
+  if (!auth) throw new Error('@StackCaller() used on a route without @StackAccess()');
+  return auth;
+});
+
+const KEY_HEADERS = ['publishable-client-key', 'secret-server-key', 'super-secret-admin-key', 'admin-access-token'];
+
+/**
+ * Stack Auth's request authentication (`parseAuth`): access type, project id, the key the access type
+ * requires, and the optional user access token, with Stack Auth's error codes for each failure.
+ */
+@Injectable()
+export class StackAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly projects: StackProjectsService,
+    private readonly tokens: TokensService,
+    @InjectDataSource() private readonly db: DataSource,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const allowed = this.reflector.getAllAndOverride<StackAccessType[] | undefined>(STACK_ACCESS_KEY, [context.getHandler(), context.getClass()]);
+    if (!allowed) return true;
+    const req = context.switchToHttp().getRequest<Request>();
+    req.stackAuth = await this.authenticate(req);
+    if (!allowed.includes(req.stackAuth.type)) throw KnownErrors.insufficientAccessType(req.stackAuth.type, allowed);
+    return true;
+  }
+
+  private async authenticate(req: Request): Promise<StackAuth> {
+    const type = stackHeader(req, 'access-type');
+    if (type === undefined) {
+      if (KEY_HEADERS.some((h) => stackHeader(req, h) !== undefined)) throw KnownErrors.projectKeyWithoutAccessType();
+      throw KnownErrors.accessTypeRequired();
+    }
+    if (type !== 'client' && type !== 'server' && type !== 'admin') throw KnownErrors.invalidAccessType(type);
+    const projectId = stackHeader(req, 'project-id');
+    if (!projectId) throw KnownErrors.accessTypeWithoutProjectId(type);
+    const project = await this.projects.find(projectId);
+    if (!project) throw KnownErrors.currentProjectNotFound(projectId);
+
+    if (type === 'client') {
+      const key = stackHeader(req, 'publishable-client-key');
+      if (!key) throw KnownErrors.publishableClientKeyRequired(project.id);
+      if (!(await this.projects.isValidKey(project.id, 'publishable_client_key', key))) throw KnownErrors.invalidPublishableClientKey(project.id);
+    } else if (type === 'server') {
+      const key = stackHeader(req, 'secret-server-key');
+      if (!key) throw KnownErrors.serverAuthenticationRequired();
+      if (!(await this.projects.isValidKey(project.id, 'secret_server_key', key))) throw KnownErrors.invalidSecretServerKey(project.id);
+    } else {
+      const key = stackHeader(req, 'super-secret-admin-key');
+      if (!key) throw KnownErrors.adminAuthenticationRequired();
+      if (!(await this.projects.isValidKey(project.id, 'super_secret_admin_key', key))) throw KnownErrors.invalidSuperSecretAdminKey(project.id);
+    }
+
+    const auth: StackAuth = { type, project };
+    const accessToken = stackHeader(req, 'access-token');
+    if (accessToken) {
+      auth.token = await this.tokens.verifyAccessToken(project.id, accessToken);
+      // A token of a user deleted since it was issued names nobody.
+      auth.user = (await this.db.getRepository(StackUserEntity).findOneBy({ id: auth.token.sub, projectId: project.id })) ?? undefined;
+    }
+    return auth;
+  }
+}

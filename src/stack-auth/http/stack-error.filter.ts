@@ -1,0 +1,45 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { ApiError, ErrorCode } from '../../common/errors.js';
+import { loggableError } from '../../common/error.filter.js';
+import { LOGGER } from '../../common/logger.js';
+import { KnownErrors, StackKnownError, StackStatusError } from './known-errors.js';
+import { writeStackError } from './stack-http.js';
+
+/** Renders every failure of a provider route in Stack Auth's error format (see known-errors.ts). */
+@Catch()
+export class StackErrorFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const req = host.switchToHttp().getRequest<Request>();
+    const res = host.switchToHttp().getResponse<Response>();
+    const error = toStackError(req, exception);
+    if (error.status >= 500) {
+      this.logger.error({ err: loggableError(exception), path: req.path }, 'unhandled error in the embedded provider');
+    }
+    writeStackError(req, res, error);
+  }
+}
+
+/** Maps anything thrown while serving a provider route (or parsing its body) to a Stack error. */
+export function toStackError(req: Request, exception: unknown): StackKnownError | StackStatusError {
+  if (exception instanceof StackKnownError || exception instanceof StackStatusError) return exception;
+  if (exception instanceof ApiError) {
+    // The global validation pipe's failures: Stack Auth calls these SCHEMA_ERROR.
+    if (exception.code === ErrorCode.ValidationError || exception.code === ErrorCode.PayloadTooLarge) {
+      const detail = exception.message.replace(/^invalid request: /, '');
+      return KnownErrors.schemaError(`Request validation failed on ${req.method} ${req.originalUrl.split('?')[0]}:\n  - ${detail.split('; ').join('\n  - ')}`);
+    }
+    if (exception.code === ErrorCode.MalformedJson) return KnownErrors.bodyParsingError(exception.message);
+    if (exception.status < 500) return new StackStatusError(exception.status, exception.message);
+  }
+  if (exception instanceof HttpException && exception.getStatus() < 500) {
+    return new StackStatusError(exception.getStatus(), exception.message);
+  }
+  const type = (exception as { type?: unknown } | null)?.type;
+  if (type === 'entity.parse.failed') return KnownErrors.bodyParsingError(`Invalid JSON in request body: ${(exception as Error).message}`);
+  if (type === 'entity.too.large') return KnownErrors.schemaError('Request body is too large.');
+  return new StackStatusError(500, 'Internal server error');
+}

@@ -1,0 +1,62 @@
+import { randomUUID } from 'node:crypto';
+import type { NextFunction, Request, Response } from 'express';
+import { StackKnownError, StackStatusError } from './known-errors.js';
+
+/** Where the embedded provider is mounted; its API is at `${STACK_AUTH_PATH}/api/v1`. */
+export const STACK_AUTH_PATH = '/stack-auth';
+
+const EXPOSED = ['content-type', 'x-stack-actual-status', 'x-stack-known-error', 'x-stack-request-id'];
+
+/**
+ * Request pipeline of the provider, before routing: `x-hexclave-*` request headers are copied onto their
+ * `x-stack-*` twins (the newest backend does the same), so the rest reads only `x-stack-*`; every
+ * response carries a request id, `cache-control: no-store` and permissive CORS, in both header families.
+ */
+export function stackHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (name.startsWith('x-hexclave-')) req.headers[`x-stack-${name.slice('x-hexclave-'.length)}`] = value;
+  }
+  const requestId = randomUUID();
+  res.setHeader('x-stack-request-id', requestId);
+  res.setHeader('x-hexclave-request-id', requestId);
+  res.setHeader('cache-control', 'no-store, max-age=0');
+  res.setHeader('access-control-allow-origin', '*');
+  res.setHeader('access-control-expose-headers', [...EXPOSED, ...EXPOSED.map((h) => h.replace('x-stack-', 'x-hexclave-'))].join(', '));
+  if (req.method === 'OPTIONS') {
+    res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
+    res.setHeader('access-control-allow-headers', req.header('access-control-request-headers') ?? '*');
+    res.setHeader('access-control-max-age', '86400');
+    res.status(200).end();
+    return;
+  }
+  next();
+}
+
+/** `x-stack-<name>` (hexclave twins are already merged in by the middleware). */
+export function stackHeader(req: Request, name: string): string | undefined {
+  const value = req.headers[`x-stack-${name}`];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/**
+ * Writes a provider error: known errors as pretty-printed JSON with `x-stack-known-error`, plain ones as
+ * text. With `x-stack-override-error-status` (which the SDK always sends), a 4xx goes out as 200 with
+ * `x-stack-actual-status`, as Stack Auth does; 5xx are never overridden.
+ */
+export function writeStackError(req: Request, res: Response, error: StackKnownError | StackStatusError): void {
+  if (res.headersSent) return;
+  let status = error.status;
+  if (status >= 400 && status < 500 && stackHeader(req, 'override-error-status') !== undefined) {
+    res.setHeader('x-stack-actual-status', String(status));
+    res.setHeader('x-hexclave-actual-status', String(status));
+    status = 200;
+  }
+  if (error instanceof StackKnownError) {
+    res.setHeader('x-stack-known-error', error.code);
+    res.setHeader('x-hexclave-known-error', error.code);
+    const body = error.details === undefined ? { code: error.code, error: error.message } : { code: error.code, details: error.details, error: error.message };
+    res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body, null, 2));
+  } else {
+    res.status(status).type('text/plain; charset=utf-8').send(error.message);
+  }
+}

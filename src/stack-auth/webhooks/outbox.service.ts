@@ -1,0 +1,45 @@
+import { Injectable } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { IsNull, type EntityManager } from 'typeorm';
+import { StackWebhookEndpointEntity, StackWebhookOutboxEntity } from '../entities/stack-webhook.entity.js';
+
+export type WebhookEventType = 'user.created' | 'user.updated' | 'user.deleted';
+
+/** A svix message id: `msg_` and 27 random base62-ish characters. */
+export function newMessageId(): string {
+  return `msg_${randomBytes(20).toString('base64url').slice(0, 27)}`;
+}
+
+/**
+ * The webhook outbox. `enqueue` runs inside the transaction of the change it reports, so an event exists
+ * exactly when its change committed; `afterCommit` wakes the dispatcher so that delivery starts at once.
+ */
+@Injectable()
+export class OutboxService {
+  private readonly listeners = new Set<(projectId: string) => void>();
+
+  /** Records one delivery per enabled endpoint of the project. Returns how many were recorded. */
+  async enqueue(tx: EntityManager, projectId: string, type: WebhookEventType, data: unknown, orderingKey: string): Promise<number> {
+    const endpoints = await tx.getRepository(StackWebhookEndpointEntity).find({ where: { projectId, disabledAt: IsNull() }, select: { id: true } });
+    if (endpoints.length === 0) return 0;
+    const repo = tx.getRepository(StackWebhookOutboxEntity);
+    await repo.save(
+      endpoints.map((e) =>
+        repo.create({ projectId, endpointId: e.id, messageId: newMessageId(), eventType: type, payload: { type, data }, orderingKey }),
+      ),
+      { reload: false },
+    );
+    return endpoints.length;
+  }
+
+  /** Call after the transaction that enqueued events has committed. */
+  afterCommit(projectId: string): void {
+    for (const listener of this.listeners) listener(projectId);
+  }
+
+  /** The dispatcher subscribes here to hear about new events without polling. */
+  onEnqueued(listener: (projectId: string) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+}
