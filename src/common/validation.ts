@@ -22,15 +22,23 @@ function flatten(errors: ValidationError[], parent: string, out: string[]): stri
  * reject them, which would otherwise surface as a 500) and own `__proto__` keys (JSON.parse keeps them,
  * class-transformer silently drops them, so they would escape forbidNonWhitelisted). Returns a problem.
  */
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
 function findUnacceptable(value: unknown, path: string, depth = 0): string | undefined {
   const at = (p: string): string => (p ? `[${p}] ` : '');
-  if (typeof value === 'string') return value.includes('\u0000') ? `${at(path)}must not contain NUL (\\u0000) characters` : undefined;
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) return `${at(path)}must not contain NUL (\\u0000) characters`;
+    // PostgreSQL stores UTF-8: an unpaired UTF-16 surrogate cannot be stored (jsonb refuses it, text mangles it).
+    if (LONE_SURROGATE.test(value)) return `${at(path)}must be valid Unicode (it contains an unpaired surrogate)`;
+    return undefined;
+  }
   if (value === null || typeof value !== 'object') return undefined;
   if (depth > 100) return `${at(path)}is nested too deeply`;
   for (const key of Object.keys(value)) {
     const child = path ? `${path}.${key}` : key;
     if (key === '__proto__') return `[${child}] property ${key} should not exist`;
     if (key.includes('\u0000')) return `${at(path)}field names must not contain NUL (\\u0000) characters`;
+    if (LONE_SURROGATE.test(key)) return `${at(path)}field names must be valid Unicode`;
     const problem = findUnacceptable((value as Record<string, unknown>)[key], child, depth + 1);
     if (problem) return problem;
   }

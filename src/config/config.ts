@@ -40,6 +40,10 @@ export interface AppConfig {
   stackAuthIntegrationClientId: string;
   /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
   stackAuthIntegrationClientSecret?: string;
+  /** How often idle webhook delivery workers of the embedded provider poll for due retries (seconds). */
+  stackAuthWebhookPollSeconds: number;
+  /** First retry delay of a failed webhook delivery (seconds); later retries back off exponentially. */
+  stackAuthWebhookRetryDelaySeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -72,6 +76,8 @@ export const ENVIRONMENT_VARIABLES = [
   'DATABASE_POOL_SIZE',
   'STACK_AUTH_INTEGRATION_CLIENT_ID',
   'STACK_AUTH_INTEGRATION_CLIENT_SECRET',
+  'STACK_AUTH_WEBHOOK_POLL_SECONDS',
+  'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -150,6 +156,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (stackAuthIntegrationClientSecret !== undefined && stackAuthIntegrationClientSecret.length < 16) {
     problems.push('STACK_AUTH_INTEGRATION_CLIENT_SECRET must be at least 16 characters');
   }
+  const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
+  const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -172,6 +180,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databasePoolSize,
     stackAuthIntegrationClientId,
     stackAuthIntegrationClientSecret,
+    stackAuthWebhookPollSeconds,
+    stackAuthWebhookRetryDelaySeconds,
   };
 }
 

@@ -1,12 +1,24 @@
 import { Module } from '@nestjs/common';
+import { StackAuthController } from './auth/auth.controller.js';
+import { OAuthTokenService } from './auth/oauth-token.service.js';
+import { PasswordAuthService } from './auth/password-auth.service.js';
+import { SessionsService } from './auth/sessions.service.js';
 import { TokensService } from './auth/tokens.service.js';
 import { StackAuthGuard } from './http/stack-auth.guard.js';
 import { StackErrorFilter } from './http/stack-error.filter.js';
+import { IntegrationClientGuard } from './integrations/integration-client.guard.js';
+import { NeonIntegrationController } from './integrations/neon-integration.controller.js';
+import { NeonIntegrationService } from './integrations/neon-integration.service.js';
+import { OwnershipTransferService } from './integrations/ownership-transfer.service.js';
+import { TransferConfirmController } from './integrations/transfer-confirm.controller.js';
 import { ProvisioningService } from './projects/provisioning.service.js';
 import { StackProjectsController } from './projects/stack-projects.controller.js';
 import { StackProjectsService } from './projects/stack-projects.service.js';
 import { StackUsersService } from './users/stack-users.service.js';
+import { StackUsersController } from './users/users.controller.js';
 import { OutboxService } from './webhooks/outbox.service.js';
+import { WebhookDispatcherService } from './webhooks/webhook-dispatcher.service.js';
+import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js';
 
 /**
  * The embedded Stack-Auth-compatible provider (`/stack-auth/api/v1`). It imports nothing from the control
@@ -14,8 +26,9 @@ import { OutboxService } from './webhooks/outbox.service.js';
  * it only through signed webhooks.
  */
 @Module({
-  controllers: [StackProjectsController],
-  providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService],
+  controllers: [StackProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
+  providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService, SessionsService, PasswordAuthService, OAuthTokenService,
+    IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService],
   exports: [],
 })
 export class StackAuthModule {}

@@ -377,3 +377,33 @@ describe('error pipeline', () => {
     });
   });
 });
+
+describe('unpaired UTF-16 surrogates', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp();
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('are a 400 naming the field, in values and in keys, and change nothing', async () => {
+    for (const body of ['{"key_name":"a\\ud800b"}', '{"key_name":"\\udc00"}', '{"key_name":"ok","\\ud800":1}']) {
+      const res = await request(t.baseUrl)
+        .post('/api/v2/api_keys')
+        .set('Authorization', `Bearer ${t.adminKey}`)
+        .set('Content-Type', 'application/json')
+        .send(body);
+      expect([body, res.status, res.body.code]).toEqual([body, 400, 'VALIDATION_ERROR']);
+    }
+    const keys = await request(t.baseUrl).get('/api/v2/api_keys').set('Authorization', `Bearer ${t.adminKey}`).expect(200);
+    expect(keys.body).toHaveLength(1);
+    // A properly paired surrogate (an emoji) is fine.
+    await request(t.baseUrl)
+      .post('/api/v2/api_keys')
+      .set('Authorization', `Bearer ${t.adminKey}`)
+      .set('Content-Type', 'application/json')
+      .send('{"key_name":"\\ud83d\\ude00"}')
+      .expect(200);
+  });
+});

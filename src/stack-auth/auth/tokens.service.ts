@@ -112,23 +112,25 @@ export class TokensService {
    * Failures are Stack Auth's UNPARSABLE_ACCESS_TOKEN / ACCESS_TOKEN_EXPIRED / INVALID_PROJECT_FOR_ACCESS_TOKEN.
    */
   async verifyAccessToken(projectId: string, token: string): Promise<AccessTokenClaims> {
-    let kid: string | undefined;
+    let kid: unknown;
     try {
       kid = decodeProtectedHeader(token).kid;
     } catch {
       throw KnownErrors.unparsableAccessToken();
     }
-    const key = kid ? await this.db.getRepository(StackSigningKeyEntity).findOneBy({ kid }) : null;
+    const key = typeof kid === 'string' && kid.length <= 64 ? await this.db.getRepository(StackSigningKeyEntity).findOneBy({ kid }) : null;
     if (!key) throw KnownErrors.unparsableAccessToken();
-    if (key.projectId !== projectId) throw KnownErrors.invalidProjectForAccessToken(projectId, key.projectId);
+    // Verified as a token of the key's own project first, so only a genuine token of another project is
+    // INVALID_PROJECT_FOR_ACCESS_TOKEN (a forged one stays UNPARSABLE_ACCESS_TOKEN), as Stack Auth decides.
+    let payload: JWTPayload;
     try {
       const publicKey = await importJWK({ ...key.publicJwk, alg: 'ES256' }, 'ES256');
-      const { payload } = await jwtVerify(token, publicKey, {
+      ({ payload } = await jwtVerify(token, publicKey, {
         algorithms: ['ES256'],
-        issuer: stackIssuer(this.settings, projectId),
-        audience: projectId,
-      });
-      return payload as AccessTokenClaims;
+        issuer: stackIssuer(this.settings, key.projectId),
+        audience: key.projectId,
+        requiredClaims: ['sub', 'exp', 'iat'],
+      }));
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) {
         const exp = (err.payload as JWTPayload).exp;
@@ -136,5 +138,10 @@ export class TokensService {
       }
       throw KnownErrors.unparsableAccessToken();
     }
+    if (key.projectId !== projectId) throw KnownErrors.invalidProjectForAccessToken(projectId, key.projectId);
+    if (typeof payload.sub !== 'string' || payload.project_id !== projectId) {
+      throw KnownErrors.unparsableAccessToken();
+    }
+    return payload as AccessTokenClaims;
   }
 }

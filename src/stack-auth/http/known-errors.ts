@@ -59,6 +59,8 @@ export const KnownErrors = {
   schemaError: (message: string) => known('SCHEMA_ERROR', 400, message, { message }),
   bodyParsingError: (message: string) => known('BODY_PARSING_ERROR', 400, message),
   userNotFound: () => known('USER_NOT_FOUND', 404, 'User not found.'),
+  teamMembershipNotFound: (teamId: string, userId: string) =>
+    known('TEAM_MEMBERSHIP_NOT_FOUND', 404, `User ${userId} is not found in team ${teamId}.`, { team_id: teamId, user_id: userId }),
   userEmailAlreadyExists: (email: string) =>
     known('USER_EMAIL_ALREADY_EXISTS', 409, `A user with email ${JSON.stringify(email)} already exists.`, { email, would_work_if_email_was_verified: false }),
   cannotGetOwnUserWithoutUser: () =>

@@ -1,12 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import bcrypt from 'bcryptjs';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { isUniqueViolation } from '../../common/db-errors.js';
+import { SecretsService } from '../../common/secrets.js';
+import { StackSessionEntity } from '../entities/stack-session.entity.js';
 import { StackUserEntity, type RiskScores } from '../entities/stack-user.entity.js';
 import { KnownErrors, StackStatusError } from '../http/known-errors.js';
+import type { StackAuth } from '../http/stack-auth.guard.js';
 import { OutboxService } from '../webhooks/outbox.service.js';
-import { toServerUser } from './user-shapes.js';
+import { MAX_USERS_PAGE_SIZE, type ListUsersQuery } from './dto/list-users-query.dto.js';
+import { isUuid } from './dto/stack-validation.js';
+import { toServerUser, type ServerUser } from './user-shapes.js';
 
 /** bcrypt cost: Stack Auth's. */
 export const BCRYPT_ROUNDS = 10;
@@ -21,6 +26,7 @@ export interface UserCreateInput {
   password_hash?: string;
   otp_auth_enabled?: boolean;
   passkey_auth_enabled?: boolean;
+  totp_secret_base64?: string | null;
   profile_image_url?: string | null;
   client_metadata?: unknown;
   client_read_only_metadata?: unknown;
@@ -31,6 +37,19 @@ export interface UserCreateInput {
   restricted_by_admin_private_details?: string | null;
   country_code?: string | null;
   risk_scores?: RiskScores;
+  oauth_providers?: { id: string; account_id: string; email?: string | null }[];
+}
+
+/** Fields of a user update (Stack Auth's server update body; the client body is a subset). */
+export interface UserUpdateInput extends Omit<UserCreateInput, 'oauth_providers' | 'is_anonymous'> {
+  selected_team_id?: string | null;
+  is_anonymous?: false;
+}
+
+export interface UsersPage {
+  items: ServerUser[];
+  is_paginated: true;
+  pagination: { next_cursor: string | null };
 }
 
 export const DEFAULT_RISK_SCORES: RiskScores = { sign_up: { bot: 0, free_trial_abuse: 0 } };
@@ -43,15 +62,91 @@ export function normalizeEmail(email: string): string {
 /** A bcrypt hash in Modular Crypt Format ($2a$/$2b$/$2y$, cost 4..31). */
 const BCRYPT_MCF = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
+/** Additional authenticated data of encrypted TOTP secrets. */
+const TOTP_SECRET_CONTEXT = 'stack-auth totp secret';
+
+/** Newest Stack Auth's check of `excluded_email_domains` entries: exact domains only. */
+const EMAIL_DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const MAX_EXCLUDED_EMAIL_DOMAINS = 100;
+
+function normalizeExcludedEmailDomains(raw: string | undefined): string[] {
+  if (raw === undefined || raw.trim() === '') return [];
+  const domains = new Set<string>();
+  for (const part of raw.split(',')) {
+    const domain = part.trim().replace(/^@/, '').toLowerCase();
+    if (domain === '') continue;
+    if (!EMAIL_DOMAIN.test(domain)) throw new StackStatusError(400, 'excluded_email_domains must be a comma-separated list of valid domains');
+    domains.add(domain);
+  }
+  if (domains.size > MAX_EXCLUDED_EMAIL_DOMAINS) {
+    throw new StackStatusError(400, `excluded_email_domains cannot contain more than ${MAX_EXCLUDED_EMAIL_DOMAINS} domains`);
+  }
+  return [...domains];
+}
+
+/** `%`, `_` and `\` match themselves in the LIKE pattern built from `text`. */
+function likeContains(text: string): string {
+  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
+}
+
 /**
- * Users of provider projects. Every change commits together with its webhook events (outbox), and
- * wakes the dispatcher after commit.
+ * The new password hash a create/update asks for: undefined (unchanged), null (remove) or a hash.
+ * Stack Auth's getPasswordHashFromData, with its error texts.
+ */
+async function passwordHashFrom(input: { password?: string | null; password_hash?: string }): Promise<string | null | undefined> {
+  if (input.password !== undefined) {
+    if (input.password_hash !== undefined) throw new StackStatusError(400, 'Cannot set both password and password_hash at the same time.');
+    return input.password === null ? null : bcrypt.hash(input.password, BCRYPT_ROUNDS);
+  }
+  if (input.password_hash !== undefined) {
+    if (!BCRYPT_MCF.test(input.password_hash)) {
+      throw new StackStatusError(400, 'Invalid password hash. Make sure it\'s a supported algorithm in Modular Crypt Format.');
+    }
+    return input.password_hash;
+  }
+  return undefined;
+}
+
+/** Stack Auth's checkAuthData (the duplicate check itself is the unique index, see saveUser). */
+function checkEmailFlags(email: string | null, authEnabled: boolean, verified: boolean): void {
+  if (!email && authEnabled) throw new StackStatusError(400, 'primary_email_auth_enabled cannot be true without primary_email');
+  if (!email && verified) throw new StackStatusError(400, 'primary_email_verified cannot be true without primary_email');
+}
+
+/** Reason/details of an admin restriction: `""` means null, and both need restricted_by_admin. */
+function restrictionTexts(
+  restricted: boolean,
+  input: { restricted_by_admin_reason?: string | null; restricted_by_admin_private_details?: string | null },
+): { reason: string | null | undefined; details: string | null | undefined } {
+  const reason = input.restricted_by_admin_reason === undefined ? undefined : input.restricted_by_admin_reason || null;
+  const details = input.restricted_by_admin_private_details === undefined ? undefined : input.restricted_by_admin_private_details || null;
+  if (!restricted) {
+    if (reason != null) throw new StackStatusError(400, 'restricted_by_admin_reason requires restricted_by_admin=true');
+    if (details != null) throw new StackStatusError(400, 'restricted_by_admin_private_details requires restricted_by_admin=true');
+    return { reason: null, details: null };
+  }
+  return { reason, details };
+}
+
+function countryCode(value: string | null | undefined): string | null | undefined {
+  return typeof value === 'string' ? value.trim().toUpperCase() : value;
+}
+
+function riskScores(value: RiskScores): RiskScores {
+  return { sign_up: { bot: value.sign_up.bot, free_trial_abuse: value.sign_up.free_trial_abuse } };
+}
+
+/**
+ * Users of provider projects. Every change commits together with its webhook event (outbox) and wakes
+ * the dispatcher after commit. Updates and deletes lock the user's row first, so concurrent changes of
+ * one user run one after the other and their events are enqueued in commit order.
  */
 @Injectable()
 export class StackUsersService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly outbox: OutboxService,
+    private readonly secrets: SecretsService,
   ) {}
 
   /** Creates a user (server API and password sign-up alike) and emits `user.created`. */
@@ -64,57 +159,202 @@ export class StackUsersService {
   async createInTx(tx: EntityManager, projectId: string, input: UserCreateInput): Promise<StackUserEntity> {
     const email = input.primary_email === undefined || input.primary_email === null ? null : normalizeEmail(input.primary_email);
     const authEnabled = input.primary_email_auth_enabled ?? false;
-    if (authEnabled && email === null) throw new StackStatusError(400, 'primary_email_auth_enabled cannot be true without primary_email');
-    if (input.password !== undefined && input.password !== null && input.password_hash !== undefined) {
-      throw new StackStatusError(400, 'Cannot set both password and password_hash at the same time.');
-    }
-    if (input.password_hash !== undefined && !BCRYPT_MCF.test(input.password_hash)) {
-      throw new StackStatusError(400, 'Invalid password hash. Make sure it\'s a supported algorithm in Modular Crypt Format.');
-    }
-    const passwordHash =
-      input.password_hash ?? (input.password === undefined || input.password === null ? null : await bcrypt.hash(input.password, BCRYPT_ROUNDS));
-    const now = new Date();
+    const verified = input.primary_email_verified ?? false;
+    checkEmailFlags(email, authEnabled, verified);
+    const passwordHash = await passwordHashFrom(input);
     const restricted = input.restricted_by_admin ?? false;
-    const repo = tx.getRepository(StackUserEntity);
-    const entity = repo.create({
+    const texts = restrictionTexts(restricted, input);
+    const provider = input.oauth_providers?.[0];
+    // No OAuth provider is configured in an embedded project (Stack Auth's check against its config).
+    if (provider) throw new StackStatusError(400, `OAuth provider ${provider.id} not found`);
+    const now = new Date();
+    const entity = tx.getRepository(StackUserEntity).create({
       projectId,
-      displayName: input.display_name === '' ? null : (input.display_name ?? null),
+      displayName: input.display_name || null,
       primaryEmail: email,
-      primaryEmailVerified: input.primary_email_verified ?? false,
+      primaryEmailVerified: verified,
       primaryEmailAuthEnabled: authEnabled,
-      passwordHash,
+      passwordHash: passwordHash ?? null,
       profileImageUrl: input.profile_image_url ?? null,
       clientMetadata: input.client_metadata ?? null,
       clientReadOnlyMetadata: input.client_read_only_metadata ?? null,
       serverMetadata: input.server_metadata ?? null,
       otpAuthEnabled: input.otp_auth_enabled ?? false,
-      passkeyAuthEnabled: input.passkey_auth_enabled ?? false,
-      totpSecretEncrypted: null,
+      // Passkeys are registered by their own flow, never by a create body (Stack Auth ignores the field too).
+      passkeyAuthEnabled: false,
+      totpSecretEncrypted: this.encryptTotp(input.totp_secret_base64) ?? null,
       isAnonymous: input.is_anonymous ?? false,
       restrictedByAdmin: restricted,
-      restrictedByAdminReason: restricted ? (input.restricted_by_admin_reason ?? null) : null,
-      restrictedByAdminPrivateDetails: restricted ? (input.restricted_by_admin_private_details ?? null) : null,
-      countryCode: input.country_code ?? null,
-      riskScores: input.risk_scores ?? DEFAULT_RISK_SCORES,
+      restrictedByAdminReason: texts.reason ?? null,
+      restrictedByAdminPrivateDetails: texts.details ?? null,
+      countryCode: countryCode(input.country_code) ?? null,
+      riskScores: input.risk_scores ? riskScores(input.risk_scores) : DEFAULT_RISK_SCORES,
       signedUpAt: now,
       lastActiveAt: now,
       version: '1',
     });
-    let user: StackUserEntity;
-    try {
-      // In a savepoint, so a duplicate email leaves the caller's transaction usable.
-      user = await tx.transaction((inner) => inner.getRepository(StackUserEntity).save(entity));
-    } catch (err) {
-      if (isUniqueViolation(err, 'stack_users_auth_email_key')) throw KnownErrors.userEmailAlreadyExists(email ?? '');
-      throw err;
-    }
+    const user = await this.saveUser(tx, entity);
     await this.outbox.enqueue(tx, projectId, 'user.created', toServerUser(user), user.id);
     return user;
   }
 
   async findById(projectId: string, userId: string): Promise<StackUserEntity | null> {
-    if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(userId)) return null;
+    if (!isUuid(userId)) return null;
     return this.db.getRepository(StackUserEntity).findOneBy({ projectId, id: userId.toLowerCase() });
+  }
+
+  /** The user, or USER_NOT_FOUND. */
+  async get(projectId: string, userId: string): Promise<StackUserEntity> {
+    const user = await this.findById(projectId, userId);
+    if (!user) throw KnownErrors.userNotFound();
+    return user;
+  }
+
+  /**
+   * One page of the project's users, ordered by (order_by, id). The cursor is the id of the last user of
+   * the previous page (exclusive, as in the newest Stack Auth); its row supplies the sort position.
+   */
+  async list(projectId: string, query: ListUsersQuery): Promise<UsersPage> {
+    const onlyAnonymous = query.only_anonymous === 'true';
+    const includeAnonymous = query.include_anonymous === 'true';
+    if (onlyAnonymous && !includeAnonymous) throw new StackStatusError(400, 'only_anonymous=true requires include_anonymous=true');
+    const includeRestricted = query.include_restricted === 'true' || includeAnonymous;
+    const excludedDomains = normalizeExcludedEmailDomains(query.excluded_email_domains);
+    const limit = query.limit === undefined ? undefined : Number(query.limit.trim());
+    // Embedded projects have no teams, so no user is a member of any team.
+    if (query.team_id !== undefined) return { items: [], is_paginated: true, pagination: { next_cursor: null } };
+
+    const column = query.order_by === 'last_active_at' ? 'last_active_at' : 'signed_up_at';
+    const property = column === 'last_active_at' ? 'lastActiveAt' : 'signedUpAt';
+    const direction = query.desc === 'true' ? 'DESC' : 'ASC';
+    const qb = this.db.getRepository(StackUserEntity).createQueryBuilder('u').where('u.projectId = :projectId', { projectId });
+    if (onlyAnonymous) qb.andWhere('u.isAnonymous = true');
+    else if (!includeAnonymous) qb.andWhere('u.isAnonymous = false');
+    if (!includeRestricted) qb.andWhere('u.restrictedByAdmin = false');
+    if (excludedDomains.length > 0) {
+      qb.andWhere('NOT (COALESCE(u.primaryEmail, \'\') LIKE ANY (CAST(:domainPatterns AS text[])))', {
+        domainPatterns: excludedDomains.map((d) => `%@${d}`),
+      });
+    }
+    if (query.query) {
+      const conditions = ['u.displayName ILIKE :pattern', 'u.primaryEmail ILIKE :pattern'];
+      const maybeId = query.query.replace(/[^a-zA-Z0-9\-_.]/g, '');
+      if (isUuid(maybeId)) conditions.push('u.id = :queryId');
+      qb.andWhere(`(${conditions.join(' OR ')})`, { pattern: likeContains(query.query), queryId: maybeId.toLowerCase() });
+    }
+    if (query.cursor !== undefined) {
+      // An unknown cursor compares with NULL: the page is empty, as with Stack Auth's Prisma cursor.
+      qb.andWhere(
+        `(u.${property}, u.id) ${direction === 'ASC' ? '>' : '<'} ` +
+          `(SELECT c.${column}, c.id FROM stack_auth.users c WHERE c.project_id = :projectId AND c.id = :cursor)`,
+        { cursor: query.cursor.toLowerCase() },
+      );
+    }
+    qb.orderBy(`u.${property}`, direction).addOrderBy('u.id', direction).limit((limit ?? MAX_USERS_PAGE_SIZE) + 1);
+    const rows = await qb.getMany();
+    if (limit === undefined && rows.length > MAX_USERS_PAGE_SIZE) {
+      throw new StackStatusError(400, `Listing more than ${MAX_USERS_PAGE_SIZE} users requires a limit. Pass limit and paginate using cursor.`);
+    }
+    const page = limit === undefined ? rows : rows.slice(0, limit);
+    const hasMore = limit !== undefined && rows.length > limit;
+    return {
+      items: page.map(toServerUser),
+      is_paginated: true,
+      pagination: { next_cursor: hasMore && page.length > 0 ? page[page.length - 1].id : null },
+    };
+  }
+
+  /**
+   * Updates a user (Stack Auth's onUpdate): metadata fields are replaced, not merged; a new or removed
+   * password revokes every session of the user; `user.updated` carries the user after the change.
+   */
+  async update(projectId: string, userId: string, input: UserUpdateInput): Promise<StackUserEntity> {
+    const passwordHash = await passwordHashFrom(input);
+    const user = await this.db.transaction(async (tx) => {
+      const old = await this.lockUser(tx, projectId, userId);
+      if (input.selected_team_id) throw KnownErrors.teamMembershipNotFound(input.selected_team_id, old.id);
+      if (input.passkey_auth_enabled === true) {
+        throw new StackStatusError(400, 'Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method');
+      }
+
+      const removingEmail = input.primary_email === null;
+      const newEmail = typeof input.primary_email === 'string' ? normalizeEmail(input.primary_email) : undefined;
+      const email = removingEmail ? null : (newEmail ?? old.primaryEmail);
+      const emailChanged = newEmail !== undefined && newEmail !== old.primaryEmail;
+      const authEnabled = removingEmail ? false : (input.primary_email_auth_enabled ?? old.primaryEmailAuthEnabled);
+      const verified = removingEmail ? false : (input.primary_email_verified ?? (emailChanged ? false : old.primaryEmailVerified));
+      checkEmailFlags(email, authEnabled, verified);
+      const restricted = input.restricted_by_admin ?? old.restrictedByAdmin;
+      const texts = restrictionTexts(restricted, input);
+
+      const next = Object.assign(new StackUserEntity(), old);
+      next.primaryEmail = email;
+      next.primaryEmailAuthEnabled = authEnabled;
+      next.primaryEmailVerified = verified;
+      if (input.display_name !== undefined) next.displayName = input.display_name || null;
+      if (input.profile_image_url !== undefined) next.profileImageUrl = input.profile_image_url;
+      if (input.client_metadata !== undefined) next.clientMetadata = input.client_metadata;
+      if (input.client_read_only_metadata !== undefined) next.clientReadOnlyMetadata = input.client_read_only_metadata;
+      if (input.server_metadata !== undefined) next.serverMetadata = input.server_metadata;
+      if (input.otp_auth_enabled !== undefined) next.otpAuthEnabled = input.otp_auth_enabled;
+      if (input.passkey_auth_enabled === false) next.passkeyAuthEnabled = false;
+      if (input.totp_secret_base64 !== undefined) next.totpSecretEncrypted = this.encryptTotp(input.totp_secret_base64) ?? null;
+      if (passwordHash !== undefined) next.passwordHash = passwordHash;
+      if (input.is_anonymous === false && old.isAnonymous) {
+        // An anonymous user who becomes a regular one signs up now.
+        next.isAnonymous = false;
+        next.signedUpAt = new Date();
+      }
+      next.restrictedByAdmin = restricted;
+      if (texts.reason !== undefined) next.restrictedByAdminReason = texts.reason;
+      if (texts.details !== undefined) next.restrictedByAdminPrivateDetails = texts.details;
+      if (input.country_code !== undefined) next.countryCode = countryCode(input.country_code) ?? null;
+      if (input.risk_scores !== undefined) next.riskScores = riskScores(input.risk_scores);
+      next.version = (BigInt(old.version) + 1n).toString();
+
+      const saved = await this.saveUser(tx, next);
+      if (passwordHash !== undefined) {
+        await tx.getRepository(StackSessionEntity).update({ userId: saved.id, revokedAt: IsNull() }, { revokedAt: new Date() });
+      }
+      await this.outbox.enqueue(tx, projectId, 'user.updated', toServerUser(saved), saved.id);
+      return saved;
+    });
+    this.outbox.afterCommit(projectId);
+    return user;
+  }
+
+  /** Deletes a user with its sessions (cascade) and emits `user.deleted` `{id, teams: []}`. */
+  async delete(projectId: string, userId: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const user = await this.lockUser(tx, projectId, userId);
+      await tx.getRepository(StackUserEntity).delete({ projectId, id: user.id });
+      await this.outbox.enqueue(tx, projectId, 'user.deleted', { id: user.id, teams: [] }, user.id);
+    });
+    this.outbox.afterCommit(projectId);
+  }
+
+  /** The signed-in user of a `/users/me` request, or CANNOT_GET_OWN_USER_WITHOUT_USER. */
+  currentUser(auth: StackAuth): StackUserEntity {
+    if (!auth.user) throw KnownErrors.cannotGetOwnUserWithoutUser();
+    return auth.user;
+  }
+
+  /** PATCH /users/me: clients may only set a base64 image as their profile image (Stack Auth's rule). */
+  async updateCurrentUser(auth: StackAuth, input: UserUpdateInput): Promise<StackUserEntity> {
+    const user = this.currentUser(auth);
+    if (auth.type === 'client' && input.profile_image_url && !isBase64Image(input.profile_image_url)) {
+      throw new StackStatusError(400, 'Invalid profile image URL');
+    }
+    return this.update(auth.project.id, user.id, input);
+  }
+
+  /** DELETE /users/me: clients only when the project allows client user deletion. */
+  async deleteCurrentUser(auth: StackAuth): Promise<void> {
+    if (auth.type === 'client' && !auth.project.config.client_user_deletion_enabled) {
+      throw new StackStatusError(400, 'Client user deletion is not enabled for this project');
+    }
+    const user = this.currentUser(auth);
+    await this.delete(auth.project.id, user.id);
   }
 
   /** True when `password` matches the user's; compares against a dummy hash when there is none, for uniform timing. */
@@ -122,6 +362,36 @@ export class StackUsersService {
     const ok = await bcrypt.compare(password, user?.passwordHash ?? DUMMY_HASH);
     return ok && !!user?.passwordHash;
   }
+
+  /** `SELECT ... FOR UPDATE` of the user's row, or USER_NOT_FOUND. */
+  private async lockUser(tx: EntityManager, projectId: string, userId: string): Promise<StackUserEntity> {
+    if (!isUuid(userId)) throw KnownErrors.userNotFound();
+    const user = await tx.getRepository(StackUserEntity).findOne({
+      where: { projectId, id: userId.toLowerCase() },
+      lock: { mode: 'pessimistic_write' },
+    });
+    if (!user) throw KnownErrors.userNotFound();
+    return user;
+  }
+
+  /** Saves in a savepoint, so that a duplicate sign-in email is a 409 and leaves the caller's transaction usable. */
+  private async saveUser(tx: EntityManager, entity: StackUserEntity): Promise<StackUserEntity> {
+    try {
+      return await tx.transaction((inner) => inner.getRepository(StackUserEntity).save(entity));
+    } catch (err) {
+      if (isUniqueViolation(err, 'stack_users_auth_email_key')) throw KnownErrors.userEmailAlreadyExists(entity.primaryEmail ?? '');
+      throw err;
+    }
+  }
+
+  private encryptTotp(secret: string | null | undefined): string | null | undefined {
+    return typeof secret === 'string' ? this.secrets.encrypt(secret, TOTP_SECRET_CONTEXT) : secret;
+  }
+}
+
+/** Stack Auth's validateBase64Image: a base64 image data URL, or bare base64. */
+function isBase64Image(value: string): boolean {
+  return /^data:image\/(png|jpg|jpeg|gif|bmp|webp);base64,[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9+/]+={0,2}$/.test(value);
 }
 
 const DUMMY_HASH = bcrypt.hashSync('not-a-real-password', BCRYPT_ROUNDS);

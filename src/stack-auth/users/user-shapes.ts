@@ -37,7 +37,9 @@ export type ClientUser = Omit<
   'primary_email_auth_enabled' | 'server_metadata' | 'last_active_at_millis' | 'restricted_by_admin_private_details' | 'country_code' | 'risk_scores'
 >;
 
-function restrictedReason(u: StackUserEntity): ServerUser['restricted_reason'] {
+/** Stack Auth's computeRestrictedStatus: anonymous users are always restricted, then admin restrictions. */
+export function restrictedReason(u: StackUserEntity): ServerUser['restricted_reason'] {
+  if (u.isAnonymous) return { type: 'anonymous' };
   return u.restrictedByAdmin ? { type: 'restricted_by_administrator' } : null;
 }
 

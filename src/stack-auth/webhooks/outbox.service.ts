@@ -13,6 +13,7 @@ export function newMessageId(): string {
 /**
  * The webhook outbox. `enqueue` runs inside the transaction of the change it reports, so an event exists
  * exactly when its change committed; `afterCommit` wakes the dispatcher so that delivery starts at once.
+ * Delivery (signing, ordering, retries) is WebhookDispatcherService's.
  */
 @Injectable()
 export class OutboxService {
@@ -32,9 +33,18 @@ export class OutboxService {
     return endpoints.length;
   }
 
-  /** Call after the transaction that enqueued events has committed. */
+  /**
+   * Call after the transaction that enqueued events has committed. A listener that throws cannot fail
+   * the (already committed) request: its events stay in the outbox for the dispatcher's sweep.
+   */
   afterCommit(projectId: string): void {
-    for (const listener of this.listeners) listener(projectId);
+    for (const listener of this.listeners) {
+      try {
+        listener(projectId);
+      } catch {
+        // see above
+      }
+    }
   }
 
   /** The dispatcher subscribes here to hear about new events without polling. */

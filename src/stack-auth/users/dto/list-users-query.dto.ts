@@ -1,0 +1,74 @@
+import { Transform } from 'class-transformer';
+import { IsIn, IsInt, IsString, Max, Min, ValidateBy } from 'class-validator';
+import { Opt, isUuid } from './stack-validation.js';
+
+/** The most users one page (or an unpaginated list) may hold, as in the newest Stack Auth backend. */
+export const MAX_USERS_PAGE_SIZE = 1000;
+
+const IsUuidString = () =>
+  ValidateBy({ name: 'isUuidString', validator: { validate: (v: unknown) => isUuid(v), defaultMessage: () => '$property must be a valid UUID' } });
+
+const TRUE_FALSE = ['true', 'false'];
+const trueFalse = { message: '$property must be one of the following values: true, false' };
+
+/**
+ * Query of GET /users (Stack Auth's users querySchema; the same keys are accepted, and ignored, on
+ * the single-user routes). Values stay strings on the wire; `limit` is converted only to be checked.
+ */
+export class ListUsersQueryDto {
+  @Opt()
+  @Transform(({ value }) => (value === undefined ? undefined : typeof value === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(value) ? Number(value) : Number.NaN))
+  @IsInt({ message: '$property must be an integer' })
+  @Min(1, { message: '$property must be greater than or equal to 1' })
+  @Max(MAX_USERS_PAGE_SIZE, { message: `$property must be less than or equal to ${MAX_USERS_PAGE_SIZE}` })
+  limit?: string;
+
+  @Opt()
+  @IsUuidString()
+  cursor?: string;
+
+  @Opt()
+  @IsIn(['signed_up_at', 'last_active_at'], { message: '$property must be one of the following values: signed_up_at, last_active_at' })
+  order_by?: 'signed_up_at' | 'last_active_at';
+
+  @Opt()
+  @IsIn(TRUE_FALSE, trueFalse)
+  desc?: 'true' | 'false';
+
+  @Opt()
+  @IsString()
+  query?: string;
+
+  @Opt()
+  @IsUuidString()
+  team_id?: string;
+
+  @Opt()
+  @IsIn(TRUE_FALSE, trueFalse)
+  include_restricted?: 'true' | 'false';
+
+  @Opt()
+  @IsIn(TRUE_FALSE, trueFalse)
+  include_anonymous?: 'true' | 'false';
+
+  @Opt()
+  @IsIn(TRUE_FALSE, trueFalse)
+  only_anonymous?: 'true' | 'false';
+
+  @Opt()
+  @IsString()
+  excluded_email_domains?: string;
+}
+
+export interface ListUsersQuery {
+  limit?: string;
+  cursor?: string;
+  order_by?: 'signed_up_at' | 'last_active_at';
+  desc?: 'true' | 'false';
+  query?: string;
+  team_id?: string;
+  include_restricted?: 'true' | 'false';
+  include_anonymous?: 'true' | 'false';
+  only_anonymous?: 'true' | 'false';
+  excluded_email_domains?: string;
+}

@@ -1,0 +1,325 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import { LOGGER } from '../../common/logger.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { OutboxService } from './outbox.service.js';
+import { WebhookEndpointsService } from './webhook-endpoints.service.js';
+import { sendWebhook } from './webhook-sender.js';
+
+/** pg-boss lives in its own schema of the control-plane database. */
+export const PGBOSS_SCHEMA = 'pgboss';
+/** One job per ordering key (endpoint + user): "deliver this key's pending outbox rows, in order". */
+export const DELIVERY_QUEUE = 'stack-auth-webhook-delivery';
+/** A cron job (every minute) that re-enqueues keys with due rows, whatever happened to their jobs. */
+export const SWEEP_QUEUE = 'stack-auth-webhook-sweep';
+
+export interface WebhookDispatchSettings {
+  /** Idle workers look for due retries this often (new events wake them at once). */
+  pollingIntervalSeconds: number;
+  /** First retry delay; pg-boss doubles it (with jitter) on every further retry. */
+  retryDelaySeconds: number;
+  /** pg-boss retries of one key's job before the sweep takes over (about 11 hours at 5 s). */
+  retryLimit: number;
+  /** Per-request timeout (Svix's: 15 s). */
+  timeoutMs: number;
+  /** Parallel deliveries per process (different keys; one key is never delivered in parallel). */
+  concurrency: number;
+  /** A job running longer than this is presumed dead and retried (its row locks keep that safe). */
+  jobExpireSeconds: number;
+  /** Upper bound of a row's backoff (`next_attempt_at`), which the sweep honours. */
+  maxBackoffSeconds: number;
+  /** Delivered rows are pruned after this many days. */
+  retentionDays: number;
+}
+
+export function webhookDispatchSettings(config: AppConfig): WebhookDispatchSettings {
+  return {
+    pollingIntervalSeconds: config.stackAuthWebhookPollSeconds,
+    retryDelaySeconds: config.stackAuthWebhookRetryDelaySeconds,
+    retryLimit: 12,
+    timeoutMs: 15_000,
+    concurrency: 4,
+    jobExpireSeconds: 300,
+    maxBackoffSeconds: 6 * 3600,
+    retentionDays: 7,
+  };
+}
+
+interface DeliveryJob {
+  endpointId: string;
+  orderingKey: string;
+}
+
+interface OutboxKey {
+  endpoint_id: string;
+  ordering_key: string;
+}
+
+/** Head-of-key row, locked for delivery. */
+interface LockedRow {
+  id: string;
+  message_id: string;
+  payload: { type: string; data: unknown };
+  attempts: number;
+  backing_off: boolean;
+  url: string;
+  secret_encrypted: string;
+  disabled: boolean;
+}
+
+const OUTBOX = 'stack_auth.webhook_outbox';
+const ENDPOINTS = 'stack_auth.webhook_endpoints';
+
+/**
+ * Delivers the webhook outbox (stack_auth.webhook_outbox) with pg-boss:
+ *
+ * - After a change commits, OutboxService.afterCommit wakes this dispatcher, which enqueues one job per
+ *   affected ordering key (endpoint + user; queue policy `short` keeps at most one queued job per key)
+ *   and wakes its workers, so delivery starts without waiting for a poll.
+ * - A job delivers its key's pending rows strictly in outbox id order. The head row is locked
+ *   (`FOR UPDATE SKIP LOCKED`) for the duration of its HTTP request, so no two workers, in this process
+ *   or another replica, send it at once; a job that finds the head locked leaves the key to its holder.
+ *   A later row is never tried while an earlier one is pending.
+ * - The first failure is recorded on the row and thrown, so pg-boss retries the job with exponential
+ *   backoff. Fresh jobs leave a head that is backing off alone (its retry owns it).
+ * - Every minute (pg-boss cron) and at start, a sweep re-enqueues keys whose head row is due: that
+ *   covers a crash between commit and enqueue, and keys whose pg-boss retries ran out.
+ *
+ * Delivery is at least once: a receiver may see a message again (same `svix-id`) if marking it delivered
+ * fails after a 2xx.
+ */
+@Injectable()
+export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly settings: WebhookDispatchSettings;
+  private pool?: pg.Pool;
+  private boss?: PgBoss;
+  private workerIds: string[] = [];
+  private unsubscribe?: () => void;
+  private running = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly outbox: OutboxService,
+    private readonly endpoints: WebhookEndpointsService,
+  ) {
+    this.settings = webhookDispatchSettings(config);
+  }
+
+  /** Runs in app.init() (never in the OpenAPI preview build, which does not initialise the app). */
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.databaseUrl) return;
+    const s = this.settings;
+    // Its own small pool: a delivery holds a connection (and its head row's lock) during its HTTP request,
+    // which must not starve the API's pool. pg-boss shares it.
+    const pool = new pg.Pool({
+      connectionString: this.config.databaseUrl,
+      max: s.concurrency + 3,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'neon-auth-control-plane-webhooks',
+    });
+    pool.on('error', (err) => this.logger.warn({ err }, 'webhook dispatcher: idle database connection failed'));
+    this.pool = pool;
+    const boss = new PgBoss({
+      db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
+      schema: PGBOSS_SCHEMA,
+      // pg-boss's own maintenance (expiry, archiving) and cron clock.
+      supervise: true,
+      schedule: true,
+    });
+    boss.on('error', (err) => this.logger.warn({ err }, 'webhook dispatcher: pg-boss error'));
+    await boss.start();
+    this.boss = boss;
+    await boss.createQueue(DELIVERY_QUEUE, {
+      name: DELIVERY_QUEUE,
+      policy: 'short',
+      retryLimit: s.retryLimit,
+      retryDelay: s.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: s.jobExpireSeconds,
+    });
+    await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
+    this.running = true;
+    for (let i = 0; i < s.concurrency; i++) {
+      let workerId = '';
+      workerId = await boss.work<DeliveryJob>(
+        DELIVERY_QUEUE,
+        { pollingIntervalSeconds: s.pollingIntervalSeconds, includeMetadata: true, batchSize: 1 },
+        async ([job]) => {
+          try {
+            await this.deliverKey(job.data.endpointId, job.data.orderingKey, job.retryCount > 0);
+          } finally {
+            // Straight on to the next queued job, if any, instead of sleeping a polling interval.
+            if (this.running) boss.notifyWorker(workerId);
+          }
+        },
+      );
+      this.workerIds.push(workerId);
+    }
+    await boss.work(SWEEP_QUEUE, { pollingIntervalSeconds: 30 }, async () => {
+      await this.sweep();
+    });
+    await boss.schedule(SWEEP_QUEUE, '* * * * *');
+    this.unsubscribe = this.outbox.onEnqueued((projectId) => {
+      this.kick(projectId).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
+    });
+    // Rows left from before this start (a crash between commit and enqueue, a stop mid-delivery). On a
+    // first start the provider's tables may not exist yet (migrations run after init): the cron sweep follows.
+    this.sweep().catch((err) => this.logger.debug({ err }, 'webhook dispatcher: startup sweep failed; the periodic sweep will retry'));
+  }
+
+  /** Stops before the data source and the HTTP server close: running deliveries finish (up to their timeout). */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
+    const boss = this.boss;
+    this.boss = undefined;
+    try {
+      await boss?.stop({ graceful: true, wait: true, close: false, timeout: this.settings.timeoutMs + 5000 });
+    } catch (err) {
+      this.logger.warn({ err }, 'webhook dispatcher: pg-boss did not stop cleanly');
+    }
+    await this.pool?.end().catch(() => undefined);
+    this.pool = undefined;
+  }
+
+  /** Enqueues the keys of a project's new (never attempted) rows and wakes the workers. */
+  async kick(projectId: string): Promise<void> {
+    const pool = this.pool;
+    if (!this.running || !pool) return;
+    const { rows } = await pool.query<OutboxKey>(
+      `SELECT DISTINCT endpoint_id, ordering_key FROM ${OUTBOX} WHERE project_id = $1 AND delivered_at IS NULL AND attempts = 0`,
+      [projectId],
+    );
+    await this.enqueue(rows);
+  }
+
+  /** Re-enqueues every key whose head row is due, and prunes old delivered rows. Returns how many keys. */
+  async sweep(): Promise<number> {
+    const pool = this.pool;
+    if (!this.running || !pool) return 0;
+    const { rows } = await pool.query<OutboxKey>(
+      `SELECT endpoint_id, ordering_key FROM (
+         SELECT DISTINCT ON (endpoint_id, ordering_key) endpoint_id, ordering_key, next_attempt_at
+         FROM ${OUTBOX} WHERE delivered_at IS NULL
+         ORDER BY endpoint_id, ordering_key, id
+       ) head
+       WHERE next_attempt_at <= now()
+       LIMIT 10000`,
+    );
+    await this.enqueue(rows);
+    await pool.query(`DELETE FROM ${OUTBOX} WHERE delivered_at < now() - make_interval(days => $1)`, [this.settings.retentionDays]);
+    return rows.length;
+  }
+
+  private async enqueue(keys: OutboxKey[]): Promise<void> {
+    const boss = this.boss;
+    if (keys.length === 0 || !boss) return;
+    const s = this.settings;
+    await boss.insert(
+      keys.map((k) => ({
+        name: DELIVERY_QUEUE,
+        data: { endpointId: k.endpoint_id, orderingKey: k.ordering_key } satisfies DeliveryJob,
+        // With the queue's `short` policy: no second queued job for a key that already has one.
+        singletonKey: `${k.endpoint_id}:${k.ordering_key}`,
+        retryLimit: s.retryLimit,
+        retryDelay: s.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: s.jobExpireSeconds,
+      })),
+    );
+    for (const id of this.workerIds) boss.notifyWorker(id);
+  }
+
+  /**
+   * Delivers one key's pending rows in id order, one locked head at a time. Returns when the key is
+   * drained, when another worker holds its head, or (for a fresh job) when the head waits for a retry;
+   * throws on the first failed delivery so that pg-boss retries this job.
+   */
+  async deliverKey(endpointId: string, orderingKey: string, isRetry: boolean): Promise<void> {
+    const pool = this.pool;
+    if (!pool) throw new Error('webhook dispatcher is not running');
+    let skippedHead: string | undefined;
+    while (this.running) {
+      const client = await pool.connect();
+      let failure: Error | undefined;
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const head = await client.query<{ id: string }>(
+          `SELECT id FROM ${OUTBOX} WHERE endpoint_id = $1 AND ordering_key = $2 AND delivered_at IS NULL ORDER BY id LIMIT 1`,
+          [endpointId, orderingKey],
+        );
+        if (head.rows.length === 0) {
+          await client.query('COMMIT');
+          return;
+        }
+        const headId = head.rows[0].id;
+        const locked = await client.query<LockedRow>(
+          `SELECT o.id, o.message_id, o.payload, o.attempts, o.next_attempt_at > now() AS backing_off,
+                  e.url, e.secret_encrypted, e.disabled_at IS NOT NULL AS disabled
+           FROM ${OUTBOX} o JOIN ${ENDPOINTS} e ON e.id = o.endpoint_id
+           WHERE o.id = $1 AND o.delivered_at IS NULL
+           FOR UPDATE OF o SKIP LOCKED`,
+          [headId],
+        );
+        if (locked.rows.length === 0) {
+          await client.query('COMMIT');
+          // Locked by another delivery, which carries on with the rest of the key; or delivered just now
+          // (then the next head is looked at). The same head twice means it is held.
+          if (skippedHead === headId) return;
+          skippedHead = headId;
+          continue;
+        }
+        const row = locked.rows[0];
+        if (row.disabled) {
+          await client.query(`UPDATE ${OUTBOX} SET delivered_at = now(), last_error = 'endpoint disabled: not sent' WHERE id = $1`, [row.id]);
+          await client.query('COMMIT');
+          continue;
+        }
+        if (!isRetry && row.attempts > 0 && row.backing_off) {
+          // A failed head: its job's pg-boss retry (or, once those run out, the sweep) owns it.
+          await client.query('COMMIT');
+          return;
+        }
+        const body = JSON.stringify({ type: row.payload.type, data: row.payload.data });
+        let secret: string;
+        try {
+          secret = this.endpoints.secretOf(endpointId, row.secret_encrypted);
+        } catch (err) {
+          secret = '';
+          failure = err as Error;
+        }
+        const result = failure
+          ? ({ ok: false, error: failure.message } as const)
+          : await sendWebhook({ url: row.url, secret, messageId: row.message_id, body }, this.settings.timeoutMs);
+        if (result.ok) {
+          await client.query(`UPDATE ${OUTBOX} SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, [row.id]);
+          await client.query('COMMIT');
+          continue;
+        }
+        const backoff = Math.min(this.settings.retryDelaySeconds * 2 ** Math.min(row.attempts + 1, 30), this.settings.maxBackoffSeconds);
+        await client.query(
+          `UPDATE ${OUTBOX} SET attempts = attempts + 1, last_error = $2, next_attempt_at = clock_timestamp() + make_interval(secs => $3) WHERE id = $1`,
+          [row.id, result.error.slice(0, 1000), backoff],
+        );
+        await client.query('COMMIT');
+        failure = new Error(`webhook ${row.message_id} to endpoint ${endpointId} failed: ${result.error}`);
+      } catch (err) {
+        broken = err as Error;
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        // A connection that failed mid-transaction is discarded rather than reused.
+        client.release(broken);
+      }
+      if (failure) {
+        this.logger.info({ endpointId, err: failure.message }, 'webhook delivery failed; pg-boss retries it with backoff');
+        throw failure;
+      }
+    }
+  }
+}

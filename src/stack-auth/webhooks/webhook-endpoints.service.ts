@@ -1,0 +1,60 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+import { SecretsService } from '../../common/secrets.js';
+import { StackWebhookEndpointEntity } from '../entities/stack-webhook.entity.js';
+import { KnownErrors } from '../http/known-errors.js';
+
+/** A svix endpoint secret: `whsec_` and the base64 of 24 random bytes (what Svix issues). */
+export function newWebhookSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/** Associated data binding an encrypted endpoint secret to its row (a ciphertext copied elsewhere fails). */
+export function webhookSecretContext(endpointId: string): string {
+  return `stack-auth webhook endpoint ${endpointId}`;
+}
+
+/** Why a webhook URL is refused, or undefined when it is acceptable: absolute http(s), no credentials. */
+export function webhookUrlProblem(raw: string): string | undefined {
+  if (raw.length > 2048) return 'must be at most 2048 characters long';
+  if (/\s/.test(raw)) return 'must not contain whitespace';
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'is not a valid URL';
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return 'must use http or https';
+  if (url.username !== '' || url.password !== '') return 'must not contain credentials';
+  if (url.hostname === '') return 'must name a host';
+  return undefined;
+}
+
+/** Webhook endpoints of provider projects; each has its own signing secret, encrypted at rest. */
+@Injectable()
+export class WebhookEndpointsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly secrets: SecretsService,
+  ) {}
+
+  /** Registers an endpoint; returns its `whsec_` secret (which the caller shows to the integration). */
+  async register(projectId: string, url: string, description = ''): Promise<{ endpoint: StackWebhookEndpointEntity; secret: string }> {
+    const problem = webhookUrlProblem(url);
+    if (problem) throw KnownErrors.schemaError(`Request validation failed on POST /api/v1/integrations/neon/webhooks:\n  - body.url ${problem}`);
+    const id = randomUUID();
+    const secret = newWebhookSecret();
+    const repo = this.db.getRepository(StackWebhookEndpointEntity);
+    const endpoint = await repo.save(
+      repo.create({ id, projectId, url, description, secretEncrypted: this.secrets.encrypt(secret, webhookSecretContext(id)), disabledAt: null }),
+    );
+    return { endpoint, secret };
+  }
+
+  /** The plaintext secret of an endpoint (for signing). */
+  secretOf(endpointId: string, secretEncrypted: string): string {
+    return this.secrets.decrypt(secretEncrypted, webhookSecretContext(endpointId));
+  }
+}
