@@ -9,8 +9,10 @@ import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { controlPlaneDataSourceOptions } from './database/data-source.js';
 import { AccessGuard } from './iam/access.guard.js';
 import { IamModule } from './iam/iam.module.js';
+import { NeonAuthProvisioningModule } from './neon-auth/provisioning/provisioning.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
+import { ProvidersModule } from './providers/providers.module.js';
 import { StackAuthModule } from './stack-auth/stack-auth.module.js';
 
 /** Configuration, logger and secrets encryption, available to every module. */
@@ -42,7 +44,9 @@ export class AppModule {
         }),
         IamModule,
         ProjectsModule,
+        NeonAuthProvisioningModule,
         StackAuthModule,
+        ProvidersModule,
         OpsModule,
       ],
       providers: [

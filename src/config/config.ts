@@ -40,6 +40,11 @@ export interface AppConfig {
   stackAuthIntegrationClientId: string;
   /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
   stackAuthIntegrationClientSecret?: string;
+  /**
+   * Base URL of a real Stack Auth server (the SDK's baseUrl, no trailing slash) that the `stack` provider
+   * adapter uses with the integration client credentials. Unset means: the embedded provider.
+   */
+  stackAuthUrl?: string;
   /** How often idle webhook delivery workers of the embedded provider poll for due retries (seconds). */
   stackAuthWebhookPollSeconds: number;
   /** First retry delay of a failed webhook delivery (seconds); later retries back off exponentially. */
@@ -76,6 +81,7 @@ export const ENVIRONMENT_VARIABLES = [
   'DATABASE_POOL_SIZE',
   'STACK_AUTH_INTEGRATION_CLIENT_ID',
   'STACK_AUTH_INTEGRATION_CLIENT_SECRET',
+  'STACK_AUTH_URL',
   'STACK_AUTH_WEBHOOK_POLL_SECONDS',
   'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
 ] as const;
@@ -156,6 +162,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (stackAuthIntegrationClientSecret !== undefined && stackAuthIntegrationClientSecret.length < 16) {
     problems.push('STACK_AUTH_INTEGRATION_CLIENT_SECRET must be at least 16 characters');
   }
+  const stackAuthUrl = url('STACK_AUTH_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
+  if (stackAuthUrl !== undefined && stackAuthIntegrationClientSecret === undefined) {
+    problems.push('STACK_AUTH_INTEGRATION_CLIENT_SECRET must be set when STACK_AUTH_URL is set (the integration client secret of that server)');
+  }
   const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
 
@@ -180,6 +190,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databasePoolSize,
     stackAuthIntegrationClientId,
     stackAuthIntegrationClientSecret,
+    stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,
   };

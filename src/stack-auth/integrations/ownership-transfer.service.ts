@@ -157,11 +157,15 @@ export class OwnershipTransferService {
   ): Promise<{ transfer: StackOwnershipTransferEntity; project: StackProjectEntity } | { page: TransferPage }> {
     if (code === undefined || code === '') return { page: errorPage(400, 'Link incomplete', 'This transfer link has no code. Copy the whole link and try again.') };
     if (!CODE_PATTERN.test(code)) return { page: deadLinkPage('unknown') };
-    const transfer = await this.db.getRepository(StackOwnershipTransferEntity).findOneBy({ codeHash: hashSecret(code) });
+    // Transfer and project in one statement (one snapshot): read apart, a transfer finishing in between would
+    // look like "transferred through another link" instead of "this link was used".
+    const transfer = await this.db
+      .getRepository(StackOwnershipTransferEntity)
+      .findOne({ where: { codeHash: hashSecret(code) }, relations: { project: true } });
     if (!transfer) return { page: deadLinkPage('unknown') };
     if (transfer.status === 'finished') return { page: deadLinkPage('used') };
     if (transfer.expiresAt.getTime() <= Date.now()) return { page: deadLinkPage('expired') };
-    const project = await this.db.getRepository(StackProjectEntity).findOneBy({ id: transfer.projectId });
+    const project = transfer.project;
     if (!project || project.ownedBy !== 'neon') return { page: deadLinkPage('transferred') };
     return { transfer, project };
   }

@@ -1,0 +1,36 @@
+import { ApiError, ErrorCode } from '../../common/errors.js';
+
+/**
+ * A `neon_auth.users_sync` exists in the database but is not Neon's table (409). Provisioning does
+ * not touch it: replacing or altering a table someone else made would lose their data.
+ */
+export class UsersSyncTableMismatchError extends ApiError {
+  constructor(
+    readonly database: string,
+    readonly differences: string[],
+  ) {
+    super(
+      ErrorCode.Conflict,
+      `database ${database} already has a table neon_auth.users_sync that is not Neon Auth's ` +
+        `(${differences.join('; ')}); rename or drop it, or choose another database`,
+    );
+    this.name = 'UsersSyncTableMismatchError';
+  }
+}
+
+/** Writing users into a database whose `neon_auth.users_sync` does not exist (never provisioned, or dropped). */
+export class UsersSyncMissingError extends Error {
+  constructor(readonly database: string) {
+    super(`neon_auth.users_sync does not exist in database ${database}`);
+    this.name = 'UsersSyncMissingError';
+  }
+}
+
+/** Rows given to the users_sync writer that cannot be written; nothing of the call was written. */
+export class UsersSyncRowError extends Error {
+  constructor(readonly problems: { index: number; problem: string }[]) {
+    const shown = problems.slice(0, 5).map((p) => `row ${p.index}: ${p.problem}`);
+    super(`invalid users_sync rows: ${shown.join('; ')}${problems.length > 5 ? `; and ${problems.length - 5} more` : ''}`);
+    this.name = 'UsersSyncRowError';
+  }
+}

@@ -1,0 +1,365 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import pg from 'pg';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { ApiError, ErrorCode } from '../../common/errors.js';
+import { LOGGER } from '../../common/logger.js';
+import { ComputeService } from '../../projects/compute/compute.service.js';
+import { validatePgName } from '../../projects/compute/naming.js';
+import { BranchEntity } from '../../projects/entities/branch.entity.js';
+import { DatabaseEntity } from '../../projects/entities/database.entity.js';
+import { RoleEntity } from '../../projects/entities/role.entity.js';
+import { UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './provisioning.errors.js';
+import {
+  NEON_AUTH_SCHEMA,
+  readTableShape,
+  shapeDifferences,
+  USERS_SYNC_QUALIFIED,
+  USERS_SYNC_TABLE,
+  usersSyncDdl,
+  type TableShape,
+} from './users-sync.ddl.js';
+import {
+  chunk,
+  markDeletedStatement,
+  MAX_ID_BYTES,
+  MAX_IDS_PER_STATEMENT,
+  MAX_ROWS_PER_STATEMENT,
+  prepareRow,
+  sortById,
+  timestampValue,
+  upsertStatement,
+  type PreparedRow,
+  type UsersSyncRow,
+} from './users-sync.writer.js';
+
+/** A real branch database: where `neon_auth.users_sync` lives. */
+export interface BranchDatabase {
+  branchId: string;
+  /** Name in the API, e.g. "neondb". */
+  name: string;
+  /** Name of the real database on the compute server. */
+  physicalName: string;
+  /** Physical name of the role that owns the database; it owns `neon_auth` and `users_sync` too. */
+  ownerRole: string;
+}
+
+export interface ProvisionResult {
+  /** False when Neon's `neon_auth.users_sync` was already there (kept, with its rows). */
+  created: boolean;
+  /** True when the `neon_auth` schema itself was created by this call. */
+  schemaCreated: boolean;
+}
+
+export interface DeprovisionResult {
+  /** True when the `neon_auth` schema was dropped. */
+  dropped: boolean;
+  /** Objects outside `neon_auth` that depended on it and were dropped with it (e.g. foreign keys to users_sync). */
+  droppedDependents: string[];
+}
+
+export interface WriteResult {
+  /** Rows inserted or changed. */
+  written: number;
+  /** Input rows that changed nothing: older than (or equal to) the row's state, or superseded within the call. */
+  skipped: number;
+}
+
+/** pg_advisory_xact_lock key for provisioning DDL (advisory locks are per database, so this serializes per branch database). ASCII "naus". */
+const PROVISION_LOCK_KEY = 0x6e61_7573;
+
+/**
+ * Neon Auth's footprint in a branch database: the `neon_auth` schema and Neon's exact
+ * `users_sync` table (users-sync.ddl.ts), and the writer the sync engine applies provider events with
+ * (ordering rule in users-sync.writer.ts).
+ *
+ * Connections: ComputeService's admin pool to the branch database (`poolFor`), so branching, which
+ * closes those pools while it copies a database (`withDatabasesQuiesced`), also waits for this
+ * service's work to finish and never finds its idle connections in the way.
+ *
+ * Ownership: the schema and table belong to the database's owner role (Neon's dumps show
+ * `neondb_owner`), so the application, which connects as that role, can read them and reference
+ * `users_sync(id)` from its own tables.
+ *
+ * delete_data:true drops `neon_auth` with CASCADE. Neon documents only that the schema is deleted;
+ * with RESTRICT, every database that follows Neon's own guide (a todos table with
+ * `REFERENCES neon_auth.users_sync(id) ON DELETE CASCADE`) could never be disabled with
+ * delete_data. CASCADE drops those foreign-key constraints (the referencing tables and their rows
+ * stay) and any view over users_sync; what was dropped is returned and logged.
+ */
+@Injectable()
+export class NeonAuthProvisioningService {
+  private referenceShape?: TableShape;
+  /** How long provisioning DDL waits for locks (e.g. a long transaction reading users_sync) before answering 423. */
+  ddlLockTimeoutMs = 10_000;
+
+  constructor(
+    private readonly compute: ComputeService,
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /**
+   * The database of a branch that Neon Auth uses: `databaseName` (validated, as it comes from a
+   * request; `field` names it in the 400), or the branch's first database (the project's default
+   * `neondb`). 404 when the branch or database does not exist in the project.
+   */
+  async resolveBranchDatabase(projectId: string, branchId: string, databaseName?: string, field = 'database_name'): Promise<BranchDatabase> {
+    if (databaseName !== undefined) validatePgName(databaseName, field, 'database');
+    const branch = await this.db.getRepository(BranchEntity).findOneBy({ id: branchId, projectId });
+    if (!branch) throw ApiError.notFound(`branch ${branchId}`);
+    const database =
+      databaseName !== undefined
+        ? await this.db.getRepository(DatabaseEntity).findOneBy({ branchId, name: databaseName })
+        : await this.db.getRepository(DatabaseEntity).findOne({ where: { branchId }, order: { id: 'ASC' } });
+    if (!database) {
+      throw ApiError.notFound(databaseName !== undefined ? `database ${databaseName} on branch ${branchId}` : `a database on branch ${branchId}`);
+    }
+    const owner = await this.db.getRepository(RoleEntity).findOneBy({ branchId, name: database.ownerName });
+    if (!owner) throw new Error(`database ${database.name} of branch ${branchId} is owned by unknown role ${database.ownerName}`);
+    return { branchId, name: database.name, physicalName: database.physicalName, ownerRole: owner.physicalName };
+  }
+
+  /**
+   * Creates schema `neon_auth` and Neon's `users_sync` (columns, generated expressions, primary key
+   * `users_sync_pkey`, index `users_sync_deleted_at_idx`), owned by the database's owner role, in one
+   * transaction (a failure leaves nothing). Idempotent: when the table exists and is Neon's, it is
+   * kept with its rows (enable after a disable without delete_data); a different
+   * `neon_auth.users_sync` is refused with 409 and left alone. Concurrent calls are serialized.
+   */
+  async provision(target: BranchDatabase): Promise<ProvisionResult> {
+    const schema = pg.escapeIdentifier(NEON_AUTH_SCHEMA);
+    const owner = pg.escapeIdentifier(target.ownerRole);
+    return this.ddlTransaction(target, async (c) => {
+      const existing = await this.usersSyncOid(c);
+      if (existing !== undefined) {
+        const differences = shapeDifferences(await this.expectedShape(c), await readTableShape(c, existing));
+        if (differences.length > 0) throw new UsersSyncTableMismatchError(target.name, differences);
+        return { created: false, schemaCreated: false };
+      }
+      const schemaExists = await this.schemaExists(c);
+      if (!schemaExists) await c.query(`CREATE SCHEMA ${schema}`);
+      for (const statement of usersSyncDdl(schema)) await c.query(statement);
+      if (schemaExists) {
+        // Someone else's schema (made by hand, or left by another tool): the owner still needs to reach the table.
+        await c.query(`GRANT USAGE ON SCHEMA ${schema} TO ${owner}`);
+      } else {
+        await c.query(`ALTER SCHEMA ${schema} OWNER TO ${owner}`);
+      }
+      await c.query(`ALTER TABLE ${USERS_SYNC_QUALIFIED} OWNER TO ${owner}`);
+      this.logger.info({ database: target.physicalName }, 'provisioned neon_auth.users_sync');
+      return { created: true, schemaCreated: !schemaExists };
+    });
+  }
+
+  /**
+   * Disable: `deleteData: false` keeps the schema, the table and its rows (a later provision reuses
+   * them); `deleteData: true` drops schema `neon_auth` with CASCADE (see the class comment).
+   */
+  async deprovision(target: BranchDatabase, options: { deleteData: boolean }): Promise<DeprovisionResult> {
+    if (!options.deleteData) return { dropped: false, droppedDependents: [] };
+    return this.ddlTransaction(target, async (c) => {
+      if (!(await this.schemaExists(c))) return { dropped: false, droppedDependents: [] };
+      const dependents = await this.outsideDependents(c);
+      await c.query(`DROP SCHEMA ${pg.escapeIdentifier(NEON_AUTH_SCHEMA)} CASCADE`);
+      if (dependents.length > 0) {
+        this.logger.warn({ database: target.physicalName, dropped: dependents }, 'dropping neon_auth also dropped objects that depended on it');
+      }
+      this.logger.info({ database: target.physicalName }, 'dropped schema neon_auth');
+      return { dropped: true, droppedDependents: dependents };
+    });
+  }
+
+  /** Whether Neon's `neon_auth.users_sync` exists in the database (false for a different table of that name). */
+  async isProvisioned(target: Pick<BranchDatabase, 'physicalName'>): Promise<boolean> {
+    return this.withClient(target.physicalName, async (c) => {
+      const oid = await this.usersSyncOid(c);
+      if (oid === undefined) return false;
+      await c.query('BEGIN');
+      try {
+        return shapeDifferences(await this.expectedShape(c), await readTableShape(c, oid)).length === 0;
+      } finally {
+        await c.query('ROLLBACK');
+      }
+    });
+  }
+
+  /**
+   * Applies user states to `users_sync` with the ordering rule of users-sync.writer.ts: multi-row
+   * `INSERT ... ON CONFLICT (id) DO UPDATE` of raw_json, updated_at and deleted_at only, at most
+   * MAX_ROWS_PER_STATEMENT rows per statement, all statements of one call in one transaction.
+   * Every row is checked first; any bad row -> UsersSyncRowError and nothing is written.
+   * No table -> UsersSyncMissingError.
+   */
+  async upsertUsers(target: Pick<BranchDatabase, 'physicalName'>, rows: UsersSyncRow[]): Promise<WriteResult> {
+    const prepared: PreparedRow[] = [];
+    const problems: { index: number; problem: string }[] = [];
+    rows.forEach((row, index) => {
+      const p = prepareRow(row);
+      if ('problem' in p) problems.push({ index, problem: p.problem });
+      else prepared.push(p);
+    });
+    if (problems.length > 0) throw new UsersSyncRowError(problems);
+    if (prepared.length === 0) return { written: 0, skipped: 0 };
+    const statements = chunk(sortById(prepared), MAX_ROWS_PER_STATEMENT).map(upsertStatement);
+    const written = await this.write(target.physicalName, statements);
+    return { written, skipped: rows.length - written };
+  }
+
+  /** Soft-deletes users at `at` (same ordering rule; unknown ids get a tombstone row). */
+  async markDeleted(target: Pick<BranchDatabase, 'physicalName'>, ids: string[], at: Date | string): Promise<WriteResult> {
+    const problems: { index: number; problem: string }[] = [];
+    ids.forEach((id, index) => {
+      if (typeof id !== 'string' || id.length === 0) problems.push({ index, problem: 'id must be a non-empty string' });
+      else if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) problems.push({ index, problem: `id is longer than ${MAX_ID_BYTES} bytes` });
+      else if (id.includes('\u0000')) problems.push({ index, problem: 'id contains a NUL character' });
+    });
+    const when = timestampValue(at, 'at');
+    if ('problem' in when) problems.push({ index: -1, problem: when.problem });
+    if (problems.length > 0) throw new UsersSyncRowError(problems);
+    if (ids.length === 0) return { written: 0, skipped: 0 };
+    const unique = sortById([...new Set(ids)].map((id) => ({ id }))).map((x) => x.id);
+    const statements = chunk(unique, MAX_IDS_PER_STATEMENT).map((part) => markDeletedStatement(part, (when as { value: string }).value));
+    const written = await this.write(target.physicalName, statements);
+    return { written, skipped: ids.length - written };
+  }
+
+  private async write(database: string, statements: { text: string; values: unknown[] }[]): Promise<number> {
+    try {
+      return await this.withClient(database, async (c) => {
+        // One statement is atomic by itself; several go in one transaction so a call applies whole or not at all.
+        if (statements.length === 1) return (await c.query(statements[0])).rowCount ?? 0;
+        await c.query('BEGIN');
+        let written = 0;
+        for (const s of statements) written += (await c.query(s)).rowCount ?? 0;
+        await c.query('COMMIT');
+        return written;
+      }, true);
+    } catch (err) {
+      if (sqlState(err) === '42P01' || sqlState(err) === '3F000') throw new UsersSyncMissingError(database);
+      throw err;
+    }
+  }
+
+  /** Runs provisioning DDL in a transaction that waits at most ddlLockTimeoutMs for locks (then 423), serialized per database. */
+  private async ddlTransaction<T>(target: BranchDatabase, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.withClient(
+        target.physicalName,
+        async (c) => {
+          await c.query('BEGIN');
+          await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.floor(this.ddlLockTimeoutMs))}ms`]);
+          await c.query('SELECT pg_advisory_xact_lock($1)', [PROVISION_LOCK_KEY]);
+          const result = await fn(c);
+          await c.query('COMMIT');
+          return result;
+        },
+        true,
+      );
+    } catch (err) {
+      if (sqlState(err) === '55P03') {
+        throw new ApiError(
+          ErrorCode.Locked,
+          `neon_auth in database ${target.name} is in use by another transaction; retry when it has finished`,
+        );
+      }
+      throw err;
+    }
+  }
+
+  /**
+   * Runs `fn` on a client of ComputeService's pool to `database`. A pool that branching closed
+   * between `poolFor` and `connect` is replaced (poolFor waits for the copy to finish). With
+   * `transactional`, a failure rolls back; a client whose rollback fails is discarded.
+   */
+  private async withClient<T>(database: string, fn: (c: pg.PoolClient) => Promise<T>, transactional = false): Promise<T> {
+    let client: pg.PoolClient | undefined;
+    for (let attempt = 0; !client; attempt++) {
+      const pool = await this.compute.poolFor(database);
+      try {
+        client = await pool.connect();
+      } catch (err) {
+        if ((pool.ending || pool.ended) && attempt < 3) continue;
+        throw err;
+      }
+    }
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (transactional) {
+        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      }
+      throw err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async usersSyncOid(c: pg.ClientBase): Promise<number | undefined> {
+    const { rows } = await c.query<{ oid: number }>(
+      `SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2`,
+      [NEON_AUTH_SCHEMA, USERS_SYNC_TABLE],
+    );
+    return rows[0]?.oid;
+  }
+
+  private async schemaExists(c: pg.ClientBase): Promise<boolean> {
+    const { rows } = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [NEON_AUTH_SCHEMA]);
+    return rows.length > 0;
+  }
+
+  /**
+   * Neon's table as this server renders it: built in pg_temp inside a savepoint of the caller's
+   * transaction and rolled back, so comparing with an existing table does not depend on how a
+   * PostgreSQL version prints expressions. Cached: one compute server, one rendering.
+   */
+  private async expectedShape(c: pg.ClientBase): Promise<TableShape> {
+    if (this.referenceShape) return this.referenceShape;
+    await c.query('SAVEPOINT users_sync_reference');
+    try {
+      for (const statement of usersSyncDdl('pg_temp')) await c.query(statement);
+      const { rows } = await c.query<{ oid: number }>(`SELECT 'pg_temp.users_sync'::regclass::oid AS oid`);
+      this.referenceShape = await readTableShape(c, rows[0].oid);
+      return this.referenceShape;
+    } finally {
+      await c.query('ROLLBACK TO SAVEPOINT users_sync_reference');
+    }
+  }
+
+  /** Objects outside `neon_auth` that depend on a relation or type in it (foreign keys, views, functions, ...), described. */
+  private async outsideDependents(c: pg.ClientBase): Promise<string[]> {
+    const { rows } = await c.query<{ what: string }>(
+      `WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
+            dep AS (
+              SELECT d.classid, d.objid,
+                     CASE d.classid
+                       WHEN 'pg_constraint'::regclass THEN (SELECT r.relnamespace FROM pg_constraint k JOIN pg_class r ON r.oid = k.conrelid WHERE k.oid = d.objid)
+                       WHEN 'pg_rewrite'::regclass THEN (SELECT r.relnamespace FROM pg_rewrite w JOIN pg_class r ON r.oid = w.ev_class WHERE w.oid = d.objid)
+                       WHEN 'pg_attrdef'::regclass THEN (SELECT r.relnamespace FROM pg_attrdef a JOIN pg_class r ON r.oid = a.adrelid WHERE a.oid = d.objid)
+                       WHEN 'pg_trigger'::regclass THEN (SELECT r.relnamespace FROM pg_trigger t JOIN pg_class r ON r.oid = t.tgrelid WHERE t.oid = d.objid)
+                       WHEN 'pg_class'::regclass THEN (SELECT r.relnamespace FROM pg_class r WHERE r.oid = d.objid)
+                       WHEN 'pg_proc'::regclass THEN (SELECT p.pronamespace FROM pg_proc p WHERE p.oid = d.objid)
+                       WHEN 'pg_type'::regclass THEN (SELECT t.typnamespace FROM pg_type t WHERE t.oid = d.objid)
+                     END AS owner_ns
+                FROM pg_depend d
+               WHERE d.deptype = 'n'
+                 AND ((d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM pg_class WHERE relnamespace = (SELECT oid FROM ns)))
+                   OR (d.refclassid = 'pg_type'::regclass AND d.refobjid IN (SELECT oid FROM pg_type WHERE typnamespace = (SELECT oid FROM ns))))
+            )
+       SELECT DISTINCT CASE WHEN classid = 'pg_rewrite'::regclass
+                            THEN pg_describe_object('pg_class'::regclass, (SELECT ev_class FROM pg_rewrite WHERE oid = objid), 0)
+                            ELSE pg_describe_object(classid, objid, 0) END AS what
+         FROM dep
+        WHERE owner_ns IS DISTINCT FROM (SELECT oid FROM ns)
+        ORDER BY 1`,
+      [NEON_AUTH_SCHEMA],
+    );
+    return rows.map((r) => r.what);
+  }
+}
+
+function sqlState(err: unknown): string | undefined {
+  return (err as { code?: string } | null)?.code;
+}
