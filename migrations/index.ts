@@ -2,8 +2,9 @@ import type { MigrationInterface } from 'typeorm';
 import { Initial1795742193927 } from './1795742193927-Initial.js';
 import { EmbeddedStackAuth1795744178259 } from './1795744178259-EmbeddedStackAuth.js';
 import { MockAuthProvider1795745893724 } from './1795745893724-MockAuthProvider.js';
+import { NeonAuthIntegrations1795746313068 } from './1795746313068-NeonAuthIntegrations.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068];

@@ -11,6 +11,7 @@ import { ProjectEntity } from '../projects/entities/project.entity.js';
 import { RoleEntity } from '../projects/entities/role.entity.js';
 import { MOCK_PROVIDER_ENTITIES } from '../providers/mock/mock-provider.entities.js';
 import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
+import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
 
 /**
@@ -30,6 +31,7 @@ export const CONTROL_PLANE_ENTITIES = [
   RoleEntity,
   DatabaseEntity,
   ProjectPermissionEntity,
+  NeonAuthIntegrationEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,
 ];
