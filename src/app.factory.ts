@@ -14,11 +14,11 @@ import { migrateUnderLock } from './database/migrator.js';
 import { BootstrapService } from './iam/bootstrap.service.js';
 import { setupSwagger } from './openapi/swagger.js';
 import { toStackError } from './stack-auth/http/stack-error.filter.js';
-import { STACK_AUTH_PATH, stackHttpMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
+import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
 
-/** Query parameters whose values never reach the logs. */
-const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret)=)[^&#]*/gi;
+/** Query parameters whose values never reach the logs (`code`: the provider's single-use transfer links). */
+const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret|code)=)[^&#]*/gi;
 
 function redactUrl(url: string): string {
   return url.replace(SECRET_QUERY_PARAMS, '$1[redacted]');
@@ -64,6 +64,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   // The provider's OAuth token endpoint takes form-encoded bodies, as OAuth clients send them.
   app.use(STACK_AUTH_PATH, express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));
+  // A body in any other content type is refused on the provider's API, not silently dropped.
+  app.use(`${STACK_AUTH_PATH}/api`, stackUnparsedBodyMiddleware);
   // Body-parser failures (malformed JSON, oversize bodies) get the error body of the API they were sent to.
   app.use((err: unknown, req: Request, res: Response, next: NextFunction) => {
     if (!err) return next();

@@ -9,6 +9,7 @@ import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { controlPlaneDataSourceOptions } from './database/data-source.js';
 import { AccessGuard } from './iam/access.guard.js';
 import { IamModule } from './iam/iam.module.js';
+import { NeonAuthModule } from './neon-auth/neon-auth.module.js';
 import { NeonAuthProvisioningModule } from './neon-auth/provisioning/provisioning.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
@@ -45,6 +46,7 @@ export class AppModule {
         IamModule,
         ProjectsModule,
         NeonAuthProvisioningModule,
+        NeonAuthModule,
         StackAuthModule,
         ProvidersModule,
         OpsModule,

@@ -269,6 +269,48 @@ export interface ConnectionUriResponse {
   uri: string;
 }
 
+export interface CreateBranchNeonAuthNewUserParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface CreateBranchNeonAuthNewUserRequest {
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   * @example "jane@example.com"
+   */
+  email: string;
+  /**
+   * The user's display name. Optional: when omitted the email is used, as neonctl does (`neon-auth user create` sends the email as the name), so a user looks the same whichever client made it.
+   * @minLength 1
+   * @maxLength 255
+   */
+  name?: string;
+}
+
+export interface CreateNeonAuthParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface CreateOrgApiKeyParams {
   /**
    * The organization ID
@@ -398,6 +440,40 @@ export interface DatabasesResponse {
   databases: Database[];
 }
 
+export interface DeleteBranchNeonAuthUserParams {
+  /** The auth provider's user ID */
+  authUserId: string;
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface DeleteNeonAuthIntegrationParams {
+  authProvider: NeonAuthSupportedAuthProvider;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface DeleteNeonAuthUserParams {
+  /** The auth provider's user ID */
+  authUserId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface DeleteProjectBranchParams {
   /**
    * The branch ID
@@ -419,6 +495,62 @@ export interface DeleteProjectParams {
    * @pattern ^[a-z0-9-]{1,60}$
    */
   projectId: string;
+}
+
+export interface DisableNeonAuthParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface DisableNeonAuthRequest {
+  /**
+   * If true, deletes the neon_auth schema (and users_sync with its rows) from the database. If false, the schema and rows stay and enabling again reuses them.
+   * @default false
+   */
+  delete_data?: boolean;
+}
+
+export type EmptyResponse = object;
+
+export interface EnableNeonAuthIntegrationRequest {
+  /** mock and stack are supported; better_auth answers 400 (not supported yet) */
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /**
+   * Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and `secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. The connection is verified with the provider, the integration is `owned_by: user`, and the provider's existing users are copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names (`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and `secret_server_key` of the response are empty (use your provider project's own keys).
+   *
+   * Base URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).
+   * @format uri
+   * @maxLength 2048
+   */
+  auth_provider_base_url?: string;
+  /**
+   * Manual setup: the id of the existing provider project (Stack: a UUID).
+   * @minLength 1
+   * @maxLength 256
+   */
+  auth_provider_project_id?: string;
+  /** Database that holds neon_auth.users_sync. When omitted, the branch's default database. */
+  database_name?: string;
+  /**
+   * Manual setup: a secret server key of that project (Stack: `ssk_…`); stored encrypted, never shown again.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  secret_server_key?: string;
+  /**
+   * Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  webhook_signing_secret?: string;
 }
 
 export interface Endpoint {
@@ -500,6 +632,19 @@ export interface GetConnectionUriParams {
   projectId: string;
   /** The role name */
   role_name: string;
+}
+
+export interface GetNeonAuthParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
 }
 
 export interface GetOrganizationInvitationsParams {
@@ -600,6 +745,54 @@ export interface Invitation {
   /** @pattern ^[a-z0-9-]{1,60}$ */
   org_id: string;
   role: "admin" | "member";
+}
+
+export interface ListBranchNeonAuthUsersParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /** Pass `pagination.next` of the previous page */
+  cursor?: string;
+  /**
+   * Include soft-deleted users (deleted_at set)
+   * @default false
+   */
+  include_deleted?: boolean;
+  /**
+   * @min 1
+   * @max 1000
+   * @default 100
+   */
+  limit?: number;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /**
+   * Search: users whose email or name contains this text (case-insensitive), or whose id is exactly this
+   * @maxLength 256
+   */
+  query?: string;
+}
+
+export interface ListBranchNeonAuthUsersResponse {
+  pagination?: CursorPagination;
+  users: NeonAuthUser[];
+}
+
+export interface ListNeonAuthIntegrationsParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ListNeonAuthIntegrationsResponse {
+  data: NeonAuthIntegration[];
 }
 
 export interface ListOrgApiKeysParams {
@@ -720,6 +913,152 @@ export interface MemberUserInfo {
 export interface MemberWithUser {
   member: Member;
   user: MemberUserInfo;
+}
+
+export interface NeonAuthCreateAuthProviderSDKKeysRequest {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+}
+
+export interface NeonAuthCreateIntegrationRequest {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /**
+   * Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and `secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. The connection is verified with the provider, the integration is `owned_by: user`, and the provider's existing users are copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names (`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and `secret_server_key` of the response are empty (use your provider project's own keys).
+   *
+   * Base URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).
+   * @format uri
+   * @maxLength 2048
+   */
+  auth_provider_base_url?: string;
+  /**
+   * Manual setup: the id of the existing provider project (Stack: a UUID).
+   * @minLength 1
+   * @maxLength 256
+   */
+  auth_provider_project_id?: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  branch_id: string;
+  /** Database that holds neon_auth.users_sync. When omitted, the branch's default database. */
+  database_name?: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+  /**
+   * Ignored (as at Neon).
+   * @deprecated
+   */
+  role_name?: string;
+  /**
+   * Manual setup: a secret server key of that project (Stack: `ssk_…`); stored encrypted, never shown again.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  secret_server_key?: string;
+  /**
+   * Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  webhook_signing_secret?: string;
+}
+
+export interface NeonAuthCreateIntegrationResponse {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  auth_provider_project_id: string;
+  base_url?: string;
+  jwks_url: string;
+  /** Publishable client key (pck_…). Returned only here, once; empty for manual setup. */
+  pub_client_key: string;
+  /** @example "neon_auth" */
+  schema_name: string;
+  /** Secret server key (ssk_…). Returned only here, once; empty for manual setup. */
+  secret_server_key: string;
+  /** @example "users_sync" */
+  table_name: string;
+  /** Extension: where the provider delivers user webhooks for users_sync (<PUBLIC_URL>/webhooks/neon-auth/<integration id>); for manual setup, register it in your provider. */
+  webhook_url?: string;
+}
+
+export interface NeonAuthCreateNewUserRequest {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   * @example "jane@example.com"
+   */
+  email: string;
+  /**
+   * The user's display name. Optional: when omitted the email is used, as neonctl does (`neon-auth user create` sends the email as the name), so a user looks the same whichever client made it.
+   * @minLength 1
+   * @maxLength 255
+   */
+  name?: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+}
+
+export interface NeonAuthCreateNewUserResponse {
+  /** ID of newly created user */
+  id: string;
+}
+
+export interface NeonAuthIntegration {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  auth_provider_project_id: string;
+  base_url?: string;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  branch_id: string;
+  /** @format date-time */
+  created_at: string;
+  db_name: string;
+  jwks_url: string;
+  /**
+   * Defaults to the Neon project name.
+   * @minLength 1
+   * @maxLength 256
+   */
+  name?: string;
+  owned_by: NeonAuthProviderProjectOwnedBy;
+  transfer_status?: NeonAuthProviderProjectTransferStatus;
+  /** Extension: where the provider delivers user webhooks for users_sync (<PUBLIC_URL>/webhooks/neon-auth/<integration id>). */
+  webhook_url?: string;
+}
+
+export type NeonAuthProviderProjectOwnedBy = "neon" | "user";
+
+export type NeonAuthProviderProjectTransferStatus = "finished" | "initiated";
+
+export type NeonAuthSupportedAuthProvider = "better_auth" | "mock" | "stack";
+
+export interface NeonAuthTransferAuthProviderProjectRequest {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /** @pattern ^[a-z0-9-]{1,60}$ */
+  project_id: string;
+}
+
+export interface NeonAuthTransferAuthProviderProjectResponse {
+  /** URL for completing the process of ownership transfer: open it in a browser and confirm in the auth provider's page */
+  url: string;
+}
+
+export interface NeonAuthUser {
+  /** @format date-time */
+  created_at: string | null;
+  /**
+   * Set when the user was deleted (soft delete)
+   * @format date-time
+   */
+  deleted_at: string | null;
+  email: string | null;
+  id: string;
+  name: string | null;
+  /** The provider's user object, as neon_auth.users_sync.raw_json holds it */
+  raw_json: Record<string, any>;
+  /** Roles stored with the provider's user (Stack Auth: server_metadata.roles) */
+  roles: string[];
+  /** @format date-time */
+  updated_at: string | null;
 }
 
 export interface Operation {
@@ -1182,6 +1521,36 @@ export interface Role {
 export interface SharedProjectsResponse {
   pagination?: Pagination;
   projects: ProjectListItem[];
+}
+
+export interface UpdateNeonAuthUserRoleParams {
+  /** The auth provider's user ID */
+  authUserId: string;
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthUserRoleRequest {
+  /**
+   * Array of roles to assign to the user (replaces the current list; built-ins "user" and "admin", custom strings allowed; 1..255 characters each)
+   * @maxItems 100
+   * @minItems 1
+   * @example ["admin"]
+   */
+  roles: string[];
+}
+
+export interface UpdateNeonAuthUserRoleResponse {
+  /** ID of the updated user */
+  id: string;
 }
 
 export interface UpdateOrganizationMemberParams {
@@ -1816,7 +2185,7 @@ export class Api<
       { orgId, memberId }: RemoveOrganizationMemberParams,
       params: RequestParams = {},
     ) =>
-      this.request<object, GeneralError>({
+      this.request<EmptyResponse, GeneralError>({
         path: `/api/v2/organizations/${orgId}/members/${memberId}`,
         method: "DELETE",
         secure: true,
@@ -2085,6 +2454,169 @@ export class Api<
         ...params,
       }),
   };
+  authLegacy = {
+    /**
+     * @description The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 (not supported yet). Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way leaves no integration and drops a neon_auth schema it created; a provider project it already created stays in the provider, unused.
+     *
+     * @tags Auth (legacy)
+     * @name CreateNeonAuthIntegration
+     * @summary Create Neon Auth integration (deprecated: use createNeonAuth)
+     * @request POST:/api/v2/projects/auth/create
+     * @deprecated
+     * @secure
+     */
+    createNeonAuthIntegration: (
+      data: NeonAuthCreateIntegrationRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthCreateIntegrationResponse, GeneralError>({
+        path: `/api/v2/projects/auth/create`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description `project_id` is in the body: anyone who can see the project may call it (404 otherwise). Creates the user in the auth provider of the project's default branch and in `neon_auth.users_sync`. `name` defaults to the email.
+     *
+     * @tags Auth (legacy)
+     * @name CreateNeonAuthNewUser
+     * @summary Create a new auth user (default branch)
+     * @request POST:/api/v2/projects/auth/user
+     * @deprecated
+     * @secure
+     */
+    createNeonAuthNewUser: (
+      data: NeonAuthCreateNewUserRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthCreateNewUserResponse, GeneralError>({
+        path: `/api/v2/projects/auth/user`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Generates a new publishable client key (pck_…) and secret server key (ssk_…) for the auth provider project of the project's default branch; they are shown only in this response. Organization admins (personal key or organization key) only: `project_id` is in the body, so others get 404 (project outside their reach) or 403. A provider project that belongs to you (owned_by: user) manages its keys in the provider: 409.
+     *
+     * @tags Auth (legacy)
+     * @name CreateNeonAuthProviderSdkKeys
+     * @summary Create auth provider SDK keys
+     * @request POST:/api/v2/projects/auth/keys
+     * @secure
+     */
+    createNeonAuthProviderSdkKeys: (
+      data: NeonAuthCreateAuthProviderSDKKeysRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthCreateIntegrationResponse, GeneralError>({
+        path: `/api/v2/projects/auth/keys`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth is left in the provider (the provider API has no delete); nothing in this API refers to it afterwards. 404 NEON_AUTH_NOT_ENABLED when the default branch has no integration of that provider.
+     *
+     * @tags Auth (legacy)
+     * @name DeleteNeonAuthIntegration
+     * @summary Delete the default branch's Neon Auth integration of a provider (deprecated: use disableNeonAuth)
+     * @request DELETE:/api/v2/projects/{project_id}/auth/integration/{auth_provider}
+     * @deprecated
+     * @secure
+     */
+    deleteNeonAuthIntegration: (
+      { projectId, authProvider }: DeleteNeonAuthIntegrationParams,
+      data?: DisableNeonAuthRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<EmptyResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/integration/${authProvider}`,
+        method: "DELETE",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Auth (legacy)
+     * @name DeleteNeonAuthUser
+     * @summary Delete an auth user (default branch)
+     * @request DELETE:/api/v2/projects/{project_id}/auth/users/{auth_user_id}
+     * @deprecated
+     * @secure
+     */
+    deleteNeonAuthUser: (
+      { projectId, authUserId }: DeleteNeonAuthUserParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<void, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/users/${authUserId}`,
+        method: "DELETE",
+        secure: true,
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Auth (legacy)
+     * @name ListNeonAuthIntegrations
+     * @summary List a project's Neon Auth integrations, all branches (deprecated)
+     * @request GET:/api/v2/projects/{project_id}/auth/integrations
+     * @deprecated
+     * @secure
+     */
+    listNeonAuthIntegrations: (
+      { projectId }: ListNeonAuthIntegrationsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ListNeonAuthIntegrationsResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/integrations`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Transfer initiated. Follow the URL to complete the process in your auth provider's UI. Only for a provider project managed by Neon Auth (owned_by: neon); the integration then shows transfer_status: initiated, and owned_by: user with transfer_status: finished once the transfer was confirmed. Organization admins only (404 / 403 for others).
+     *
+     * @tags Auth (legacy)
+     * @name TransferNeonAuthProviderProject
+     * @summary Transfer the auth provider project to your own provider account
+     * @request POST:/api/v2/projects/auth/transfer_ownership
+     * @secure
+     */
+    transferNeonAuthProviderProject: (
+      data: NeonAuthTransferAuthProviderProjectRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthTransferAuthProviderProjectResponse, GeneralError>({
+        path: `/api/v2/projects/auth/transfer_ownership`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+  };
   branch = {
     /**
      * @description Answers 423 Locked (retry) while the parent's databases have open connections: PostgreSQL copies a database only when no one is connected.
@@ -2216,6 +2748,166 @@ export class Api<
         method: "GET",
         query: query,
         secure: true,
+        format: "json",
+        ...params,
+      }),
+  };
+  auth = {
+    /**
+     * @description Creates the user in the auth provider and writes it to `neon_auth.users_sync` before answering. `name` is optional (default: the email, as neonctl sends it). A user with the same email -> 409.
+     *
+     * @tags Auth
+     * @name CreateBranchNeonAuthNewUser
+     * @summary Create a new auth user
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/users
+     * @secure
+     */
+    createBranchNeonAuthNewUser: (
+      { projectId, branchId }: CreateBranchNeonAuthNewUserParams,
+      data: CreateBranchNeonAuthNewUserRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthCreateNewUserResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/users`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 (not supported yet). Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way leaves no integration and drops a neon_auth schema it created; a provider project it already created stays in the provider, unused.
+     *
+     * @tags Auth
+     * @name CreateNeonAuth
+     * @summary Enable Neon Auth on a branch (organization admins)
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth
+     * @secure
+     */
+    createNeonAuth: (
+      { projectId, branchId }: CreateNeonAuthParams,
+      data: EnableNeonAuthIntegrationRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthCreateIntegrationResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Deletes the user in the auth provider and marks it deleted in `neon_auth.users_sync` (`deleted_at`; the row stays).
+     *
+     * @tags Auth
+     * @name DeleteBranchNeonAuthUser
+     * @summary Delete an auth user
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}/auth/users/{auth_user_id}
+     * @secure
+     */
+    deleteBranchNeonAuthUser: (
+      { projectId, branchId, authUserId }: DeleteBranchNeonAuthUserParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<void, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/users/${authUserId}`,
+        method: "DELETE",
+        secure: true,
+        ...params,
+      }),
+
+    /**
+     * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth is left in the provider (the provider API has no delete); nothing in this API refers to it afterwards. Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.
+     *
+     * @tags Auth
+     * @name DisableNeonAuth
+     * @summary Disable Neon Auth on a branch (organization admins)
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}/auth
+     * @secure
+     */
+    disableNeonAuth: (
+      { projectId, branchId }: DisableNeonAuthParams,
+      data?: DisableNeonAuthRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<EmptyResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth`,
+        method: "DELETE",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.
+     *
+     * @tags Auth
+     * @name GetNeonAuth
+     * @summary Get Neon Auth integration details for a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth
+     * @secure
+     */
+    getNeonAuth: (
+      { projectId, branchId }: GetNeonAuthParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthIntegration, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Reads `neon_auth.users_sync` of the branch's Neon Auth database, newest sign-ups first, in cursor pages (pass `pagination.next` as `cursor`). Deleted users are left out unless `include_deleted=true`. Not in Neon's API: Neon shows this list in its console.
+     *
+     * @tags Auth, Extensions
+     * @name ListBranchNeonAuthUsers
+     * @summary List and search auth users (extension)
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/users
+     * @secure
+     */
+    listBranchNeonAuthUsers: (
+      { projectId, branchId, ...query }: ListBranchNeonAuthUsersParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ListBranchNeonAuthUsersResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/users`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Replaces the roles stored with the provider user (Stack Auth: `server_metadata.roles`); `users_sync.raw_json` shows them.
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthUserRole
+     * @summary Update an auth user's roles
+     * @request PUT:/api/v2/projects/{project_id}/branches/{branch_id}/auth/users/{auth_user_id}/role
+     * @secure
+     */
+    updateNeonAuthUserRole: (
+      { projectId, branchId, authUserId }: UpdateNeonAuthUserRoleParams,
+      data: UpdateNeonAuthUserRoleRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<UpdateNeonAuthUserRoleResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/users/${authUserId}/role`,
+        method: "PUT",
+        body: data,
+        secure: true,
+        type: "application/json",
         format: "json",
         ...params,
       }),

@@ -17,6 +17,23 @@ export enum ErrorCode {
   Locked = 'LOCKED',
   ServiceUnavailable = 'SERVICE_UNAVAILABLE',
   InternalError = 'INTERNAL_ERROR',
+  // Neon Auth (src/neon-auth) and Idempotency-Key (src/common/idempotency*).
+  NeonAuthNotEnabled = 'NEON_AUTH_NOT_ENABLED',
+  NeonAuthAlreadyEnabled = 'NEON_AUTH_ALREADY_ENABLED',
+  NeonAuthPrivateNetworking = 'NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW',
+  AuthProviderNotSupported = 'AUTH_PROVIDER_NOT_SUPPORTED',
+  AuthProviderAuthFailed = 'AUTH_PROVIDER_AUTH_FAILED',
+  AuthProviderRequestRejected = 'AUTH_PROVIDER_REQUEST_REJECTED',
+  AuthProviderUnavailable = 'AUTH_PROVIDER_UNAVAILABLE',
+  AuthUserNotFound = 'AUTH_USER_NOT_FOUND',
+  AuthUserAlreadyExists = 'AUTH_USER_ALREADY_EXISTS',
+  AuthTransferNotAllowed = 'AUTH_TRANSFER_NOT_ALLOWED',
+  IdempotencyKeyReused = 'IDEMPOTENCY_KEY_REUSED',
+  IdempotencyKeyInProgress = 'IDEMPOTENCY_KEY_IN_PROGRESS',
+  // Neon Auth users, SDK keys and ownership transfer (src/neon-auth/{users,sdk-keys,ownership}).
+  NeonAuthUsersSyncUnavailable = 'NEON_AUTH_USERS_SYNC_UNAVAILABLE',
+  NeonAuthUsersSyncMissing = 'NEON_AUTH_USERS_SYNC_MISSING',
+  AuthProviderProjectOwnedByUser = 'AUTH_PROVIDER_PROJECT_OWNED_BY_USER',
 }
 
 export function httpStatusOf(code: ErrorCode): HttpStatus {
@@ -24,6 +41,10 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.ValidationError:
     case ErrorCode.MalformedJson:
     case ErrorCode.PayloadTooLarge:
+    case ErrorCode.NeonAuthPrivateNetworking:
+    case ErrorCode.AuthProviderNotSupported:
+    case ErrorCode.AuthProviderAuthFailed:
+    case ErrorCode.AuthProviderRequestRejected:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;
@@ -31,13 +52,25 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.FORBIDDEN;
     case ErrorCode.NotFound:
     case ErrorCode.RouteNotFound:
+    case ErrorCode.NeonAuthNotEnabled:
+    case ErrorCode.AuthUserNotFound:
       return HttpStatus.NOT_FOUND;
     case ErrorCode.Conflict:
     case ErrorCode.LastAdmin:
+    case ErrorCode.NeonAuthAlreadyEnabled:
+    case ErrorCode.AuthUserAlreadyExists:
+    case ErrorCode.AuthTransferNotAllowed:
+    case ErrorCode.IdempotencyKeyInProgress:
+    case ErrorCode.NeonAuthUsersSyncMissing:
+    case ErrorCode.AuthProviderProjectOwnedByUser:
       return HttpStatus.CONFLICT;
+    case ErrorCode.IdempotencyKeyReused:
+      return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.Locked:
       return HttpStatus.LOCKED;
     case ErrorCode.ServiceUnavailable:
+    case ErrorCode.AuthProviderUnavailable:
+    case ErrorCode.NeonAuthUsersSyncUnavailable:
       return HttpStatus.SERVICE_UNAVAILABLE;
     case ErrorCode.InternalError:
       return HttpStatus.INTERNAL_SERVER_ERROR;

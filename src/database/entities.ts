@@ -13,6 +13,7 @@ import { MOCK_PROVIDER_ENTITIES } from '../providers/mock/mock-provider.entities
 import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
+import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
 
 /**
  * Every entity of the control-plane database, the embedded provider's schema included; migrations must
@@ -32,6 +33,7 @@ export const CONTROL_PLANE_ENTITIES = [
   DatabaseEntity,
   ProjectPermissionEntity,
   NeonAuthIntegrationEntity,
+  IdempotencyKeyEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,
 ];

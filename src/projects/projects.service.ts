@@ -26,6 +26,7 @@ import { BranchEntity } from './entities/branch.entity.js';
 import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
 import { ProjectEntity, type ProjectSettings } from './entities/project.entity.js';
+import { assertSettingsAllowNeonAuth } from '../neon-auth/integrations/private-networking.js';
 import { RoleEntity } from './entities/role.entity.js';
 import {
   finishedOperation,
@@ -181,7 +182,12 @@ export class ProjectsService {
       if (!current) throw ApiError.notFound(`project ${access.project!.id}`);
       if (body.name !== undefined) current.name = body.name;
       if (body.history_retention_seconds !== undefined) current.historyRetentionSeconds = body.history_retention_seconds;
-      if (body.settings !== undefined) current.settings = { ...current.settings, ...stripUndefined(body.settings) };
+      if (body.settings !== undefined) {
+        const before = current.settings;
+        current.settings = { ...current.settings, ...stripUndefined(body.settings) };
+        // Neon Auth cannot run behind Private Link / IP Allow: refuse turning them on while it is enabled.
+        await assertSettingsAllowNeonAuth(tx, current.id, before, current.settings);
+      }
       return repo.save(current);
     });
     return { project: toProjectDto(project, { host: this.compute.publicAddress.host, role: access.projectRole }), operations: [] };

@@ -24,6 +24,24 @@ export function stackIssuer(settings: StackAuthSettings, projectId: string): str
 }
 
 /**
+ * Stack Auth issues the tokens of anonymous and of restricted users under their own issuer and audience
+ * (`projects-anonymous-users` / `<id>:anon`, `projects-restricted-users` / `<id>:restricted`), so that a
+ * verifier configured for regular users (issuer `projects/<id>`, audience `<id>`, as its docs say) refuses them.
+ */
+export type AccessTokenKind = 'regular' | 'restricted' | 'anonymous';
+
+export const ACCESS_TOKEN_KINDS: readonly AccessTokenKind[] = ['regular', 'restricted', 'anonymous'];
+
+export function stackTokenIssuer(settings: StackAuthSettings, projectId: string, kind: AccessTokenKind): string {
+  if (kind === 'regular') return stackIssuer(settings, projectId);
+  return `${settings.baseUrl}/api/v1/${kind === 'anonymous' ? 'projects-anonymous-users' : 'projects-restricted-users'}/${projectId}`;
+}
+
+export function stackTokenAudience(projectId: string, kind: AccessTokenKind): string {
+  return kind === 'regular' ? projectId : `${projectId}:${kind === 'anonymous' ? 'anon' : 'restricted'}`;
+}
+
+/**
  * The integration client credentials (HTTP Basic) that Neon's provisioning calls present. Unless
  * configured, the secret is derived from the secrets key, so every replica sharing SECRETS_KEY agrees
  * on it and the control plane in the same deployment can compute it too.

@@ -4,7 +4,7 @@ import { DataSource } from 'typeorm';
 import type { StackProjectEntity } from '../entities/stack-project.entity.js';
 import { StackUserEntity } from '../entities/stack-user.entity.js';
 import { KnownErrors, StackStatusError } from '../http/known-errors.js';
-import { normalizeEmail, StackUsersService } from '../users/stack-users.service.js';
+import { normalizeEmail, passwordHashFrom, StackUsersService } from '../users/stack-users.service.js';
 import { OutboxService } from '../webhooks/outbox.service.js';
 import type { PasswordSignInDto, PasswordSignUpDto } from './dto/password-auth.dto.js';
 import { isTrustedRedirectUrl } from './redirect-urls.js';
@@ -36,16 +36,18 @@ export class PasswordAuthService {
     // The user is created exactly as `POST /users` creates one (same service, same user.created event),
     // in one transaction with its first session: a sign-up either fully happens or leaves nothing.
     // No verification e-mail is sent (the provider has no mail transport); the address stays unverified.
+    // Hashed before the transaction opens (bcrypt must not hold a pooled connection).
+    const passwordHash = await passwordHashFrom({ password: body.password });
     const { user, session, refreshToken } = await this.db.transaction(async (tx) => {
-      const created = await this.users.createInTx(tx, project.id, {
-        primary_email: body.email,
-        primary_email_verified: false,
-        primary_email_auth_enabled: true,
-        password: body.password,
-      });
+      const created = await this.users.createInTx(
+        tx,
+        project.id,
+        { primary_email: body.email, primary_email_verified: false, primary_email_auth_enabled: true },
+        passwordHash,
+      );
       return { user: created, ...(await this.sessions.createInTx(tx, created)) };
     });
-    this.outbox.afterCommit(project.id);
+    this.outbox.afterCommit(project.id, user.id);
     return this.sessions.tokensOf(user, session, refreshToken);
   }
 

@@ -8,7 +8,8 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { StackSigningKeyEntity } from '../entities/stack-signing-key.entity.js';
 import type { StackUserEntity } from '../entities/stack-user.entity.js';
 import { KnownErrors } from '../http/known-errors.js';
-import { stackAuthSettings, stackIssuer, type StackAuthSettings } from '../stack-auth.config.js';
+import { ACCESS_TOKEN_KINDS, stackAuthSettings, stackTokenAudience, stackTokenIssuer, type AccessTokenKind, type StackAuthSettings } from '../stack-auth.config.js';
+import { restrictedReason } from '../users/user-shapes.js';
 
 /** The claims of a Stack Auth access token (ES256 JWT). */
 export interface AccessTokenClaims extends JWTPayload {
@@ -81,7 +82,9 @@ export class TokensService {
     if (!key) throw new Error(`project ${user.projectId} has no signing key`);
     const privateJwk = JSON.parse(this.secrets.decrypt(key.privateJwkEncrypted, `stack-auth signing key ${key.kid}`)) as JWK;
     const privateKey = await importJWK(privateJwk, 'ES256');
-    const restrictedReason = user.restrictedByAdmin ? { type: 'restricted_by_administrator' } : null;
+    const reason = restrictedReason(user);
+    // Anonymous and restricted users get Stack Auth's separate issuer/audience (see AccessTokenKind).
+    const kind: AccessTokenKind = user.isAnonymous ? 'anonymous' : reason !== null ? 'restricted' : 'regular';
     const claims: Omit<AccessTokenClaims, 'sub'> = {
       project_id: user.projectId,
       branch_id: 'main',
@@ -93,15 +96,15 @@ export class TokensService {
       selected_team_id: null,
       signed_up_at: Math.floor(user.signedUpAt.getTime() / 1000),
       is_anonymous: user.isAnonymous,
-      is_restricted: restrictedReason !== null,
-      restricted_reason: restrictedReason,
+      is_restricted: reason !== null,
+      restricted_reason: reason,
       requires_totp_mfa: user.totpSecretEncrypted !== null,
     };
     return new SignJWT(claims)
       .setProtectedHeader({ alg: 'ES256', kid: key.kid })
       .setSubject(user.id)
-      .setIssuer(stackIssuer(this.settings, user.projectId))
-      .setAudience(user.projectId)
+      .setIssuer(stackTokenIssuer(this.settings, user.projectId, kind))
+      .setAudience(stackTokenAudience(user.projectId, kind))
       .setIssuedAt()
       .setExpirationTime(`${this.settings.accessTokenTtlSeconds}s`)
       .sign(privateKey);
@@ -127,10 +130,18 @@ export class TokensService {
       const publicKey = await importJWK({ ...key.publicJwk, alg: 'ES256' }, 'ES256');
       ({ payload } = await jwtVerify(token, publicKey, {
         algorithms: ['ES256'],
-        issuer: stackIssuer(this.settings, key.projectId),
-        audience: key.projectId,
+        issuer: ACCESS_TOKEN_KINDS.map((k) => stackTokenIssuer(this.settings, key.projectId, k)),
+        audience: ACCESS_TOKEN_KINDS.map((k) => stackTokenAudience(key.projectId, k)),
         requiredClaims: ['sub', 'exp', 'iat'],
       }));
+      // Issuer, audience and the anonymous/restricted claims must all name the same kind of token.
+      const kind = ACCESS_TOKEN_KINDS.find((k) => payload.aud === stackTokenAudience(key.projectId, k));
+      const consistent =
+        kind !== undefined &&
+        payload.iss === stackTokenIssuer(this.settings, key.projectId, kind) &&
+        payload.is_anonymous === (kind === 'anonymous') &&
+        payload.is_restricted === (kind !== 'regular');
+      if (!consistent) throw new Error('inconsistent access token kind');
     } catch (err) {
       if (err instanceof joseErrors.JWTExpired) {
         const exp = (err.payload as JWTPayload).exp;

@@ -41,5 +41,11 @@ export function toStackError(req: Request, exception: unknown): StackKnownError 
   const type = (exception as { type?: unknown } | null)?.type;
   if (type === 'entity.parse.failed') return KnownErrors.bodyParsingError(`Invalid JSON in request body: ${(exception as Error).message}`);
   if (type === 'entity.too.large') return KnownErrors.schemaError('Request body is too large.');
+  // Every other body-parser refusal (unsupported charset or content-encoding, a corrupt compressed body, too
+  // many form fields, ...) is the client's: an http-error with a 4xx status, marked safe to expose.
+  const { status, expose } = (exception ?? {}) as { status?: unknown; expose?: unknown };
+  if ((typeof type === 'string' || expose === true) && typeof status === 'number' && status >= 400 && status < 500) {
+    return KnownErrors.bodyParsingError(`Could not read the request body: ${(exception as Error).message}`);
+  }
   return new StackStatusError(500, 'Internal server error');
 }

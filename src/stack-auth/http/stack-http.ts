@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { StackKnownError, StackStatusError } from './known-errors.js';
+import { KnownErrors, StackKnownError, StackStatusError } from './known-errors.js';
 
 /** Where the embedded provider is mounted; its API is at `${STACK_AUTH_PATH}/api/v1`. */
 export const STACK_AUTH_PATH = '/stack-auth';
@@ -30,6 +30,26 @@ export function stackHttpMiddleware(req: Request, res: Response, next: NextFunct
     return;
   }
   next();
+}
+
+/** Media types whose bodies Stack Auth reads as text or bytes: never an object, so its routes answer SCHEMA_ERROR. */
+const TEXT_OR_BYTES = new Set(['text/plain', 'application/octet-stream']);
+
+/**
+ * Runs after the body parsers on the provider's API: a request body that no parser read (a content type
+ * other than JSON or form-encoded) is refused as Stack Auth refuses it, rather than silently dropped
+ * (which would turn `POST /users` with a text/plain JSON body into an empty user). GET bodies are ignored.
+ */
+export function stackUnparsedBodyMiddleware(req: Request, res: Response, next: NextFunction): void {
+  if (req.method === 'GET' || req.method === 'HEAD' || req.body !== undefined) return next();
+  const length = req.headers['content-length'];
+  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
+  if (!hasBody) return next();
+  const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+  if (TEXT_OR_BYTES.has(type)) {
+    return writeStackError(req, res, KnownErrors.schemaError(`Request validation failed on ${req.method} ${req.originalUrl.split('?')[0]}:\n  - body must be an object`));
+  }
+  writeStackError(req, res, KnownErrors.bodyParsingError(type === '' ? 'The request has a body but no content-type header.' : `Unsupported content type: ${type}`));
 }
 
 /** `x-stack-<name>` (hexclave twins are already merged in by the middleware). */

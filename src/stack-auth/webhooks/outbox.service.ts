@@ -17,7 +17,7 @@ export function newMessageId(): string {
  */
 @Injectable()
 export class OutboxService {
-  private readonly listeners = new Set<(projectId: string) => void>();
+  private readonly listeners = new Set<(projectId: string, orderingKey: string) => void>();
 
   /** Records one delivery per enabled endpoint of the project. Returns how many were recorded. */
   async enqueue(tx: EntityManager, projectId: string, type: WebhookEventType, data: unknown, orderingKey: string): Promise<number> {
@@ -34,13 +34,13 @@ export class OutboxService {
   }
 
   /**
-   * Call after the transaction that enqueued events has committed. A listener that throws cannot fail
-   * the (already committed) request: its events stay in the outbox for the dispatcher's sweep.
+   * Call after the transaction that enqueued events of `orderingKey` (the user id) has committed. A listener
+   * that throws cannot fail the (already committed) request: its events stay in the outbox for the sweep.
    */
-  afterCommit(projectId: string): void {
+  afterCommit(projectId: string, orderingKey: string): void {
     for (const listener of this.listeners) {
       try {
-        listener(projectId);
+        listener(projectId, orderingKey);
       } catch {
         // see above
       }
@@ -48,7 +48,7 @@ export class OutboxService {
   }
 
   /** The dispatcher subscribes here to hear about new events without polling. */
-  onEnqueued(listener: (projectId: string) => void): () => void {
+  onEnqueued(listener: (projectId: string, orderingKey: string) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -162,8 +162,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       await this.sweep();
     });
     await boss.schedule(SWEEP_QUEUE, '* * * * *');
-    this.unsubscribe = this.outbox.onEnqueued((projectId) => {
-      this.kick(projectId).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
+    this.unsubscribe = this.outbox.onEnqueued((projectId, orderingKey) => {
+      this.kick(projectId, orderingKey).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
     });
     // Rows left from before this start (a crash between commit and enqueue, a stop mid-delivery). On a
     // first start the provider's tables may not exist yet (migrations run after init): the cron sweep follows.
@@ -186,13 +186,20 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     this.pool = undefined;
   }
 
-  /** Enqueues the keys of a project's new (never attempted) rows and wakes the workers. */
-  async kick(projectId: string): Promise<void> {
+  /**
+   * Enqueues the keys (one per endpoint of the project) of `orderingKey`'s new, never attempted rows and wakes
+   * the workers. Only the key that just changed: other keys' backlogs (say, behind an endpoint that is down)
+   * belong to their retries and the sweep, so a write costs the same however long the backlog is.
+   */
+  async kick(projectId: string, orderingKey: string): Promise<void> {
     const pool = this.pool;
     if (!this.running || !pool) return;
     const { rows } = await pool.query<OutboxKey>(
-      `SELECT DISTINCT endpoint_id, ordering_key FROM ${OUTBOX} WHERE project_id = $1 AND delivered_at IS NULL AND attempts = 0`,
-      [projectId],
+      `SELECT e.id AS endpoint_id, $2::text AS ordering_key FROM ${ENDPOINTS} e
+       WHERE e.project_id = $1 AND EXISTS (
+         SELECT 1 FROM ${OUTBOX} o WHERE o.endpoint_id = e.id AND o.ordering_key = $2 AND o.delivered_at IS NULL AND o.attempts = 0
+       )`,
+      [projectId, orderingKey],
     );
     await this.enqueue(rows);
   }

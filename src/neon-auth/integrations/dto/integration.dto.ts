@@ -1,0 +1,138 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { AUTH_PROVIDER_KINDS } from '../../../providers/auth-provider.port.js';
+
+const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
+const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
+const PROVIDERS = [...AUTH_PROVIDER_KINDS].sort();
+
+/** The provider kinds of Neon's enum (NeonAuthSupportedAuthProvider); `better_auth` answers 400 "not supported yet". */
+export const NEON_AUTH_PROVIDER_ENUM = { enum: PROVIDERS, enumName: 'NeonAuthSupportedAuthProvider' } as const;
+
+const MANUAL_SETUP_DOC =
+  'Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project ' +
+  'instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and ' +
+  '`secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. ' +
+  'The connection is verified with the provider, the integration is `owned_by: user`, and the provider\'s existing users are ' +
+  'copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names ' +
+  '(`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and ' +
+  '`secret_server_key` of the response are empty (use your provider project\'s own keys).';
+
+/** Fields shared by both enable bodies: the manual-setup extension. */
+export class ManualSetupFieldsDto {
+  @ApiPropertyOptional({ description: `${MANUAL_SETUP_DOC}\n\nBase URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).`, format: 'uri', maxLength: 2048 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(2048)
+  @Matches(/^https?:\/\/[^\s]+$/, { message: 'auth_provider_base_url must be an absolute http(s) URL' })
+  auth_provider_base_url?: string;
+
+  @ApiPropertyOptional({ description: 'Manual setup: the id of the existing provider project (Stack: a UUID).', minLength: 1, maxLength: 256 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(256)
+  auth_provider_project_id?: string;
+
+  @ApiPropertyOptional({ description: 'Manual setup: a secret server key of that project (Stack: `ssk_…`); stored encrypted, never shown again.', minLength: 1, maxLength: 1024 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  secret_server_key?: string;
+
+  @ApiPropertyOptional({ description: 'Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.', minLength: 1, maxLength: 1024 })
+  @IsOptional()
+  @IsString()
+  @MinLength(1)
+  @MaxLength(1024)
+  webhook_signing_secret?: string;
+}
+
+/** POST /projects/{project_id}/branches/{branch_id}/auth (EnableNeonAuthIntegrationRequest + manual-setup extension). */
+export class EnableNeonAuthIntegrationRequestDto extends ManualSetupFieldsDto {
+  @ApiProperty({ ...NEON_AUTH_PROVIDER_ENUM, description: 'mock and stack are supported; better_auth answers 400 (not supported yet)' })
+  @IsIn(PROVIDERS)
+  auth_provider!: string;
+
+  @ApiPropertyOptional({ description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
+  @IsOptional()
+  @IsString()
+  database_name?: string;
+}
+
+/** POST /projects/auth/create (NeonAuthCreateIntegrationRequest + manual-setup extension). */
+export class NeonAuthCreateIntegrationRequestDto extends ManualSetupFieldsDto {
+  @ApiProperty({ ...NEON_AUTH_PROVIDER_ENUM })
+  @IsIn(PROVIDERS)
+  auth_provider!: string;
+
+  @ApiProperty(NEON_ID)
+  @IsString()
+  @Matches(NEON_ID_RE, { message: 'project_id must match ^[a-z0-9-]{1,60}$' })
+  project_id!: string;
+
+  @ApiProperty(NEON_ID)
+  @IsString()
+  @Matches(NEON_ID_RE, { message: 'branch_id must match ^[a-z0-9-]{1,60}$' })
+  branch_id!: string;
+
+  @ApiPropertyOptional({ description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
+  @IsOptional()
+  @IsString()
+  database_name?: string;
+
+  @ApiPropertyOptional({ deprecated: true, description: 'Ignored (as at Neon).' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(63)
+  role_name?: string;
+}
+
+/** Body of DELETE …/branches/{branch_id}/auth and DELETE /projects/{project_id}/auth/integration/{auth_provider}. */
+export class DisableNeonAuthRequestDto {
+  @ApiPropertyOptional({
+    default: false,
+    description:
+      'If true, deletes the neon_auth schema (and users_sync with its rows) from the database. If false, the schema and ' +
+      'rows stay and enabling again reuses them.',
+  })
+  @IsOptional()
+  @IsBoolean()
+  delete_data?: boolean;
+}
+
+export class NeonAuthCreateIntegrationResponseDto {
+  @ApiProperty(NEON_AUTH_PROVIDER_ENUM) auth_provider!: string;
+  @ApiProperty() auth_provider_project_id!: string;
+  @ApiProperty({ description: 'Publishable client key (pck_…). Returned only here, once; empty for manual setup.' }) pub_client_key!: string;
+  @ApiProperty({ description: 'Secret server key (ssk_…). Returned only here, once; empty for manual setup.' }) secret_server_key!: string;
+  @ApiProperty() jwks_url!: string;
+  @ApiProperty({ example: 'neon_auth' }) schema_name!: string;
+  @ApiProperty({ example: 'users_sync' }) table_name!: string;
+  @ApiPropertyOptional() base_url?: string;
+  @ApiPropertyOptional({ description: "Extension: where the provider delivers user webhooks for users_sync (<PUBLIC_URL>/webhooks/neon-auth/<integration id>); for manual setup, register it in your provider." })
+  webhook_url?: string;
+}
+
+export class NeonAuthIntegrationDto {
+  @ApiProperty(NEON_AUTH_PROVIDER_ENUM) auth_provider!: string;
+  @ApiProperty() auth_provider_project_id!: string;
+  @ApiProperty(NEON_ID) branch_id!: string;
+  @ApiProperty() db_name!: string;
+  @ApiProperty({ format: 'date-time' }) created_at!: string;
+  @ApiProperty({ enum: ['neon', 'user'], enumName: 'NeonAuthProviderProjectOwnedBy' }) owned_by!: 'neon' | 'user';
+  @ApiPropertyOptional({ enum: ['finished', 'initiated'], enumName: 'NeonAuthProviderProjectTransferStatus' }) transfer_status?: 'initiated' | 'finished';
+  @ApiProperty() jwks_url!: string;
+  @ApiPropertyOptional() base_url?: string;
+  @ApiPropertyOptional({ minLength: 1, maxLength: 256, description: 'Defaults to the Neon project name.' }) name?: string;
+  @ApiPropertyOptional({ description: "Extension: where the provider delivers user webhooks for users_sync (<PUBLIC_URL>/webhooks/neon-auth/<integration id>)." })
+  webhook_url?: string;
+}
+
+export class ListNeonAuthIntegrationsResponseDto {
+  @ApiProperty({ type: [NeonAuthIntegrationDto] }) data!: NeonAuthIntegrationDto[];
+}
+
+/** 200 of the disable routes: an empty JSON object (reference §9.2). */
+export class EmptyResponseDto {}

@@ -1,0 +1,146 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
+import { Idempotent } from '../../common/idempotency.js';
+import { NeonIdPipe } from '../../common/validation.js';
+import { Caller } from '../../iam/caller.decorator.js';
+import { Access, Policy } from '../../iam/policy.js';
+import type { AccessContext } from '../../iam/principal.js';
+import { PROJECT_ID_PARAM } from '../../projects/projects.controller.js';
+import { AUTH_PROVIDER_KINDS } from '../../providers/auth-provider.port.js';
+import { NEON_AUTH_POLICY, projectAccessOf } from '../access.js';
+import {
+  DisableNeonAuthRequestDto,
+  EmptyResponseDto,
+  EnableNeonAuthIntegrationRequestDto,
+  ListNeonAuthIntegrationsResponseDto,
+  NeonAuthCreateIntegrationRequestDto,
+  NeonAuthCreateIntegrationResponseDto,
+  NeonAuthIntegrationDto,
+} from './dto/integration.dto.js';
+import { IntegrationsService } from './integrations.service.js';
+
+export const BRANCH_ID_PARAM = {
+  name: 'branch_id',
+  description: 'The branch ID',
+  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+} as const;
+
+const NOT_ENABLED = 'Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.';
+const PRIVATE_NETWORKING =
+  'Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link ' +
+  '(settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty).';
+const ENABLE_DOC =
+  'Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates ' +
+  'neon_auth.users_sync in `database_name` (default: the branch\'s default database) and answers SDK keys ONCE (never again on GET). ' +
+  'Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; ' +
+  `better_auth -> 400 (not supported yet). ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
+  'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync ' +
+  'receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way leaves no ' +
+  'integration and drops a neon_auth schema it created; a provider project it already created stays in the provider, unused.';
+const DISABLE_DOC =
+  'delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider ' +
+  'project managed by Neon Auth is left in the provider (the provider API has no delete); nothing in this API refers to it afterwards.';
+
+/** Branch-scoped Neon Auth integration (tag Auth). */
+@ApiTags('Auth')
+@Controller('api/v2/projects/:project_id/branches/:branch_id/auth')
+export class BranchAuthController {
+  constructor(private readonly integrations: IntegrationsService) {}
+
+  @Get()
+  @Access(NEON_AUTH_POLICY.read)
+  @ApiOperation({ summary: 'Get Neon Auth integration details for a branch', description: NOT_ENABLED })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiOkResponse({ type: NeonAuthIntegrationDto })
+  getNeonAuth(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+  ): Promise<NeonAuthIntegrationDto> {
+    return this.integrations.get(projectAccessOf(caller), branchId);
+  }
+
+  @Post()
+  @Idempotent()
+  @Access(NEON_AUTH_POLICY.manage)
+  @ApiOperation({ summary: 'Enable Neon Auth on a branch (organization admins)', description: ENABLE_DOC })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto })
+  createNeonAuth(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Body() body: EnableNeonAuthIntegrationRequestDto,
+  ): Promise<NeonAuthCreateIntegrationResponseDto> {
+    return this.integrations.enable(projectAccessOf(caller), branchId, body);
+  }
+
+  @Delete()
+  @HttpCode(200)
+  @Access(NEON_AUTH_POLICY.manage)
+  @ApiOperation({ summary: 'Disable Neon Auth on a branch (organization admins)', description: `${DISABLE_DOC} ${NOT_ENABLED}` })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiBody({ type: DisableNeonAuthRequestDto, required: false })
+  @ApiOkResponse({ type: EmptyResponseDto, description: 'Empty object' })
+  disableNeonAuth(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Body() body: DisableNeonAuthRequestDto,
+  ): Promise<EmptyResponseDto> {
+    return this.integrations.disable(projectAccessOf(caller), branchId, body?.delete_data ?? false);
+  }
+}
+
+/** Legacy integration routes (tag "Auth (legacy)"); same service, the project's default branch or the body's branch. */
+@ApiTags('Auth (legacy)')
+@Controller('api/v2/projects')
+export class LegacyAuthIntegrationsController {
+  constructor(private readonly integrations: IntegrationsService) {}
+
+  @Post('auth/create')
+  @Idempotent()
+  @Access(Policy.Authenticated)
+  @ApiOperation({
+    summary: 'Create Neon Auth integration (deprecated: use createNeonAuth)',
+    deprecated: true,
+    description: `The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. ${ENABLE_DOC}`,
+  })
+  @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto })
+  createNeonAuthIntegration(@Caller() caller: AccessContext, @Body() body: NeonAuthCreateIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
+    return this.integrations.createLegacy(caller.principal, body);
+  }
+
+  @Get(':project_id/auth/integrations')
+  @Access(NEON_AUTH_POLICY.read)
+  @ApiOperation({ summary: "List a project's Neon Auth integrations, all branches (deprecated)", deprecated: true })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiOkResponse({ type: ListNeonAuthIntegrationsResponseDto })
+  listNeonAuthIntegrations(@Caller() caller: AccessContext, @Param('project_id', NeonIdPipe) _projectId: string): Promise<ListNeonAuthIntegrationsResponseDto> {
+    return this.integrations.list(projectAccessOf(caller));
+  }
+
+  @Delete(':project_id/auth/integration/:auth_provider')
+  @HttpCode(200)
+  @Access(NEON_AUTH_POLICY.manage)
+  @ApiOperation({
+    summary: "Delete the default branch's Neon Auth integration of a provider (deprecated: use disableNeonAuth)",
+    deprecated: true,
+    description: `${DISABLE_DOC} 404 NEON_AUTH_NOT_ENABLED when the default branch has no integration of that provider.`,
+  })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam({ name: 'auth_provider', enum: [...AUTH_PROVIDER_KINDS].sort(), enumName: 'NeonAuthSupportedAuthProvider' })
+  @ApiBody({ type: DisableNeonAuthRequestDto, required: false })
+  @ApiOkResponse({ type: EmptyResponseDto, description: 'Empty object' })
+  deleteNeonAuthIntegration(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('auth_provider') authProvider: string,
+    @Body() body: DisableNeonAuthRequestDto,
+  ): Promise<EmptyResponseDto> {
+    return this.integrations.disableLegacy(projectAccessOf(caller), authProvider, body?.delete_data ?? false);
+  }
+}

@@ -1,0 +1,459 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import { DataSource, type EntityManager } from 'typeorm';
+import { isUniqueViolation } from '../../common/db-errors.js';
+import { ApiError, ErrorCode } from '../../common/errors.js';
+import { LOGGER } from '../../common/logger.js';
+import { isoTime } from '../../common/pagination.js';
+import { SecretsService } from '../../common/secrets.js';
+import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { AccessService } from '../../iam/access.service.js';
+import type { Principal } from '../../iam/principal.js';
+import { ComputeService } from '../../projects/compute/compute.service.js';
+import { BranchEntity } from '../../projects/entities/branch.entity.js';
+import { ProjectEntity } from '../../projects/entities/project.entity.js';
+import {
+  AUTH_PROVIDER_KINDS,
+  iterateProviderUsers,
+  parseCredentials,
+  serializeCredentials,
+  type AuthProvider,
+  type AuthProviderKind,
+  type ProviderCredentials,
+} from '../../providers/auth-provider.port.js';
+import { mockJwksUrl } from '../../providers/mock/mock-provider.adapter.js';
+import { AuthProviderRegistry } from '../../providers/providers.module.js';
+import { authorizeNeonAuthProject, type ProjectAccess } from '../access.js';
+import { callProvider, toApiError } from '../provider-errors.js';
+import type { UsersSyncRow } from '../provisioning/users-sync.writer.js';
+import { NeonAuthProvisioningService, type BranchDatabase } from '../provisioning/provisioning.service.js';
+import { NEON_AUTH_SCHEMA, USERS_SYNC_TABLE } from '../provisioning/users-sync.ddl.js';
+import type {
+  EnableNeonAuthIntegrationRequestDto,
+  ListNeonAuthIntegrationsResponseDto,
+  NeonAuthCreateIntegrationRequestDto,
+  NeonAuthCreateIntegrationResponseDto,
+  NeonAuthIntegrationDto,
+} from './dto/integration.dto.js';
+import { NeonAuthIntegrationEntity } from './integration.entity.js';
+import { privateNetworkingError, privateNetworkingOf } from './private-networking.js';
+import { NeonAuthTransferStatusService } from '../ownership/transfer-status.service.js';
+
+/** Rows per users_sync write while copying a manually connected project's users. */
+const COPY_BATCH = 500;
+
+interface ManualSetup {
+  baseUrl: string;
+  projectId: string;
+  secretServerKey: string;
+  webhookSigningSecret?: string;
+}
+
+/** What the provider side of an enable produced (before anything is stored). */
+interface ProviderSide {
+  providerProjectId: string;
+  credentials: ProviderCredentials;
+  jwksUrl: string;
+  baseUrl: string | null;
+  ownedBy: 'neon' | 'user';
+  webhookSecret: string | null;
+  sdkKeys: { publishableClientKey: string; secretServerKey: string } | null;
+}
+
+/**
+ * Neon Auth integrations: one per branch (NeonAuthIntegrationEntity), shared by the branch-scoped routes
+ * (`/projects/{id}/branches/{branch_id}/auth`) and the legacy ones (`/projects/auth/create`,
+ * `/projects/{id}/auth/integrations`, `/projects/{id}/auth/integration/{auth_provider}`, which use the
+ * project's default branch or the body's branch).
+ *
+ * Enable (Quick Start): a provider project managed by the product (`owned_by: neon`), the sync webhook
+ * registered at `${PUBLIC_URL}/webhooks/neon-auth/{integration id}` (signing secret stored encrypted; the
+ * receiver is issue 5 — until it exists the provider's deliveries fail and are retried by the provider's
+ * own retry schedule, then dropped), SDK keys shown once, then `neon_auth.users_sync` in the database.
+ * Manual setup: an existing provider project, verified, `owned_by: user`, its users copied into users_sync.
+ *
+ * Atomicity: the integration row is inserted in a control-plane transaction that stays open while
+ * users_sync is provisioned (and, for manual setup, filled); a concurrent enable of the same branch
+ * blocks on the unique branch index and then gets 409. Any failure rolls the row back, drops the
+ * `neon_auth` schema when this call created it, and so leaves nothing the API shows. What cannot be undone:
+ * a provider project (and its keys and webhook registration) created by Quick Start stays in the provider —
+ * the provider port has no delete; it is unreachable from the API and logged with its id.
+ */
+@Injectable()
+export class IntegrationsService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly secrets: SecretsService,
+    private readonly registry: AuthProviderRegistry,
+    private readonly provisioning: NeonAuthProvisioningService,
+    private readonly compute: ComputeService,
+    private readonly access: AccessService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly transferStatus: NeonAuthTransferStatusService,
+  ) {}
+
+  // ---------------------------------------------------------------------------------------------------
+  // Used by the other Neon Auth services (users, SDK keys, ownership transfer, sync).
+  // ---------------------------------------------------------------------------------------------------
+
+  /** The branch's integration, or 404 NEON_AUTH_NOT_ENABLED ("Neon Auth is not enabled …"). */
+  async findForBranch(projectId: string, branchId: string, manager: EntityManager = this.db.manager): Promise<NeonAuthIntegrationEntity> {
+    const integration = await manager.getRepository(NeonAuthIntegrationEntity).findOneBy({ projectId, branchId });
+    if (integration) return integration;
+    const branch = await manager.getRepository(BranchEntity).findOneBy({ id: branchId, projectId });
+    if (!branch) throw ApiError.notFound(`branch ${branchId}`);
+    throw notEnabled(`branch ${branchId}`);
+  }
+
+  /** The integration of the project's default branch, or 404 NEON_AUTH_NOT_ENABLED. */
+  async findForDefaultBranch(projectId: string, manager: EntityManager = this.db.manager): Promise<NeonAuthIntegrationEntity> {
+    const branch = await this.defaultBranch(projectId, manager);
+    const integration = await manager.getRepository(NeonAuthIntegrationEntity).findOneBy({ projectId, branchId: branch.id });
+    if (!integration) throw notEnabled(`the default branch ${branch.id}`);
+    return integration;
+  }
+
+  /** The stored provider credentials, decrypted (bound to the integration id: a copied ciphertext fails). */
+  credentialsOf(integration: NeonAuthIntegrationEntity): ProviderCredentials {
+    return parseCredentials(this.secrets.decrypt(integration.credentialsEncrypted, credentialsContext(integration.id)));
+  }
+
+  /** The signing secret of the provider's webhooks to this integration, decrypted; null when none is stored. */
+  webhookSecretOf(integration: NeonAuthIntegrationEntity): string | null {
+    return integration.webhookSecretEncrypted === null ? null : this.secrets.decrypt(integration.webhookSecretEncrypted, webhookSecretContext(integration.id));
+  }
+
+  /** The adapter of the integration's provider (400 for a kind without one). */
+  providerOf(integration: NeonAuthIntegrationEntity): AuthProvider {
+    try {
+      return this.registry.get(integration.authProvider);
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  /** The branch database holding the integration's users_sync (404 if it was dropped since). */
+  branchDatabaseOf(integration: NeonAuthIntegrationEntity): Promise<BranchDatabase> {
+    return this.provisioning.resolveBranchDatabase(integration.projectId, integration.branchId, integration.databaseName);
+  }
+
+  /** Where the provider delivers the integration's user webhooks (the receiver is issue 5). */
+  webhookUrlOf(integrationId: string): string {
+    return `${this.config.publicUrl}/webhooks/neon-auth/${integrationId}`;
+  }
+
+  toIntegrationDto(i: NeonAuthIntegrationEntity): NeonAuthIntegrationDto {
+    const dto: NeonAuthIntegrationDto = {
+      auth_provider: i.authProvider,
+      auth_provider_project_id: i.providerProjectId,
+      branch_id: i.branchId,
+      db_name: i.databaseName,
+      created_at: isoTime(i.createdAt),
+      owned_by: i.ownedBy,
+      jwks_url: i.jwksUrl,
+    };
+    if (i.transferStatus) dto.transfer_status = i.transferStatus;
+    if (i.baseUrl) dto.base_url = i.baseUrl;
+    if (i.name) dto.name = i.name;
+    dto.webhook_url = this.webhookUrlOf(i.id);
+    return dto;
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+  // Endpoints.
+  // ---------------------------------------------------------------------------------------------------
+
+  /** GET …/branches/{branch_id}/auth */
+  async get(ctx: ProjectAccess, branchId: string): Promise<NeonAuthIntegrationDto> {
+    return this.toIntegrationDto(await this.withFreshOwnership(await this.findForBranch(ctx.project.id, branchId)));
+  }
+
+  /** GET /projects/{project_id}/auth/integrations: every branch's integration, oldest first. */
+  async list(ctx: ProjectAccess): Promise<ListNeonAuthIntegrationsResponseDto> {
+    const rows = await this.db.getRepository(NeonAuthIntegrationEntity).find({ where: { projectId: ctx.project.id }, order: { createdAt: 'ASC', id: 'ASC' } });
+    for (const row of rows) await this.withFreshOwnership(row);
+    return { data: rows.map((r) => this.toIntegrationDto(r)) };
+  }
+
+  /** A started ownership transfer is checked with the provider on read (src/neon-auth/ownership/transfer-status.service.ts). */
+  private async withFreshOwnership(integration: NeonAuthIntegrationEntity): Promise<NeonAuthIntegrationEntity> {
+    if (!this.transferStatus.needsRefresh(integration)) return integration;
+    return this.transferStatus.refresh(integration, this.credentialsOf(integration));
+  }
+
+  /** POST /projects/auth/create: the body names the project (authorized here, admin only) and the branch. */
+  async createLegacy(principal: Principal, body: NeonAuthCreateIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
+    const ctx = await authorizeNeonAuthProject(this.access, principal, body.project_id, 'manage');
+    return this.enable(ctx, body.branch_id, body);
+  }
+
+  /** POST …/branches/{branch_id}/auth (and the legacy create). */
+  async enable(ctx: ProjectAccess, branchId: string, body: EnableNeonAuthIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
+    const project = ctx.project;
+    const provider = this.providerFor(body.auth_provider);
+    const manual = manualSetupOf(body);
+    const features = privateNetworkingOf(project.settings);
+    if (features.length > 0) throw privateNetworkingError(features, 'enable');
+    const target = await this.provisioning.resolveBranchDatabase(project.id, branchId, body.database_name);
+    if (await this.db.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId })) throw alreadyEnabled(branchId);
+
+    const id = randomUUID();
+    const side = manual ? await this.connectExisting(provider, manual) : await this.provisionManaged(provider, project, branchId, target, id);
+
+    /** Set once this call holds the branch (its row is inserted): whether neon_auth existed before it touched the database. */
+    let schemaExisted: boolean | undefined;
+    try {
+      await this.db.transaction(async (tx) => {
+        // FOR SHARE: PATCH /projects (FOR NO KEY UPDATE) cannot turn on Private Link / IP Allow until this commits,
+        // and this sees any change it committed first.
+        const locked = await tx.getRepository(ProjectEntity).findOne({ where: { id: project.id }, lock: { mode: 'pessimistic_read' } });
+        if (!locked) throw ApiError.notFound(`project ${project.id}`);
+        const now = privateNetworkingOf(locked.settings);
+        if (now.length > 0) throw privateNetworkingError(now, 'enable');
+        try {
+          await tx.getRepository(NeonAuthIntegrationEntity).insert({
+            id,
+            projectId: project.id,
+            branchId,
+            databaseName: target.name,
+            authProvider: provider.kind,
+            providerProjectId: side.providerProjectId,
+            ownedBy: side.ownedBy,
+            transferStatus: null,
+            credentialsEncrypted: this.secrets.encrypt(serializeCredentials(side.credentials), credentialsContext(id)),
+            webhookSecretEncrypted: side.webhookSecret === null ? null : this.secrets.encrypt(side.webhookSecret, webhookSecretContext(id)),
+            jwksUrl: side.jwksUrl,
+            baseUrl: side.baseUrl,
+            name: locked.name.slice(0, 256) || null,
+          });
+        } catch (err) {
+          // Another enable of this branch committed first (this insert waited for it on the unique index).
+          if (isUniqueViolation(err)) throw alreadyEnabled(branchId);
+          throw err;
+        }
+        schemaExisted = await this.schemaExists(target);
+        await this.provisioning.provision(target);
+        if (manual) await this.copyUsers(provider, side.credentials, target);
+      });
+    } catch (err) {
+      await this.compensate(side, target, schemaExisted, err);
+      throw toApiError(err, { credentials: manual ? 'caller' : 'product' });
+    }
+    this.logger.info(
+      { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },
+      'neon auth enabled',
+    );
+    const response: NeonAuthCreateIntegrationResponseDto = {
+      auth_provider: provider.kind,
+      auth_provider_project_id: side.providerProjectId,
+      pub_client_key: side.sdkKeys?.publishableClientKey ?? '',
+      secret_server_key: side.sdkKeys?.secretServerKey ?? '',
+      jwks_url: side.jwksUrl,
+      schema_name: NEON_AUTH_SCHEMA,
+      table_name: USERS_SYNC_TABLE,
+    };
+    if (side.baseUrl) response.base_url = side.baseUrl;
+    if (manual) response.webhook_url = this.webhookUrlOf(id);
+    return response;
+  }
+
+  /** DELETE …/branches/{branch_id}/auth */
+  async disable(ctx: ProjectAccess, branchId: string, deleteData: boolean): Promise<Record<string, never>> {
+    const integration = await this.findForBranch(ctx.project.id, branchId);
+    await this.remove(integration, deleteData);
+    return {};
+  }
+
+  /** DELETE /projects/{project_id}/auth/integration/{auth_provider}: the default branch's integration of that provider. */
+  async disableLegacy(ctx: ProjectAccess, authProvider: string, deleteData: boolean): Promise<Record<string, never>> {
+    if (!(AUTH_PROVIDER_KINDS as readonly string[]).includes(authProvider)) {
+      throw ApiError.validation(`invalid path parameter auth_provider: must be one of ${[...AUTH_PROVIDER_KINDS].sort().join(', ')}`);
+    }
+    const integration = await this.findForDefaultBranch(ctx.project.id);
+    if (integration.authProvider !== authProvider) {
+      throw new ApiError(ErrorCode.NeonAuthNotEnabled, `Neon Auth with provider ${authProvider} is not enabled on the default branch ${integration.branchId}`);
+    }
+    await this.remove(integration, deleteData);
+    return {};
+  }
+
+  // ---------------------------------------------------------------------------------------------------
+
+  private providerFor(kind: string): AuthProvider {
+    try {
+      return this.registry.get(kind);
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  private async defaultBranch(projectId: string, manager: EntityManager): Promise<BranchEntity> {
+    const branch = await manager.getRepository(BranchEntity).findOneBy({ projectId, isDefault: true });
+    if (!branch) throw ApiError.notFound(`default branch of project ${projectId}`);
+    return branch;
+  }
+
+  /** Quick Start: a managed provider project, its sync webhook, and SDK keys for the caller. */
+  private async provisionManaged(
+    provider: AuthProvider,
+    project: ProjectEntity,
+    branchId: string,
+    target: BranchDatabase,
+    integrationId: string,
+  ): Promise<ProviderSide> {
+    if (!provider.capabilities.managedProjects) {
+      throw new ApiError(ErrorCode.AuthProviderNotSupported, `auth provider ${provider.kind} cannot provision managed projects: use manual setup`);
+    }
+    const provisioned = await callProvider(() =>
+      provider.provisionManagedProject({ displayName: project.name, neonProjectId: project.id, branchId, databaseName: target.name }),
+    );
+    const left = (stage: string) => (err: unknown) => {
+      this.logger.warn(
+        { provider: provider.kind, providerProjectId: provisioned.providerProjectId, projectId: project.id, branchId, stage },
+        'neon auth enable failed after the provider project was created: it is left in the provider (the provider API has no delete)',
+      );
+      throw toApiError(err);
+    };
+    const webhook = await provider.registerWebhook(provisioned.credentials, this.webhookUrlOf(integrationId)).catch(left('register webhook'));
+    const keys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(provisioned.credentials).catch(left('create sdk keys')) : null;
+    return {
+      providerProjectId: provisioned.providerProjectId,
+      credentials: provisioned.credentials,
+      jwksUrl: provisioned.jwksUrl,
+      baseUrl: provisioned.baseUrl ?? null,
+      ownedBy: 'neon',
+      webhookSecret: webhook.signingSecret,
+      sdkKeys: keys,
+    };
+  }
+
+  /** Manual setup: the caller's existing provider project, verified with the caller's secret server key. */
+  private async connectExisting(provider: AuthProvider, manual: ManualSetup): Promise<ProviderSide> {
+    const baseUrl = manual.baseUrl.replace(/\/+$/, '');
+    const credentials: ProviderCredentials = { baseUrl, projectId: manual.projectId, secretServerKey: manual.secretServerKey };
+    await callProvider(() => provider.verifyConnection(credentials), { credentials: 'caller' });
+    return {
+      providerProjectId: manual.projectId,
+      credentials,
+      jwksUrl: jwksUrlFor(provider.kind, baseUrl, manual.projectId),
+      baseUrl,
+      ownedBy: 'user',
+      webhookSecret: manual.webhookSigningSecret ?? null,
+      sdkKeys: null,
+    };
+  }
+
+  /** Copies every user of the provider project into users_sync (as of the start of the copy). */
+  private async copyUsers(provider: AuthProvider, credentials: ProviderCredentials, target: BranchDatabase): Promise<void> {
+    const startedAt = new Date();
+    let batch: UsersSyncRow[] = [];
+    let copied = 0;
+    for await (const user of iterateProviderUsers(provider, credentials)) {
+      batch.push({ raw_json: user.raw, updated_at: startedAt });
+      if (batch.length >= COPY_BATCH) {
+        await this.provisioning.upsertUsers(target, batch);
+        copied += batch.length;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) await this.provisioning.upsertUsers(target, batch);
+    copied += batch.length;
+    this.logger.info({ database: target.physicalName, copied }, 'copied the provider project\'s users into neon_auth.users_sync');
+  }
+
+  /** Undoes what a failed enable did outside the rolled-back transaction (best effort; logged). */
+  private async compensate(side: ProviderSide, target: BranchDatabase, schemaExisted: boolean | undefined, cause: unknown): Promise<void> {
+    // Only a schema this call created is dropped (never one that held someone's objects before).
+    if (schemaExisted === false && (await this.schemaExists(target).catch(() => true))) {
+      await this.provisioning.deprovision(target, { deleteData: true }).catch((err: unknown) =>
+        this.logger.error({ err, database: target.physicalName }, 'could not drop the neon_auth schema a failed enable created'),
+      );
+    }
+    if (side.ownedBy === 'neon') {
+      this.logger.warn(
+        { providerProjectId: side.providerProjectId, cause: cause instanceof Error ? cause.message : String(cause) },
+        'neon auth enable failed: the managed provider project it created is left in the provider (no delete in the provider API); nothing refers to it',
+      );
+    }
+  }
+
+  /** Whether schema neon_auth exists in the branch database. */
+  private async schemaExists(target: BranchDatabase): Promise<boolean> {
+    const pool = await this.compute.poolFor(target.physicalName);
+    const { rows } = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [NEON_AUTH_SCHEMA]);
+    return rows.length > 0;
+  }
+
+  /** Deletes the integration row and, with deleteData, the neon_auth schema, in one transaction (a failed drop keeps the row). */
+  private async remove(integration: NeonAuthIntegrationEntity, deleteData: boolean): Promise<void> {
+    let target: BranchDatabase | undefined;
+    try {
+      target = await this.branchDatabaseOf(integration);
+    } catch (err) {
+      // The database was dropped since Neon Auth was enabled: nothing to drop there.
+      if (!(err instanceof ApiError && err.code === ErrorCode.NotFound)) throw err;
+    }
+    await this.db.transaction(async (tx) => {
+      const deleted = await tx.getRepository(NeonAuthIntegrationEntity).delete({ id: integration.id });
+      if (!deleted.affected) throw notEnabled(`branch ${integration.branchId}`); // a concurrent disable won
+      if (deleteData && target) await this.provisioning.deprovision(target, { deleteData: true });
+    });
+    this.logger.info(
+      { projectId: integration.projectId, branchId: integration.branchId, integrationId: integration.id, deleteData, ownedBy: integration.ownedBy, providerProjectId: integration.providerProjectId },
+      integration.ownedBy === 'neon'
+        ? 'neon auth disabled; the managed provider project is left in the provider (the provider API has no delete)'
+        : 'neon auth disabled',
+    );
+  }
+}
+
+function credentialsContext(integrationId: string): string {
+  return `neon_auth_integrations.credentials:${integrationId}`;
+}
+
+function webhookSecretContext(integrationId: string): string {
+  return `neon_auth_integrations.webhook_secret:${integrationId}`;
+}
+
+function notEnabled(where: string): ApiError {
+  return new ApiError(ErrorCode.NeonAuthNotEnabled, `Neon Auth is not enabled on ${where}`);
+}
+
+function alreadyEnabled(branchId: string): ApiError {
+  return new ApiError(ErrorCode.NeonAuthAlreadyEnabled, `Neon Auth is already enabled on branch ${branchId}`);
+}
+
+/** The manual-setup fields: all of base URL, project id and secret server key, or none (Quick Start). */
+function manualSetupOf(body: EnableNeonAuthIntegrationRequestDto): ManualSetup | undefined {
+  const fields = {
+    auth_provider_base_url: body.auth_provider_base_url,
+    auth_provider_project_id: body.auth_provider_project_id,
+    secret_server_key: body.secret_server_key,
+  };
+  const given = Object.entries(fields).filter(([, v]) => v !== undefined && v !== null);
+  if (given.length === 0) {
+    if (body.webhook_signing_secret !== undefined && body.webhook_signing_secret !== null) {
+      throw ApiError.validation('webhook_signing_secret is for manual setup only: give auth_provider_base_url, auth_provider_project_id and secret_server_key with it');
+    }
+    return undefined;
+  }
+  if (given.length < 3) {
+    const missing = Object.entries(fields).filter(([, v]) => v === undefined || v === null).map(([k]) => k);
+    throw ApiError.validation(`manual setup needs auth_provider_base_url, auth_provider_project_id and secret_server_key together; missing: ${missing.join(', ')}`);
+  }
+  return {
+    baseUrl: body.auth_provider_base_url!,
+    projectId: body.auth_provider_project_id!,
+    secretServerKey: body.secret_server_key!,
+    webhookSigningSecret: body.webhook_signing_secret ?? undefined,
+  };
+}
+
+/** Where applications fetch a manually connected project's token keys. */
+function jwksUrlFor(kind: AuthProviderKind, baseUrl: string, projectId: string): string {
+  if (kind === 'mock') return mockJwksUrl(projectId);
+  return `${baseUrl}/api/v1/projects/${encodeURIComponent(projectId)}/.well-known/jwks.json`;
+}

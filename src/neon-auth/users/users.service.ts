@@ -1,0 +1,284 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { ApiError, ErrorCode } from '../../common/errors.js';
+import { LOGGER } from '../../common/logger.js';
+import { AccessService } from '../../iam/access.service.js';
+import type { AccessContext, Principal } from '../../iam/principal.js';
+import { ComputeService } from '../../projects/compute/compute.service.js';
+import { ProviderUserNotFound, type AuthProvider, type ProviderCredentials, type ProviderUser } from '../../providers/auth-provider.port.js';
+import { AuthProviderRegistry } from '../../providers/providers.module.js';
+import { authorizeNeonAuthProject, projectAccessOf } from '../access.js';
+import type { NeonAuthIntegrationEntity } from '../integrations/integration.entity.js';
+import { IntegrationsService } from '../integrations/integrations.service.js';
+import { callProvider, toApiError } from '../provider-errors.js';
+import { UsersSyncMissingError } from '../provisioning/provisioning.errors.js';
+import { NeonAuthProvisioningService, type BranchDatabase } from '../provisioning/provisioning.service.js';
+import {
+  DEFAULT_USERS_PAGE,
+  type CreateBranchNeonAuthNewUserRequestDto,
+  type ListBranchNeonAuthUsersQueryDto,
+  type ListBranchNeonAuthUsersResponseDto,
+  type NeonAuthCreateNewUserRequestDto,
+  type NeonAuthCreateNewUserResponseDto,
+  type UpdateNeonAuthUserRoleResponseDto,
+} from './dto/users.dto.js';
+import { legacyIntegration } from '../sdk-keys/legacy-integration.js';
+import { KeyedSerializer } from './keyed-serializer.js';
+import { listUsersSync } from './users-sync.reader.js';
+
+const DELETED_IN_PROVIDER = 'the user was deleted in the auth provider; retry the call to record the deletion';
+
+/** What every user operation works on: the branch's integration, its provider and the database holding users_sync. */
+interface UsersTarget {
+  integration: NeonAuthIntegrationEntity;
+  provider: AuthProvider;
+  credentials: ProviderCredentials;
+}
+
+/**
+ * Neon Auth users: create, delete and set roles in the provider AND in `neon_auth.users_sync` before
+ * answering, and list users_sync (extension). The branch routes and the legacy routes (default branch)
+ * share this service.
+ *
+ * Create: the provider creates the user, then its user object is upserted into users_sync (raw_json =
+ * the provider's object, updated_at = its sign-up time, so any later change the sync engine applies
+ * wins). If that write fails, the provider user is deleted again (compensation) and the call answers
+ * 503 NEON_AUTH_USERS_SYNC_UNAVAILABLE (409 NEON_AUTH_USERS_SYNC_MISSING when the table was dropped):
+ * nothing half-made stays behind, and a retry is safe. If the compensation itself fails, the message
+ * names the provider user left behind (the sync engine's reconciler repairs such drift; it is logged).
+ *
+ * Delete: provider delete, then soft delete in users_sync (deleted_at). A provider that no longer
+ * knows the user while users_sync still shows it live (an earlier delete whose users_sync write
+ * failed with 503) is repaired and answered 204, so retrying a failed delete converges; a user known
+ * to neither is 404.
+ *
+ * Set roles: the provider stores them (stack: server_metadata.roles) and answers the user, whose
+ * object is upserted into users_sync (updated_at = now). Calls for one user are serialized in this
+ * process so that users_sync follows the provider's order. PUT is idempotent: after a 503 retry it.
+ */
+@Injectable()
+export class NeonAuthUsersService {
+  private readonly roleChanges = new KeyedSerializer();
+
+  constructor(
+    private readonly integrations: IntegrationsService,
+    private readonly providers: AuthProviderRegistry,
+    private readonly provisioning: NeonAuthProvisioningService,
+    private readonly compute: ComputeService,
+    private readonly access: AccessService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  // ---- branch routes (the project was resolved and checked by the route's policy) ----
+
+  async createForBranch(caller: AccessContext, branchId: string, body: CreateBranchNeonAuthNewUserRequestDto): Promise<NeonAuthCreateNewUserResponseDto> {
+    const { project } = projectAccessOf(caller);
+    const target = await this.branchTarget(project.id, branchId);
+    return this.create(target, body.email, body.name);
+  }
+
+  async deleteForBranch(caller: AccessContext, branchId: string, userId: string): Promise<void> {
+    const { project } = projectAccessOf(caller);
+    await this.delete(await this.branchTarget(project.id, branchId), userId);
+  }
+
+  async setRolesForBranch(caller: AccessContext, branchId: string, userId: string, roles: string[]): Promise<UpdateNeonAuthUserRoleResponseDto> {
+    const { project } = projectAccessOf(caller);
+    return this.setRoles(await this.branchTarget(project.id, branchId), userId, roles);
+  }
+
+  async listForBranch(caller: AccessContext, branchId: string, query: ListBranchNeonAuthUsersQueryDto): Promise<ListBranchNeonAuthUsersResponseDto> {
+    const { project } = projectAccessOf(caller);
+    const integration = await this.integrations.findForBranch(project.id, branchId);
+    const database = await this.databaseOf(integration);
+    const page = await this.onUsersSync(database, (c) =>
+      listUsersSync(c, {
+        query: query.query,
+        cursor: query.cursor,
+        limit: query.limit ?? DEFAULT_USERS_PAGE,
+        includeDeleted: query.include_deleted ?? false,
+      }),
+    );
+    return page.next ? { users: page.users, pagination: { next: page.next } } : { users: page.users, pagination: {} };
+  }
+
+  // ---- legacy routes (default branch) ----
+
+  /** POST /projects/auth/user: project_id in the body, so access is checked here (404 outside reach). */
+  async createLegacy(principal: Principal, body: NeonAuthCreateNewUserRequestDto): Promise<NeonAuthCreateNewUserResponseDto> {
+    const { project } = await authorizeNeonAuthProject(this.access, principal, body.project_id, 'use');
+    const target = await this.defaultBranchTarget(project.id, body.auth_provider);
+    return this.create(target, body.email, body.name);
+  }
+
+  async deleteLegacy(caller: AccessContext, userId: string): Promise<void> {
+    const { project } = projectAccessOf(caller);
+    await this.delete(await this.defaultBranchTarget(project.id), userId);
+  }
+
+  // ---- the operations ----
+
+  private async create(target: UsersTarget, email: string, name: string | undefined): Promise<NeonAuthCreateNewUserResponseDto> {
+    const { integration, provider, credentials } = target;
+    const database = await this.databaseOf(integration);
+    // Documented default: the email, as neonctl sends it (reference §9.4).
+    const user = await callProvider(() => provider.createUser(credentials, { email, name: name ?? email }));
+    try {
+      await this.provisioning.upsertUsers(database, [{ raw_json: user.raw, updated_at: signedUpAt(user) }]);
+    } catch (err) {
+      const left = await this.compensateCreate(target, user, err);
+      throw this.usersSyncFailure(err, database, 'the user was not created', left);
+    }
+    return { id: user.id };
+  }
+
+  private async delete(target: UsersTarget, userId: string): Promise<void> {
+    const { integration, provider, credentials } = target;
+    const database = await this.databaseOf(integration);
+    try {
+      await provider.deleteUser(credentials, userId);
+    } catch (err) {
+      if (!(err instanceof ProviderUserNotFound)) throw toApiError(err);
+      // Gone from the provider. Still live in users_sync (an earlier delete's write failed)? Finish that delete.
+      if (!(await this.isLiveInUsersSync(database, userId))) throw toApiError(err);
+    }
+    try {
+      await this.provisioning.markDeleted(database, [userId], await this.deletionTime(database, userId));
+    } catch (err) {
+      throw this.usersSyncFailure(err, database, DELETED_IN_PROVIDER, undefined);
+    }
+  }
+
+  private async setRoles(target: UsersTarget, userId: string, roles: string[]): Promise<UpdateNeonAuthUserRoleResponseDto> {
+    const { integration, provider, credentials } = target;
+    const database = await this.databaseOf(integration);
+    return this.roleChanges.run(`${integration.id}\u0000${userId}`, async () => {
+      const user = await callProvider(() => provider.setUserRoles(credentials, userId, roles));
+      try {
+        await this.provisioning.upsertUsers(database, [{ raw_json: user.raw, updated_at: changedAt(user) }]);
+      } catch (err) {
+        throw this.usersSyncFailure(err, database, 'the roles were stored in the auth provider; retry the call to record them', undefined);
+      }
+      return { id: user.id };
+    });
+  }
+
+  // ---- helpers ----
+
+  private async branchTarget(projectId: string, branchId: string): Promise<UsersTarget> {
+    return this.targetOf(await this.integrations.findForBranch(projectId, branchId));
+  }
+
+  /** The default branch's integration; with `authProvider` (legacy bodies) it must be that provider's (404 otherwise). */
+  private async defaultBranchTarget(projectId: string, authProvider?: string): Promise<UsersTarget> {
+    if (authProvider !== undefined) return legacyIntegration(this.integrations, this.providers, projectId, authProvider);
+    return this.targetOf(await this.integrations.findForDefaultBranch(projectId));
+  }
+
+  private targetOf(integration: NeonAuthIntegrationEntity): UsersTarget {
+    return { integration, provider: this.providerOf(integration.authProvider), credentials: this.integrations.credentialsOf(integration) };
+  }
+
+  private providerOf(kind: string): AuthProvider {
+    try {
+      return this.providers.get(kind);
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  private databaseOf(integration: NeonAuthIntegrationEntity): Promise<BranchDatabase> {
+    return this.provisioning.resolveBranchDatabase(integration.projectId, integration.branchId, integration.databaseName);
+  }
+
+  /** Now, but after the row's last state (whose time may come from the provider's clock), so the deletion applies. */
+  private async deletionTime(database: BranchDatabase, userId: string): Promise<Date> {
+    const rows = await this.onUsersSync(
+      database,
+      async (c) => (await c.query<{ updated_at: Date | null }>('SELECT updated_at FROM neon_auth.users_sync WHERE id = $1', [userId])).rows,
+      DELETED_IN_PROVIDER,
+    );
+    const last = rows[0]?.updated_at?.getTime() ?? 0;
+    return new Date(Math.max(Date.now(), last + 1));
+  }
+
+  private async isLiveInUsersSync(database: BranchDatabase, userId: string): Promise<boolean> {
+    const rows = await this.onUsersSync(database, async (c) =>
+      (await c.query('SELECT 1 FROM neon_auth.users_sync WHERE id = $1 AND deleted_at IS NULL', [userId])).rows,
+    );
+    return rows.length > 0;
+  }
+
+  /** Runs a read on the branch database's users_sync; a missing table or an unreachable database is a clear 409 / 503. */
+  private async onUsersSync<T>(database: BranchDatabase, fn: (c: pg.PoolClient) => Promise<T>, outcome = 'nothing was changed'): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await (await this.compute.poolFor(database.physicalName)).connect();
+    } catch (err) {
+      throw this.usersSyncFailure(err, database, outcome, undefined);
+    }
+    try {
+      return await fn(client);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (code === '42P01' || code === '3F000') throw this.usersSyncFailure(new UsersSyncMissingError(database.name), database, outcome, undefined);
+      throw this.usersSyncFailure(err, database, outcome, undefined);
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Deletes a provider user whose users_sync write failed. Answers the id when the user could not be removed. */
+  private async compensateCreate(target: UsersTarget, user: ProviderUser, cause: unknown): Promise<string | undefined> {
+    try {
+      await target.provider.deleteUser(target.credentials, user.id);
+      this.logger.warn(
+        { err: errText(cause), integration: target.integration.id, user: user.id },
+        'neon auth: users_sync write failed after the provider created a user; the provider user was deleted again',
+      );
+      return undefined;
+    } catch (err) {
+      this.logger.error(
+        { err: errText(err), cause: errText(cause), integration: target.integration.id, user: user.id },
+        'neon auth: users_sync write failed and the provider user could not be deleted again; it is left in the provider',
+      );
+      return user.id;
+    }
+  }
+
+  private usersSyncFailure(err: unknown, database: BranchDatabase, outcome: string, leftInProvider: string | undefined): ApiError {
+    if (err instanceof ApiError) return err;
+    const left = leftInProvider !== undefined ? ` (the auth provider still has user ${leftInProvider}; the sync will reconcile it)` : '';
+    if (err instanceof UsersSyncMissingError) {
+      return new ApiError(
+        ErrorCode.NeonAuthUsersSyncMissing,
+        `neon_auth.users_sync does not exist in database ${database.name}: disable and enable Neon Auth to provision it again; ${outcome}${left}`,
+      );
+    }
+    this.logger.warn({ err: errText(err), database: database.physicalName }, 'neon auth: users_sync is unavailable');
+    return new ApiError(
+      ErrorCode.NeonAuthUsersSyncUnavailable,
+      `neon_auth.users_sync in database ${database.name} is unavailable; ${outcome}${left}. Retry later`,
+    );
+  }
+}
+
+/** The provider's sign-up time: the user's first state, so any later change (roles, a webhook) orders after it. */
+function signedUpAt(user: ProviderUser): Date {
+  const millis = user.raw.signed_up_at_millis;
+  return typeof millis === 'number' && Number.isFinite(millis) ? new Date(millis) : new Date();
+}
+
+/**
+ * When a change made through this API happened, for users_sync's ordering: now, but never at or before the
+ * user's sign-up time (which is the provider's clock: a provider whose clock runs ahead must not make the change
+ * look older than the creation it follows).
+ */
+function changedAt(user: ProviderUser): Date {
+  return new Date(Math.max(Date.now(), signedUpAt(user).getTime() + 1));
+}
+
+function errText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
