@@ -1,5 +1,5 @@
-import request from 'supertest';
-import { addMember, adminOrgId, api, createProject, newAccount } from '../helpers/fixtures.js';
+import { CALLERS, row, setupCallers, type Callers, type Caller, type Expectation } from '../helpers/callers.js';
+import { api, createProject } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -7,24 +7,9 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
  * policy. 401 = no or bad key, 404 = outside the caller's reach, 403 = visible but not allowed.
  * A denied write must change nothing (checked after the matrix).
  */
-const CALLERS = ['admin', 'member', 'collaborator', 'orgKey', 'projectKey', 'otherOrgAdmin', 'revokedKey', 'noKey'] as const;
-type Caller = (typeof CALLERS)[number];
-type Expectation = Record<Caller, number>;
-
-function row(
-  admin: number,
-  member: number,
-  collaborator: number,
-  orgKey: number,
-  projectKey: number,
-  otherOrgAdmin: number,
-): Expectation {
-  return { admin, member, collaborator, orgKey, projectKey, otherOrgAdmin, revokedKey: 401, noKey: 401 };
-}
-
 describe('permission matrix', () => {
   let t: TestApp;
-  const keys = {} as Record<Caller, string | undefined>;
+  let who: Callers;
   let orgId: string;
   let projectId: string;
   let memberId: string;
@@ -32,44 +17,18 @@ describe('permission matrix', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    const admin = api(t, t.adminKey);
-    orgId = await adminOrgId(t);
-    keys.admin = t.adminKey;
-
-    const member = await newAccount(t, 'member');
-    await addMember(t, t.adminKey, orgId, member, 'member');
-    keys.member = member.key;
-    const members = await admin.get(`/organizations/${orgId}/members`).expect(200);
-    memberId = members.body.members.find((m: { user: { email: string } }) => m.user.email === member.email).member.id;
-
-    projectId = (await createProject(admin, { name: 'matrix', org_id: orgId })).project.id;
-
-    const collaborator = await newAccount(t, 'collaborator');
-    await admin.post(`/projects/${projectId}/permissions`, { email: collaborator.email }).expect(200);
-    keys.collaborator = collaborator.key;
-
-    keys.orgKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'org' }).expect(200)).body.key;
-    keys.projectKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'proj', project_id: projectId }).expect(200)).body.key;
-
-    const other = await newAccount(t, 'other');
-    await api(t, other.key).post('/organizations', { name: 'Other org' }).expect(201);
-    keys.otherOrgAdmin = other.key;
-
-    const revoked = (await admin.post('/api_keys', { key_name: 'to-revoke' }).expect(200)).body;
-    await admin.delete(`/api_keys/${revoked.id}`).expect(200);
-    keys.revokedKey = revoked.key;
-    keys.noKey = undefined;
+    who = await setupCallers(t);
+    orgId = who.orgId;
+    projectId = who.project.project.id;
+    const members = await api(t, t.adminKey).get(`/organizations/${orgId}/members`).expect(200);
+    memberId = members.body.members.find((m: { user: { email: string } }) => m.user.email === who.memberEmail).member.id;
   });
 
   afterAll(async () => {
     await t?.close();
   });
 
-  function call(caller: Caller, method: 'get' | 'post' | 'patch' | 'delete', path: string, body?: object) {
-    let req = request(t.baseUrl)[method](`/api/v2${path}`);
-    if (keys[caller]) req = req.set('Authorization', `Bearer ${keys[caller]}`);
-    return body === undefined ? req : req.send(body);
-  }
+  const call = (caller: Caller, method: 'get' | 'post' | 'patch' | 'delete', path: string, body?: object) => who.call(caller, method, path, body);
 
   interface Case {
     name: string;

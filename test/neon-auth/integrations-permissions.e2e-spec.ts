@@ -1,21 +1,13 @@
 // Permission matrix of the Neon Auth integration endpoints (reference §7.1): install/remove -> org admins only
 // (admin's personal key or the org key); reads -> anyone who sees the project; outside reach -> 404; no/bad key -> 401.
-import request from 'supertest';
-import { addMember, adminOrgId, api, createProject, newAccount } from '../helpers/fixtures.js';
+import { CALLERS, row, setupCallers, type Caller, type Callers, type Expectation } from '../helpers/callers.js';
+import { api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { integrationRows } from './integrations-helpers.js';
 
-const CALLERS = ['admin', 'member', 'collaborator', 'orgKey', 'projectKey', 'otherOrgAdmin', 'revokedKey', 'noKey'] as const;
-type Caller = (typeof CALLERS)[number];
-type Expectation = Record<Caller, number>;
-
-function row(admin: number, member: number, collaborator: number, orgKey: number, projectKey: number, otherOrgAdmin: number): Expectation {
-  return { admin, member, collaborator, orgKey, projectKey, otherOrgAdmin, revokedKey: 401, noKey: 401 };
-}
-
 describe('Neon Auth integrations: permission matrix', () => {
   let t: TestApp;
-  const keys = {} as Record<Caller, string | undefined>;
+  let who: Callers;
   let orgId: string;
   let projectId: string;
   let defaultBranchId: string;
@@ -23,38 +15,17 @@ describe('Neon Auth integrations: permission matrix', () => {
 
   beforeAll(async () => {
     t = await startTestApp();
-    const admin = api(t, t.adminKey);
-    orgId = await adminOrgId(t);
-    keys.admin = t.adminKey;
-    const member = await newAccount(t, 'member');
-    await addMember(t, t.adminKey, orgId, member, 'member');
-    keys.member = member.key;
-    const created = await createProject(admin, { name: 'auth matrix', org_id: orgId });
-    projectId = created.project.id;
-    defaultBranchId = created.branch.id;
-    const collaborator = await newAccount(t, 'collaborator');
-    await admin.post(`/projects/${projectId}/permissions`, { email: collaborator.email }).expect(200);
-    keys.collaborator = collaborator.key;
-    keys.orgKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'org' }).expect(200)).body.key;
-    keys.projectKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'proj', project_id: projectId }).expect(200)).body.key;
-    const other = await newAccount(t, 'other');
-    await api(t, other.key).post('/organizations', { name: 'Other org' }).expect(201);
-    keys.otherOrgAdmin = other.key;
-    const revoked = (await admin.post('/api_keys', { key_name: 'to-revoke' }).expect(200)).body;
-    await admin.delete(`/api_keys/${revoked.id}`).expect(200);
-    keys.revokedKey = revoked.key;
-    keys.noKey = undefined;
+    who = await setupCallers(t, 'auth matrix');
+    orgId = who.orgId;
+    projectId = who.project.project.id;
+    defaultBranchId = who.project.branch.id;
   });
 
   afterAll(async () => {
     await t?.close();
   });
 
-  function call(caller: Caller, method: 'get' | 'post' | 'delete', path: string, body?: object) {
-    let req = request(t.baseUrl)[method](`/api/v2${path}`);
-    if (keys[caller]) req = req.set('Authorization', `Bearer ${keys[caller]}`);
-    return body === undefined ? req : req.send(body);
-  }
+  const call = (caller: Caller, method: 'get' | 'post' | 'delete', path: string, body?: object) => who.call(caller, method, path, body);
 
   const admin = () => api(t, t.adminKey);
   async function freshBranch(): Promise<string> {
@@ -156,7 +127,7 @@ describe('Neon Auth integrations: permission matrix', () => {
   }
 
   it('a project outside the caller\'s reach answers 404 on every route, also for the body-named project of the legacy create', async () => {
-    const other = keys.otherOrgAdmin!;
+    const other = who.keys.otherOrgAdmin!;
     const res = await api(t, other).post('/projects/auth/create', { auth_provider: 'mock', project_id: projectId, branch_id: defaultBranchId }).expect(404);
     expect(res.body.message).toContain(projectId);
     const nope = await api(t, t.adminKey).post('/projects/auth/create', { auth_provider: 'mock', project_id: 'no-such-project', branch_id: defaultBranchId }).expect(404);

@@ -1,24 +1,18 @@
 // Who may call the users, SDK-keys and ownership-transfer endpoints: every endpoint x (org admin, member,
 // collaborator, organization key, project-scoped key, other organization's admin, revoked key, no key).
 // 401 = no or bad key, 404 = outside the caller's reach, 403 = visible but not allowed. Denied calls change nothing.
+import { CALLERS, row, setupCallers, type Caller, type Callers, type Expectation } from '../helpers/callers.js';
 import request from 'supertest';
-import { addMember, adminOrgId, api, createProject, newAccount } from '../helpers/fixtures.js';
+import { api, createProject } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { enableAuth, providerUsers, usersSync, type EnabledAuth } from './users-helpers.js';
 
-const CALLERS = ['admin', 'member', 'collaborator', 'orgKey', 'projectKey', 'otherOrgAdmin', 'revokedKey', 'noKey'] as const;
-type Caller = (typeof CALLERS)[number];
-type Expectation = Record<Caller, number>;
 type Method = 'get' | 'post' | 'put' | 'delete';
-
-function row(admin: number, member: number, collaborator: number, orgKey: number, projectKey: number, otherOrgAdmin: number): Expectation {
-  return { admin, member, collaborator, orgKey, projectKey, otherOrgAdmin, revokedKey: 401, noKey: 401 };
-}
 
 describe('Neon Auth users, SDK keys and ownership transfer: permission matrix', () => {
   let t: TestApp;
-  const keys = {} as Record<Caller, string | undefined>;
+  let who: Callers;
   let projectId: string;
   let branchId: string;
   let uri: string;
@@ -29,39 +23,17 @@ describe('Neon Auth users, SDK keys and ownership transfer: permission matrix', 
 
   beforeAll(async () => {
     t = await startTestApp();
-    const admin = api(t, t.adminKey);
-    const orgId = await adminOrgId(t);
-    keys.admin = t.adminKey;
-    const member = await newAccount(t, 'member');
-    await addMember(t, t.adminKey, orgId, member, 'member');
-    keys.member = member.key;
-    const created = await createProject(admin, { name: 'auth matrix', org_id: orgId });
-    projectId = created.project.id;
-    branchId = created.branch.id;
-    uri = created.connection_uris[0].connection_uri;
-    const collaborator = await newAccount(t, 'collaborator');
-    await admin.post(`/projects/${projectId}/permissions`, { email: collaborator.email }).expect(200);
-    keys.collaborator = collaborator.key;
-    keys.orgKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'org' }).expect(200)).body.key;
-    keys.projectKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'proj', project_id: projectId }).expect(200)).body.key;
-    const other = await newAccount(t, 'other');
-    await api(t, other.key).post('/organizations', { name: 'Other org' }).expect(201);
-    keys.otherOrgAdmin = other.key;
-    const revoked = (await admin.post('/api_keys', { key_name: 'to-revoke' }).expect(200)).body;
-    await admin.delete(`/api_keys/${revoked.id}`).expect(200);
-    keys.revokedKey = revoked.key;
-    keys.noKey = undefined;
+    who = await setupCallers(t, 'auth matrix');
+    projectId = who.project.project.id;
+    branchId = who.project.branch.id;
+    uri = who.project.connection_uris[0].connection_uri;
     auth = await enableAuth(t, projectId, branchId, 'mock');
   });
   afterAll(async () => {
     await t?.close();
   });
 
-  function call(caller: Caller, method: Method, path: string, body?: object) {
-    let req = request(t.baseUrl)[method](`/api/v2${path}`);
-    if (keys[caller]) req = req.set('Authorization', `Bearer ${keys[caller]}`);
-    return body === undefined ? req : req.send(body);
-  }
+  const call = (caller: Caller, method: Method, path: string, body?: object) => who.call(caller, method, path, body);
 
   /** A fresh user (made by the admin) for a caller to delete or change. */
   async function victim(): Promise<string> {
@@ -108,7 +80,7 @@ describe('Neon Auth users, SDK keys and ownership transfer: permission matrix', 
 
   it('a project-scoped key of another project is outside reach (404)', async () => {
     const admin = api(t, t.adminKey);
-    const orgId = await adminOrgId(t);
+    const orgId = who.orgId;
     const otherProject = (await createProject(admin, { name: 'other', org_id: orgId })).project.id;
     const otherKey = (await admin.post(`/organizations/${orgId}/api_keys`, { key_name: 'other-proj', project_id: otherProject }).expect(200)).body.key as string;
     const res = await request(t.baseUrl).post('/api/v2/projects/auth/user').set('Authorization', `Bearer ${otherKey}`).send({ project_id: projectId, auth_provider: 'mock', email: 'outsider@example.com' });
