@@ -4,8 +4,9 @@ import { EmbeddedStackAuth1795744178259 } from './1795744178259-EmbeddedStackAut
 import { MockAuthProvider1795745893724 } from './1795745893724-MockAuthProvider.js';
 import { NeonAuthIntegrations1795746313068 } from './1795746313068-NeonAuthIntegrations.js';
 import { IdempotencyKeys1795746597783 } from './1795746597783-IdempotencyKeys.js';
+import { MockProviderProjectTombstones1795746900000 } from './1795746900000-MockProviderProjectTombstones.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000];

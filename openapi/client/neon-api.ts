@@ -2456,7 +2456,7 @@ export class Api<
   };
   authLegacy = {
     /**
-     * @description The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 (not supported yet). Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way leaves no integration and drops a neon_auth schema it created; a provider project it already created stays in the provider, unused.
+     * @description The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 (not supported yet). Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
      *
      * @tags Auth (legacy)
      * @name CreateNeonAuthIntegration
@@ -2527,7 +2527,7 @@ export class Api<
       }),
 
     /**
-     * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth is left in the provider (the provider API has no delete); nothing in this API refers to it afterwards. 404 NEON_AUTH_NOT_ENABLED when the default branch has no integration of that provider.
+     * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth (owned_by neon) is then deleted in the provider with its users and keys (the SDK keys stop working); if the provider cannot be reached the disable still succeeds and the project stays in the provider (logged with its id). A user-owned provider project (manual setup, or transferred) is never deleted. 404 NEON_AUTH_NOT_ENABLED when the default branch has no integration of that provider.
      *
      * @tags Auth (legacy)
      * @name DeleteNeonAuthIntegration
@@ -2778,7 +2778,7 @@ export class Api<
       }),
 
     /**
-     * @description Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 (not supported yet). Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way leaves no integration and drops a neon_auth schema it created; a provider project it already created stays in the provider, unused.
+     * @description Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 (not supported yet). Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
      *
      * @tags Auth
      * @name CreateNeonAuth
@@ -2822,7 +2822,7 @@ export class Api<
       }),
 
     /**
-     * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth is left in the provider (the provider API has no delete); nothing in this API refers to it afterwards. Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.
+     * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth (owned_by neon) is then deleted in the provider with its users and keys (the SDK keys stop working); if the provider cannot be reached the disable still succeeds and the project stays in the provider (logged with its id). A user-owned provider project (manual setup, or transferred) is never deleted. Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.
      *
      * @tags Auth
      * @name DisableNeonAuth

@@ -39,7 +39,8 @@ import { SecretsService } from './secrets.js';
  * - Key format: 1 to 255 visible ASCII characters (e.g. a UUID); anything else -> 400.
  *
  * Note: guards run before interceptors, so 401/403/404 from the access policy are never stored (and are
- * what the caller gets on every try).
+ * what the caller gets on every try). Routes that check access in the service (project_id in the body) mark
+ * those refusals with `notReplayed(err)` so they are not stored either.
  */
 export const IDEMPOTENCY_HEADER = 'Idempotency-Key';
 export const IDEMPOTENCY_TTL_HOURS = 24;
@@ -47,9 +48,22 @@ export const IDEMPOTENCY_TTL_HOURS = 24;
 export const IN_PROGRESS_TIMEOUT_MINUTES = 10;
 const KEY_FORMAT = /^[\x21-\x7e]{1,255}$/;
 
+const NOT_REPLAYED = Symbol.for('idempotency.notReplayed');
+
+/**
+ * Marks an error as "not the outcome of the request" (never stored, the key is released), e.g. an access refusal
+ * that a service makes itself because the project is named in the body, not the path: the guard's refusals are
+ * never stored (guards run first), and a refusal made by the service must behave the same (access can be granted).
+ */
+export function notReplayed<E>(err: E): E {
+  if (err !== null && typeof err === 'object') Object.defineProperty(err, NOT_REPLAYED, { value: true });
+  return err;
+}
+
 /** Errors that are the outcome of the request (stored and replayed) rather than "retry" signals. */
 function isStoredError(err: unknown): err is ApiError {
   if (!(err instanceof ApiError)) return false;
+  if ((err as unknown as Record<symbol, unknown>)[NOT_REPLAYED] === true) return false;
   const status = err.status as number;
   if (status < 400 || status >= 500) return false;
   return ![

@@ -1,4 +1,5 @@
 import type { AccessService } from '../iam/access.service.js';
+import { notReplayed } from '../common/idempotency.js';
 import { Policy } from '../iam/policy.js';
 import type { AccessContext, Principal, ProjectRole } from '../iam/principal.js';
 import type { ProjectEntity } from '../projects/entities/project.entity.js';
@@ -17,7 +18,8 @@ import type { ProjectEntity } from '../projects/entities/project.entity.js';
  * AccessGuard applies the rule. Legacy routes that carry `project_id` in the BODY (POST /projects/auth/create,
  * /projects/auth/keys, /projects/auth/user, /projects/auth/transfer_ownership) declare
  * `@Access(Policy.Authenticated)` and their service calls `authorizeNeonAuthProject(...)` with the body's id:
- * both paths run the same AccessService rule, so the answers (404 / 403) are identical.
+ * both paths run the same AccessService rule, so the answers (404 / 403) are identical, and neither is stored
+ * under an Idempotency-Key (see notReplayed in src/common/idempotency.ts).
  */
 export type NeonAuthAccessLevel = 'manage' | 'use' | 'read';
 
@@ -44,7 +46,13 @@ export async function authorizeNeonAuthProject(
   projectId: string,
   level: NeonAuthAccessLevel,
 ): Promise<ProjectAccess> {
-  const ctx = await access.authorize(NEON_AUTH_POLICY[level], principal, { project_id: projectId });
+  let ctx: AccessContext;
+  try {
+    ctx = await access.authorize(NEON_AUTH_POLICY[level], principal, { project_id: projectId });
+  } catch (err) {
+    // As when the guard refuses a path route: never stored under an Idempotency-Key (access may be granted later).
+    throw notReplayed(err);
+  }
   return projectAccessOf(ctx);
 }
 

@@ -119,6 +119,13 @@ export interface AuthProvider {
   /** Creates a provider project managed by the product (`owned_by: neon`) with credentials for the control plane. */
   provisionManagedProject(request: ProvisionRequest): Promise<ProvisionedProject>;
 
+  /**
+   * Deletes a project made by provisionManagedProject, with everything in it (users, keys, sessions, webhook
+   * registrations; no user.deleted events are sent): afterwards its keys open nothing. Needs the admin key.
+   * Idempotent: a project that is already gone is a success. Callers never use it on user-owned projects.
+   */
+  deleteManagedProject(credentials: ProviderCredentials): Promise<void>;
+
   /** New SDK keys (every call makes new ones; earlier ones stay valid). Needs the admin key. */
   createSdkKeys(credentials: ProviderCredentials): Promise<SdkKeys>;
 

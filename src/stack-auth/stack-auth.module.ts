@@ -11,6 +11,7 @@ import { NeonIntegrationController } from './integrations/neon-integration.contr
 import { NeonIntegrationService } from './integrations/neon-integration.service.js';
 import { OwnershipTransferService } from './integrations/ownership-transfer.service.js';
 import { TransferConfirmController } from './integrations/transfer-confirm.controller.js';
+import { StackInternalProjectsController } from './projects/internal-projects.controller.js';
 import { ProvisioningService } from './projects/provisioning.service.js';
 import { StackProjectsController } from './projects/stack-projects.controller.js';
 import { StackProjectsService } from './projects/stack-projects.service.js';
@@ -26,7 +27,7 @@ import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js
  * it only through signed webhooks.
  */
 @Module({
-  controllers: [StackProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
+  controllers: [StackProjectsController, StackInternalProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
   providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService, SessionsService, PasswordAuthService, OAuthTokenService,
     IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService],
   exports: [],

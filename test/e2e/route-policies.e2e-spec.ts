@@ -29,6 +29,7 @@ const EXPECTED_ROUTES: readonly string[] = [
   'DELETE /api/v2/projects/:project_id/branches/:branch_id/auth/users/:auth_user_id -> project_write',
   'DELETE /api/v2/projects/:project_id/permissions/:permission_id -> project_write',
   'DELETE /stack-auth/api/v1/auth/sessions/current -> embedded_provider',
+  'DELETE /stack-auth/api/v1/internal/projects/current -> embedded_provider',
   'DELETE /stack-auth/api/v1/users/:user_id -> embedded_provider',
   'DELETE /stack-auth/api/v1/users/me -> embedded_provider',
   `GET /api/docs -> ${OUTSIDE_NEST}`,

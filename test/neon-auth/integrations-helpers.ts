@@ -31,10 +31,10 @@ export async function integrationRows(t: TestApp, projectId: string): Promise<Ne
   return t.app.get(DataSource).getRepository(NeonAuthIntegrationEntity).findBy({ projectId });
 }
 
-/** Counts of provider projects in the embedded Stack provider and in the mock (to see what a failed enable leaves). */
+/** Counts of live provider projects in the embedded Stack provider and in the mock (deleted mock projects are tombstones). */
 export async function providerProjectCounts(t: TestApp): Promise<{ stack: number; mock: number }> {
   const db = t.app.get(DataSource);
   const [s] = await db.query('SELECT count(*)::int AS n FROM stack_auth.projects');
-  const [m] = await db.query('SELECT count(*)::int AS n FROM mock_provider_projects');
+  const [m] = await db.query('SELECT count(*)::int AS n FROM mock_provider_projects WHERE deleted_at IS NULL');
   return { stack: s.n as number, mock: m.n as number };
 }

@@ -348,7 +348,7 @@ describe('Neon Auth integrations', () => {
   });
 
   describe('concurrency and compensation', () => {
-    it('two concurrent enables of one branch: one 201, one 409; one integration; the loser leaves nothing the API shows', async () => {
+    it('two concurrent enables of one branch: one 201, one 409; one integration; the loser leaves nothing behind, not even a provider project', async () => {
       // users_sync provisioning is slowed down so that both requests are past the early "already enabled" check
       // and the loser's insert really waits on the unique branch index of the winner's open transaction.
       const provisioning = t.app.get(NeonAuthProvisioningService);
@@ -364,8 +364,8 @@ describe('Neon Auth integrations', () => {
           const before = await providerProjectCounts(t);
           const results = await Promise.all([a.post(path, { auth_provider: provider }), a.post(path, { auth_provider: provider })]);
           expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
-          // Both made a provider project: the loser's stays in the provider (no delete in the port), unreferenced.
-          expect((await providerProjectCounts(t))[provider]).toBe(before[provider] + 2);
+          // Both made a provider project: the loser deleted its own.
+          expect((await providerProjectCounts(t))[provider]).toBe(before[provider] + 1);
           const winner = results.find((r) => r.status === 201)!;
           expect(results.find((r) => r.status === 409)!.body.code).toBe('NEON_AUTH_ALREADY_ENABLED');
           const rows = await integrationRows(t, p.projectId);
@@ -378,7 +378,7 @@ describe('Neon Auth integrations', () => {
       }
     });
 
-    it('provisioning fails after the provider project was made: no integration, the schema it created is dropped (the provider project stays)', async () => {
+    it('provisioning fails after the provider project was made: no integration, the schema it created is dropped, the provider project deleted', async () => {
       const p = await newProject(t);
       const provisioning = t.app.get(NeonAuthProvisioningService);
       const original = provisioning.provision.bind(provisioning);
@@ -396,7 +396,7 @@ describe('Neon Auth integrations', () => {
       expect(await integrationRows(t, p.projectId)).toEqual([]);
       await a.get(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`).expect(404);
       expect(await neonAuthState(p.uri)).toEqual({ schema: false, table: false, rows: 0 });
-      expect((await providerProjectCounts(t)).stack).toBe(before.stack + 1); // documented: left in the provider
+      expect((await providerProjectCounts(t)).stack).toBe(before.stack);
       // And the branch can be enabled afterwards.
       await a.post(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`, { auth_provider: 'stack' }).expect(201);
     });

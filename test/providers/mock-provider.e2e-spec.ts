@@ -341,4 +341,49 @@ describe('mock provider adapter (in process, state in the control-plane database
       }
     });
   });
+
+  describe('deleteManagedProject', () => {
+    it('deletes the users and tombstones the project: every key opens nothing; again is a success; the id is never issued again', async () => {
+      const project = await mock.provisionManagedProject({ displayName: 'Mock delete' });
+      const c = project.credentials;
+      const user = await mock.createUser(c, { email: 'gone@example.com' });
+      const sdk = await mock.createSdkKeys(c);
+      await mock.registerWebhook(c, 'https://example.com/hook');
+      const deliveries: MockWebhookDelivery[] = [];
+      const unsubscribe = t.app.get(MockWebhookBus).subscribe((d) => void deliveries.push(d));
+      try {
+        await mock.deleteManagedProject(c);
+      } finally {
+        unsubscribe();
+      }
+      expect(deliveries).toEqual([]); // no user.deleted events for a project deletion
+      expect(await q('SELECT id FROM mock_provider_users WHERE project_id = $1', [project.providerProjectId])).toEqual([]);
+      const [row] = await q<{ deleted_at: Date | null; webhook_urls: string[] }>('SELECT deleted_at, webhook_urls FROM mock_provider_projects WHERE id = $1', [project.providerProjectId]);
+      expect(row.deleted_at).toBeInstanceOf(Date);
+      expect(row.webhook_urls).toEqual([]);
+      for (const creds of [c, { ...c, secretServerKey: sdk.secretServerKey }]) {
+        expect(await rejection(mock.listUsers(creds, { limit: 10 }))).toBeInstanceOf(ProviderAuthFailed);
+        expect(await rejection(mock.getUser(creds, user.id))).toBeInstanceOf(ProviderAuthFailed);
+      }
+      expect(await rejection(mock.createSdkKeys(c))).toBeInstanceOf(ProviderAuthFailed);
+      expect(await rejection(mock.verifyConnection(c))).toBeInstanceOf(ProviderAuthFailed);
+      await expect(mock.deleteManagedProject(c)).resolves.toBeUndefined();
+      await expect(mock.deleteManagedProject({ ...c, projectId: '00000000-0000-4000-8000-000000000000' })).resolves.toBeUndefined();
+      // Provisioning the same name again gives a new project (the deleted one's keys stay dead).
+      const next = await mock.provisionManagedProject({ displayName: 'Mock delete' });
+      expect(next.providerProjectId).not.toBe(project.providerProjectId);
+      expect(await rejection(mock.listUsers(c, { limit: 1 }))).toBeInstanceOf(ProviderAuthFailed);
+      expect(next.credentials.superSecretAdminKey).not.toBe(c.superSecretAdminKey);
+    });
+
+    it('a wrong or missing admin key is ProviderAuthFailed and deletes nothing', async () => {
+      const project = await mock.provisionManagedProject({ displayName: 'Mock keep' });
+      const c = project.credentials;
+      await mock.createUser(c, { email: 'kept@example.com' });
+      expect(await rejection(mock.deleteManagedProject({ ...c, superSecretAdminKey: c.secretServerKey }))).toBeInstanceOf(ProviderAuthFailed);
+      const { superSecretAdminKey: _sak, ...serverOnly } = c;
+      expect(await rejection(mock.deleteManagedProject(serverOnly))).toBeInstanceOf(ProviderAuthFailed);
+      expect((await mock.listUsers(c, { limit: 10 })).users.map((u) => u.email)).toEqual(['kept@example.com']);
+    });
+  });
 });

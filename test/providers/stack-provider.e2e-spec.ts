@@ -528,4 +528,58 @@ describe('stack provider adapter against the embedded provider (real HTTP)', () 
       expect((await stack.getUser(c, user.id)).email).toBe('after-transfer@example.com');
     });
   });
+
+  describe('deleteManagedProject', () => {
+    it('deletes the project through DELETE /internal/projects/current: its users, keys and SDK keys are gone; again is a success', async () => {
+      const project = await provision('Delete me');
+      const c = project.credentials;
+      const user = await stack.createUser(c, { email: 'gone@example.com' });
+      const keys = await stack.createSdkKeys(c);
+      await stack.deleteManagedProject(c);
+      expect(await adminQuery('SELECT id FROM stack_auth.projects WHERE id = $1', [project.providerProjectId], t.database)).toEqual([]);
+      expect(await adminQuery('SELECT id FROM stack_auth.users WHERE project_id = $1', [project.providerProjectId], t.database)).toEqual([]);
+      // The SDK keys, the control plane's server key and the admin key all name a project that is gone.
+      const client = await api()
+        .get('/projects/current')
+        .set({ 'x-stack-access-type': 'client', 'x-stack-project-id': project.providerProjectId, 'x-stack-publishable-client-key': keys.publishableClientKey })
+        .expect(400);
+      expect(client.body.code).toBe('CURRENT_PROJECT_NOT_FOUND');
+      await api().get('/users').set(server({ ...c, secretServerKey: keys.secretServerKey })).expect(400);
+      const err = await rejection(stack.getUser(c, user.id));
+      expect(err).toBeInstanceOf(ProviderAuthFailed);
+      expect((err as ProviderAuthFailed).providerCode).toBe('CURRENT_PROJECT_NOT_FOUND');
+      expect(await rejection(stack.createSdkKeys(c))).toBeInstanceOf(ProviderAuthFailed);
+      // Idempotent: already gone is a success.
+      await expect(stack.deleteManagedProject(c)).resolves.toBeUndefined();
+    });
+
+    it('needs the project\'s admin key: a wrong one is ProviderAuthFailed and deletes nothing; none makes no request', async () => {
+      const project = await provision('Keep me');
+      const wrong = await rejection(stack.deleteManagedProject({ ...project.credentials, superSecretAdminKey: `sak_${'0'.repeat(45)}` }));
+      expect(wrong).toBeInstanceOf(ProviderAuthFailed);
+      expect((wrong as ProviderAuthFailed).providerCode).toBe('INVALID_SUPER_SECRET_ADMIN_KEY');
+      const { superSecretAdminKey: _sak, ...serverOnly } = project.credentials;
+      expect(await rejection(stack.deleteManagedProject(serverOnly))).toBeInstanceOf(ProviderAuthFailed);
+      expect(await adminQuery('SELECT id FROM stack_auth.projects WHERE id = $1', [project.providerProjectId], t.database)).toHaveLength(1);
+      await stack.createUser(project.credentials, { email: 'still-here@example.com' });
+    });
+
+    it('sends admin x-stack-* headers only (no integration client); a 5xx is ProviderUnavailable', async () => {
+      const scripted = await scriptedServer((n) => (n === 0 ? { status: 200, body: '{"success":true}' } : { status: 503, body: '{"error":"down"}' }));
+      try {
+        const c: ProviderCredentials = { baseUrl: scripted.baseUrl, projectId: '11111111-2222-4333-8444-555555555555', superSecretAdminKey: 'sak_x' };
+        await stack.deleteManagedProject(c);
+        expect(scripted.requests[0]).toMatchObject({ method: 'DELETE', url: '/api/v1/internal/projects/current' });
+        expect(scripted.requests[0].headers).toMatchObject({
+          'x-stack-access-type': 'admin',
+          'x-stack-project-id': c.projectId,
+          'x-stack-super-secret-admin-key': 'sak_x',
+        });
+        expect(scripted.requests[0].headers.authorization).toBeUndefined();
+        expect(await rejection(stack.deleteManagedProject(c))).toBeInstanceOf(ProviderUnavailable);
+      } finally {
+        await scripted.close();
+      }
+    });
+  });
 });

@@ -35,11 +35,13 @@ const ENABLE_DOC =
   'Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; ' +
   `better_auth -> 400 (not supported yet). ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
   'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync ' +
-  'receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way leaves no ' +
-  'integration and drops a neon_auth schema it created; a provider project it already created stays in the provider, unused.';
+  'receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way (or losing to a ' +
+  'concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.';
 const DISABLE_DOC =
   'delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider ' +
-  'project managed by Neon Auth is left in the provider (the provider API has no delete); nothing in this API refers to it afterwards.';
+  'project managed by Neon Auth (owned_by neon) is then deleted in the provider with its users and keys (the SDK keys stop working); ' +
+  'if the provider cannot be reached the disable still succeeds and the project stays in the provider (logged with its id). ' +
+  'A user-owned provider project (manual setup, or transferred) is never deleted.';
 
 /** Branch-scoped Neon Auth integration (tag Auth). */
 @ApiTags('Auth')

@@ -77,9 +77,14 @@ interface ProviderSide {
  * Atomicity: the integration row is inserted in a control-plane transaction that stays open while
  * users_sync is provisioned (and, for manual setup, filled); a concurrent enable of the same branch
  * blocks on the unique branch index and then gets 409. Any failure rolls the row back, drops the
- * `neon_auth` schema when this call created it, and so leaves nothing the API shows. What cannot be undone:
- * a provider project (and its keys and webhook registration) created by Quick Start stays in the provider —
- * the provider port has no delete; it is unreachable from the API and logged with its id.
+ * `neon_auth` schema when this call created it, and deletes the provider project Quick Start created (with
+ * its keys and webhook registration), so it leaves nothing behind — also for the loser of two concurrent
+ * enables. Should that provider call fail, the project stays in the provider, unreachable from the API, and
+ * is logged with its id.
+ *
+ * Disable deletes the integration row (and, with delete_data, the schema), then the provider project when it
+ * is managed by the product (`owned_by: neon`, transfer not finished); a provider failure there does not fail
+ * the disable (logged with the provider project id). User-owned projects (manual setup, transferred) are never deleted.
  */
 @Injectable()
 export class IntegrationsService {
@@ -239,7 +244,7 @@ export class IntegrationsService {
         if (manual) await this.copyUsers(provider, side.credentials, target);
       });
     } catch (err) {
-      await this.compensate(side, target, schemaExisted, err);
+      await this.compensate(provider, side, target, schemaExisted, err);
       throw toApiError(err, { credentials: manual ? 'caller' : 'product' });
     }
     this.logger.info(
@@ -310,11 +315,12 @@ export class IntegrationsService {
     const provisioned = await callProvider(() =>
       provider.provisionManagedProject({ displayName: project.name, neonProjectId: project.id, branchId, databaseName: target.name }),
     );
-    const left = (stage: string) => (err: unknown) => {
+    const left = (stage: string) => async (err: unknown): Promise<never> => {
       this.logger.warn(
         { provider: provider.kind, providerProjectId: provisioned.providerProjectId, projectId: project.id, branchId, stage },
-        'neon auth enable failed after the provider project was created: it is left in the provider (the provider API has no delete)',
+        'neon auth enable failed after the provider project was created: deleting it',
       );
+      await this.deleteManagedProject(provider, provisioned.credentials, 'failed enable');
       throw toApiError(err);
     };
     const webhook = await provider.registerWebhook(provisioned.credentials, this.webhookUrlOf(integrationId)).catch(left('register webhook'));
@@ -365,17 +371,78 @@ export class IntegrationsService {
   }
 
   /** Undoes what a failed enable did outside the rolled-back transaction (best effort; logged). */
-  private async compensate(side: ProviderSide, target: BranchDatabase, schemaExisted: boolean | undefined, cause: unknown): Promise<void> {
+  private async compensate(
+    provider: AuthProvider,
+    side: ProviderSide,
+    target: BranchDatabase,
+    schemaExisted: boolean | undefined,
+    cause: unknown,
+  ): Promise<void> {
     // Only a schema this call created is dropped (never one that held someone's objects before).
     if (schemaExisted === false && (await this.schemaExists(target).catch(() => true))) {
       await this.provisioning.deprovision(target, { deleteData: true }).catch((err: unknown) =>
         this.logger.error({ err, database: target.physicalName }, 'could not drop the neon_auth schema a failed enable created'),
       );
     }
+    // The provider project this call created (never one a person connected) goes too: nothing refers to it.
     if (side.ownedBy === 'neon') {
-      this.logger.warn(
+      this.logger.info(
         { providerProjectId: side.providerProjectId, cause: cause instanceof Error ? cause.message : String(cause) },
-        'neon auth enable failed: the managed provider project it created is left in the provider (no delete in the provider API); nothing refers to it',
+        'neon auth enable failed (or lost to a concurrent enable): deleting the managed provider project it created',
+      );
+      await this.deleteManagedProject(provider, side.credentials, 'failed enable');
+    }
+  }
+
+  /** Deletes a provider project managed by the product; best effort: a failure is logged with the project id, never thrown. */
+  private async deleteManagedProject(provider: AuthProvider, credentials: ProviderCredentials, reason: 'failed enable' | 'disable'): Promise<boolean> {
+    try {
+      await provider.deleteManagedProject(credentials);
+      this.logger.info({ provider: provider.kind, providerProjectId: credentials.projectId, reason }, 'neon auth: deleted the managed provider project');
+      return true;
+    } catch (err) {
+      this.logger.error(
+        { provider: provider.kind, providerProjectId: credentials.projectId, reason, err: err instanceof Error ? err.message : String(err) },
+        'neon auth: could not delete the managed provider project; it is left in the provider (nothing in the API refers to it)',
+      );
+      return false;
+    }
+  }
+
+  /**
+   * After a disable: deletes the provider project when the product still manages it. A started transfer is
+   * checked with the provider first: a project its person took over (or one whose state cannot be read) is kept.
+   */
+  private async cleanUpProviderProject(integration: NeonAuthIntegrationEntity): Promise<string> {
+    if (integration.ownedBy !== 'neon') return 'kept (owned by the user)';
+    let provider: AuthProvider;
+    let credentials: ProviderCredentials;
+    try {
+      provider = this.registry.get(integration.authProvider);
+      credentials = this.credentialsOf(integration);
+      if (integration.transferStatus !== null && (await provider.ownershipTransferStatus(credentials)) === 'finished') {
+        return 'kept (its ownership was transferred to the user)';
+      }
+    } catch (err) {
+      this.logger.error(
+        { providerProjectId: integration.providerProjectId, integrationId: integration.id, err: err instanceof Error ? err.message : String(err) },
+        'neon auth disable: could not check the managed provider project before deleting it; it is left in the provider',
+      );
+      return 'left in the provider (see the error above)';
+    }
+    return (await this.deleteManagedProject(provider, credentials, 'disable')) ? 'deleted' : 'left in the provider (see the error above)';
+  }
+
+  /** Soft-deletes every live row of users_sync (logged, never fails the disable). */
+  private async markAllDeleted(target: BranchDatabase, integration: NeonAuthIntegrationEntity): Promise<void> {
+    try {
+      const pool = await this.compute.poolFor(target.physicalName);
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${NEON_AUTH_SCHEMA}.users_sync WHERE deleted_at IS NULL`);
+      await this.provisioning.markDeleted(target, rows.map((r) => r.id), new Date());
+    } catch (err) {
+      this.logger.error(
+        { integrationId: integration.id, err: err instanceof Error ? err.message : String(err) },
+        'neon auth disable: the provider project was deleted but its users could not be marked deleted in users_sync',
       );
     }
   }
@@ -401,11 +468,14 @@ export class IntegrationsService {
       if (!deleted.affected) throw notEnabled(`branch ${integration.branchId}`); // a concurrent disable won
       if (deleteData && target) await this.provisioning.deprovision(target, { deleteData: true });
     });
+    // Only once the row is gone (nothing refers to the project any more); never fails the disable.
+    const providerProject = await this.cleanUpProviderProject(integration);
+    // The kept rows mirror the provider: once its project (and so every user in it) is gone, they are deleted
+    // too, softly. Enabling again starts a new provider project; these rows stay as history, not as live users.
+    if (providerProject === 'deleted' && !deleteData && target) await this.markAllDeleted(target, integration);
     this.logger.info(
-      { projectId: integration.projectId, branchId: integration.branchId, integrationId: integration.id, deleteData, ownedBy: integration.ownedBy, providerProjectId: integration.providerProjectId },
-      integration.ownedBy === 'neon'
-        ? 'neon auth disabled; the managed provider project is left in the provider (the provider API has no delete)'
-        : 'neon auth disabled',
+      { projectId: integration.projectId, branchId: integration.branchId, integrationId: integration.id, deleteData, ownedBy: integration.ownedBy, providerProjectId: integration.providerProjectId, providerProject },
+      'neon auth disabled',
     );
   }
 }

@@ -59,7 +59,8 @@ interface UsersTarget {
  */
 @Injectable()
 export class NeonAuthUsersService {
-  private readonly roleChanges = new KeyedSerializer();
+  /** Role changes and deletes of one user, one at a time (in this process). */
+  private readonly userChanges = new KeyedSerializer();
 
   constructor(
     private readonly integrations: IntegrationsService,
@@ -136,24 +137,27 @@ export class NeonAuthUsersService {
   private async delete(target: UsersTarget, userId: string): Promise<void> {
     const { integration, provider, credentials } = target;
     const database = await this.databaseOf(integration);
-    try {
-      await provider.deleteUser(credentials, userId);
-    } catch (err) {
-      if (!(err instanceof ProviderUserNotFound)) throw toApiError(err);
-      // Gone from the provider. Still live in users_sync (an earlier delete's write failed)? Finish that delete.
-      if (!(await this.isLiveInUsersSync(database, userId))) throw toApiError(err);
-    }
-    try {
-      await this.provisioning.markDeleted(database, [userId], await this.deletionTime(database, userId));
-    } catch (err) {
-      throw this.usersSyncFailure(err, database, DELETED_IN_PROVIDER, undefined);
-    }
+    // Serialized with role changes of the same user, so a concurrent set-role cannot land after the delete.
+    return this.userChanges.run(`${integration.id}\u0000${userId}`, async () => {
+      try {
+        await provider.deleteUser(credentials, userId);
+      } catch (err) {
+        if (!(err instanceof ProviderUserNotFound)) throw toApiError(err);
+        // Gone from the provider. Still live in users_sync (an earlier delete's write failed)? Finish that delete.
+        if (!(await this.isLiveInUsersSync(database, userId))) throw toApiError(err);
+      }
+      try {
+        await this.provisioning.markDeleted(database, [userId], await this.deletionTime(database, userId));
+      } catch (err) {
+        throw this.usersSyncFailure(err, database, DELETED_IN_PROVIDER, undefined);
+      }
+    });
   }
 
   private async setRoles(target: UsersTarget, userId: string, roles: string[]): Promise<UpdateNeonAuthUserRoleResponseDto> {
     const { integration, provider, credentials } = target;
     const database = await this.databaseOf(integration);
-    return this.roleChanges.run(`${integration.id}\u0000${userId}`, async () => {
+    return this.userChanges.run(`${integration.id}\u0000${userId}`, async () => {
       const user = await callProvider(() => provider.setUserRoles(credentials, userId, roles));
       try {
         await this.provisioning.upsertUsers(database, [{ raw_json: user.raw, updated_at: changedAt(user) }]);

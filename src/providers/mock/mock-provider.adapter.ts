@@ -122,7 +122,7 @@ export class MockProviderAdapter implements AuthProvider {
       const n = await repo.countBy({ displayName });
       const id = nameUuid(`project\0${displayName}\0${n}`);
       try {
-        await repo.insert({ id, displayName, ownedBy: 'neon', transferStatus: 'none', transferLinks: 0, keyGeneration: 0, webhookUrls: [] });
+        await repo.insert({ id, displayName, ownedBy: 'neon', transferStatus: 'none', transferLinks: 0, keyGeneration: 0, webhookUrls: [], deletedAt: null });
       } catch (err) {
         // Another replica took this id at the same moment: count again.
         if (isPrimaryKeyViolation(err) && attempt < MAX_ID_ATTEMPTS) continue;
@@ -136,6 +136,23 @@ export class MockProviderAdapter implements AuthProvider {
       };
       return { providerProjectId: id, credentials, jwksUrl: mockJwksUrl(id), baseUrl: MOCK_PROVIDER_BASE_URL };
     }
+  }
+
+  /**
+   * Deletes the project's users (rows gone) and marks the project deleted; the project row stays as a
+   * tombstone so that its id and derived keys are never issued again. No webhooks. Already deleted or
+   * unknown: a success; a wrong admin key for a live project: ProviderAuthFailed.
+   */
+  async deleteManagedProject(credentials: ProviderCredentials): Promise<void> {
+    if (typeof credentials.projectId !== 'string' || !UUID.test(credentials.projectId)) return;
+    await this.db.transaction(async (tx) => {
+      const projects = tx.getRepository(MockProviderProjectEntity);
+      const project = await projects.findOne({ where: { id: credentials.projectId.toLowerCase() }, lock: { mode: 'pessimistic_write' } });
+      if (!project || project.deletedAt !== null) return;
+      await this.authenticate(tx, credentials, 'admin', 'delete project');
+      await tx.getRepository(MockProviderUserEntity).delete({ projectId: project.id });
+      await projects.update({ id: project.id }, { deletedAt: new Date(), webhookUrls: [], transferStatus: 'none' });
+    });
   }
 
   async createSdkKeys(credentials: ProviderCredentials): Promise<SdkKeys> {
@@ -281,7 +298,7 @@ export class MockProviderAdapter implements AuthProvider {
   async confirmOwnershipTransfer(providerProjectId: string): Promise<void> {
     await this.db.transaction(async (tx) => {
       const project = await tx.getRepository(MockProviderProjectEntity).findOne({ where: { id: providerProjectId }, lock: { mode: 'pessimistic_write' } });
-      if (!project || project.transferStatus !== 'initiated') throw new ProviderTransferNotAllowed('no transfer link of this project is waiting for confirmation');
+      if (!project || project.deletedAt !== null || project.transferStatus !== 'initiated') throw new ProviderTransferNotAllowed('no transfer link of this project is waiting for confirmation');
       await tx.getRepository(MockProviderProjectEntity).update({ id: project.id }, { ownedBy: 'user', transferStatus: 'finished' });
     });
   }
@@ -305,7 +322,7 @@ export class MockProviderAdapter implements AuthProvider {
     const project = await manager
       .getRepository(MockProviderProjectEntity)
       .findOne({ where: { id: credentials.projectId.toLowerCase() }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
-    if (!project) throw refuse('unknown mock provider project');
+    if (!project || project.deletedAt !== null) throw refuse('unknown mock provider project');
     if (access === 'admin') {
       if (!credentials.superSecretAdminKey || !safeEqual(credentials.superSecretAdminKey, this.key('sak', project.id, 0))) throw refuse('wrong or missing admin key');
       return project;

@@ -34,6 +34,13 @@ export class MockProviderProjectEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /**
+   * Set when the project was deleted (deleteManagedProject): its users are gone and its keys open nothing.
+   * The row stays as a tombstone so that the id (and the keys derived from it) is never issued again.
+   */
+  @Column({ name: 'deleted_at', type: 'timestamptz', nullable: true })
+  deletedAt!: Date | null;
 }
 
 @Entity({ name: 'mock_provider_users' })

@@ -158,6 +158,10 @@ function failureOf(status: number, headers: Headers, text: string): StackFailure
   } catch {
     // a plain-text error (Stack's StatusError)
   }
+  // The base URL may come from a person (manual setup): only a Stack Auth server's own error text is passed on,
+  // never the body of whatever else answers there (an internal service must not be readable through our errors).
+  const fromStack = code !== undefined || headers.has('x-stack-request-id') || headers.has('x-hexclave-request-id');
+  if (!fromStack) return { status, code, message: '(not a Stack Auth response; its body is not shown)' };
   message = message.trim().replace(/\s+/g, ' ');
   if (message.length > MAX_MESSAGE) message = `${message.slice(0, MAX_MESSAGE)}…`;
   return { status, code, message: message || '(no message)' };

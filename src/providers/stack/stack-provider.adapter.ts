@@ -32,6 +32,9 @@ export const STACK_PROVIDER_HTTP_OPTIONS = Symbol('STACK_PROVIDER_HTTP_OPTIONS')
 /** Both codes Stack Auth versions use for "another user signs in with this email" (409). */
 const DUPLICATE_EMAIL_CODES = new Set(['USER_EMAIL_ALREADY_EXISTS', 'CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE']);
 
+/** Known errors that mean "this project does not exist (any more)". */
+const PROJECT_GONE_CODES = new Set(['CURRENT_PROJECT_NOT_FOUND', 'PROJECT_NOT_FOUND']);
+
 /** Stack Auth's answer when a project cannot be transferred (Neon relies on its wording). */
 const NOT_TRANSFERABLE = /can only be transferred once|not authorized to transfer/i;
 
@@ -101,6 +104,25 @@ export class StackProviderAdapter implements AuthProvider {
       jwksUrl: `${this.integrationBaseUrl}/api/v1/projects/${encodeURIComponent(provisioned.project_id)}/.well-known/jwks.json`,
       baseUrl: this.integrationBaseUrl,
     };
+  }
+
+  /**
+   * Stack's dashboard call `DELETE /internal/projects/current` with the admin key. A project that no longer
+   * exists answers CURRENT_PROJECT_NOT_FOUND (checked before the key): already deleted, a success.
+   */
+  async deleteManagedProject(credentials: ProviderCredentials): Promise<void> {
+    try {
+      await this.http.request<unknown>({
+        method: 'DELETE',
+        baseUrl: credentials.baseUrl,
+        path: '/internal/projects/current',
+        headers: this.adminHeaders(credentials, 'delete project'),
+        operation: 'delete project',
+      });
+    } catch (err) {
+      if (err instanceof ProviderAuthFailed && err.providerCode !== undefined && PROJECT_GONE_CODES.has(err.providerCode)) return;
+      throw err;
+    }
   }
 
   async createSdkKeys(credentials: ProviderCredentials): Promise<SdkKeys> {

@@ -37,6 +37,23 @@ export class StackProjectsService {
     return this.db.getRepository(StackProjectEntity).findOneBy({ id: projectId.toLowerCase() });
   }
 
+  /**
+   * Deletes the project and everything it owns, in one transaction (Stack's `DELETE /internal/projects/current`).
+   * Every stack_auth table is emptied of the project by foreign keys that cascade from `projects`: api_key_sets,
+   * users, signing_keys, ownership_transfers and webhook_endpoints directly; sessions through their user and
+   * webhook_outbox through its endpoint (each of those rows belongs to its user's / endpoint's project).
+   * No user.deleted webhooks are sent (Stack sends none for a project deletion): pending outbox rows vanish, and
+   * a delivery job that finds no rows has nothing to do. A delivery in flight keeps its row locked until its
+   * HTTP request ends; the delete waits for it. Answers whether the project existed.
+   */
+  async deleteProject(projectId: string): Promise<boolean> {
+    if (!UUID.test(projectId)) return false;
+    return this.db.transaction(async (tx) => {
+      const result = await tx.getRepository(StackProjectEntity).delete({ id: projectId.toLowerCase() });
+      return (result.affected ?? 0) > 0;
+    });
+  }
+
   async createKeySet(tx: EntityManager, projectId: string, spec: NewKeySet): Promise<CreatedKeySet> {
     const issue = (wanted: boolean | undefined, kind: StackKeyKind) => (wanted ? newStackKey(kind) : undefined);
     const publishableClientKey = issue(spec.publishableClientKey, 'publishable_client_key');
