@@ -5,8 +5,10 @@ import { MockAuthProvider1795745893724 } from './1795745893724-MockAuthProvider.
 import { NeonAuthIntegrations1795746313068 } from './1795746313068-NeonAuthIntegrations.js';
 import { IdempotencyKeys1795746597783 } from './1795746597783-IdempotencyKeys.js';
 import { MockProviderProjectTombstones1795746900000 } from './1795746900000-MockProviderProjectTombstones.js';
+import { SyncReconciliations1795748306025 } from './1795748306025-SyncReconciliations.js';
+import { SyncInbox1795747500000 } from './1795747500000-SyncInbox.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025];

@@ -16,6 +16,7 @@ import { setupSwagger } from './openapi/swagger.js';
 import { toStackError } from './stack-auth/http/stack-error.filter.js';
 import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
+import { SYNC_WEBHOOK_PATH } from './sync/sync-paths.js';
 
 /** Query parameters whose values never reach the logs (`code`: the provider's single-use transfer links). */
 const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret|code)=)[^&#]*/gi;
@@ -61,6 +62,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     }),
   );
   app.use(STACK_AUTH_PATH, stackHttpMiddleware);
+  // The sync webhook receiver verifies svix signatures over the exact bytes: a Buffer body, whatever the type.
+  app.use(SYNC_WEBHOOK_PATH, express.raw({ type: () => true, limit: config.bodyLimitBytes }));
   app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   // The provider's OAuth token endpoint takes form-encoded bodies, as OAuth clients send them.
   app.use(STACK_AUTH_PATH, express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));

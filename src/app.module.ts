@@ -15,6 +15,7 @@ import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { StackAuthModule } from './stack-auth/stack-auth.module.js';
+import { SyncModule } from './sync/sync.module.js';
 
 /** Configuration, logger and secrets encryption, available to every module. */
 @Global()
@@ -50,6 +51,7 @@ export class AppModule {
         StackAuthModule,
         ProvidersModule,
         OpsModule,
+        SyncModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

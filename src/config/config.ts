@@ -36,6 +36,14 @@ export interface AppConfig {
   regionId: string;
   /** Size of the control-plane connection pool. */
   databasePoolSize: number;
+  /** Whether this process runs the users_sync engine (webhook intake and applier). */
+  syncEngine: boolean;
+  /** Failed apply attempts of one event before it parks as a dead letter. */
+  syncMaxAttempts: number;
+  /** First retry delay of a failed apply, in seconds (doubled on every retry). */
+  syncRetryDelaySeconds: number;
+  /** How often idle sync workers look for due retries, in seconds. */
+  syncPollSeconds: number;
   /** HTTP Basic client id of Neon's integration calls to the embedded provider. */
   stackAuthIntegrationClientId: string;
   /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
@@ -49,6 +57,8 @@ export interface AppConfig {
   stackAuthWebhookPollSeconds: number;
   /** First retry delay of a failed webhook delivery (seconds); later retries back off exponentially. */
   stackAuthWebhookRetryDelaySeconds: number;
+  /** How often the users_sync reconciler runs per Neon Auth integration (seconds); 0 turns the schedule off. */
+  neonAuthReconcileIntervalSeconds: number;
 }
 
 export class ConfigError extends Error {
@@ -84,6 +94,11 @@ export const ENVIRONMENT_VARIABLES = [
   'STACK_AUTH_URL',
   'STACK_AUTH_WEBHOOK_POLL_SECONDS',
   'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
+  'NEON_AUTH_RECONCILE_INTERVAL_SECONDS',
+  'SYNC_ENGINE',
+  'SYNC_MAX_ATTEMPTS',
+  'SYNC_RETRY_DELAY_SECONDS',
+  'SYNC_POLL_SECONDS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -168,6 +183,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
+  const neonAuthReconcileIntervalSeconds = int('NEON_AUTH_RECONCILE_INTERVAL_SECONDS', 3600, 0, 7 * 86400);
+  const syncEngineRaw = (str('SYNC_ENGINE') ?? 'on').toLowerCase();
+  if (syncEngineRaw !== 'on' && syncEngineRaw !== 'off') problems.push(`SYNC_ENGINE must be on or off (got "${syncEngineRaw}")`);
+  const syncMaxAttempts = int('SYNC_MAX_ATTEMPTS', 10, 1, 1000);
+  const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
+  const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -190,9 +211,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databasePoolSize,
     stackAuthIntegrationClientId,
     stackAuthIntegrationClientSecret,
+    syncEngine: syncEngineRaw !== 'off',
+    syncMaxAttempts,
+    syncRetryDelaySeconds,
+    syncPollSeconds,
     stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,
+    neonAuthReconcileIntervalSeconds,
   };
 }
 

@@ -14,6 +14,8 @@ import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
 import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
+import { NeonAuthSyncReconciliationEntity } from '../sync/reconciler/reconciliation.entity.js';
+import { SyncInboxEntity } from '../sync/sync-inbox.entity.js';
 
 /**
  * Every entity of the control-plane database, the embedded provider's schema included; migrations must
@@ -34,6 +36,8 @@ export const CONTROL_PLANE_ENTITIES = [
   ProjectPermissionEntity,
   NeonAuthIntegrationEntity,
   IdempotencyKeyEntity,
+  NeonAuthSyncReconciliationEntity,
+  SyncInboxEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,
 ];

@@ -1,0 +1,318 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Logger } from 'pino';
+import { DataSource, type QueryRunner } from 'typeorm';
+import { LOGGER } from '../../common/logger.js';
+import { IntegrationsService } from '../../neon-auth/integrations/integrations.service.js';
+import type { NeonAuthIntegrationEntity } from '../../neon-auth/integrations/integration.entity.js';
+import { NeonAuthProvisioningService, type BranchDatabase } from '../../neon-auth/provisioning/provisioning.service.js';
+import { USERS_SYNC_QUALIFIED } from '../../neon-auth/provisioning/users-sync.ddl.js';
+import type { UsersSyncRow } from '../../neon-auth/provisioning/users-sync.writer.js';
+import { ComputeService } from '../../projects/compute/compute.service.js';
+import {
+  iterateProviderUsers,
+  MAX_PROVIDER_PAGE_SIZE,
+  ProviderUserNotFound,
+  type AuthProvider,
+  type ListUsersRequest,
+  type ProviderCredentials,
+  type ProviderUser,
+  type ProviderUserPage,
+} from '../../providers/auth-provider.port.js';
+import { NeonAuthSyncReconciliationEntity, type ReconcileCounts } from './reconciliation.entity.js';
+
+/** pg_advisory_lock(RECONCILE_LOCK_CLASS, hashtext(integration id)) on the control-plane database: one run per integration. ASCII "recn". */
+export const RECONCILE_LOCK_CLASS = 0x7265_636e;
+/** Users compared and written per batch (one compare query, at most two upsert calls). */
+const BATCH = 1_000;
+/** Complete listings tried before a run gives up on deleting (each retry restarts the listing). */
+const MAX_LISTINGS = 3;
+/** Parallel provider.getUser re-checks of deletion candidates. */
+const RECHECK_CONCURRENCY = 8;
+
+interface Listing {
+  /** Whether the listing ended normally and provably reached the end (see listUsers' cursor note below). */
+  complete: boolean;
+  seen: Set<string>;
+}
+
+interface Run {
+  target: BranchDatabase;
+  provider: AuthProvider;
+  credentials: ProviderCredentials;
+  /** id -> deleted, for every row of users_sync; kept current with this run's own writes. */
+  rows: Map<string, boolean>;
+  counts: ReconcileCounts;
+  /** Ids this run wrote (so a repeated listing does not count them as unchanged). */
+  written: Set<string>;
+}
+
+/**
+ * Repairs drift between a provider project's users and the integration's `neon_auth.users_sync`:
+ * missing rows are inserted, rows whose `raw_json` differs (or that are marked deleted while the user
+ * exists) are updated, live rows of users the provider no longer has are soft-deleted. All writes go
+ * through NeonAuthProvisioningService (its ordering rule: a state is stamped with the time its page was
+ * requested, so a webhook carrying a later change always wins, and a stale read never overwrites it).
+ *
+ * Deletion is only ever inferred from a listing that provably reached the end. Stack Auth (and the
+ * embedded provider, and the mock) page with "the id of the previous page's last user" as cursor: when
+ * that user is deleted between two pages, the next page comes back EMPTY with no next cursor — it looks
+ * exactly like the end of the list. So a listing whose last page was empty after a cursor counts as
+ * complete only if the cursor's user still exists (provider.getUser); otherwise the listing is restarted
+ * (up to MAX_LISTINGS times) and, if none completes, nothing is deleted (`complete: false`). Every
+ * deletion candidate is then re-checked with provider.getUser, and only ProviderUserNotFound deletes.
+ *
+ * One run per integration at a time across replicas (a session advisory lock on the control-plane
+ * database); `last_reconciled_at` (neon_auth_sync_reconciliations) is the start of the last complete run.
+ */
+@Injectable()
+export class SyncReconcilerService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly integrations: IntegrationsService,
+    private readonly provisioning: NeonAuthProvisioningService,
+    private readonly compute: ComputeService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Reconciles now; waits for a run of the same integration (on any replica) to finish first. */
+  async reconcile(integration: NeonAuthIntegrationEntity): Promise<ReconcileCounts> {
+    const result = await this.withLock(integration.id, true, () => this.run(integration));
+    return result!;
+  }
+
+  /**
+   * Reconciles unless a run of the integration is in progress somewhere (then `undefined`), or `isDue`,
+   * asked once the lock is held, says another replica has just done it.
+   */
+  async tryReconcile(integration: NeonAuthIntegrationEntity, isDue?: () => Promise<boolean>): Promise<ReconcileCounts | undefined> {
+    return this.withLock(integration.id, false, async () => {
+      if (isDue && !(await isDue())) return undefined;
+      return this.run(integration);
+    });
+  }
+
+  /** The stored state of the integration's last reconciliation, if any. */
+  lastReconciliation(integrationId: string): Promise<NeonAuthSyncReconciliationEntity | null> {
+    return this.db.getRepository(NeonAuthSyncReconciliationEntity).findOneBy({ integrationId });
+  }
+
+  private async withLock<T>(integrationId: string, wait: boolean, fn: () => Promise<T>): Promise<T | undefined> {
+    const runner: QueryRunner = this.db.createQueryRunner();
+    await runner.connect();
+    try {
+      if (wait) {
+        await runner.query('SELECT pg_advisory_lock($1, hashtext($2))', [RECONCILE_LOCK_CLASS, integrationId]);
+      } else {
+        const [row] = (await runner.query('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [RECONCILE_LOCK_CLASS, integrationId])) as { ok: boolean }[];
+        if (!row.ok) return undefined;
+      }
+      try {
+        return await fn();
+      } finally {
+        await runner.query('SELECT pg_advisory_unlock($1, hashtext($2))', [RECONCILE_LOCK_CLASS, integrationId]);
+      }
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async run(integration: NeonAuthIntegrationEntity): Promise<ReconcileCounts> {
+    const started = Date.now();
+    const startedAt = new Date(started);
+    try {
+      const target = await this.integrations.branchDatabaseOf(integration);
+      const run: Run = {
+        target,
+        provider: this.integrations.providerOf(integration),
+        credentials: this.integrations.credentialsOf(integration),
+        rows: await this.loadRows(target),
+        counts: { inserted: 0, updated: 0, deleted: 0, unchanged: 0, skipped: 0, complete: false, ms: 0 },
+        written: new Set(),
+      };
+      let listing: Listing | undefined;
+      for (let attempt = 1; attempt <= MAX_LISTINGS; attempt++) {
+        listing = await this.listAndRepair(run);
+        if (listing.complete) break;
+        this.logger.warn({ integrationId: integration.id, attempt }, 'reconcile: the provider listing ended early (its cursor user was deleted); listing again');
+      }
+      const seen = listing!.seen;
+      run.counts.complete = listing!.complete;
+      if (listing!.complete) await this.deleteAbsent(run, seen);
+      run.counts.unchanged = [...seen].filter((id) => !run.written.has(id)).length;
+      if (!listing!.complete) this.logger.warn({ integrationId: integration.id }, 'reconcile: no listing completed; nothing was marked deleted');
+      run.counts.ms = Date.now() - started;
+      await this.record(integration.id, { lastReconciledAt: run.counts.complete ? startedAt : undefined, lastResult: run.counts, lastError: null });
+      this.logger.info({ integrationId: integration.id, database: target.physicalName, ...run.counts }, 'reconciled neon_auth.users_sync with the provider');
+      return run.counts;
+    } catch (err) {
+      await this.record(integration.id, { lastError: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  }
+
+  /** Every row of users_sync: id -> whether it is marked deleted. */
+  private async loadRows(target: BranchDatabase): Promise<Map<string, boolean>> {
+    const pool = await this.compute.poolFor(target.physicalName);
+    const { rows } = await pool.query<{ id: string; d: boolean }>(`SELECT id, deleted_at IS NOT NULL AS d FROM ${USERS_SYNC_QUALIFIED}`);
+    return new Map(rows.map((r) => [r.id, r.d]));
+  }
+
+  /** One pass over the provider's list: writes missing and stale rows, answers what it saw and whether it provably ended. */
+  private async listAndRepair(run: Run): Promise<Listing> {
+    const requestedAt = new WeakMap<ProviderUser, Date>();
+    let last: { cursor?: string; returned: number } | undefined;
+    // Observes iterateProviderUsers' page requests: when each was sent (the state's timestamp) and how the list ended.
+    const observed: AuthProvider = Object.create(run.provider, {
+      listUsers: {
+        value: async (credentials: ProviderCredentials, request: ListUsersRequest): Promise<ProviderUserPage> => {
+          const at = new Date();
+          const page = await run.provider.listUsers(credentials, request);
+          for (const u of page.users) requestedAt.set(u, at);
+          last = { cursor: request.cursor, returned: page.users.length };
+          return page;
+        },
+      },
+    });
+    const seen = new Set<string>();
+    let batch: { user: ProviderUser; at: Date }[] = [];
+    let inFlight: Promise<void> = Promise.resolve();
+    let failure: { err: unknown } | undefined;
+    const flush = async (): Promise<void> => {
+      const items = batch;
+      batch = [];
+      await inFlight; // at most one batch is written while the next page is fetched
+      if (failure) throw failure.err;
+      inFlight = this.repairBatch(run, items).catch((err: unknown) => {
+        failure = { err };
+      });
+    };
+    try {
+      for await (const user of iterateProviderUsers(observed, run.credentials, MAX_PROVIDER_PAGE_SIZE)) {
+        if (seen.has(user.id)) continue;
+        seen.add(user.id);
+        batch.push({ user, at: requestedAt.get(user) ?? new Date() });
+        if (batch.length >= BATCH) await flush();
+      }
+      await flush();
+    } finally {
+      await inFlight;
+    }
+    if (failure) throw failure.err;
+    let complete = true;
+    if (last && last.cursor !== undefined && last.returned === 0) {
+      // Empty last page after a cursor: the true end, or the cursor's user was deleted meanwhile.
+      complete = await this.stillExists(run, last.cursor);
+    }
+    return { complete, seen };
+  }
+
+  private async stillExists(run: Run, userId: string): Promise<boolean> {
+    try {
+      await run.provider.getUser(run.credentials, userId);
+      return true;
+    } catch (err) {
+      if (err instanceof ProviderUserNotFound) return false;
+      throw err;
+    }
+  }
+
+  /** Inserts users without a row, updates rows that differ (compared in the database: jsonb equality). */
+  private async repairBatch(run: Run, items: { user: ProviderUser; at: Date }[]): Promise<void> {
+    if (items.length === 0) return;
+    const inserts: UsersSyncRow[] = [];
+    const updates: UsersSyncRow[] = [];
+    const live: { user: ProviderUser; at: Date }[] = [];
+    for (const item of items) {
+      const deleted = run.rows.get(item.user.id);
+      if (deleted === undefined) inserts.push({ raw_json: item.user.raw, updated_at: item.at });
+      else if (deleted) updates.push({ raw_json: item.user.raw, updated_at: item.at });
+      else live.push(item);
+    }
+    if (live.length > 0) {
+      const pool = await this.compute.poolFor(run.target.physicalName);
+      const { rows } = await pool.query<{ id: string }>(
+        `SELECT v.id FROM unnest($1::text[], $2::jsonb[]) AS v (id, raw_json)
+           JOIN ${USERS_SYNC_QUALIFIED} u ON u.id = v.id
+          WHERE u.raw_json IS DISTINCT FROM v.raw_json OR u.deleted_at IS NOT NULL`,
+        [live.map((i) => i.user.id), live.map((i) => JSON.stringify(i.user.raw))],
+      );
+      const stale = new Set(rows.map((r) => r.id));
+      for (const item of live) if (stale.has(item.user.id)) updates.push({ raw_json: item.user.raw, updated_at: item.at });
+    }
+    if (inserts.length > 0) {
+      const r = await this.provisioning.upsertUsers(run.target, inserts);
+      run.counts.inserted += r.written;
+      run.counts.skipped += r.skipped;
+    }
+    if (updates.length > 0) {
+      const r = await this.provisioning.upsertUsers(run.target, updates);
+      run.counts.updated += r.written;
+      run.counts.skipped += r.skipped;
+    }
+    for (const row of [...inserts, ...updates]) {
+      const id = row.raw_json.id as string;
+      run.rows.set(id, false);
+      run.written.add(id);
+    }
+  }
+
+  /** Soft-deletes live rows of users absent from a complete listing, each confirmed gone with provider.getUser. */
+  private async deleteAbsent(run: Run, seen: Set<string>): Promise<void> {
+    const absent = [...run.rows].filter(([id, deleted]) => !deleted && !seen.has(id)).map(([id]) => id);
+    if (absent.length === 0) return;
+    // Rows a webhook deleted (or that changed) since the run began are left to that newer state.
+    const pool = await this.compute.poolFor(run.target.physicalName);
+    const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NULL AND id = ANY($1::text[])`, [absent]);
+    const candidates = rows.map((r) => r.id);
+    const gone: string[] = [];
+    const found: { user: ProviderUser; at: Date }[] = [];
+    let unverified = 0;
+    const at = new Date();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < candidates.length) {
+        const id = candidates[next++];
+        const checkedAt = new Date();
+        try {
+          found.push({ user: await run.provider.getUser(run.credentials, id), at: checkedAt });
+        } catch (err) {
+          if (err instanceof ProviderUserNotFound) gone.push(id);
+          else unverified++;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RECHECK_CONCURRENCY, candidates.length) }, worker));
+    if (unverified > 0) this.logger.warn({ database: run.target.physicalName, unverified }, 'reconcile: some deletion candidates could not be checked with the provider; kept');
+    // Users the listing does not show but the provider has (signed up during the run; or a kind the list omits,
+    // such as anonymous users): kept, and repaired like listed ones.
+    for (const f of found) seen.add(f.user.id);
+    await this.repairBatch(run, found);
+    if (gone.length > 0) {
+      const r = await this.provisioning.markDeleted(run.target, gone, at);
+      run.counts.deleted += r.written;
+      run.counts.skipped += r.skipped;
+    }
+  }
+
+  private async record(
+    integrationId: string,
+    patch: { lastReconciledAt?: Date; lastResult?: ReconcileCounts; lastError: string | null },
+  ): Promise<void> {
+    try {
+      await this.db.query(
+        `INSERT INTO neon_auth_sync_reconciliations (integration_id, last_reconciled_at, last_result, last_error, last_run_at)
+         VALUES ($1, $2, $3, $4, now())
+         ON CONFLICT (integration_id) DO UPDATE
+            SET last_reconciled_at = COALESCE(EXCLUDED.last_reconciled_at, neon_auth_sync_reconciliations.last_reconciled_at),
+                last_result = COALESCE(EXCLUDED.last_result, neon_auth_sync_reconciliations.last_result),
+                last_error = EXCLUDED.last_error,
+                last_run_at = now()`,
+        [integrationId, patch.lastReconciledAt ?? null, patch.lastResult ? JSON.stringify(patch.lastResult) : null, patch.lastError],
+      );
+    } catch (err) {
+      // The integration was disabled during the run (its row is gone): nothing to record.
+      this.logger.warn({ integrationId, err: err instanceof Error ? err.message : String(err) }, 'reconcile: could not record the run');
+    }
+  }
+}

@@ -1,0 +1,340 @@
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import pg from 'pg';
+import PgBoss from 'pg-boss';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/logger.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
+import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
+import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provisioning.service.js';
+import type { UsersSyncRow } from '../neon-auth/provisioning/users-sync.writer.js';
+
+/** pg-boss of the sync engine lives in its own schema (not the embedded provider's `pgboss`). */
+export const SYNC_PGBOSS_SCHEMA = 'pgboss_sync';
+/** "Apply this integration's pending inbox rows" (retries with backoff, work after a crash, other replicas). */
+export const SYNC_APPLY_QUEUE = 'neon-auth-sync-apply';
+/** Every minute: kick every integration that has pending rows, whatever happened to their jobs. */
+export const SYNC_SWEEP_QUEUE = 'neon-auth-sync-sweep';
+
+export interface SyncSettings {
+  /** Failed apply attempts of one inbox row before it parks as a dead letter (status 'dead'). */
+  maxAttempts: number;
+  /** First retry delay (seconds); pg-boss doubles it with jitter on every retry. */
+  retryDelaySeconds: number;
+  /** Idle pg-boss workers look for due retries this often. */
+  pollingIntervalSeconds: number;
+  /** Inbox rows per apply transaction (one multi-row upsert per branch database). */
+  batchSize: number;
+}
+
+/** Settings from the validated configuration (SYNC_MAX_ATTEMPTS, SYNC_RETRY_DELAY_SECONDS, SYNC_POLL_SECONDS). */
+export function syncSettings(config: AppConfig): SyncSettings {
+  return {
+    maxAttempts: config.syncMaxAttempts,
+    retryDelaySeconds: config.syncRetryDelaySeconds,
+    pollingIntervalSeconds: config.syncPollSeconds,
+    batchSize: 1000,
+  };
+}
+
+interface InboxRow {
+  id: string;
+  event_type: string;
+  payload: { type: string; data: Record<string, unknown> };
+  received_at: Date;
+}
+
+/** Webhook event types the applier understands; others are stored and marked skipped. */
+export const APPLIED_EVENT_TYPES = new Set(['user.created', 'user.updated', 'user.deleted']);
+
+/** What one drain of an integration did. */
+export interface DrainResult {
+  applied: number;
+  skipped: number;
+  /** The error of a failed attempt (rows stay pending, or dead when out of attempts). */
+  error?: Error;
+}
+
+interface Lane {
+  running?: Promise<DrainResult>;
+  again: boolean;
+}
+
+/**
+ * The sync engine's applier: turns durable inbox rows (sync_inbox) into users_sync writes.
+ *
+ * Hot path: the receiver commits an event, answers 2xx and calls `kick(integrationId)`; no poll is waited for.
+ * Events that arrive while an integration's apply is running are grouped into the next run (one lane per
+ * integration = per branch database, in process): each run locks up to `batchSize` pending rows of the
+ * integration (`FOR UPDATE SKIP LOCKED`, so replicas never apply the same row at once), writes them with
+ * one multi-row `upsertUsers` (+ `markDeleted` per deletion time), and marks them applied in the same
+ * control-plane transaction, which commits only after the branch write did.
+ *
+ * Ordering (documented decision): the provider's user object has no version that changes on every update
+ * (signed_up_at_millis is fixed, last_active_at_millis moves on sign-in only), so the version written to
+ * `users_sync.updated_at` is the row's `received_at`: the control-plane clock when the event was first made
+ * durable (duplicates keep the first arrival's value, so a redelivery is a no-op). The provider delivers
+ * one user's messages strictly in order (the next only after a 2xx for the previous), so per user
+ * arrival order equals the provider's order, and the writer's "never older over newer" rule keeps it
+ * whatever the apply order (retries, replicas). Deletions are soft and stamped with their arrival time: a
+ * late older update cannot revive the user; a user re-created with the same id after a deletion (Stack
+ * never reuses ids) arrives later, so it revives the row.
+ *
+ * Failure: a failed branch write rolls back, increments `attempts` on the batch's rows (dead letter after
+ * `maxAttempts`, status 'dead', kept for an admin) and leaves retries to pg-boss (queue SYNC_APPLY_QUEUE,
+ * exponential backoff). A start (and a cron sweep every minute) kicks every integration with pending rows,
+ * which covers a crash between commit and apply. Events of an integration that no longer exists are
+ * marked 'skipped'.
+ */
+@Injectable()
+export class SyncApplierService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly settings: SyncSettings;
+  /**
+   * SYNC_ENGINE (default on): off, this process neither takes webhooks in nor applies them (the receiver answers
+   * 503 and stores nothing, so the provider retries later) — for processes that only serve the API while others
+   * run the engine.
+   */
+  readonly enabled: boolean;
+  private pool?: pg.Pool;
+  private boss?: PgBoss;
+  private running = false;
+  private readonly lanes = new Map<string, Lane>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+    private readonly integrations: IntegrationsService,
+    private readonly provisioning: NeonAuthProvisioningService,
+    @InjectDataSource() private readonly dataSource: DataSource,
+  ) {
+    this.settings = syncSettings(config);
+    this.enabled = config.syncEngine;
+  }
+
+  /** The control-plane pool of the receiver and the applier (its own: the hot path never waits on the API's pool). */
+  get db(): pg.Pool {
+    if (!this.pool) throw new Error('sync engine is not started');
+    return this.pool;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    if (!this.config.databaseUrl || !this.enabled) return;
+    const pool = new pg.Pool({
+      connectionString: this.config.databaseUrl,
+      max: 8,
+      connectionTimeoutMillis: 10_000,
+      application_name: 'neon-auth-control-plane-sync',
+    });
+    pool.on('error', (err) => this.logger.warn({ err }, 'sync: idle database connection failed'));
+    this.pool = pool;
+    this.running = true;
+    const s = this.settings;
+    const boss = new PgBoss({
+      db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
+      schema: SYNC_PGBOSS_SCHEMA,
+      supervise: true,
+      schedule: true,
+    });
+    boss.on('error', (err) => this.logger.warn({ err }, 'sync: pg-boss error'));
+    await boss.start();
+    this.boss = boss;
+    await boss.createQueue(SYNC_APPLY_QUEUE, {
+      name: SYNC_APPLY_QUEUE,
+      policy: 'short',
+      retryLimit: s.maxAttempts + 2,
+      retryDelay: s.retryDelaySeconds,
+      retryBackoff: true,
+      expireInSeconds: 300,
+    });
+    await boss.createQueue(SYNC_SWEEP_QUEUE, { name: SYNC_SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
+    await boss.work<{ integrationId: string }>(
+      SYNC_APPLY_QUEUE,
+      { pollingIntervalSeconds: s.pollingIntervalSeconds, batchSize: 1 },
+      async ([job]) => {
+        const result = await this.drain(job.data.integrationId);
+        if (result.error) throw result.error; // pg-boss retries with backoff
+      },
+    );
+    await boss.work(SYNC_SWEEP_QUEUE, { pollingIntervalSeconds: 30 }, async () => {
+      await this.sweep();
+    });
+    await boss.schedule(SYNC_SWEEP_QUEUE, '* * * * *');
+    // Rows left over from before this start. On a first start the inbox may not exist yet (migrations run
+    // after init): the cron sweep follows.
+    this.sweep().catch((err) => this.logger.debug({ err }, 'sync: startup sweep failed; the periodic sweep will retry'));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.running = false;
+    const boss = this.boss;
+    this.boss = undefined;
+    try {
+      await boss?.stop({ graceful: true, wait: true, close: false, timeout: 10_000 });
+    } catch (err) {
+      this.logger.warn({ err }, 'sync: pg-boss did not stop cleanly');
+    }
+    await Promise.allSettled([...this.lanes.values()].map((l) => l.running));
+    await this.pool?.end().catch(() => undefined);
+    this.pool = undefined;
+  }
+
+  /** Kicks every integration with pending rows. */
+  async sweep(): Promise<void> {
+    if (!this.running) return;
+    const { rows } = await this.db.query<{ integration_id: string }>(`SELECT DISTINCT integration_id FROM sync_inbox WHERE status = 'pending'`);
+    await Promise.all(rows.map((r) => this.kick(r.integration_id)));
+  }
+
+  /**
+   * Applies the integration's pending rows now (grouped with whatever else arrived meanwhile). Never
+   * throws: a failure is recorded and handed to pg-boss for a retry with backoff.
+   */
+  async kick(integrationId: string): Promise<DrainResult> {
+    const result = await this.drain(integrationId);
+    if (result.error && this.running) {
+      await this.boss
+        ?.send(SYNC_APPLY_QUEUE, { integrationId }, { singletonKey: integrationId, startAfter: this.settings.retryDelaySeconds })
+        .catch((err) => this.logger.warn({ err, integrationId }, 'sync: could not enqueue a retry (the sweep will)'));
+    }
+    return result;
+  }
+
+  /** Runs (or joins) the integration's lane until no pending row is left or a run fails. */
+  drain(integrationId: string): Promise<DrainResult> {
+    let lane = this.lanes.get(integrationId);
+    if (!lane) {
+      lane = { again: false };
+      this.lanes.set(integrationId, lane);
+    }
+    if (lane.running) {
+      // A run is in progress: its next round picks up rows that are durable by now.
+      lane.again = true;
+      return lane.running;
+    }
+    const l = lane;
+    l.again = true;
+    l.running = (async () => {
+      const total: DrainResult = { applied: 0, skipped: 0 };
+      try {
+        while (l.again && this.pool) {
+          l.again = false;
+          const r = await this.applyBatch(integrationId);
+          total.applied += r.applied;
+          total.skipped += r.skipped;
+          if (r.error) {
+            total.error = r.error;
+            break;
+          }
+          if (r.applied + r.skipped >= this.settings.batchSize) l.again = true; // more rows than one batch
+        }
+      } catch (err) {
+        total.error = err as Error;
+      } finally {
+        l.running = undefined;
+        this.lanes.delete(integrationId);
+      }
+      return total;
+    })();
+    return l.running;
+  }
+
+  /** One transaction: lock pending rows, write them to the branch database, mark them. */
+  private async applyBatch(integrationId: string): Promise<DrainResult> {
+    const client = await this.db.connect();
+    let ids: string[] = [];
+    let failure: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<InboxRow>(
+        `SELECT id, event_type, payload, received_at FROM sync_inbox
+         WHERE integration_id = $1 AND status = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [integrationId, this.settings.batchSize],
+      );
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return { applied: 0, skipped: 0 };
+      }
+      ids = rows.map((r) => r.id);
+      const integration = await this.dataSource.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
+      if (!integration) {
+        await client.query(`UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`, [ids]);
+        await client.query('COMMIT');
+        return { applied: 0, skipped: ids.length };
+      }
+      const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
+      try {
+        await this.writeToBranch(integration, rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)));
+      } catch (err) {
+        failure = err as Error;
+        await client.query('ROLLBACK');
+        return { applied: 0, skipped: 0, error: failure };
+      }
+      await client.query(
+        `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
+           applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
+         WHERE id = ANY($1::bigint[])`,
+        [ids, skippedIds],
+      );
+      await client.query('COMMIT');
+      return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      failure ??= err as Error;
+      return { applied: 0, skipped: 0, error: failure };
+    } finally {
+      client.release();
+      if (failure && ids.length > 0) await this.recordFailure(ids, failure);
+    }
+  }
+
+  private async writeToBranch(integration: NeonAuthIntegrationEntity, rows: InboxRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    const target = await this.integrations.branchDatabaseOf(integration);
+    const upserts: UsersSyncRow[] = [];
+    const deletes = new Map<string, string[]>(); // deletion time -> ids
+    for (const r of rows) {
+      const data = r.payload.data;
+      if (r.event_type === 'user.deleted') {
+        const at = r.received_at.toISOString();
+        const list = deletes.get(at) ?? [];
+        list.push(String(data.id));
+        deletes.set(at, list);
+      } else {
+        upserts.push({ raw_json: data, updated_at: versionOf(r), deleted_at: null });
+      }
+    }
+    if (upserts.length > 0) await this.provisioning.upsertUsers(target, upserts);
+    for (const [at, ids] of deletes) await this.provisioning.markDeleted(target, ids, at);
+  }
+
+  /** Counts the failed attempt on the rows; rows out of attempts park as dead letters. */
+  private async recordFailure(ids: string[], err: Error): Promise<void> {
+    await this.db
+      .query(
+        `UPDATE sync_inbox SET attempts = attempts + 1, last_error = left($2, 2000),
+           status = CASE WHEN attempts + 1 >= $3 THEN 'dead' ELSE status END
+         WHERE id = ANY($1::bigint[]) AND status = 'pending'`,
+        [ids, err.message, this.settings.maxAttempts],
+      )
+      .catch((e) => this.logger.warn({ err: e }, 'sync: could not record a failed attempt'));
+    this.logger.warn({ err, rows: ids.length }, 'sync: applying events failed; they will be retried');
+  }
+}
+
+/**
+ * users_sync.updated_at of a user.created / user.updated event (see the class comment):
+ * - user.created: the provider's sign-up time (`signed_up_at_millis`), as the users API writes it, so a
+ *   create made through the API and its webhook write the same state (the second is a no-op); never later
+ *   than the arrival time, so an update that arrives after it is always newer, whatever the provider's clock;
+ * - user.updated: the arrival time, but after the sign-up time (as the users API stamps its changes).
+ */
+export function versionOf(r: { event_type: string; payload: { data: Record<string, unknown> }; received_at: Date }): string {
+  const received = r.received_at.getTime();
+  const millis = r.payload.data.signed_up_at_millis;
+  const signedUp = typeof millis === 'number' && Number.isFinite(millis) ? millis : undefined;
+  if (signedUp === undefined) return r.received_at.toISOString();
+  const at = r.event_type === 'user.created' ? Math.min(signedUp, received) : Math.max(received, signedUp + 1);
+  return new Date(at).toISOString();
+}

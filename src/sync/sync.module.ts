@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { NeonAuthIntegrationsModule } from '../neon-auth/integrations/integrations.module.js';
+import { SyncApplierService } from './sync-applier.service.js';
+import { WebhookIntakeService } from './webhook-intake.service.js';
+import { WebhookReceiverController } from './webhook-receiver.controller.js';
+
+/**
+ * The users_sync sync engine (issue 5): webhook receiver -> durable inbox (sync_inbox) -> applier
+ * (in-process batching per branch database, pg-boss in schema `pgboss_sync` for retries and recovery).
+ * Must not import from src/stack-auth (the provider is reached only through its webhooks and the port).
+ */
+@Module({
+  imports: [NeonAuthIntegrationsModule],
+  controllers: [WebhookReceiverController],
+  providers: [SyncApplierService, WebhookIntakeService],
+  exports: [SyncApplierService],
+})
+export class SyncModule {}

@@ -1,0 +1,91 @@
+import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { Webhook, WebhookVerificationError } from 'svix';
+import { DataSource } from 'typeorm';
+import { ApiError, ErrorCode } from '../common/errors.js';
+import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
+import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
+import { MAX_ID_BYTES, prepareRow } from '../neon-auth/provisioning/users-sync.writer.js';
+import { MockWebhookBus } from '../providers/mock/mock-provider.adapter.js';
+import { SyncApplierService } from './sync-applier.service.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * Verifies and stores one delivery (HTTP from the receiver above, in process from the mock provider's
+ * MockWebhookBus), then kicks the applier. Throws ApiError 404/401/400/503 without storing anything.
+ */
+@Injectable()
+export class WebhookIntakeService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private unsubscribe?: () => void;
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly integrations: IntegrationsService,
+    private readonly applier: SyncApplierService,
+    private readonly mockBus: MockWebhookBus,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    if (!this.applier.enabled) return;
+    // The mock provider "delivers" to the registered URL in process; its last path segment is the integration id.
+    this.unsubscribe = this.mockBus.subscribe(async (d) => {
+      const integrationId = d.url.slice(d.url.lastIndexOf('/') + 1);
+      await this.ingest(integrationId, Buffer.from(d.body, 'utf8'), { ...d.headers });
+    });
+  }
+
+  beforeApplicationShutdown(): void {
+    this.unsubscribe?.();
+  }
+
+  async ingest(integrationId: string, raw: unknown, headers: Record<string, string>): Promise<void> {
+    if (!this.applier.enabled) throw new ApiError(ErrorCode.ServiceUnavailable, 'the users_sync sync engine is not enabled on this server (SYNC_ENGINE=on)');
+    if (!UUID.test(integrationId)) throw ApiError.notFound(`integration ${integrationId}`);
+    const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
+    if (!integration) throw ApiError.notFound(`integration ${integrationId}`);
+    const secret = this.integrations.webhookSecretOf(integration);
+    if (!secret) throw ApiError.unauthorized('this integration receives no signed webhooks');
+    if (!Buffer.isBuffer(raw)) throw ApiError.validation('the body must be the signed JSON event');
+    let event: unknown;
+    try {
+      event = new Webhook(secret).verify(raw, headers);
+    } catch (err) {
+      if (err instanceof WebhookVerificationError) throw ApiError.unauthorized(`webhook signature verification failed: ${err.message}`);
+      throw new ApiError(ErrorCode.MalformedJson, 'the signed body is not valid JSON');
+    }
+    const messageId = headers['svix-id'] ?? headers['webhook-id'];
+    const type = checkEvent(event);
+    try {
+      await this.applier.db.query(
+        `INSERT INTO sync_inbox (integration_id, message_id, event_type, payload) VALUES ($1, $2, $3, $4::jsonb)
+         ON CONFLICT (integration_id, message_id) DO NOTHING`,
+        [integrationId, messageId, type, raw.toString('utf8')],
+      );
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === '22P02' || code === '22P05' || code === '22021') throw ApiError.validation('the event cannot be stored as JSON');
+      throw err;
+    }
+    // Durable: apply now (grouped with concurrent events), without holding the answer.
+    void this.applier.kick(integrationId);
+  }
+}
+
+/** The event's type when the body is an event the applier can take (others: 400). */
+function checkEvent(event: unknown): string {
+  if (event === null || typeof event !== 'object' || Array.isArray(event)) throw ApiError.validation('the event must be a JSON object {type, data}');
+  const { type, data } = event as { type?: unknown; data?: unknown };
+  if (typeof type !== 'string' || type.length === 0 || type.length > 200) throw ApiError.validation('type must be a non-empty string');
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) throw ApiError.validation('data must be an object');
+  const id = (data as { id?: unknown }).id;
+  if (type === 'user.created' || type === 'user.updated') {
+    const p = prepareRow({ raw_json: data as Record<string, unknown>, updated_at: new Date() });
+    if ('problem' in p) throw ApiError.validation(`data is not a user object: ${p.problem}`);
+  } else if (type === 'user.deleted') {
+    if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > MAX_ID_BYTES || id.includes('\u0000')) {
+      throw ApiError.validation('data.id must be a user id');
+    }
+  }
+  return type;
+}
