@@ -647,6 +647,19 @@ export interface GetNeonAuthParams {
   projectId: string;
 }
 
+export interface GetNeonAuthSyncStatusParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface GetOrganizationInvitationsParams {
   /**
    * The organization ID
@@ -1030,6 +1043,49 @@ export type NeonAuthProviderProjectOwnedBy = "neon" | "user";
 export type NeonAuthProviderProjectTransferStatus = "finished" | "initiated";
 
 export type NeonAuthSupportedAuthProvider = "better_auth" | "mock" | "stack";
+
+export interface NeonAuthSyncLag {
+  /** Median of applied_at - received_at (ms) over events applied in the last hour; null when none */
+  p50: number | null;
+  /** 99th percentile of applied_at - received_at (ms) over events applied in the last hour; null when none */
+  p99: number | null;
+}
+
+export interface NeonAuthSyncReconcileResponse {
+  /** False when no provider listing completed (nothing was deleted) */
+  complete: boolean;
+  /** Rows of users the provider no longer has, soft-deleted */
+  deleted: number;
+  /** Provider users that had no row in users_sync */
+  inserted: number;
+  /** Duration of the run in milliseconds */
+  ms: number;
+  /** Writes refused because the row already held a newer state */
+  skipped: number;
+  /** Provider users whose row already matched */
+  unchanged: number;
+  /** Rows that differed from the provider and were rewritten */
+  updated: number;
+}
+
+export interface NeonAuthSyncStatus {
+  /** Provider events parked after exhausting their apply attempts */
+  dead_letters: number;
+  /** Webhook-to-users_sync lag over the last hour */
+  lag_ms: NeonAuthSyncLag;
+  /**
+   * When the last event was applied to users_sync
+   * @format date-time
+   */
+  last_applied_at: string | null;
+  /**
+   * Start of the last complete reconciliation with the provider
+   * @format date-time
+   */
+  last_reconciled_at: string | null;
+  /** Provider events received and not yet applied (pending) */
+  queued: number;
+}
 
 export interface NeonAuthTransferAuthProviderProjectRequest {
   auth_provider: NeonAuthSupportedAuthProvider;
@@ -1523,6 +1579,19 @@ export interface SharedProjectsResponse {
   projects: ProjectListItem[];
 }
 
+export interface StartNeonAuthSyncParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface UpdateNeonAuthUserRoleParams {
   /** The auth provider's user ID */
   authUserId: string;
@@ -1878,6 +1947,48 @@ export class Api<
         body: data,
         secure: true,
         type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Health of the branch's provider -> `neon_auth.users_sync` sync: webhook-to-write lag (p50/p99 over events applied in the last hour; null when none), events queued, dead letters, last applied event, last complete reconciliation. 404 when Neon Auth is not enabled on the branch.
+     *
+     * @tags Extensions
+     * @name GetNeonAuthSyncStatus
+     * @summary Get the users_sync sync status (extension)
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/sync
+     * @secure
+     */
+    getNeonAuthSyncStatus: (
+      { projectId, branchId }: GetNeonAuthSyncStatusParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthSyncStatus, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/sync`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Runs a full reconciliation of the branch's `neon_auth.users_sync` with the auth provider (waits for a run in progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch.
+     *
+     * @tags Extensions
+     * @name StartNeonAuthSync
+     * @summary Reconcile users_sync with the provider now (extension)
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/sync
+     * @secure
+     */
+    startNeonAuthSync: (
+      { projectId, branchId }: StartNeonAuthSyncParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthSyncReconcileResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/sync`,
+        method: "POST",
+        secure: true,
         format: "json",
         ...params,
       }),

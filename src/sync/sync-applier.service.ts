@@ -1,4 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { PGBOSS_SETUP_LOCK_KEY, withAdvisoryLock } from '../common/advisory-lock.js';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
@@ -138,17 +139,20 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       schedule: true,
     });
     boss.on('error', (err) => this.logger.warn({ err }, 'sync: pg-boss error'));
-    await boss.start();
-    this.boss = boss;
-    await boss.createQueue(SYNC_APPLY_QUEUE, {
-      name: SYNC_APPLY_QUEUE,
-      policy: 'short',
-      retryLimit: s.maxAttempts + 2,
-      retryDelay: s.retryDelaySeconds,
-      retryBackoff: true,
-      expireInSeconds: 300,
+    // Replicas starting together set pg-boss up one at a time (its queue creation deadlocks otherwise).
+    await withAdvisoryLock(pool, PGBOSS_SETUP_LOCK_KEY, async () => {
+      await boss.start();
+      this.boss = boss;
+      await boss.createQueue(SYNC_APPLY_QUEUE, {
+        name: SYNC_APPLY_QUEUE,
+        policy: 'short',
+        retryLimit: s.maxAttempts + 2,
+        retryDelay: s.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: 300,
+      });
+      await boss.createQueue(SYNC_SWEEP_QUEUE, { name: SYNC_SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
     });
-    await boss.createQueue(SYNC_SWEEP_QUEUE, { name: SYNC_SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
     await boss.work<{ integrationId: string }>(
       SYNC_APPLY_QUEUE,
       { pollingIntervalSeconds: s.pollingIntervalSeconds, batchSize: 1 },

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { NeonAuthIntegrationsModule } from '../neon-auth/integrations/integrations.module.js';
 import { SyncApplierService } from './sync-applier.service.js';
+import { SyncStatusModule } from './status/sync-status.module.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
 import { WebhookReceiverController } from './webhook-receiver.controller.js';
 
@@ -10,7 +11,7 @@ import { WebhookReceiverController } from './webhook-receiver.controller.js';
  * Must not import from src/stack-auth (the provider is reached only through its webhooks and the port).
  */
 @Module({
-  imports: [NeonAuthIntegrationsModule],
+  imports: [NeonAuthIntegrationsModule, SyncStatusModule],
   controllers: [WebhookReceiverController],
   providers: [SyncApplierService, WebhookIntakeService],
   exports: [SyncApplierService],

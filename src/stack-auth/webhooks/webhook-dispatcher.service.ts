@@ -1,4 +1,5 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import { PGBOSS_SETUP_LOCK_KEY, withAdvisoryLock } from '../../common/advisory-lock.js';
 import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
@@ -130,17 +131,20 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       schedule: true,
     });
     boss.on('error', (err) => this.logger.warn({ err }, 'webhook dispatcher: pg-boss error'));
-    await boss.start();
-    this.boss = boss;
-    await boss.createQueue(DELIVERY_QUEUE, {
-      name: DELIVERY_QUEUE,
-      policy: 'short',
-      retryLimit: s.retryLimit,
-      retryDelay: s.retryDelaySeconds,
-      retryBackoff: true,
-      expireInSeconds: s.jobExpireSeconds,
+    // Replicas starting together set pg-boss up one at a time (its queue creation deadlocks otherwise).
+    await withAdvisoryLock(pool, PGBOSS_SETUP_LOCK_KEY, async () => {
+      await boss.start();
+      this.boss = boss;
+      await boss.createQueue(DELIVERY_QUEUE, {
+        name: DELIVERY_QUEUE,
+        policy: 'short',
+        retryLimit: s.retryLimit,
+        retryDelay: s.retryDelaySeconds,
+        retryBackoff: true,
+        expireInSeconds: s.jobExpireSeconds,
+      });
+      await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
     });
-    await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
     this.running = true;
     for (let i = 0; i < s.concurrency; i++) {
       let workerId = '';

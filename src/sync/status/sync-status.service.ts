@@ -1,0 +1,65 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { IntegrationsService } from '../../neon-auth/integrations/integrations.service.js';
+import { SyncReconcilerService } from '../reconciler/reconciler.service.js';
+import type { NeonAuthSyncReconcileResponseDto, NeonAuthSyncStatusDto } from './sync-status.dto.js';
+
+interface StatsRow {
+  p50: number | null;
+  p99: number | null;
+  queued: string;
+  dead_letters: string;
+  last_applied_at: Date | null;
+}
+
+/**
+ * Sync status of a branch's Neon Auth integration (issue 5 extensions): inbox lag / backlog / dead letters
+ * from sync_inbox, last reconciliation from the reconciler; and an on-demand reconciliation.
+ */
+@Injectable()
+export class SyncStatusService {
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly integrations: IntegrationsService,
+    private readonly reconciler: SyncReconcilerService,
+  ) {}
+
+  async statusForBranch(projectId: string, branchId: string): Promise<NeonAuthSyncStatusDto> {
+    const integration = await this.integrations.findForBranch(projectId, branchId);
+    const [stats] = (await this.db.query(
+      `WITH recent AS (
+         SELECT extract(epoch FROM (applied_at - received_at)) * 1000 AS lag
+           FROM sync_inbox
+          WHERE integration_id = $1 AND status = 'applied' AND applied_at >= now() - interval '1 hour'
+       )
+       SELECT
+         (SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY lag) FROM recent) AS p50,
+         (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM recent) AS p99,
+         (SELECT count(*) FROM sync_inbox WHERE integration_id = $1 AND status = 'pending') AS queued,
+         (SELECT count(*) FROM sync_inbox WHERE integration_id = $1 AND status = 'dead') AS dead_letters,
+         (SELECT max(applied_at) FROM sync_inbox WHERE integration_id = $1 AND status = 'applied') AS last_applied_at`,
+      [integration.id],
+    )) as StatsRow[];
+    const last = await this.reconciler.lastReconciliation(integration.id);
+    return {
+      lag_ms: { p50: numberOrNull(stats.p50), p99: numberOrNull(stats.p99) },
+      queued: Number(stats.queued),
+      dead_letters: Number(stats.dead_letters),
+      last_applied_at: stats.last_applied_at ? new Date(stats.last_applied_at).toISOString() : null,
+      last_reconciled_at: last?.lastReconciledAt ? new Date(last.lastReconciledAt).toISOString() : null,
+    };
+  }
+
+  async reconcileBranch(projectId: string, branchId: string): Promise<NeonAuthSyncReconcileResponseDto> {
+    const integration = await this.integrations.findForBranch(projectId, branchId);
+    const c = await this.reconciler.reconcile(integration);
+    return { inserted: c.inserted, updated: c.updated, deleted: c.deleted, unchanged: c.unchanged, skipped: c.skipped, complete: c.complete, ms: c.ms };
+  }
+}
+
+function numberOrNull(v: unknown): number | null {
+  if (v === null || v === undefined) return null;
+  const n = Number(v);
+  return Number.isFinite(n) ? Math.round(n * 1000) / 1000 : null;
+}
