@@ -1,8 +1,19 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
+import { Matches } from 'class-validator';
 import { ApiError } from './errors.js';
 
-/** Neon's id pattern for projects, branches, organizations and endpoints. */
-export const NEON_ID_PATTERN = /^[a-z0-9-]{1,60}$/;
+/** Neon's id pattern for projects, branches, organizations and endpoints, as written in the OpenAPI document. */
+export const NEON_ID_SOURCE = '^[a-z0-9-]{1,60}$';
+export const NEON_ID_PATTERN = new RegExp(NEON_ID_SOURCE);
+/** `@ApiProperty` options of a Neon id. */
+export const NEON_ID_PROPERTY = { pattern: NEON_ID_SOURCE } as const;
+/** OpenAPI schema of a Neon id path parameter. */
+export const NEON_ID_PARAM_SCHEMA = { type: 'string', pattern: NEON_ID_SOURCE } as const;
+
+/** A body or query field that must be a Neon id ("<field> must match ^[a-z0-9-]{1,60}$"). */
+export function IsNeonId(): PropertyDecorator {
+  return Matches(NEON_ID_PATTERN, { message: `$property must match ${NEON_ID_SOURCE}` });
+}
 
 function flatten(errors: ValidationError[], parent: string, out: string[]): string[] {
   for (const e of errors) {
@@ -86,7 +97,7 @@ export function createValidationPipe(): ValidationPipe {
 export class NeonIdPipe implements PipeTransform<string, string> {
   transform(value: string, metadata: ArgumentMetadata): string {
     if (typeof value !== 'string' || !NEON_ID_PATTERN.test(value)) {
-      throw ApiError.validation(`invalid path parameter ${metadata.data}: must match ^[a-z0-9-]{1,60}$`);
+      throw ApiError.validation(`invalid path parameter ${metadata.data}: must match ${NEON_ID_SOURCE}`);
     }
     return value;
   }

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
 
 /**
  * The process configuration, read once from the environment and validated as a whole:
@@ -169,7 +170,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     problems.push(`BODY_LIMIT must be a size such as 512kb or 1mb (got "${str('BODY_LIMIT')}")`);
   }
   const regionId = str('REGION_ID') ?? 'local';
-  if (!/^[a-z0-9-]{1,60}$/.test(regionId)) problems.push('REGION_ID must match ^[a-z0-9-]{1,60}$');
+  if (!NEON_ID_PATTERN.test(regionId)) problems.push(`REGION_ID must match ${NEON_ID_SOURCE}`);
   const databasePoolSize = int('DATABASE_POOL_SIZE', 10, 1, 1000);
   const stackAuthIntegrationClientId = str('STACK_AUTH_INTEGRATION_CLIENT_ID') ?? 'neon';
   if (/[:\s]/.test(stackAuthIntegrationClientId)) problems.push('STACK_AUTH_INTEGRATION_CLIENT_ID must not contain ":" or whitespace');

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiError } from '../common/errors.js';
-import { NEON_ID_PATTERN } from '../common/validation.js';
+import { NeonIdPipe } from '../common/validation.js';
 import { ProjectEntity } from '../projects/entities/project.entity.js';
 import { MemberEntity } from './entities/member.entity.js';
 import { OrganizationEntity } from './entities/organization.entity.js';
@@ -112,12 +112,9 @@ export class AccessService {
   }
 }
 
+/** The route's id parameter, checked as the route's own NeonIdPipe checks it (the guard runs before pipes). */
 function requireId(params: Record<string, string | undefined>, name: string): string {
-  const value = params[name];
-  if (typeof value !== 'string' || !NEON_ID_PATTERN.test(value)) {
-    throw ApiError.validation(`invalid path parameter ${name}: must match ^[a-z0-9-]{1,60}$`);
-  }
-  return value;
+  return new NeonIdPipe().transform(params[name] as string, { type: 'param', data: name });
 }
 
 function assertNever(value: never): never {

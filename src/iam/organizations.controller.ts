@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { Int64IdPipe, NeonIdPipe, UuidPipe } from '../common/validation.js';
+import { Int64IdPipe, NEON_ID_PARAM_SCHEMA, NeonIdPipe, UuidPipe } from '../common/validation.js';
 import { EXTENSIONS_TAG } from '../openapi/swagger.js';
 import { ApiKeysService } from './api-keys.service.js';
 import { Caller } from './caller.decorator.js';
@@ -26,7 +26,7 @@ import { OrganizationsService } from './organizations.service.js';
 import { Access, Policy } from './policy.js';
 import type { AccessContext, Principal } from './principal.js';
 
-const ORG_ID = { name: 'org_id', description: 'The organization ID', schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' } } as const;
+const ORG_ID = { name: 'org_id', description: 'The organization ID', schema: NEON_ID_PARAM_SCHEMA } as const;
 
 @ApiTags('Organizations')
 @Controller('api/v2/organizations')

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NeonIdPipe } from '../common/validation.js';
+import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../common/validation.js';
 import { Caller } from '../iam/caller.decorator.js';
 import { Access, Policy } from '../iam/policy.js';
 import type { AccessContext } from '../iam/principal.js';
@@ -22,7 +22,7 @@ import { PROJECT_ID_PARAM } from './projects.controller.js';
 const BRANCH_ID_PARAM = {
   name: 'branch_id',
   description: 'The branch ID',
-  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+  schema: NEON_ID_PARAM_SCHEMA,
 } as const;
 
 @ApiTags('Branch')

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NeonIdPipe, UuidPipe } from '../common/validation.js';
+import { NEON_ID_PARAM_SCHEMA, NeonIdPipe, UuidPipe } from '../common/validation.js';
 import { Caller } from '../iam/caller.decorator.js';
 import { Access, Policy } from '../iam/policy.js';
 import type { AccessContext } from '../iam/principal.js';
@@ -24,7 +24,7 @@ import { ProjectsService } from './projects.service.js';
 export const PROJECT_ID_PARAM = {
   name: 'project_id',
   description: 'The Neon project ID',
-  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+  schema: NEON_ID_PARAM_SCHEMA,
 } as const;
 
 @ApiTags('Project')

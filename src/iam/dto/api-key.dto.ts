@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsDefined, IsNotEmpty, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IsNeonId, NEON_ID_SOURCE } from '../../common/validation.js';
 
 export class ApiKeyCreateRequestDto {
   @ApiProperty({ description: 'A user-specified API key name', maxLength: 64, example: 'ci' })
@@ -11,10 +12,10 @@ export class ApiKeyCreateRequestDto {
 }
 
 export class OrgApiKeyCreateRequestDto extends ApiKeyCreateRequestDto {
-  @ApiPropertyOptional({ description: 'If set, the API key can access only this project', pattern: '^[a-z0-9-]{1,60}$' })
+  @ApiPropertyOptional({ description: 'If set, the API key can access only this project', pattern: NEON_ID_SOURCE })
   @IsOptional()
   @IsString()
-  @Matches(/^[a-z0-9-]{1,60}$/, { message: 'project_id must match ^[a-z0-9-]{1,60}$' })
+  @IsNeonId()
   project_id?: string;
 }
 
@@ -33,7 +34,7 @@ export class ApiKeyCreateResponseDto {
 }
 
 export class OrgApiKeyCreateResponseDto extends ApiKeyCreateResponseDto {
-  @ApiPropertyOptional({ pattern: '^[a-z0-9-]{1,60}$' }) project_id?: string;
+  @ApiPropertyOptional({ pattern: NEON_ID_SOURCE }) project_id?: string;
 }
 
 export class ApiKeysListResponseItemDto {
@@ -46,7 +47,7 @@ export class ApiKeysListResponseItemDto {
 }
 
 export class OrgApiKeysListResponseItemDto extends ApiKeysListResponseItemDto {
-  @ApiPropertyOptional({ pattern: '^[a-z0-9-]{1,60}$' }) project_id?: string;
+  @ApiPropertyOptional({ pattern: NEON_ID_SOURCE }) project_id?: string;
 }
 
 export class ApiKeyRevokeResponseDto {
@@ -60,5 +61,5 @@ export class ApiKeyRevokeResponseDto {
 }
 
 export class OrgApiKeyRevokeResponseDto extends ApiKeyRevokeResponseDto {
-  @ApiPropertyOptional({ pattern: '^[a-z0-9-]{1,60}$' }) project_id?: string;
+  @ApiPropertyOptional({ pattern: NEON_ID_SOURCE }) project_id?: string;
 }

@@ -18,9 +18,10 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ORG_ROLES, type OrgRole } from '../entities/member.entity.js';
+import { NEON_ID_SOURCE } from '../../common/validation.js';
 
 export class OrganizationDto {
-  @ApiProperty({ pattern: '^[a-z0-9-]{1,60}$', example: 'org-morning-bread-81040908' }) id!: string;
+  @ApiProperty({ pattern: NEON_ID_SOURCE, example: 'org-morning-bread-81040908' }) id!: string;
   @ApiProperty() name!: string;
   @ApiProperty() handle!: string;
   @ApiProperty() plan!: string;
@@ -46,7 +47,7 @@ export class OrganizationCreateRequestDto {
 export class MemberDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'uuid' }) user_id!: string;
-  @ApiProperty({ pattern: '^[a-z0-9-]{1,60}$' }) org_id!: string;
+  @ApiProperty({ pattern: NEON_ID_SOURCE }) org_id!: string;
   @ApiProperty({ enum: ORG_ROLES }) role!: OrgRole;
   @ApiPropertyOptional({ format: 'date-time' }) joined_at?: string;
 }
@@ -107,7 +108,7 @@ export class OrganizationMemberUpdateRequestDto {
 export class InvitationDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
   @ApiProperty({ format: 'email' }) email!: string;
-  @ApiProperty({ pattern: '^[a-z0-9-]{1,60}$' }) org_id!: string;
+  @ApiProperty({ pattern: NEON_ID_SOURCE }) org_id!: string;
   @ApiProperty({ format: 'uuid', description: 'Account that extended the invitation' }) invited_by!: string;
   @ApiProperty({ format: 'date-time' }) invited_at!: string;
   @ApiProperty({ enum: ORG_ROLES }) role!: OrgRole;

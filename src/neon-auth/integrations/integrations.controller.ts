@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Idempotent } from '../../common/idempotency.js';
-import { NeonIdPipe } from '../../common/validation.js';
+import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
 import { Caller } from '../../iam/caller.decorator.js';
 import { Access, Policy } from '../../iam/policy.js';
 import type { AccessContext } from '../../iam/principal.js';
@@ -22,7 +22,7 @@ import { IntegrationsService } from './integrations.service.js';
 export const BRANCH_ID_PARAM = {
   name: 'branch_id',
   description: 'The branch ID',
-  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+  schema: NEON_ID_PARAM_SCHEMA,
 } as const;
 
 const NOT_ENABLED = 'Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.';

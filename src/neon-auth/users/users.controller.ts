@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { Idempotent } from '../../common/idempotency.js';
 import { ApiCreatedResponse, ApiExtension, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NeonIdPipe } from '../../common/validation.js';
+import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
 import { Caller } from '../../iam/caller.decorator.js';
 import { Access, Policy } from '../../iam/policy.js';
 import type { AccessContext, Principal } from '../../iam/principal.js';
@@ -23,7 +23,7 @@ import { NeonAuthUsersService } from './users.service.js';
 const BRANCH_ID_PARAM = {
   name: 'branch_id',
   description: 'The branch ID',
-  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+  schema: NEON_ID_PARAM_SCHEMA,
 } as const;
 
 /** Branch-scoped users (tag `Auth`): POST/DELETE/PUT role, and the users list (extension). */

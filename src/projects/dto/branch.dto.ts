@@ -21,14 +21,13 @@ import {
 import { CursorPaginationDto } from '../../iam/dto/organization.dto.js';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
 import { IsEmptyAnnotation, IsPgName, QueryBoolean } from './validators.js';
+import { NEON_ID_PATTERN, NEON_ID_PROPERTY } from '../../common/validation.js';
 
-const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
-const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
 
 export class BranchDto {
-  @ApiProperty({ ...NEON_ID, example: 'br-quiet-river-482913' }) id!: string;
-  @ApiProperty(NEON_ID) project_id!: string;
-  @ApiPropertyOptional(NEON_ID) parent_id?: string;
+  @ApiProperty({ ...NEON_ID_PROPERTY, example: 'br-quiet-river-482913' }) id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) project_id!: string;
+  @ApiPropertyOptional(NEON_ID_PROPERTY) parent_id?: string;
   @ApiPropertyOptional({ format: 'date-time', description: 'When the parent was copied' }) parent_timestamp?: string;
   @ApiProperty() name!: string;
   @ApiProperty({ enum: ['init', 'resetting', 'ready', 'archived'] }) current_state!: string;
@@ -59,10 +58,10 @@ export class BranchesResponseDto {
 }
 
 export class BranchCreateBranchDto {
-  @ApiPropertyOptional({ ...NEON_ID, description: 'Parent branch; default: the default branch' })
+  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Parent branch; default: the default branch' })
   @IsOptional()
   @IsString()
-  @Matches(NEON_ID_RE)
+  @Matches(NEON_ID_PATTERN)
   parent_id?: string;
 
   @ApiPropertyOptional({ minLength: 1, maxLength: 256, description: 'Default: the generated branch id' })
@@ -221,16 +220,16 @@ export class DatabaseOperationsDto {
 }
 
 export class GetConnectionUriQueryDto {
-  @ApiPropertyOptional({ ...NEON_ID, description: 'Default: the branch of endpoint_id, else the default branch' })
+  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Default: the branch of endpoint_id, else the default branch' })
   @IsOptional()
   @IsString()
-  @Matches(NEON_ID_RE)
+  @Matches(NEON_ID_PATTERN)
   branch_id?: string;
 
-  @ApiPropertyOptional({ ...NEON_ID, description: "Default: the branch's read-write endpoint" })
+  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: "Default: the branch's read-write endpoint" })
   @IsOptional()
   @IsString()
-  @Matches(NEON_ID_RE)
+  @Matches(NEON_ID_PATTERN)
   endpoint_id?: string;
 
   @ApiProperty({ description: 'The database name' })

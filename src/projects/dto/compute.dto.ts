@@ -1,9 +1,9 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { NEON_ID_PROPERTY } from '../../common/validation.js';
 
-const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
 
 export class RoleDto {
-  @ApiProperty(NEON_ID) branch_id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) branch_id!: string;
   @ApiProperty({ description: 'The role name' }) name!: string;
   @ApiPropertyOptional({ description: 'The role password; only in the responses that create the role' }) password?: string;
   @ApiPropertyOptional() protected?: boolean;
@@ -14,7 +14,7 @@ export class RoleDto {
 
 export class DatabaseDto {
   @ApiProperty({ type: 'integer', format: 'int64' }) id!: number;
-  @ApiProperty(NEON_ID) branch_id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) branch_id!: string;
   @ApiProperty({ description: 'The database name' }) name!: string;
   @ApiProperty({ description: 'The name of the role that owns the database' }) owner_name!: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
@@ -23,9 +23,9 @@ export class DatabaseDto {
 
 export class EndpointDto {
   @ApiProperty({ description: 'Host name of the compute server' }) host!: string;
-  @ApiProperty({ ...NEON_ID, example: 'ep-cool-darkness-123456' }) id!: string;
-  @ApiProperty(NEON_ID) project_id!: string;
-  @ApiProperty(NEON_ID) branch_id!: string;
+  @ApiProperty({ ...NEON_ID_PROPERTY, example: 'ep-cool-darkness-123456' }) id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) project_id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) branch_id!: string;
   @ApiProperty({ description: 'Fixed: the compute server does not autoscale' }) autoscaling_limit_min_cu!: number;
   @ApiProperty({ description: 'Fixed: the compute server does not autoscale' }) autoscaling_limit_max_cu!: number;
   @ApiProperty() region_id!: string;
@@ -46,9 +46,9 @@ export class EndpointDto {
 
 export class OperationDto {
   @ApiProperty({ format: 'uuid' }) id!: string;
-  @ApiProperty(NEON_ID) project_id!: string;
-  @ApiPropertyOptional(NEON_ID) branch_id?: string;
-  @ApiPropertyOptional(NEON_ID) endpoint_id?: string;
+  @ApiProperty(NEON_ID_PROPERTY) project_id!: string;
+  @ApiPropertyOptional(NEON_ID_PROPERTY) branch_id?: string;
+  @ApiPropertyOptional(NEON_ID_PROPERTY) endpoint_id?: string;
   @ApiProperty({ description: 'e.g. create_timeline, start_compute, apply_config, delete_timeline' }) action!: string;
   @ApiProperty({
     enum: ['scheduling', 'running', 'finished', 'failed', 'error', 'cancelling', 'cancelled', 'skipped'],

@@ -20,9 +20,8 @@ import {
 import { BranchDto } from './branch.dto.js';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
 import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName, OptionalNotNull, QueryBoolean } from './validators.js';
+import { NEON_ID_PATTERN, NEON_ID_PROPERTY } from '../../common/validation.js';
 
-const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
-const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
 
 export class AllowedIpsDto {
   @ApiPropertyOptional({ type: [String], description: 'Addresses, CIDR blocks or ranges allowed to connect (stored; enforced by Neon Auth)' })
@@ -135,10 +134,10 @@ export class ProjectCreateBodyDto {
   @Max(2592000)
   history_retention_seconds?: number;
 
-  @ApiPropertyOptional({ ...NEON_ID, description: 'Organization to create the project in (implied by organization keys)' })
+  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Organization to create the project in (implied by organization keys)' })
   @OptionalNotNull()
   @IsString()
-  @Matches(NEON_ID_RE)
+  @Matches(NEON_ID_PATTERN)
   org_id?: string;
 }
 
@@ -214,10 +213,10 @@ export class ListSharedProjectsQueryDto {
 }
 
 export class ListProjectsQueryDto extends ListSharedProjectsQueryDto {
-  @ApiPropertyOptional({ ...NEON_ID, description: 'Only projects of this organization (404 when the caller cannot see it)' })
+  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Only projects of this organization (404 when the caller cannot see it)' })
   @IsOptional()
   @IsString()
-  @Matches(NEON_ID_RE)
+  @Matches(NEON_ID_PATTERN)
   org_id?: string;
 
   @ApiPropertyOptional({ description: 'Deleted projects within a recovery window; deletion is final here, so none' })
@@ -228,7 +227,7 @@ export class ListProjectsQueryDto extends ListSharedProjectsQueryDto {
 }
 
 class ProjectCommonDto {
-  @ApiProperty(NEON_ID) id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) id!: string;
   @ApiProperty({ description: 'Always `local`' }) platform_id!: string;
   @ApiProperty() region_id!: string;
   @ApiProperty() name!: string;
@@ -244,7 +243,7 @@ class ProjectCommonDto {
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
   @ApiProperty({ description: 'Account that created the project; empty when an organization key did' }) owner_id!: string;
-  @ApiPropertyOptional(NEON_ID) org_id?: string;
+  @ApiPropertyOptional(NEON_ID_PROPERTY) org_id?: string;
   @ApiProperty({ type: 'integer' }) history_retention_seconds!: number;
   @ApiPropertyOptional({ enum: ['CAN_VIEW', 'CAN_EDIT', 'CAN_MANAGE'], nullable: true })
   effective_project_permission?: 'CAN_VIEW' | 'CAN_EDIT' | 'CAN_MANAGE' | null;

@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NeonIdPipe } from '../../common/validation.js';
+import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
 import { Access, Policy } from '../../iam/policy.js';
 import { EXTENSIONS_TAG } from '../../openapi/swagger.js';
 import { PROJECT_ID_PARAM } from '../../projects/projects.controller.js';
@@ -10,7 +10,7 @@ import { SyncStatusService } from './sync-status.service.js';
 const BRANCH_ID_PARAM = {
   name: 'branch_id',
   description: 'The branch ID',
-  schema: { type: 'string', pattern: '^[a-z0-9-]{1,60}$' },
+  schema: NEON_ID_PARAM_SCHEMA,
 } as const;
 
 /** Sync status and on-demand reconciliation of a branch's Neon Auth users_sync (extensions, issue 5). */

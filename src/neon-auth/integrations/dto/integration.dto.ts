@@ -1,13 +1,25 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { AUTH_PROVIDER_KINDS } from '../../../providers/auth-provider.port.js';
+import { IsNeonId, NEON_ID_PROPERTY } from '../../../common/validation.js';
 
-const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
-const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
 const PROVIDERS = [...AUTH_PROVIDER_KINDS].sort();
 
 /** The provider kinds of Neon's enum (NeonAuthSupportedAuthProvider); `better_auth` answers 400 "not supported yet". */
 export const NEON_AUTH_PROVIDER_ENUM = { enum: PROVIDERS, enumName: 'NeonAuthSupportedAuthProvider' } as const;
+
+/** The body fields of the legacy calls that name their project in the body (keys, user, transfer). */
+export class NeonAuthProjectProviderBodyDto {
+  @ApiProperty(NEON_ID_PROPERTY)
+  @IsString()
+  @IsNeonId()
+  project_id!: string;
+
+  @ApiProperty(NEON_AUTH_PROVIDER_ENUM)
+  @IsString()
+  @IsIn(AUTH_PROVIDER_KINDS)
+  auth_provider!: (typeof AUTH_PROVIDER_KINDS)[number];
+}
 
 const MANUAL_SETUP_DOC =
   'Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project ' +
@@ -67,14 +79,14 @@ export class NeonAuthCreateIntegrationRequestDto extends ManualSetupFieldsDto {
   @IsIn(PROVIDERS)
   auth_provider!: string;
 
-  @ApiProperty(NEON_ID)
+  @ApiProperty(NEON_ID_PROPERTY)
   @IsString()
-  @Matches(NEON_ID_RE, { message: 'project_id must match ^[a-z0-9-]{1,60}$' })
+  @IsNeonId()
   project_id!: string;
 
-  @ApiProperty(NEON_ID)
+  @ApiProperty(NEON_ID_PROPERTY)
   @IsString()
-  @Matches(NEON_ID_RE, { message: 'branch_id must match ^[a-z0-9-]{1,60}$' })
+  @IsNeonId()
   branch_id!: string;
 
   @ApiPropertyOptional({ description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
@@ -118,7 +130,7 @@ export class NeonAuthCreateIntegrationResponseDto {
 export class NeonAuthIntegrationDto {
   @ApiProperty(NEON_AUTH_PROVIDER_ENUM) auth_provider!: string;
   @ApiProperty() auth_provider_project_id!: string;
-  @ApiProperty(NEON_ID) branch_id!: string;
+  @ApiProperty(NEON_ID_PROPERTY) branch_id!: string;
   @ApiProperty() db_name!: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ enum: ['neon', 'user'], enumName: 'NeonAuthProviderProjectOwnedBy' }) owned_by!: 'neon' | 'user';

@@ -1,4 +1,4 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
@@ -19,10 +19,9 @@ import {
 import { CursorPaginationDto } from '../../../iam/dto/organization.dto.js';
 import { OptionalNotNull, QueryBoolean } from '../../../projects/dto/validators.js';
 import { AUTH_PROVIDER_KINDS } from '../../../providers/auth-provider.port.js';
-import { NEON_AUTH_PROVIDER_ENUM } from '../../integrations/dto/integration.dto.js';
+import { NEON_AUTH_PROVIDER_ENUM, NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
+import { IsNeonId, NEON_ID_PROPERTY } from '../../../common/validation.js';
 
-const NEON_ID = { pattern: '^[a-z0-9-]{1,60}$' } as const;
-const NEON_ID_RE = /^[a-z0-9-]{1,60}$/;
 
 /** Most roles one user may hold, and the longest role name (Stack Auth stores them in server_metadata). */
 export const MAX_ROLES = 100;
@@ -47,30 +46,7 @@ export class CreateBranchNeonAuthNewUserRequestDto {
   name?: string;
 }
 
-export class NeonAuthCreateNewUserRequestDto {
-  @ApiProperty(NEON_ID)
-  @IsString()
-  @Matches(NEON_ID_RE, { message: '$property must match ^[a-z0-9-]{1,60}$' })
-  project_id!: string;
-
-  @ApiProperty(NEON_AUTH_PROVIDER_ENUM)
-  @IsString()
-  @IsIn(AUTH_PROVIDER_KINDS)
-  auth_provider!: (typeof AUTH_PROVIDER_KINDS)[number];
-
-  @ApiProperty({ format: 'email', minLength: 1, maxLength: 256, example: 'jane@example.com' })
-  @IsString()
-  @MaxLength(256)
-  @IsEmail({}, { message: '$property must be an email address' })
-  email!: string;
-
-  @ApiPropertyOptional({ minLength: 1, maxLength: 255, description: NAME_DESCRIPTION })
-  @OptionalNotNull()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(255)
-  name?: string;
-}
+export class NeonAuthCreateNewUserRequestDto extends IntersectionType(NeonAuthProjectProviderBodyDto, CreateBranchNeonAuthNewUserRequestDto) {}
 
 export class NeonAuthCreateNewUserResponseDto {
   @ApiProperty({ description: 'ID of newly created user' }) id!: string;
