@@ -15,6 +15,7 @@ import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
 import { StackAuthModule } from './stack-auth/stack-auth.module.js';
+import { SyncDeadLettersModule } from './sync/dead-letters/dead-letters.module.js';
 import { SyncModule } from './sync/sync.module.js';
 
 /** Configuration, logger and secrets encryption, available to every module. */
@@ -52,6 +53,7 @@ export class AppModule {
         ProvidersModule,
         OpsModule,
         SyncModule,
+        SyncDeadLettersModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

@@ -808,6 +808,27 @@ export interface ListNeonAuthIntegrationsResponse {
   data: NeonAuthIntegration[];
 }
 
+export interface ListNeonAuthSyncDeadLettersParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /** pagination.next of the previous page */
+  cursor?: string;
+  /**
+   * @min 1
+   * @max 1000
+   * @default 100
+   */
+  limit?: number;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface ListOrgApiKeysParams {
   /**
    * The organization ID
@@ -1043,6 +1064,39 @@ export type NeonAuthProviderProjectOwnedBy = "neon" | "user";
 export type NeonAuthProviderProjectTransferStatus = "finished" | "initiated";
 
 export type NeonAuthSupportedAuthProvider = "better_auth" | "mock" | "stack";
+
+export interface NeonAuthSyncDeadLetter {
+  /** Failed apply attempts */
+  attempts: number;
+  /**
+   * Provider event type, e.g. user.created
+   * @example "user.updated"
+   */
+  event_type: string;
+  /**
+   * Inbox id of the event (decimal; arrival order). Pass it to replay.
+   * @example "42"
+   */
+  id: string;
+  /** Error of the last failed attempt */
+  last_error: string | null;
+  /** The provider's message id (svix-id) */
+  message_id: string;
+  /**
+   * When the event was first made durable
+   * @format date-time
+   */
+  received_at: string;
+  /** The provider user's id the event is about (data.id); null when absent */
+  user_id: string | null;
+}
+
+export interface NeonAuthSyncDeadLettersResponse {
+  /** Dead letters in arrival order (oldest first) */
+  dead_letters: NeonAuthSyncDeadLetter[];
+  /** Present when there is a next page */
+  pagination?: CursorPagination;
+}
 
 export interface NeonAuthSyncLag {
   /** Median of applied_at - received_at (ms) over events applied in the last hour; null when none */
@@ -1533,6 +1587,32 @@ export interface RemoveOrganizationMemberParams {
   orgId: string;
 }
 
+export interface ReplayNeonAuthSyncDeadLettersParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ReplayNeonAuthSyncDeadLettersRequest {
+  /**
+   * Dead letters to replay (ids from the list). Absent: every dead letter of the branch's integration.
+   * @example ["42","43"]
+   */
+  ids?: string[];
+}
+
+export interface ReplayNeonAuthSyncDeadLettersResponse {
+  /** Dead letters put back in the queue (status pending, attempts reset) */
+  replayed: number;
+}
+
 export interface RevokeApiKeyParams {
   /** @format int64 */
   keyId: number;
@@ -1968,6 +2048,52 @@ export class Api<
         path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/sync`,
         method: "GET",
         secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Provider events parked after SYNC_MAX_ATTEMPTS failed applies to `neon_auth.users_sync`, oldest first, with the last error (cursor pagination: pass pagination.next as cursor). Readable by whoever may read the sync status. 404 when Neon Auth is not enabled on the branch.
+     *
+     * @tags Extensions
+     * @name ListNeonAuthSyncDeadLetters
+     * @summary List the users_sync sync dead letters (extension)
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/sync/dead_letters
+     * @secure
+     */
+    listNeonAuthSyncDeadLetters: (
+      { projectId, branchId, ...query }: ListNeonAuthSyncDeadLettersParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthSyncDeadLettersResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/sync/dead_letters`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Puts the named dead letters (every dead letter of the branch when `ids` is absent) back in the queue with their attempts reset, and wakes the applier. All or nothing: ids that are not dead letters of this branch -> 404, ids no longer dead (already replayed) -> 400, naming them. Safe to repeat. Organization admins only. 404 when Neon Auth is not enabled on the branch.
+     *
+     * @tags Extensions
+     * @name ReplayNeonAuthSyncDeadLetters
+     * @summary Replay users_sync sync dead letters (extension)
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/sync/dead_letters/replay
+     * @secure
+     */
+    replayNeonAuthSyncDeadLetters: (
+      { projectId, branchId }: ReplayNeonAuthSyncDeadLettersParams,
+      data?: ReplayNeonAuthSyncDeadLettersRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<ReplayNeonAuthSyncDeadLettersResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/sync/dead_letters/replay`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
         format: "json",
         ...params,
       }),

@@ -37,8 +37,12 @@ export interface AppConfig {
   regionId: string;
   /** Size of the control-plane connection pool. */
   databasePoolSize: number;
-  /** Whether this process runs the users_sync engine (webhook intake and applier). */
-  syncEngine: boolean;
+  /**
+   * The users_sync engine in this process: `on` takes provider webhooks in and applies them; `receive` stores
+   * them and wakes the workers (`npm run worker`, or `on` replicas) through pg_notify, applying nothing;
+   * `off` takes none in (the receiver answers 503).
+   */
+  syncEngine: SyncEngineMode;
   /** Failed apply attempts of one event before it parks as a dead letter. */
   syncMaxAttempts: number;
   /** First retry delay of a failed apply, in seconds (doubled on every retry). */
@@ -61,6 +65,10 @@ export interface AppConfig {
   /** How often the users_sync reconciler runs per Neon Auth integration (seconds); 0 turns the schedule off. */
   neonAuthReconcileIntervalSeconds: number;
 }
+
+/** SYNC_ENGINE: see AppConfig.syncEngine. */
+export const SYNC_ENGINE_MODES = ['on', 'receive', 'off'] as const;
+export type SyncEngineMode = (typeof SYNC_ENGINE_MODES)[number];
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -186,7 +194,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
   const neonAuthReconcileIntervalSeconds = int('NEON_AUTH_RECONCILE_INTERVAL_SECONDS', 3600, 0, 7 * 86400);
   const syncEngineRaw = (str('SYNC_ENGINE') ?? 'on').toLowerCase();
-  if (syncEngineRaw !== 'on' && syncEngineRaw !== 'off') problems.push(`SYNC_ENGINE must be on or off (got "${syncEngineRaw}")`);
+  if (!(SYNC_ENGINE_MODES as readonly string[]).includes(syncEngineRaw)) {
+    problems.push(`SYNC_ENGINE must be one of ${SYNC_ENGINE_MODES.join(', ')} (got "${syncEngineRaw}")`);
+  }
   const syncMaxAttempts = int('SYNC_MAX_ATTEMPTS', 10, 1, 1000);
   const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
   const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
@@ -212,7 +222,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     databasePoolSize,
     stackAuthIntegrationClientId,
     stackAuthIntegrationClientSecret,
-    syncEngine: syncEngineRaw !== 'off',
+    syncEngine: (SYNC_ENGINE_MODES as readonly string[]).includes(syncEngineRaw) ? (syncEngineRaw as SyncEngineMode) : 'on',
     syncMaxAttempts,
     syncRetryDelaySeconds,
     syncPollSeconds,

@@ -4,13 +4,15 @@ import pg from 'pg';
 import PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { APP_CONFIG, type AppConfig, type SyncEngineMode } from '../config/config.js';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provisioning.service.js';
 import type { UsersSyncRow } from '../neon-auth/provisioning/users-sync.writer.js';
+import { SyncMetrics } from './sync-metrics.js';
+import { SyncConfirmationService } from './sync-confirmation.service.js';
 
 /** pg-boss of the sync engine lives in its own schema (not the embedded provider's `pgboss`). */
 export const SYNC_PGBOSS_SCHEMA = 'pgboss_sync';
@@ -18,6 +20,11 @@ export const SYNC_PGBOSS_SCHEMA = 'pgboss_sync';
 export const SYNC_APPLY_QUEUE = 'neon-auth-sync-apply';
 /** Every minute: kick every integration that has pending rows, whatever happened to their jobs. */
 export const SYNC_SWEEP_QUEUE = 'neon-auth-sync-sweep';
+/** pg_notify channel (payload: integration id) on which `receive` processes wake the appliers (`on` processes, workers). */
+export const SYNC_NOTIFY_CHANNEL = 'neon_auth_sync';
+/** Reconnect delays of the LISTEN connection (ms): doubled from the first up to the last. */
+const LISTEN_RETRY_MS = [250, 10_000] as const;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export interface SyncSettings {
   /** Failed apply attempts of one inbox row before it parks as a dead letter (status 'dead'). */
@@ -43,8 +50,19 @@ export function syncSettings(config: AppConfig): SyncSettings {
 interface InboxRow {
   id: string;
   event_type: string;
+  /** data.id (null only for rows stored before the column existed: then read from the payload). */
+  user_id: string | null;
   payload: { type: string; data: Record<string, unknown> };
-  received_at: Date;
+  /** received_at in microseconds since the epoch (the full precision of the version). */
+  received_us: string;
+}
+
+/** What the inbox knows about one user of a batch, beyond the batch. */
+interface UserHistory {
+  /** Events of the user in the inbox, this batch's included. */
+  events: number;
+  /** Arrival (µs) of the user's earliest user.deleted event, if any. */
+  deletedUs: number | null;
 }
 
 /** Webhook event types the applier understands; others are stored and marked skipped. */
@@ -93,11 +111,18 @@ interface Lane {
 export class SyncApplierService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   readonly settings: SyncSettings;
   /**
-   * SYNC_ENGINE (default on): off, this process neither takes webhooks in nor applies them (the receiver answers
-   * 503 and stores nothing, so the provider retries later) — for processes that only serve the API while others
-   * run the engine.
+   * SYNC_ENGINE (default on; the worker, `npm run worker`, always runs `on`): on, this process takes webhooks in and
+   * applies them, and LISTENs on SYNC_NOTIFY_CHANNEL for events other processes stored; receive, it takes them in
+   * (stores them durably) and wakes the appliers with pg_notify, applying nothing; off, it neither takes webhooks
+   * in nor applies them (the receiver answers 503 and stores nothing, so the provider retries later).
    */
+  readonly mode: SyncEngineMode;
+  /** Whether this process takes webhooks in (on, receive). */
   readonly enabled: boolean;
+  /** Whether this process applies events (on). */
+  readonly applies: boolean;
+  private listener?: pg.Client;
+  private listenRetry?: NodeJS.Timeout;
   private pool?: pg.Pool;
   private boss?: PgBoss;
   private running = false;
@@ -109,9 +134,13 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     private readonly integrations: IntegrationsService,
     private readonly provisioning: NeonAuthProvisioningService,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly confirmations: SyncConfirmationService,
+    private readonly metrics: SyncMetrics,
   ) {
     this.settings = syncSettings(config);
-    this.enabled = config.syncEngine;
+    this.mode = config.syncEngine;
+    this.enabled = this.mode !== 'off';
+    this.applies = this.mode === 'on';
   }
 
   /** The control-plane pool of the receiver and the applier (its own: the hot path never waits on the API's pool). */
@@ -130,6 +159,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     });
     pool.on('error', (err) => this.logger.warn({ err }, 'sync: idle database connection failed'));
     this.pool = pool;
+    if (!this.applies) return; // receive: the intake's pool only; wake() notifies the appliers
     this.running = true;
     const s = this.settings;
     const boss = new PgBoss({
@@ -165,6 +195,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       await this.sweep();
     });
     await boss.schedule(SYNC_SWEEP_QUEUE, '* * * * *');
+    this.listen();
     // Rows left over from before this start. On a first start the inbox may not exist yet (migrations run
     // after init): the cron sweep follows.
     this.sweep().catch((err) => this.logger.debug({ err }, 'sync: startup sweep failed; the periodic sweep will retry'));
@@ -172,6 +203,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
 
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
+    await this.stopListening();
     const boss = this.boss;
     this.boss = undefined;
     try {
@@ -182,6 +214,66 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     await Promise.allSettled([...this.lanes.values()].map((l) => l.running));
     await this.pool?.end().catch(() => undefined);
     this.pool = undefined;
+  }
+
+  /**
+   * "New durable events of this integration": applied now in this process (on), or announced with pg_notify to
+   * the processes that apply (receive, off; a lost notification is covered by their sweep). Never throws.
+   */
+  wake(integrationId: string): void {
+    if (this.applies) {
+      void this.kick(integrationId);
+      return;
+    }
+    const notify = 'SELECT pg_notify($1, $2)';
+    const params = [SYNC_NOTIFY_CHANNEL, integrationId];
+    (this.pool ? this.pool.query(notify, params) : this.dataSource.query(notify, params))
+      .catch((err) => this.logger.warn({ err, integrationId }, 'sync: could not notify the workers (their sweep will apply the events)'));
+  }
+
+  /**
+   * LISTENs on SYNC_NOTIFY_CHANNEL on a dedicated connection (a pool cannot hold a LISTEN) and kicks the
+   * integration each notification names. Reconnects with backoff when the connection fails, then sweeps for
+   * what was notified meanwhile.
+   */
+  private listen(attempt = 0): void {
+    if (!this.running || !this.config.databaseUrl) return;
+    const client = new pg.Client({ connectionString: this.config.databaseUrl, application_name: 'neon-auth-control-plane-sync-listen' });
+    this.listener = client;
+    let failed = false;
+    const retry = (err: unknown): void => {
+      if (failed || this.listener !== client) return;
+      failed = true;
+      this.listener = undefined;
+      client.end().catch(() => undefined);
+      if (!this.running) return;
+      const delay = Math.min(LISTEN_RETRY_MS[0] * 2 ** attempt, LISTEN_RETRY_MS[1]);
+      this.logger.warn({ err, delayMs: delay }, 'sync: the LISTEN connection failed; reconnecting');
+      this.listenRetry = setTimeout(() => this.listen(attempt + 1), delay);
+      this.listenRetry.unref();
+    };
+    client.on('error', retry);
+    client.on('end', () => retry(new Error('connection ended')));
+    client.on('notification', (msg) => {
+      if (msg.channel !== SYNC_NOTIFY_CHANNEL || !msg.payload || !UUID.test(msg.payload) || !this.running) return;
+      void this.kick(msg.payload);
+    });
+    client
+      .connect()
+      .then(() => client.query(`LISTEN ${client.escapeIdentifier(SYNC_NOTIFY_CHANNEL)}`))
+      .then(() => {
+        // Notifications sent while disconnected are lost: sweep for their events.
+        if (attempt > 0) this.sweep().catch((err) => this.logger.debug({ err }, 'sync: sweep after reconnecting failed; the periodic sweep will retry'));
+        attempt = 0;
+      })
+      .catch(retry);
+  }
+
+  private async stopListening(): Promise<void> {
+    if (this.listenRetry) clearTimeout(this.listenRetry);
+    const client = this.listener;
+    this.listener = undefined;
+    await client?.end().catch(() => undefined);
   }
 
   /** Kicks every integration with pending rows. */
@@ -252,7 +344,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<InboxRow>(
-        `SELECT id, event_type, payload, received_at FROM sync_inbox
+        `SELECT id, event_type, user_id, payload, (extract(epoch FROM received_at) * 1000000)::bigint AS received_us FROM sync_inbox
          WHERE integration_id = $1 AND status = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [integrationId, this.settings.batchSize],
       );
@@ -268,8 +360,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         return { applied: 0, skipped: ids.length };
       }
       const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
+      const applicable = rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type));
+      let toConfirm: Set<string>;
       try {
-        await this.writeToBranch(integration, rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)));
+        const history = await this.historyOf(client, integrationId, applicable);
+        toConfirm = await this.writeToBranch(integration, applicable, history);
       } catch (err) {
         failure = err as Error;
         await client.query('ROLLBACK');
@@ -282,6 +377,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         [ids, skippedIds],
       );
       await client.query('COMMIT');
+      this.metrics.applied(rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => Number(r.received_us) / 1000));
+      if (toConfirm.size > 0) this.confirmations.schedule(integrationId, toConfirm);
       return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -293,24 +390,50 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  private async writeToBranch(integration: NeonAuthIntegrationEntity, rows: InboxRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  /** Per user of the batch: how many events the inbox holds for it and when its first deletion arrived. */
+  private async historyOf(client: pg.PoolClient, integrationId: string, rows: InboxRow[]): Promise<Map<string, UserHistory>> {
+    const users = [...new Set(rows.map(userIdOf))];
+    const history = new Map<string, UserHistory>();
+    if (users.length === 0) return history;
+    const { rows: found } = await client.query<{ user_id: string; events: number; deleted_us: string | null }>(
+      `SELECT user_id, count(*)::int AS events,
+              min((extract(epoch FROM received_at) * 1000000)::bigint) FILTER (WHERE event_type = 'user.deleted') AS deleted_us
+         FROM sync_inbox WHERE integration_id = $1 AND user_id = ANY($2::text[]) GROUP BY user_id`,
+      [integrationId, users],
+    );
+    for (const r of found) history.set(r.user_id, { events: r.events, deletedUs: r.deleted_us === null ? null : Number(r.deleted_us) });
+    return history;
+  }
+
+  /**
+   * Writes the batch to the branch database; answers the users to confirm with the provider (see
+   * SyncConfirmationService): those with more than one event, whose order the transport does not
+   * guarantee. A create or update that arrived after the user's deletion is not written: Stack Auth never
+   * reuses a user id, so it is an older event delivered late (the confirmation settles it either way).
+   */
+  private async writeToBranch(integration: NeonAuthIntegrationEntity, rows: InboxRow[], history: Map<string, UserHistory>): Promise<Set<string>> {
+    const toConfirm = new Set<string>();
+    if (rows.length === 0) return toConfirm;
     const target = await this.integrations.branchDatabaseOf(integration);
     const upserts: UsersSyncRow[] = [];
     const deletes = new Map<string, string[]>(); // deletion time -> ids
     for (const r of rows) {
-      const data = r.payload.data;
+      const userId = userIdOf(r);
+      const h = history.get(userId);
       if (r.event_type === 'user.deleted') {
-        const at = r.received_at.toISOString();
+        const at = microsToIso(Number(r.received_us));
         const list = deletes.get(at) ?? [];
-        list.push(String(data.id));
+        list.push(userId);
         deletes.set(at, list);
-      } else {
-        upserts.push({ raw_json: data, updated_at: versionOf(r), deleted_at: null });
+        continue;
       }
+      if (h && h.events > 1) toConfirm.add(userId);
+      if (h?.deletedUs != null && Number(r.received_us) > h.deletedUs) continue;
+      upserts.push({ raw_json: r.payload.data, updated_at: versionOf(r), deleted_at: null });
     }
     if (upserts.length > 0) await this.provisioning.upsertUsers(target, upserts);
     for (const [at, ids] of deletes) await this.provisioning.markDeleted(target, ids, at);
+    return toConfirm;
   }
 
   /** Counts the failed attempt on the rows; rows out of attempts park as dead letters. */
@@ -319,9 +442,10 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       .query(
         `UPDATE sync_inbox SET attempts = attempts + 1, last_error = left($2, 2000),
            status = CASE WHEN attempts + 1 >= $3 THEN 'dead' ELSE status END
-         WHERE id = ANY($1::bigint[]) AND status = 'pending'`,
+         WHERE id = ANY($1::bigint[]) AND status = 'pending' RETURNING status`,
         [ids, err.message, this.settings.maxAttempts],
       )
+      .then((r) => this.metrics.attemptsFailed(r.rows))
       .catch((e) => this.logger.warn({ err: e }, 'sync: could not record a failed attempt'));
     this.logger.warn({ err, rows: ids.length }, 'sync: applying events failed; they will be retried');
   }
@@ -333,12 +457,25 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
  *   create made through the API and its webhook write the same state (the second is a no-op); never later
  *   than the arrival time, so an update that arrives after it is always newer, whatever the provider's clock;
  * - user.updated: the arrival time, but after the sign-up time (as the users API stamps its changes).
+ * Arrival times keep the database's microseconds, so two events never tie on a rounded millisecond.
  */
-export function versionOf(r: { event_type: string; payload: { data: Record<string, unknown> }; received_at: Date }): string {
-  const received = r.received_at.getTime();
+export function versionOf(r: { event_type: string; payload: { data: Record<string, unknown> }; received_us: string | number }): string {
+  const received = Number(r.received_us);
   const millis = r.payload.data.signed_up_at_millis;
-  const signedUp = typeof millis === 'number' && Number.isFinite(millis) ? millis : undefined;
-  if (signedUp === undefined) return r.received_at.toISOString();
-  const at = r.event_type === 'user.created' ? Math.min(signedUp, received) : Math.max(received, signedUp + 1);
-  return new Date(at).toISOString();
+  const signedUp = typeof millis === 'number' && Number.isFinite(millis) ? Math.trunc(millis) * 1000 : undefined;
+  if (signedUp === undefined) return microsToIso(received);
+  const at = r.event_type === 'user.created' ? Math.min(signedUp, received) : Math.max(received, signedUp + 1000);
+  return microsToIso(at);
+}
+
+/** An ISO-8601 UTC timestamp with microseconds (what timestamptz keeps). */
+export function microsToIso(us: number): string {
+  const ms = Math.floor(us / 1000);
+  const iso = new Date(ms).toISOString(); // ...T..:..:..sssZ
+  const micro = String(us - ms * 1000).padStart(3, '0');
+  return `${iso.slice(0, -1)}${micro}Z`;
+}
+
+function userIdOf(r: InboxRow): string {
+  return r.user_id ?? String(r.payload.data.id);
 }

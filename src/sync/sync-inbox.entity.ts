@@ -13,6 +13,8 @@ export type SyncInboxStatus = 'pending' | 'applied' | 'skipped' | 'dead';
 @Entity({ name: 'sync_inbox' })
 @Index('sync_inbox_message_key', ['integrationId', 'messageId'], { unique: true })
 @Index('sync_inbox_pending_idx', ['id'], { where: `"status" = 'pending'` })
+@Index('sync_inbox_user_idx', ['integrationId', 'userId'])
+@Index('sync_inbox_dead_idx', ['integrationId', 'id'], { where: `"status" = 'dead'` })
 export class SyncInboxEntity {
   @PrimaryGeneratedColumn('increment', { type: 'bigint', primaryKeyConstraintName: 'sync_inbox_pkey' })
   id!: string;
@@ -23,6 +25,10 @@ export class SyncInboxEntity {
   /** The provider's `svix-id`: the same on every delivery attempt of one message. */
   @Column({ name: 'message_id', type: 'text' })
   messageId!: string;
+
+  /** The event's `data.id` (the provider's user id): finds a user's other events (see SyncConfirmationService). */
+  @Column({ name: 'user_id', type: 'text', nullable: true })
+  userId!: string | null;
 
   @Column({ name: 'event_type', type: 'text' })
   eventType!: string;

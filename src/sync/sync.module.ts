@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import { NeonAuthIntegrationsModule } from '../neon-auth/integrations/integrations.module.js';
 import { SyncApplierService } from './sync-applier.service.js';
+import { SyncConfirmationService } from './sync-confirmation.service.js';
+import { SyncMetricsModule } from './sync-metrics.js';
 import { SyncStatusModule } from './status/sync-status.module.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
 import { WebhookReceiverController } from './webhook-receiver.controller.js';
@@ -11,9 +13,9 @@ import { WebhookReceiverController } from './webhook-receiver.controller.js';
  * Must not import from src/stack-auth (the provider is reached only through its webhooks and the port).
  */
 @Module({
-  imports: [NeonAuthIntegrationsModule, SyncStatusModule],
+  imports: [NeonAuthIntegrationsModule, SyncStatusModule, SyncMetricsModule],
   controllers: [WebhookReceiverController],
-  providers: [SyncApplierService, WebhookIntakeService],
+  providers: [SyncApplierService, SyncConfirmationService, WebhookIntakeService],
   exports: [SyncApplierService],
 })
 export class SyncModule {}

@@ -9,6 +9,8 @@ import { fileURLToPath } from 'node:url';
 import { ENVIRONMENT_VARIABLES } from '../../src/config/config.js';
 
 export const SERVER_ENTRY = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+/** The sync worker (`npm run worker`): the engine without HTTP. */
+export const WORKER_ENTRY = fileURLToPath(new URL('../../dist/src/worker.js', import.meta.url));
 
 /** Upper bound for one start, including a first-boot initdb on a busy 2-core machine. */
 export const START_TIMEOUT_MS = 30_000;
@@ -33,11 +35,11 @@ export class ServerProcess {
   private exitStatus?: ExitStatus;
   private readonly waiters = new Set<() => void>();
 
-  constructor(env: Record<string, string | undefined>, cwd?: string) {
-    if (!fs.existsSync(SERVER_ENTRY)) {
-      throw new Error(`${SERVER_ENTRY} does not exist: build first (npm test does it; or npx tsc -p tsconfig.build.json)`);
+  constructor(env: Record<string, string | undefined>, cwd?: string, entry: string = SERVER_ENTRY) {
+    if (!fs.existsSync(entry)) {
+      throw new Error(`${entry} does not exist: build first (npm test does it; or npx tsc -p tsconfig.build.json)`);
     }
-    this.child = spawn(process.execPath, [SERVER_ENTRY], { env: serverEnv(env), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(process.execPath, [entry], { env: serverEnv(env), cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
       this.stdout += chunk;
       this.notify();
@@ -177,6 +179,18 @@ function serverEnv(env: Record<string, string | undefined>): Record<string, stri
 export async function startServer(env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
   const server = new ServerProcess({ PORT: '0', ...env }, options.cwd);
   return server.waitForListening(options.timeoutMs);
+}
+
+/** Starts a sync worker (dist/src/worker.js) and waits until its engine runs. */
+export async function startWorker(env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
+  const worker = new ServerProcess(env, options.cwd, WORKER_ENTRY);
+  await worker.waitForLog(/^sync worker started/, options.timeoutMs);
+  return worker;
+}
+
+/** Starts a sync worker without waiting for anything (for processes expected to fail). */
+export function spawnWorker(env: Record<string, string | undefined>, options: { cwd?: string } = {}): ServerProcess {
+  return new ServerProcess(env, options.cwd, WORKER_ENTRY);
 }
 
 /** Starts the server without waiting for anything (for processes expected to fail). */

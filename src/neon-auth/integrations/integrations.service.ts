@@ -86,8 +86,22 @@ interface ProviderSide {
  * is managed by the product (`owned_by: neon`, transfer not finished); a provider failure there does not fail
  * the disable (logged with the provider project id). User-owned projects (manual setup, transferred) are never deleted.
  */
+/** What an enable listener learns: the new integration and whether it connected an existing provider project. */
+export interface IntegrationEnabled {
+  integrationId: string;
+  projectId: string;
+  branchId: string;
+  /** Manual setup: an existing provider project (whose users may change while it is being connected). */
+  manual: boolean;
+}
+
+/** Called after an enable committed; not awaited, and its failures never fail the enable (they are logged). */
+export type IntegrationEnabledListener = (event: IntegrationEnabled) => void | Promise<void>;
+
 @Injectable()
 export class IntegrationsService {
+  private readonly enabledListeners: IntegrationEnabledListener[] = [];
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly secrets: SecretsService,
@@ -103,6 +117,14 @@ export class IntegrationsService {
   // ---------------------------------------------------------------------------------------------------
   // Used by the other Neon Auth services (users, SDK keys, ownership transfer, sync).
   // ---------------------------------------------------------------------------------------------------
+
+  /**
+   * Registers `listener` to run after every successful enable (e.g. the sync engine's reconcile of a manually
+   * connected project): lets modules that depend on this one react without this one depending on them.
+   */
+  onEnabled(listener: IntegrationEnabledListener): void {
+    this.enabledListeners.push(listener);
+  }
 
   /** The branch's integration, or 404 NEON_AUTH_NOT_ENABLED ("Neon Auth is not enabled …"). */
   async findForBranch(projectId: string, branchId: string, manager: EntityManager = this.db.manager): Promise<NeonAuthIntegrationEntity> {
@@ -251,6 +273,7 @@ export class IntegrationsService {
       { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },
       'neon auth enabled',
     );
+    this.notifyEnabled({ integrationId: id, projectId: project.id, branchId, manual: manual !== undefined });
     const response: NeonAuthCreateIntegrationResponseDto = {
       auth_provider: provider.kind,
       auth_provider_project_id: side.providerProjectId,
@@ -263,6 +286,14 @@ export class IntegrationsService {
     if (side.baseUrl) response.base_url = side.baseUrl;
     if (manual) response.webhook_url = this.webhookUrlOf(id);
     return response;
+  }
+
+  private notifyEnabled(event: IntegrationEnabled): void {
+    for (const listener of this.enabledListeners) {
+      Promise.resolve()
+        .then(() => listener(event))
+        .catch((err: unknown) => this.logger.warn({ err, integrationId: event.integrationId }, 'neon auth: an enable listener failed'));
+    }
   }
 
   /** DELETE …/branches/{branch_id}/auth */

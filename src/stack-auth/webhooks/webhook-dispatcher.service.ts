@@ -25,8 +25,10 @@ export interface WebhookDispatchSettings {
   retryLimit: number;
   /** Per-request timeout (Svix's: 15 s). */
   timeoutMs: number;
-  /** Parallel deliveries per process (different keys; one key is never delivered in parallel). */
+  /** Parallel deliveries per process by pg-boss workers (retries, recovery, overflow). */
   concurrency: number;
+  /** Parallel deliveries started right after a commit, without pg-boss (the hot path); beyond this, pg-boss takes them. */
+  directConcurrency: number;
   /** A job running longer than this is presumed dead and retried (its row locks keep that safe). */
   jobExpireSeconds: number;
   /** Upper bound of a row's backoff (`next_attempt_at`), which the sweep honours. */
@@ -42,10 +44,21 @@ export function webhookDispatchSettings(config: AppConfig): WebhookDispatchSetti
     retryLimit: 12,
     timeoutMs: 15_000,
     concurrency: 4,
+    directConcurrency: 16,
     jobExpireSeconds: 300,
     maxBackoffSeconds: 6 * 3600,
     retentionDays: 7,
   };
+}
+
+/** A failed delivery; the key's head row waits `retryAfterSeconds` (its recorded backoff). */
+class DeliveryFailed extends Error {
+  constructor(
+    message: string,
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+  }
 }
 
 interface DeliveryJob {
@@ -76,9 +89,10 @@ const ENDPOINTS = 'stack_auth.webhook_endpoints';
 /**
  * Delivers the webhook outbox (stack_auth.webhook_outbox) with pg-boss:
  *
- * - After a change commits, OutboxService.afterCommit wakes this dispatcher, which enqueues one job per
- *   affected ordering key (endpoint + user; queue policy `short` keeps at most one queued job per key)
- *   and wakes its workers, so delivery starts without waiting for a poll.
+ * - After a change commits, OutboxService.afterCommit wakes this dispatcher, which delivers each affected
+ *   ordering key (endpoint + user) at once, in process (up to `directConcurrency` keys at a time; a key
+ *   already being delivered here picks the new rows up in its next round). Keys beyond that, and a key
+ *   whose delivery failed, become pg-boss jobs (queue policy `short`: at most one queued job per key).
  * - A job delivers its key's pending rows strictly in outbox id order. The head row is locked
  *   (`FOR UPDATE SKIP LOCKED`) for the duration of its HTTP request, so no two workers, in this process
  *   or another replica, send it at once; a job that finds the head locked leaves the key to its holder.
@@ -97,6 +111,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
   private pool?: pg.Pool;
   private boss?: PgBoss;
   private workerIds: string[] = [];
+  /** Keys being delivered on the hot path in this process: key -> "new rows arrived meanwhile". */
+  private readonly direct = new Map<string, { again: boolean; done?: Promise<void> }>();
   private unsubscribe?: () => void;
   private running = false;
 
@@ -117,7 +133,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     // which must not starve the API's pool. pg-boss shares it.
     const pool = new pg.Pool({
       connectionString: this.config.databaseUrl,
-      max: s.concurrency + 3,
+      max: s.concurrency + s.directConcurrency + 3,
       connectionTimeoutMillis: 10_000,
       application_name: 'neon-auth-control-plane-webhooks',
     });
@@ -186,6 +202,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     } catch (err) {
       this.logger.warn({ err }, 'webhook dispatcher: pg-boss did not stop cleanly');
     }
+    await Promise.allSettled([...this.direct.values()].map((l) => l.done));
     await this.pool?.end().catch(() => undefined);
     this.pool = undefined;
   }
@@ -205,7 +222,40 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
        )`,
       [projectId, orderingKey],
     );
-    await this.enqueue(rows);
+    const overflow: OutboxKey[] = [];
+    for (const k of rows) if (!this.deliverNow(k)) overflow.push(k);
+    await this.enqueue(overflow);
+  }
+
+  /**
+   * Delivers a key in process now, unless all direct slots are busy (then false: pg-boss takes it). Its
+   * head-row lock keeps it from racing a pg-boss job or another replica on the same key.
+   */
+  private deliverNow(k: OutboxKey): boolean {
+    const key = `${k.endpoint_id}:${k.ordering_key}`;
+    const lane = this.direct.get(key);
+    if (lane) {
+      lane.again = true;
+      return true;
+    }
+    if (this.direct.size >= this.settings.directConcurrency) return false;
+    const l: { again: boolean; done?: Promise<void> } = { again: true };
+    this.direct.set(key, l);
+    l.done = (async () => {
+      try {
+        while (l.again && this.running) {
+          l.again = false;
+          await this.deliverKey(k.endpoint_id, k.ordering_key, false);
+        }
+      } catch (err) {
+        // The failure is recorded on the head row; its retry is a pg-boss job due when the backoff ends.
+        const after = err instanceof DeliveryFailed ? err.retryAfterSeconds : this.settings.retryDelaySeconds;
+        await this.enqueue([k], after).catch((e) => this.logger.warn({ err: e }, 'webhook dispatcher: could not enqueue a retry (the sweep will)'));
+      } finally {
+        this.direct.delete(key);
+      }
+    })();
+    return true;
   }
 
   /** Re-enqueues every key whose head row is due, and prunes old delivered rows. Returns how many keys. */
@@ -226,10 +276,12 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     return rows.length;
   }
 
-  private async enqueue(keys: OutboxKey[]): Promise<void> {
+  private async enqueue(keys: OutboxKey[], startAfterSeconds?: number): Promise<void> {
     const boss = this.boss;
     if (keys.length === 0 || !boss) return;
     const s = this.settings;
+    // A retry starts once the head's backoff has ended (+1 s for the distance between this clock and the database's).
+    const startAfter = startAfterSeconds === undefined ? {} : { startAfter: new Date(Date.now() + (startAfterSeconds + 1) * 1000) };
     await boss.insert(
       keys.map((k) => ({
         name: DELIVERY_QUEUE,
@@ -240,9 +292,11 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
         retryDelay: s.retryDelaySeconds,
         retryBackoff: true,
         expireInSeconds: s.jobExpireSeconds,
+        ...startAfter,
       })),
     );
-    for (const id of this.workerIds) boss.notifyWorker(id);
+    // Wake as many workers as there are new jobs (each takes one), not all of them for every job.
+    if (startAfterSeconds === undefined) for (const id of this.workerIds.slice(0, keys.length)) boss.notifyWorker(id);
   }
 
   /**
@@ -318,7 +372,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
           [row.id, result.error.slice(0, 1000), backoff],
         );
         await client.query('COMMIT');
-        failure = new Error(`webhook ${row.message_id} to endpoint ${endpointId} failed: ${result.error}`);
+        failure = new DeliveryFailed(`webhook ${row.message_id} to endpoint ${endpointId} failed: ${result.error}`, backoff);
       } catch (err) {
         broken = err as Error;
         await client.query('ROLLBACK').catch(() => undefined);

@@ -1,0 +1,111 @@
+import 'reflect-metadata';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { AppModule } from './app.module.js';
+import { createLogger, PinoNestLogger } from './common/logger.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import { migrateUnderLock } from './database/migrator.js';
+import { BootstrapService } from './iam/bootstrap.service.js';
+
+/** How long running applies get to finish on SIGINT/SIGTERM before the process exits anyway. */
+const SHUTDOWN_GRACE_MS = 10_000;
+/** EX_CONFIG: the configuration cannot work (as `npm start` exits on a bad configuration). */
+const EXIT_CONFIG = 78;
+
+/**
+ * `npm run worker`: the users_sync sync engine without HTTP, for deployments that run the API
+ * (SYNC_ENGINE=receive: it stores webhook events and wakes the workers with pg_notify) and the workers
+ * (this process) apart, on one control-plane database. The same application (AppModule) and configuration as
+ * `npm start`, started as a Nest application context: the applier (always `on` here, whatever SYNC_ENGINE
+ * says for the API processes; SYNC_ENGINE=off is refused), its pg-boss retries and sweep, the LISTEN for
+ * wake-ups, the reconciler's schedule. Migrations and the first-start bootstrap run under the same advisory
+ * lock as the API's (migrateUnderLock). The worker never starts an embedded PostgreSQL: it needs DATABASE_URL.
+ */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    throw err;
+  }
+  const refused = workerConfigProblem(config);
+  if (refused) {
+    process.stderr.write(`${refused}\n`);
+    process.exit(EXIT_CONFIG);
+  }
+  config = { ...config, syncEngine: 'on' };
+  const logger = createLogger(config.logLevel);
+
+  let app: INestApplicationContext | undefined;
+  let stopping = false;
+  const shutdown = async (signal: string): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'sync worker shutting down: finishing running applies');
+    const force = setTimeout(() => {
+      logger.error('graceful shutdown timed out; exiting');
+      process.exit(1);
+    }, SHUTDOWN_GRACE_MS + 5000);
+    force.unref();
+    try {
+      await app?.close();
+      logger.info('stopped');
+      logger.flush();
+      process.exit(0);
+    } catch (err) {
+      logger.error({ err }, 'error during shutdown');
+      process.exit(1);
+    }
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => void shutdown(signal));
+  }
+
+  try {
+    app = await createWorker(config, logger);
+    if (stopping) return;
+    logger.info({ syncEngine: config.syncEngine }, 'sync worker started (no HTTP): applying users_sync events');
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    logger.fatal({ err }, `failed to start: ${message}`);
+    await app?.close().catch(() => undefined);
+    process.exit(1);
+  }
+}
+
+/** Why this configuration cannot run a worker, or undefined. */
+function workerConfigProblem(config: AppConfig): string | undefined {
+  if (!config.databaseUrl) {
+    return (
+      'npm run worker needs DATABASE_URL: the control-plane database the API processes use ' +
+      '(the worker does not start an embedded PostgreSQL; `npm start` does when DATABASE_URL is unset)'
+    );
+  }
+  if (config.syncEngine === 'off') {
+    return 'SYNC_ENGINE=off: this worker would have nothing to do (set SYNC_ENGINE=receive on the API processes, and leave it unset or on/receive for workers)';
+  }
+  return undefined;
+}
+
+/** The application context of a worker: initialized (the engine running), the schema migrated. */
+async function createWorker(config: AppConfig, logger: Logger): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(AppModule.forRoot(config, logger), {
+    logger: new PinoNestLogger(logger.child({ component: 'nest' })),
+    abortOnError: false,
+  });
+  try {
+    await migrateUnderLock(app.get(DataSource), logger, () => app.get(BootstrapService).ensureBootstrapped());
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    throw err;
+  }
+  return app;
+}
+
+void main();
