@@ -222,6 +222,8 @@ describe('sync engine: webhook receiver and applier (embedded Stack provider)', 
     const start = Date.now();
     for (const id of ids) await waitFor(async () => (await row(id))?.name?.startsWith('Outage'), 20_000, 20);
     console.log(`sync: converged ${Date.now() - start} ms after the branch database came back`);
+    // The inbox rows are marked just after users_sync commits (two databases): none stays pending, none is dead.
+    await waitFor(async () => (await inbox(t, integration.id)).every((r) => r.status !== 'pending'), 10_000, 20);
     const rows = await inbox(t, integration.id);
     expect(rows.filter((r) => r.status === 'pending' || r.status === 'dead')).toEqual([]);
   });
