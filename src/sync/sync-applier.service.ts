@@ -93,13 +93,12 @@ interface Lane {
  *
  * Ordering (documented decision): the provider's user object has no version that changes on every update
  * (signed_up_at_millis is fixed, last_active_at_millis moves on sign-in only), so the version written to
- * `users_sync.updated_at` is the row's `received_at`: the control-plane clock when the event was first made
- * durable (duplicates keep the first arrival's value, so a redelivery is a no-op). The provider delivers
- * one user's messages strictly in order (the next only after a 2xx for the previous), so per user
- * arrival order equals the provider's order, and the writer's "never older over newer" rule keeps it
- * whatever the apply order (retries, replicas). Deletions are soft and stamped with their arrival time: a
- * late older update cannot revive the user; a user re-created with the same id after a deletion (Stack
- * never reuses ids) arrives later, so it revives the row.
+ * `users_sync.updated_at` is the row's `received_at` (microseconds): the control-plane clock when the event was
+ * first made durable (duplicates keep the first arrival's value, so a redelivery is a no-op). Svix gives no
+ * ordering guarantee, so arrival order may not be the provider's order: every user with more than one event
+ * in the inbox is confirmed with the provider shortly after (SyncConfirmationService), which settles the row
+ * on the provider's state. Deletions are soft and stamped with their arrival time; a create or update that
+ * arrives after a user's deletion is not written (Stack never reuses ids: it is an older event delivered late).
  *
  * Failure: a failed branch write rolls back, increments `attempts` on the batch's rows (dead letter after
  * `maxAttempts`, status 'dead', kept for an admin) and leaves retries to pg-boss (queue SYNC_APPLY_QUEUE,
