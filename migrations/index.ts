@@ -7,9 +7,9 @@ import { IdempotencyKeys1795746597783 } from './1795746597783-IdempotencyKeys.js
 import { MockProviderProjectTombstones1795746900000 } from './1795746900000-MockProviderProjectTombstones.js';
 import { SyncReconciliations1795748306025 } from './1795748306025-SyncReconciliations.js';
 import { SyncInbox1795747500000 } from './1795747500000-SyncInbox.js';
-import { SyncInboxUserId1795749000000 } from './1795749000000-SyncInboxUserId.js';
+import { SyncOrdering1795749000000 } from './1795749000000-SyncOrdering.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025, SyncInboxUserId1795749000000];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025, SyncOrdering1795749000000];

@@ -15,6 +15,7 @@ import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration
 import { SystemStateEntity } from './system-state.entity.js';
 import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
 import { NeonAuthSyncReconciliationEntity } from '../sync/reconciler/reconciliation.entity.js';
+import { SyncConfirmationEntity } from '../sync/sync-confirmation.entity.js';
 import { SyncInboxEntity } from '../sync/sync-inbox.entity.js';
 
 /**
@@ -37,6 +38,7 @@ export const CONTROL_PLANE_ENTITIES = [
   NeonAuthIntegrationEntity,
   IdempotencyKeyEntity,
   NeonAuthSyncReconciliationEntity,
+  SyncConfirmationEntity,
   SyncInboxEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,

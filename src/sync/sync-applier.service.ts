@@ -13,6 +13,7 @@ import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provision
 import type { UsersSyncRow } from '../neon-auth/provisioning/users-sync.writer.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncConfirmationService } from './sync-confirmation.service.js';
+import { micros, microsToIso } from './versions.js';
 
 /** pg-boss of the sync engine lives in its own schema (not the embedded provider's `pgboss`). */
 export const SYNC_PGBOSS_SCHEMA = 'pgboss_sync';
@@ -64,6 +65,9 @@ interface UserHistory {
   /** Arrival (µs) of the user's earliest user.deleted event, if any. */
   deletedUs: number | null;
 }
+
+/** The minute sweep schedules requested confirmations this old (younger ones are still scheduled in some process). */
+const CONFIRMATION_SWEEP_AGE_SECONDS = 60;
 
 /** Webhook event types the applier understands; others are stored and marked skipped. */
 export const APPLIED_EVENT_TYPES = new Set(['user.created', 'user.updated', 'user.deleted']);
@@ -126,6 +130,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private boss?: PgBoss;
   private running = false;
   private readonly lanes = new Map<string, Lane>();
+  /** Integration id -> until when (epoch ms) hot-path kicks leave its rows to the pending retry. */
+  private readonly backoffUntil = new Map<string, number>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -184,10 +190,17 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     });
     await boss.work<{ integrationId: string }>(
       SYNC_APPLY_QUEUE,
-      { pollingIntervalSeconds: s.pollingIntervalSeconds, batchSize: 1 },
+      { pollingIntervalSeconds: s.pollingIntervalSeconds, batchSize: 1, includeMetadata: true },
       async ([job]) => {
-        const result = await this.drain(job.data.integrationId);
-        if (result.error) throw result.error; // pg-boss retries with backoff
+        const id = job.data.integrationId;
+        const result = await this.drain(id);
+        if (!result.error) {
+          this.backoffUntil.delete(id);
+          return;
+        }
+        // pg-boss retries with exponential backoff; the hot path stays off the rows until then.
+        this.backOff(id, s.retryDelaySeconds * 2 ** (job.retryCount + 1));
+        throw result.error;
       },
     );
     await boss.work(SYNC_SWEEP_QUEUE, { pollingIntervalSeconds: 30 }, async () => {
@@ -197,7 +210,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     this.listen();
     // Rows left over from before this start. On a first start the inbox may not exist yet (migrations run
     // after init): the cron sweep follows.
-    this.sweep().catch((err) => this.logger.debug({ err }, 'sync: startup sweep failed; the periodic sweep will retry'));
+    this.sweep(true).catch((err) => this.logger.debug({ err }, 'sync: startup sweep failed; the periodic sweep will retry'));
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -275,11 +288,15 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     await client?.end().catch(() => undefined);
   }
 
-  /** Kicks every integration with pending rows. */
-  async sweep(): Promise<void> {
+  /**
+   * Kicks every integration with pending rows, and schedules the confirmations requested but not done
+   * (at start: all of them, since nothing survives a crash in memory; later: those older than a minute).
+   */
+  async sweep(startup = false): Promise<void> {
     if (!this.running) return;
     const { rows } = await this.db.query<{ integration_id: string }>(`SELECT DISTINCT integration_id FROM sync_inbox WHERE status = 'pending'`);
     await Promise.all(rows.map((r) => this.kick(r.integration_id)));
+    await this.confirmations.resume(this.db, startup ? 0 : CONFIRMATION_SWEEP_AGE_SECONDS);
   }
 
   /**
@@ -287,13 +304,23 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
    * throws: a failure is recorded and handed to pg-boss for a retry with backoff.
    */
   async kick(integrationId: string): Promise<DrainResult> {
+    // After a failure the integration's rows wait for their retry: new arrivals (and sweeps) do not try
+    // again meanwhile, so an outage costs one attempt per retry, not one per delivery.
+    if ((this.backoffUntil.get(integrationId) ?? 0) > Date.now()) return { applied: 0, skipped: 0 };
     const result = await this.drain(integrationId);
+    if (!result.error) this.backoffUntil.delete(integrationId);
     if (result.error && this.running) {
+      this.backOff(integrationId, this.settings.retryDelaySeconds);
       await this.boss
         ?.send(SYNC_APPLY_QUEUE, { integrationId }, { singletonKey: integrationId, startAfter: this.settings.retryDelaySeconds })
         .catch((err) => this.logger.warn({ err, integrationId }, 'sync: could not enqueue a retry (the sweep will)'));
     }
     return result;
+  }
+
+  /** Holds the integration's hot-path applies off for `seconds` (its pg-boss retry is due by then). */
+  private backOff(integrationId: string, seconds: number): void {
+    this.backoffUntil.set(integrationId, Date.now() + seconds * 1000);
   }
 
   /** Runs (or joins) the integration's lane until no pending row is left or a run fails. */
@@ -343,7 +370,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     try {
       await client.query('BEGIN');
       const { rows } = await client.query<InboxRow>(
-        `SELECT id, event_type, user_id, payload, (extract(epoch FROM received_at) * 1000000)::bigint AS received_us FROM sync_inbox
+        `SELECT id, event_type, user_id, payload, ${micros('received_at')} AS received_us FROM sync_inbox
          WHERE integration_id = $1 AND status = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [integrationId, this.settings.batchSize],
       );
@@ -375,6 +402,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
          WHERE id = ANY($1::bigint[])`,
         [ids, skippedIds],
       );
+      if (toConfirm.size > 0) await this.confirmations.request(client, integrationId, toConfirm);
       await client.query('COMMIT');
       this.metrics.applied(rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => Number(r.received_us) / 1000));
       if (toConfirm.size > 0) this.confirmations.schedule(integrationId, toConfirm);
@@ -396,7 +424,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     if (users.length === 0) return history;
     const { rows: found } = await client.query<{ user_id: string; events: number; deleted_us: string | null }>(
       `SELECT user_id, count(*)::int AS events,
-              min((extract(epoch FROM received_at) * 1000000)::bigint) FILTER (WHERE event_type = 'user.deleted') AS deleted_us
+              min(${micros('received_at')}) FILTER (WHERE event_type = 'user.deleted') AS deleted_us
          FROM sync_inbox WHERE integration_id = $1 AND user_id = ANY($2::text[]) GROUP BY user_id`,
       [integrationId, users],
     );
@@ -465,14 +493,6 @@ export function versionOf(r: { event_type: string; payload: { data: Record<strin
   if (signedUp === undefined) return microsToIso(received);
   const at = r.event_type === 'user.created' ? Math.min(signedUp, received) : Math.max(received, signedUp + 1000);
   return microsToIso(at);
-}
-
-/** An ISO-8601 UTC timestamp with microseconds (what timestamptz keeps). */
-export function microsToIso(us: number): string {
-  const ms = Math.floor(us / 1000);
-  const iso = new Date(ms).toISOString(); // ...T..:..:..sssZ
-  const micro = String(us - ms * 1000).padStart(3, '0');
-  return `${iso.slice(0, -1)}${micro}Z`;
 }
 
 function userIdOf(r: InboxRow): string {

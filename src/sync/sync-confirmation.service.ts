@@ -1,5 +1,6 @@
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import type pg from 'pg';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
@@ -8,6 +9,7 @@ import { IntegrationsService } from '../neon-auth/integrations/integrations.serv
 import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provisioning.service.js';
 import type { UsersSyncRow } from '../neon-auth/provisioning/users-sync.writer.js';
 import { ProviderUserNotFound } from '../providers/auth-provider.port.js';
+import { micros, microsToIso } from './versions.js';
 
 /** Wait this long after a user's event before confirming it, so a burst of that user's events costs one fetch. */
 export const CONFIRM_DELAY_MS = 250;
@@ -15,7 +17,7 @@ export const CONFIRM_DELAY_MS = 250;
 const CONFIRM_CONCURRENCY = 8;
 /** Users fetched per round (the rest wait for the next round). */
 const CONFIRM_BATCH = 500;
-/** Failed confirmations are retried with doubling delays this many times; then the reconciler's schedule repairs. */
+/** Failed confirmations are retried in memory with doubling delays this many times; then the minute sweep takes over. */
 const MAX_CONFIRM_TRIES = 6;
 
 interface Pending {
@@ -37,7 +39,10 @@ interface Pending {
  * is itself stale, schedules another confirmation; so users_sync converges to the provider's state
  * within about CONFIRM_DELAY_MS plus one provider round trip of the last event, whatever the order.
  *
- * In memory: a crash forgets scheduled confirmations; the reconciler's schedule repairs what is left.
+ * Durable: the applier records each request in `sync_confirmations` in the transaction that applies the
+ * events, and a confirmation deletes only requests older than its read; a start schedules every request
+ * left (a crash loses none), the minute sweep those older than a minute (a process that died, a provider
+ * that stayed down past the in-memory retries).
  */
 @Injectable()
 export class SyncConfirmationService implements BeforeApplicationShutdown {
@@ -50,6 +55,27 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
     private readonly provisioning: NeonAuthProvisioningService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /** Records (in the applier's transaction) that these users need a confirmation. */
+  async request(client: pg.ClientBase, integrationId: string, userIds: Iterable<string>): Promise<void> {
+    await client.query(
+      `INSERT INTO sync_confirmations (integration_id, user_id) SELECT $1, u FROM unnest($2::text[]) AS u
+       ON CONFLICT (integration_id, user_id) DO UPDATE SET requested_at = clock_timestamp()`,
+      [integrationId, [...userIds]],
+    );
+  }
+
+  /** Schedules the recorded requests at least `olderThanSeconds` old (0: all), oldest first. */
+  async resume(db: pg.Pool, olderThanSeconds: number): Promise<void> {
+    const { rows } = await db.query<{ integration_id: string; user_id: string }>(
+      `SELECT integration_id, user_id FROM sync_confirmations
+        WHERE requested_at <= clock_timestamp() - make_interval(secs => $1) ORDER BY requested_at LIMIT 100000`,
+      [olderThanSeconds],
+    );
+    const byIntegration = new Map<string, string[]>();
+    for (const r of rows) byIntegration.set(r.integration_id, [...(byIntegration.get(r.integration_id) ?? []), r.user_id]);
+    for (const [integrationId, users] of byIntegration) this.schedule(integrationId, users, 0);
+  }
 
   /** Schedules a confirmation of these users of the integration. */
   schedule(integrationId: string, userIds: Iterable<string>, delayMs = CONFIRM_DELAY_MS): void {
@@ -106,12 +132,17 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
 
   private async confirm(integrationId: string, users: [string, number][]): Promise<void> {
     const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
-    if (!integration) return; // disabled since: nothing to confirm
+    if (!integration) {
+      // Disabled since: nothing to confirm.
+      await this.db.query('DELETE FROM sync_confirmations WHERE integration_id = $1', [integrationId]);
+      return;
+    }
     const provider = this.integrations.providerOf(integration);
     const credentials = this.integrations.credentialsOf(integration);
     const target = await this.integrations.branchDatabaseOf(integration);
     const upserts: UsersSyncRow[] = [];
-    const deletions: { id: string; at: Date }[] = [];
+    const deletions: { id: string; at: string }[] = [];
+    const done: { id: string; at: string }[] = [];
     const failed: [string, number][] = [];
     let firstError: unknown;
     let next = 0;
@@ -122,8 +153,12 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
         try {
           const user = await provider.getUser(credentials, id);
           upserts.push({ raw_json: user.raw, updated_at: at });
+          done.push({ id, at });
         } catch (err) {
-          if (err instanceof ProviderUserNotFound) deletions.push({ id, at });
+          if (err instanceof ProviderUserNotFound) {
+            deletions.push({ id, at });
+            done.push({ id, at });
+          }
           else {
             failed.push([id, tries + 1]);
             firstError ??= err;
@@ -134,6 +169,14 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
     await Promise.all(Array.from({ length: Math.min(CONFIRM_CONCURRENCY, users.length) }, worker));
     if (upserts.length > 0) await this.provisioning.upsertUsers(target, upserts);
     for (const d of deletions) await this.provisioning.markDeleted(target, [d.id], d.at);
+    // Only requests made before each read: a newer event's request stays for its own confirmation.
+    if (done.length > 0) {
+      await this.db.query(
+        `DELETE FROM sync_confirmations c USING unnest($2::text[], $3::timestamptz[]) AS d (user_id, at)
+          WHERE c.integration_id = $1 AND c.user_id = d.user_id AND c.requested_at <= d.at`,
+        [integrationId, done.map((d) => d.id), done.map((d) => d.at)],
+      );
+    }
     const p = this.pending.get(integrationId);
     if (failed.length > 0 && p) this.retry(p, failed, firstError);
   }
@@ -142,7 +185,7 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
     const kept = users.filter(([, tries]) => tries < MAX_CONFIRM_TRIES);
     for (const [id, tries] of kept) p.users.set(id, Math.max(tries, p.users.get(id) ?? 0));
     if (kept.length < users.length) {
-      this.logger.warn({ err, users: users.length - kept.length }, 'sync: could not confirm users with the provider; the reconciler will repair them');
+      this.logger.warn({ err, users: users.length - kept.length }, 'sync: could not confirm users with the provider; the minute sweep tries again');
     } else {
       this.logger.debug({ err, users: kept.length }, 'sync: confirming users failed; retrying');
     }
@@ -155,9 +198,9 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
     return CONFIRM_DELAY_MS * 2 ** tries;
   }
 
-  /** The control-plane database's clock: the clock of every version the sync engine writes. */
-  private async now(): Promise<Date> {
-    const [row] = (await this.db.query('SELECT clock_timestamp() AS now')) as { now: Date }[];
-    return row.now;
+  /** Now on the control-plane database's clock (the clock of every version the engine writes), to the microsecond. */
+  private async now(): Promise<string> {
+    const [row] = (await this.db.query(`SELECT ${micros('clock_timestamp()')} AS us`)) as { us: string }[];
+    return microsToIso(Number(row.us));
   }
 }
