@@ -10,7 +10,8 @@ import { DataSource } from 'typeorm';
 import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provisioning.service.js';
-import type { UsersSyncRow } from '../neon-auth/provisioning/users-sync.writer.js';
+import type { PreparedRow } from '../neon-auth/provisioning/users-sync.writer.js';
+import type { BranchDatabase } from '../neon-auth/provisioning/provisioning.service.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncConfirmationService } from './sync-confirmation.service.js';
 import { micros, microsToIso } from './versions.js';
@@ -21,8 +22,10 @@ export const SYNC_PGBOSS_SCHEMA = 'pgboss_sync';
 export const SYNC_APPLY_QUEUE = 'neon-auth-sync-apply';
 /** Every minute: kick every integration that has pending rows, whatever happened to their jobs. */
 export const SYNC_SWEEP_QUEUE = 'neon-auth-sync-sweep';
-/** pg_notify channel (payload: integration id) on which `receive` processes wake the appliers (`on` processes, workers). */
+/** pg_notify channel (payload: integration id, with RETRY_NOW_SUFFIX for a replay) on which `receive` processes wake the appliers (`on` processes, workers). */
 export const SYNC_NOTIFY_CHANNEL = 'neon_auth_sync';
+/** Appended to a notification's integration id: apply now, even while the integration backs off (a replay). */
+const RETRY_NOW_SUFFIX = ':now';
 /** Reconnect delays of the LISTEN connection (ms): doubled from the first up to the last. */
 const LISTEN_RETRY_MS = [250, 10_000] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -44,18 +47,38 @@ export function syncSettings(config: AppConfig): SyncSettings {
     maxAttempts: config.syncMaxAttempts,
     retryDelaySeconds: config.syncRetryDelaySeconds,
     pollingIntervalSeconds: config.syncPollSeconds,
-    batchSize: 1000,
+    batchSize: 2000,
   };
 }
 
+/** A pending inbox row as the applier reads it: the user object as jsonb's text (never parsed here). */
 interface InboxRow {
   id: string;
   event_type: string;
-  /** data.id (null only for rows stored before the column existed: then read from the payload). */
-  user_id: string | null;
-  payload: { type: string; data: Record<string, unknown> };
+  /** data.id (for rows stored before the user_id column existed, read from the payload). */
+  user_id: string;
+  /** JSON text of the event's `data` (the user object; checked by the receiver, held by jsonb since). */
+  data: string;
+  /** data.signed_up_at_millis as text, if any. */
+  signed_up_at_millis: string | null;
   /** received_at in microseconds since the epoch (the full precision of the version). */
   received_us: string;
+}
+
+/** pg_advisory_xact_lock(APPLY_LOCK_CLASS, hashtext(integration id)): one apply transaction per integration across replicas. ASCII "aply". */
+export const APPLY_LOCK_CLASS = 0x6170_6c79;
+
+/**
+ * How long an applier trusts what it read about an integration (that it exists, its branch database):
+ * for this long after a disable, events that reached the receiver (whose verifier cache has the same
+ * window) may still be applied to the branch database instead of being marked skipped.
+ */
+const DESTINATION_TTL_MS = 5_000;
+
+interface Destination {
+  expiresAt: number;
+  target: () => Promise<BranchDatabase>;
+  resolved?: Promise<BranchDatabase>;
 }
 
 /** What the inbox knows about one user of a batch, beyond the batch. */
@@ -132,6 +155,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private readonly lanes = new Map<string, Lane>();
   /** Integration id -> until when (epoch ms) hot-path kicks leave its rows to the pending retry. */
   private readonly backoffUntil = new Map<string, number>();
+  private readonly destinations = new Map<string, Destination>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -232,13 +256,14 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
    * "New durable events of this integration": applied now in this process (on), or announced with pg_notify to
    * the processes that apply (receive, off; a lost notification is covered by their sweep). Never throws.
    */
-  wake(integrationId: string): void {
+  wake(integrationId: string, options: { retryNow?: boolean } = {}): void {
     if (this.applies) {
+      if (options.retryNow) this.backoffUntil.delete(integrationId);
       void this.kick(integrationId);
       return;
     }
     const notify = 'SELECT pg_notify($1, $2)';
-    const params = [SYNC_NOTIFY_CHANNEL, integrationId];
+    const params = [SYNC_NOTIFY_CHANNEL, options.retryNow ? `${integrationId}${RETRY_NOW_SUFFIX}` : integrationId];
     (this.pool ? this.pool.query(notify, params) : this.dataSource.query(notify, params))
       .catch((err) => this.logger.warn({ err, integrationId }, 'sync: could not notify the workers (their sweep will apply the events)'));
   }
@@ -267,8 +292,12 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     client.on('error', retry);
     client.on('end', () => retry(new Error('connection ended')));
     client.on('notification', (msg) => {
-      if (msg.channel !== SYNC_NOTIFY_CHANNEL || !msg.payload || !UUID.test(msg.payload) || !this.running) return;
-      void this.kick(msg.payload);
+      if (msg.channel !== SYNC_NOTIFY_CHANNEL || !msg.payload || !this.running) return;
+      const retryNow = msg.payload.endsWith(RETRY_NOW_SUFFIX);
+      const integrationId = retryNow ? msg.payload.slice(0, -RETRY_NOW_SUFFIX.length) : msg.payload;
+      if (!UUID.test(integrationId)) return;
+      if (retryNow) this.backoffUntil.delete(integrationId);
+      void this.kick(integrationId);
     });
     client
       .connect()
@@ -369,9 +398,16 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     let failure: Error | undefined;
     try {
       await client.query('BEGIN');
+      // Replicas take an integration's rows one transaction at a time (cheaper than locking each row): a
+      // second applier waits here, then reads what the first left pending.
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
       const { rows } = await client.query<InboxRow>(
-        `SELECT id, event_type, user_id, payload, ${micros('received_at')} AS received_us FROM sync_inbox
-         WHERE integration_id = $1 AND status = 'pending' ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        // The batch's ids first (a narrow sort, whatever plan fresh statistics lead to), then its rows.
+        `SELECT id, event_type, coalesce(user_id, payload->'data'->>'id') AS user_id, (payload->'data')::text AS data,
+                payload->'data'->>'signed_up_at_millis' AS signed_up_at_millis, ${micros('received_at')} AS received_us
+           FROM sync_inbox
+          WHERE id IN (SELECT id FROM sync_inbox WHERE integration_id = $1 AND status = 'pending' ORDER BY id LIMIT $2)
+          ORDER BY id`,
         [integrationId, this.settings.batchSize],
       );
       if (rows.length === 0) {
@@ -379,33 +415,39 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         return { applied: 0, skipped: 0 };
       }
       ids = rows.map((r) => r.id);
-      const integration = await this.dataSource.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
-      if (!integration) {
+      const destination = await this.destinationOf(integrationId);
+      if (!destination) {
         await client.query(`UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`, [ids]);
         await client.query('COMMIT');
         return { applied: 0, skipped: ids.length };
       }
       const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
       const applicable = rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type));
-      let toConfirm: Set<string>;
+      let plan: WritePlan;
       try {
-        const history = await this.historyOf(client, integrationId, applicable);
-        toConfirm = await this.writeToBranch(integration, applicable, history);
+        plan = planWrites(applicable, await this.historyOf(client, integrationId, applicable));
+        // The branch write and the marking overlap; the marks commit only if the branch write succeeded.
+        const marking = (async () => {
+          await client.query(
+            `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
+               applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
+             WHERE id = ANY($1::bigint[])`,
+            [ids, skippedIds],
+          );
+          if (plan.toConfirm.size > 0) await this.confirmations.request(client, integrationId, plan.toConfirm);
+        })();
+        const [written] = await Promise.allSettled([this.writeToBranch(destination, plan), marking]);
+        if (written.status === 'rejected') throw written.reason;
+        await marking;
       } catch (err) {
         failure = err as Error;
+        this.destinations.delete(integrationId); // resolved again on the retry (the database may have moved)
         await client.query('ROLLBACK');
         return { applied: 0, skipped: 0, error: failure };
       }
-      await client.query(
-        `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
-           applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
-         WHERE id = ANY($1::bigint[])`,
-        [ids, skippedIds],
-      );
-      if (toConfirm.size > 0) await this.confirmations.request(client, integrationId, toConfirm);
       await client.query('COMMIT');
       this.metrics.applied(rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => Number(r.received_us) / 1000));
-      if (toConfirm.size > 0) this.confirmations.schedule(integrationId, toConfirm);
+      if (plan.toConfirm.size > 0) this.confirmations.schedule(integrationId, plan.toConfirm);
       return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -419,13 +461,17 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
 
   /** Per user of the batch: how many events the inbox holds for it and when its first deletion arrived. */
   private async historyOf(client: pg.PoolClient, integrationId: string, rows: InboxRow[]): Promise<Map<string, UserHistory>> {
-    const users = [...new Set(rows.map(userIdOf))];
+    const users = [...new Set(rows.map((r) => r.user_id))];
     const history = new Map<string, UserHistory>();
     if (users.length === 0) return history;
     const { rows: found } = await client.query<{ user_id: string; events: number; deleted_us: string | null }>(
-      `SELECT user_id, count(*)::int AS events,
-              min(${micros('received_at')}) FILTER (WHERE event_type = 'user.deleted') AS deleted_us
-         FROM sync_inbox WHERE integration_id = $1 AND user_id = ANY($2::text[]) GROUP BY user_id`,
+      // One index probe per user (LATERAL), whatever plan fresh statistics would lead a join to.
+      `SELECT u.user_id, h.events, h.deleted_us
+         FROM unnest($2::text[]) AS u (user_id)
+        CROSS JOIN LATERAL (
+          SELECT count(*)::int AS events, min(${micros('s.received_at')}) FILTER (WHERE s.event_type = 'user.deleted') AS deleted_us
+            FROM sync_inbox s WHERE s.integration_id = $1 AND s.user_id = u.user_id) h
+        WHERE h.events > 0`,
       [integrationId, users],
     );
     for (const r of found) history.set(r.user_id, { events: r.events, deletedUs: r.deleted_us === null ? null : Number(r.deleted_us) });
@@ -433,34 +479,36 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Writes the batch to the branch database; answers the users to confirm with the provider (see
-   * SyncConfirmationService): those with more than one event, whose order the transport does not
-   * guarantee. A create or update that arrived after the user's deletion is not written: Stack Auth never
-   * reuses a user id, so it is an older event delivered late (the confirmation settles it either way).
+   * The integration's branch database, cached for DESTINATION_TTL_MS (two control-plane reads per batch
+   * otherwise); undefined once the integration is gone. Resolving the database lazily: a batch that only
+   * skips events needs none.
    */
-  private async writeToBranch(integration: NeonAuthIntegrationEntity, rows: InboxRow[], history: Map<string, UserHistory>): Promise<Set<string>> {
-    const toConfirm = new Set<string>();
-    if (rows.length === 0) return toConfirm;
-    const target = await this.integrations.branchDatabaseOf(integration);
-    const upserts: UsersSyncRow[] = [];
-    const deletes = new Map<string, string[]>(); // deletion time -> ids
-    for (const r of rows) {
-      const userId = userIdOf(r);
-      const h = history.get(userId);
-      if (r.event_type === 'user.deleted') {
-        const at = microsToIso(Number(r.received_us));
-        const list = deletes.get(at) ?? [];
-        list.push(userId);
-        deletes.set(at, list);
-        continue;
-      }
-      if (h && h.events > 1) toConfirm.add(userId);
-      if (h?.deletedUs != null && Number(r.received_us) > h.deletedUs) continue;
-      upserts.push({ raw_json: r.payload.data, updated_at: versionOf(r), deleted_at: null });
+  private async destinationOf(integrationId: string): Promise<Destination | undefined> {
+    const now = Date.now();
+    const cached = this.destinations.get(integrationId);
+    if (cached && cached.expiresAt > now) return cached;
+    const integration = await this.dataSource.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
+    if (!integration) {
+      this.destinations.delete(integrationId);
+      return undefined;
     }
-    if (upserts.length > 0) await this.provisioning.upsertUsers(target, upserts);
-    for (const [at, ids] of deletes) await this.provisioning.markDeleted(target, ids, at);
-    return toConfirm;
+    const destination: Destination = {
+      expiresAt: now + DESTINATION_TTL_MS,
+      target: () => (destination.resolved ??= this.integrations.branchDatabaseOf(integration).catch((err: unknown) => {
+        destination.resolved = undefined;
+        throw err;
+      })),
+    };
+    this.destinations.set(integrationId, destination);
+    return destination;
+  }
+
+  /** Writes a batch's plan to the branch database (upserts, then deletions). */
+  private async writeToBranch(destination: Destination, plan: WritePlan): Promise<void> {
+    if (plan.upserts.length === 0 && plan.deletes.size === 0) return;
+    const target = await destination.target();
+    if (plan.upserts.length > 0) await this.provisioning.upsertPrepared(target, plan.upserts);
+    for (const [at, ids] of plan.deletes) await this.provisioning.markDeleted(target, ids, at);
   }
 
   /** Counts the failed attempt on the rows; rows out of attempts park as dead letters. */
@@ -478,6 +526,39 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 }
 
+/** What one batch writes to users_sync, and which users it leaves to confirm. */
+interface WritePlan {
+  upserts: PreparedRow[];
+  /** Deletion time -> ids. */
+  deletes: Map<string, string[]>;
+  toConfirm: Set<string>;
+}
+
+/**
+ * Plans a batch's writes; answers the users to confirm with the provider (see SyncConfirmationService):
+ * those with more than one event, whose order the transport does not guarantee. A create or update that
+ * arrived after the user's deletion is not written: Stack Auth never reuses a user id, so it is an older
+ * event delivered late (the confirmation settles it either way).
+ */
+function planWrites(rows: InboxRow[], history: Map<string, UserHistory>): WritePlan {
+  const plan: WritePlan = { upserts: [], deletes: new Map(), toConfirm: new Set() };
+  for (const r of rows) {
+    const userId = r.user_id;
+    const h = history.get(userId);
+    if (r.event_type === 'user.deleted') {
+      const at = microsToIso(Number(r.received_us));
+      const list = plan.deletes.get(at) ?? [];
+      list.push(userId);
+      plan.deletes.set(at, list);
+      continue;
+    }
+    if (h && h.events > 1) plan.toConfirm.add(userId);
+    if (h?.deletedUs != null && Number(r.received_us) > h.deletedUs) continue;
+    plan.upserts.push({ id: userId, json: r.data, updatedAt: versionOf(r), deletedAt: null });
+  }
+  return plan;
+}
+
 /**
  * users_sync.updated_at of a user.created / user.updated event (see the class comment):
  * - user.created: the provider's sign-up time (`signed_up_at_millis`), as the users API writes it, so a
@@ -486,15 +567,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
  * - user.updated: the arrival time, but after the sign-up time (as the users API stamps its changes).
  * Arrival times keep the database's microseconds, so two events never tie on a rounded millisecond.
  */
-export function versionOf(r: { event_type: string; payload: { data: Record<string, unknown> }; received_us: string | number }): string {
+export function versionOf(r: { event_type: string; signed_up_at_millis: string | number | null; received_us: string | number }): string {
   const received = Number(r.received_us);
-  const millis = r.payload.data.signed_up_at_millis;
-  const signedUp = typeof millis === 'number' && Number.isFinite(millis) ? Math.trunc(millis) * 1000 : undefined;
-  if (signedUp === undefined) return microsToIso(received);
+  const millis = r.signed_up_at_millis === null ? NaN : Number(r.signed_up_at_millis);
+  if (!Number.isFinite(millis)) return microsToIso(received);
+  const signedUp = Math.trunc(millis) * 1000;
   const at = r.event_type === 'user.created' ? Math.min(signedUp, received) : Math.max(received, signedUp + 1000);
   return microsToIso(at);
-}
-
-function userIdOf(r: InboxRow): string {
-  return r.user_id ?? String(r.payload.data.id);
 }

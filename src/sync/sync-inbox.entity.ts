@@ -12,7 +12,7 @@ export type SyncInboxStatus = 'pending' | 'applied' | 'skipped' | 'dead';
  */
 @Entity({ name: 'sync_inbox' })
 @Index('sync_inbox_message_key', ['integrationId', 'messageId'], { unique: true })
-@Index('sync_inbox_pending_idx', ['id'], { where: `"status" = 'pending'` })
+@Index('sync_inbox_pending_idx', ['integrationId', 'id'], { where: `"status" = 'pending'` })
 @Index('sync_inbox_user_idx', ['integrationId', 'userId'])
 @Index('sync_inbox_dead_idx', ['integrationId', 'id'], { where: `"status" = 'dead'` })
 export class SyncInboxEntity {

@@ -201,10 +201,18 @@ export class NeonAuthProvisioningService {
       else prepared.push(p);
     });
     if (problems.length > 0) throw new UsersSyncRowError(problems);
+    return this.upsertPrepared(target, prepared);
+  }
+
+  /**
+   * upsertUsers for rows already through prepareRow's checks (or equivalent ones: the sync engine's
+   * inbox holds user objects the receiver checked, as jsonb text), without building the JSON again.
+   */
+  async upsertPrepared(target: Pick<BranchDatabase, 'physicalName'>, prepared: PreparedRow[]): Promise<WriteResult> {
     if (prepared.length === 0) return { written: 0, skipped: 0 };
     const statements = chunk(sortById(prepared), MAX_ROWS_PER_STATEMENT).map(upsertStatement);
     const written = await this.write(target.physicalName, statements);
-    return { written, skipped: rows.length - written };
+    return { written, skipped: prepared.length - written };
   }
 
   /** Soft-deletes users at `at` (same ordering rule; unknown ids get a tombstone row). */

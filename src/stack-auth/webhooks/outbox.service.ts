@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
-import { StackWebhookEndpointEntity, StackWebhookOutboxEntity } from '../entities/stack-webhook.entity.js';
+import { StackWebhookEndpointEntity } from '../entities/stack-webhook.entity.js';
 
 export type WebhookEventType = 'user.created' | 'user.updated' | 'user.deleted';
 
@@ -23,12 +23,11 @@ export class OutboxService {
   async enqueue(tx: EntityManager, projectId: string, type: WebhookEventType, data: unknown, orderingKey: string): Promise<number> {
     const endpoints = await tx.getRepository(StackWebhookEndpointEntity).find({ where: { projectId, disabledAt: IsNull() }, select: { id: true } });
     if (endpoints.length === 0) return 0;
-    const repo = tx.getRepository(StackWebhookOutboxEntity);
-    await repo.save(
-      endpoints.map((e) =>
-        repo.create({ projectId, endpointId: e.id, messageId: newMessageId(), eventType: type, payload: { type, data }, orderingKey }),
-      ),
-      { reload: false },
+    // One INSERT (repository.save would wrap it in a savepoint and read generated columns back).
+    await tx.query(
+      `INSERT INTO stack_auth.webhook_outbox (project_id, endpoint_id, message_id, event_type, payload, ordering_key)
+       SELECT $1, e.endpoint_id, e.message_id, $4, $5::jsonb, $6 FROM unnest($2::uuid[], $3::text[]) AS e (endpoint_id, message_id)`,
+      [projectId, endpoints.map((e) => e.id), endpoints.map(() => newMessageId()), type, JSON.stringify({ type, data }), orderingKey],
     );
     return endpoints.length;
   }

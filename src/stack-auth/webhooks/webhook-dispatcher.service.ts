@@ -314,27 +314,28 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       let broken: Error | undefined;
       try {
         await client.query('BEGIN');
-        const head = await client.query<{ id: string }>(
-          `SELECT id FROM ${OUTBOX} WHERE endpoint_id = $1 AND ordering_key = $2 AND delivered_at IS NULL ORDER BY id LIMIT 1`,
-          [endpointId, orderingKey],
-        );
-        if (head.rows.length === 0) {
-          await client.query('COMMIT');
-          return;
-        }
-        const headId = head.rows[0].id;
+        // The key's head row, locked for this delivery (one statement: the head is chosen first, so a
+        // locked head is skipped, never overtaken by the row behind it).
         const locked = await client.query<LockedRow>(
           `SELECT o.id, o.message_id, o.payload, o.attempts, o.next_attempt_at > now() AS backing_off,
                   e.url, e.secret_encrypted, e.disabled_at IS NOT NULL AS disabled
            FROM ${OUTBOX} o JOIN ${ENDPOINTS} e ON e.id = o.endpoint_id
-           WHERE o.id = $1 AND o.delivered_at IS NULL
+           WHERE o.id = (SELECT id FROM ${OUTBOX} WHERE endpoint_id = $1 AND ordering_key = $2 AND delivered_at IS NULL ORDER BY id LIMIT 1)
+             AND o.delivered_at IS NULL
            FOR UPDATE OF o SKIP LOCKED`,
-          [headId],
+          [endpointId, orderingKey],
         );
         if (locked.rows.length === 0) {
+          // Nothing pending, or the head is held by another delivery (which carries on with the rest of the
+          // key), or it was delivered just now (then the next head is looked at). The same head twice means
+          // it is held.
+          const head = await client.query<{ id: string }>(
+            `SELECT id FROM ${OUTBOX} WHERE endpoint_id = $1 AND ordering_key = $2 AND delivered_at IS NULL ORDER BY id LIMIT 1`,
+            [endpointId, orderingKey],
+          );
           await client.query('COMMIT');
-          // Locked by another delivery, which carries on with the rest of the key; or delivered just now
-          // (then the next head is looked at). The same head twice means it is held.
+          if (head.rows.length === 0) return;
+          const headId = head.rows[0].id;
           if (skippedHead === headId) return;
           skippedHead = headId;
           continue;
@@ -362,8 +363,14 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
           ? ({ ok: false, error: failure.message } as const)
           : await sendWebhook({ url: row.url, secret, messageId: row.message_id, body }, this.settings.timeoutMs);
         if (result.ok) {
-          await client.query(`UPDATE ${OUTBOX} SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE id = $1`, [row.id]);
+          // Marked delivered, and whether the key has more (so a drained key costs no further transaction).
+          const marked = await client.query<{ more: boolean }>(
+            `UPDATE ${OUTBOX} SET delivered_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL WHERE id = $1
+             RETURNING EXISTS (SELECT 1 FROM ${OUTBOX} WHERE endpoint_id = $2 AND ordering_key = $3 AND delivered_at IS NULL AND id <> $1) AS more`,
+            [row.id, endpointId, orderingKey],
+          );
           await client.query('COMMIT');
+          if (!marked.rows[0]?.more) return;
           continue;
         }
         const backoff = Math.min(this.settings.retryDelaySeconds * 2 ** Math.min(row.attempts + 1, 30), this.settings.maxBackoffSeconds);

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import { Webhook } from 'svix';
 
 export interface WebhookMessage {
@@ -15,16 +17,32 @@ export type SendResult = { ok: true; status: number } | { ok: false; error: stri
 
 export const USER_AGENT = 'Svix-Webhooks/1.0 (embedded Stack Auth provider)';
 
+/** Keep-alive agents: a receiver gets its deliveries over a few reused connections, not one connection each. */
+const AGENT_OPTIONS = { keepAlive: true, keepAliveMsecs: 1_000, maxSockets: 64, maxFreeSockets: 16, timeout: 60_000 };
+const httpAgent = new http.Agent(AGENT_OPTIONS);
+const httpsAgent = new https.Agent(AGENT_OPTIONS);
+
 /**
  * Signs a message as Svix does (`svix` library: HMAC-SHA256 over `id.timestamp.body`, a fresh timestamp
  * on every attempt) and POSTs it. Success is a 2xx answer within the timeout; redirects are not followed.
+ * node:http with keep-alive rather than fetch: a delivery costs a fraction of fetch's CPU, which matters at
+ * hundreds of deliveries a second.
  */
 export async function sendWebhook(message: WebhookMessage, timeoutMs: number): Promise<SendResult> {
   const now = new Date();
   const timestamp = String(Math.floor(now.getTime() / 1000));
   const signature = new Webhook(message.secret).sign(message.messageId, now, message.body);
+  const body = Buffer.from(message.body, 'utf8');
+  let url: URL;
+  try {
+    url = new URL(message.url);
+  } catch {
+    return { ok: false, error: 'invalid URL' };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, error: `unsupported protocol ${url.protocol}` };
   const headers = {
     'content-type': 'application/json',
+    'content-length': String(body.length),
     'user-agent': USER_AGENT,
     'svix-id': message.messageId,
     'svix-timestamp': timestamp,
@@ -33,14 +51,26 @@ export async function sendWebhook(message: WebhookMessage, timeoutMs: number): P
     'webhook-timestamp': timestamp,
     'webhook-signature': signature,
   };
-  try {
-    const res = await fetch(message.url, { method: 'POST', headers, body: message.body, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
-    await res.body?.cancel().catch(() => undefined);
-    if (res.status >= 200 && res.status < 300) return { ok: true, status: res.status };
-    return { ok: false, error: `HTTP ${res.status}` };
-  } catch (err) {
-    const e = err as Error & { cause?: { code?: string; message?: string } };
-    if (e.name === 'TimeoutError') return { ok: false, error: `no answer within ${timeoutMs} ms` };
-    return { ok: false, error: e.cause?.code ?? e.cause?.message ?? e.message };
-  }
+  const client = url.protocol === 'https:' ? https : http;
+  return new Promise<SendResult>((resolve) => {
+    let settled = false;
+    const done = (result: SendResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      resolve(result);
+    };
+    const req = client.request(url, { method: 'POST', headers, agent: url.protocol === 'https:' ? httpsAgent : httpAgent }, (res) => {
+      const status = res.statusCode ?? 0;
+      res.resume(); // the answer's body is not needed; reading it frees the connection for reuse
+      res.on('end', () => done(status >= 200 && status < 300 ? { ok: true, status } : { ok: false, error: `HTTP ${status}` }));
+      res.on('error', (err) => done({ ok: false, error: err.message }));
+    });
+    const timer = setTimeout(() => {
+      req.destroy();
+      done({ ok: false, error: `no answer within ${timeoutMs} ms` });
+    }, timeoutMs);
+    req.on('error', (err: NodeJS.ErrnoException) => done({ ok: false, error: err.code ?? err.message }));
+    req.end(body);
+  });
 }

@@ -122,7 +122,7 @@ export class SyncDeadLettersService {
     });
     if (replayed > 0) {
       this.logger.info({ integrationId: integration.id, replayed }, 'sync: dead letters put back in the queue');
-      this.applier.wake(integration.id);
+      this.applier.wake(integration.id, { retryNow: true }); // replayed rows do not wait for an earlier backoff
     }
     return { replayed };
   }

@@ -1,0 +1,72 @@
+// Counts and rates of one benchmark run, from the environment (BENCH_QUICK=1 scales the counts down ~10x).
+
+export const SCENARIOS = ['burst', 'applier', 'resync', 'providerCapacity', 'lag'] as const;
+export type ScenarioName = (typeof SCENARIOS)[number];
+
+export interface BenchConfig {
+  quick: boolean;
+  /** Scenarios to run (BENCH_SCENARIOS, comma-separated; default all), always in the order of SCENARIOS. */
+  scenarios: ScenarioName[];
+  /** Change rates of the lag scenario (changes per second). */
+  lagRates: number[];
+  /** Measured seconds per lag rate, after the warm-up. */
+  lagSeconds: number;
+  warmupSeconds: number;
+  /** Signed deliveries of distinct users in the burst scenario (each target gets the same requests). */
+  burstEvents: number;
+  /** Keep-alive connections of the closed-loop burst generator. */
+  burstConcurrency: number;
+  /** Pending inbox rows the applier-alone scenario inserts (also the rows of the raw ceiling). */
+  applierRows: number;
+  /** Rows per statement of the raw ceiling (baseline b). */
+  ceilingBatch: number;
+  /** Sign-ups of the provider capacity diagnostic. */
+  capacitySignups: number;
+  /** Provider users of the resync scenario. */
+  resyncUsers: number;
+  /** How provider users are created for the resync and the lag scenario's updates (see scenarios/provider-users.ts). */
+  seed: 'sql' | 'api';
+  /** Concurrent provider API requests while creating users (untimed setup). */
+  setupConcurrency: number;
+  /** How long a change may take to become visible before it counts as lost. */
+  visibilityTimeoutMs: number;
+  /** Where the JSON results go. */
+  outputFile: string;
+}
+
+function int(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a positive number (got "${raw}")`);
+  return n;
+}
+
+export function loadBenchConfig(): BenchConfig {
+  const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+  const scale = (full: number): number => (quick ? Math.max(1, Math.round(full / 10)) : full);
+  const rates = (process.env.BENCH_LAG_RATES ?? '200,1000').split(',').map((r) => Number(r.trim()));
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error('BENCH_LAG_RATES must be a comma-separated list of positive rates');
+  const seed = process.env.BENCH_SEED ?? 'sql';
+  if (seed !== 'sql' && seed !== 'api') throw new Error(`BENCH_SEED must be sql or api (got "${seed}")`);
+  const wanted = (process.env.BENCH_SCENARIOS ?? SCENARIOS.join(',')).split(',').map((x) => x.trim());
+  const unknown = wanted.filter((w) => !(SCENARIOS as readonly string[]).includes(w));
+  if (unknown.length > 0) throw new Error(`BENCH_SCENARIOS: unknown ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  return {
+    quick,
+    scenarios: SCENARIOS.filter((x) => wanted.includes(x)),
+    seed,
+    lagRates: rates,
+    lagSeconds: int('BENCH_LAG_SECONDS', quick ? 1 : 5),
+    warmupSeconds: int('BENCH_WARMUP_SECONDS', quick ? 0.5 : 1),
+    burstEvents: int('BENCH_BURST_EVENTS', scale(50_000)),
+    burstConcurrency: int('BENCH_BURST_CONCURRENCY', 64),
+    applierRows: int('BENCH_APPLIER_ROWS', scale(50_000)),
+    ceilingBatch: int('BENCH_CEILING_BATCH', 1_000),
+    capacitySignups: int('BENCH_CAPACITY_SIGNUPS', scale(2_000)),
+    resyncUsers: int('BENCH_RESYNC_USERS', scale(100_000)),
+    setupConcurrency: int('BENCH_SETUP_CONCURRENCY', 32),
+    visibilityTimeoutMs: int('BENCH_VISIBILITY_TIMEOUT_MS', 15_000),
+    outputFile: process.env.BENCH_OUTPUT ?? 'bench/results/latest.json',
+  };
+}

@@ -1,0 +1,43 @@
+// What every scenario gets: the run's configuration, servers and probes.
+import { randomBytes } from 'node:crypto';
+import type { BenchConfig } from './config.js';
+import type { HttpTarget } from './load.js';
+import type { BenchPostgres, UsersSyncProbe } from './pg.js';
+import type { AuthBranch, Deliveries, Product } from './product.js';
+import type { ServerProcess } from './processes.js';
+
+export interface BaselineServer {
+  server: ServerProcess;
+  http: HttpTarget;
+  /** Superuser URL of its database (baseline a only). */
+  url?: string;
+  probe?: UsersSyncProbe;
+}
+
+export interface BenchContext {
+  config: BenchConfig;
+  pg: BenchPostgres;
+  product: Product;
+  branch: AuthBranch;
+  /** Signed with the integration's secret; the naive baseline is given the same secret, so both accept them. */
+  deliveries: Deliveries;
+  /** users_sync of the product's branch database. */
+  productUsers: UsersSyncProbe;
+  naive: BaselineServer & { url: string; probe: UsersSyncProbe };
+  bare: BaselineServer;
+  /** Unique per run, part of every name and email the bench makes. */
+  nonce: string;
+  /** Users the bench created in the embedded provider so far (what a full resync must bring back). */
+  providerUsers: number;
+  /** A user the provider's API created: the template of every event body and of SQL-seeded users. */
+  templateUserId: string;
+  /** Provider users the lag scenario updates, by rate (seeded before the resync, so it brings them in). */
+  lagUsers: Map<number, string[]>;
+}
+
+export function newNonce(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export const NAIVE_PATH = '/webhook';
+export const BARE_PATH = '/bare';

@@ -1,0 +1,157 @@
+// Verdicts against issue 5's targets, the printed table and the JSON file.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { BenchConfig } from './config.js';
+import type { ApplierResult } from './scenarios/applier.js';
+import type { BurstResult } from './scenarios/burst.js';
+import type { LagResult } from './scenarios/lag.js';
+import type { ProviderCapacityResult } from './scenarios/provider-capacity.js';
+import type { ResyncResult } from './scenarios/resync.js';
+import { round } from './stats.js';
+import type { WritesPerEvent } from './writes.js';
+
+export interface Results {
+  lag?: LagResult[];
+  burst?: BurstResult;
+  applier?: ApplierResult;
+  resync?: ResyncResult;
+  providerCapacity?: ProviderCapacityResult;
+  /** os.loadavg() at the start and the end: other work on the machine skews every figure. */
+  load_average?: { before: number[]; after: number[] };
+  errors: { scenario: string; error: string }[];
+}
+
+export interface Verdict {
+  metric: string;
+  measured: string;
+  value: number | null;
+  target: string;
+  /** null: a reference figure without a target. */
+  pass: boolean | null;
+}
+
+/** Lag p99 targets of the issue, by rate. */
+const LAG_P99_TARGET_MS: Record<number, number> = { 200: 25, 1000: 50 };
+/** The issue's anchor figures for the baselines on a 2-core machine, for comparison. */
+const NAIVE_LAG_P99_ANCHOR_MS: Record<number, number> = { 200: 12, 1000: 280 };
+
+export function ratios(r: Results): Record<string, number | null> {
+  const div = (a: number | null | undefined, b: number | null | undefined): number | null =>
+    a === null || a === undefined || !b ? null : round(a / b, 2);
+  return {
+    burst_product_over_naive: div(r.burst?.product.events_per_s, r.burst?.naive.events_per_s),
+    burst_product_over_bare: div(r.burst?.product.events_per_s, r.burst?.bare.answered_per_s),
+    burst_naive_over_bare: div(r.burst?.naive.events_per_s, r.burst?.bare.answered_per_s),
+    applier_over_ceiling: div(r.applier?.rows_per_s, r.applier?.ceiling.rows_per_s),
+  };
+}
+
+export function verdicts(r: Results): Verdict[] {
+  const out: Verdict[] = [];
+  const q = ratios(r);
+  for (const lag of r.lag ?? []) {
+    const p99 = lag.overall.p99_ms;
+    const late = (v: number | null): string => (v === null && lag.lost > 0 ? 'timeout' : fmt(v));
+    const shown =
+      `p50 ${late(lag.overall.p50_ms)} / p99 ${late(p99)} ms (created p99 ${late(lag.created.p99_ms)}, updated p99 ${late(lag.updated.p99_ms)}; ` +
+      `answer p50 ${fmt(lag.response.p50_ms)} ms)${lag.lost || lag.failed ? `, ${lag.lost} lost, ${lag.failed} failed` : ''}` +
+      (lag.writes ? `; ${writesText(lag.writes)}` : '');
+    if (lag.target === 'product') {
+      const target = LAG_P99_TARGET_MS[lag.rate_per_s];
+      out.push({
+        metric: `Lag, product, ${lag.rate_per_s}/s`,
+        measured: shown,
+        value: p99,
+        target: target === undefined ? '-' : `p99 <= ${target} ms`,
+        pass: target === undefined ? null : p99 !== null && p99 <= target && lag.lost === 0 && lag.failed === 0,
+      });
+    } else {
+      const anchor = NAIVE_LAG_P99_ANCHOR_MS[lag.rate_per_s];
+      out.push({ metric: `Lag, naive (a), ${lag.rate_per_s}/s`, measured: shown, value: p99, target: anchor === undefined ? 'reference' : `reference (issue: p99 ~${anchor} ms)`, pass: null });
+    }
+  }
+  if (r.burst) {
+    const b = r.burst;
+    out.push({
+      metric: `Burst, product (applied)`,
+      measured: `${fmt(b.product.events_per_s)} events/s (${b.product.events} in ${fmt(b.product.applied_ms)} ms; answered ${b.product.answered_per_s}/s; ${writesText(b.product.writes)})`,
+      value: b.product.events_per_s,
+      target: '-',
+      pass: null,
+    });
+    out.push({ metric: 'Burst, naive (a)', measured: `${fmt(b.naive.events_per_s)} events/s (${writesText(b.naive.writes)})`, value: b.naive.events_per_s, target: 'reference (issue: ~2,100/s)', pass: null });
+    out.push({ metric: 'Burst, bare route (c)', measured: `${b.bare.answered_per_s} req/s`, value: b.bare.answered_per_s, target: 'reference (issue: ~4,100/s)', pass: null });
+    out.push(ratioVerdict('Burst, product / naive', q.burst_product_over_naive, 1.5, '>= 1.5x'));
+    out.push(ratioVerdict('Burst, product / bare', q.burst_product_over_bare, 0.8, '>= 0.80'));
+  }
+  if (r.applier) {
+    const a = r.applier;
+    out.push({ metric: 'Applier alone', measured: `${fmt(a.rows_per_s)} rows/s (${a.rows} in ${fmt(a.applied_ms)} ms; ${writesText(a.writes).replace('event', 'row')})`, value: a.rows_per_s, target: '-', pass: null });
+    out.push({ metric: 'Raw upsert ceiling (b)', measured: `${a.ceiling.rows_per_s} rows/s (batches of ${a.ceiling.batch})`, value: a.ceiling.rows_per_s, target: 'reference (issue: ~29,000/s)', pass: null });
+    out.push(ratioVerdict('Applier / ceiling', q.applier_over_ceiling, 0.5, '>= 0.50'));
+  }
+  if (r.providerCapacity) {
+    const p = r.providerCapacity;
+    out.push({
+      metric: `Provider sign-ups, closed loop x${p.concurrency}`,
+      measured: `${p.answered_per_s} answered/s, ${fmt(p.synced_per_s)} in users_sync/s (${writesText(p.writes)})${p.failed ? `, ${p.failed} failed` : ''}`,
+      value: p.synced_per_s,
+      target: 'diagnostic',
+      pass: null,
+    });
+  }
+  if (r.resync) {
+    const s = r.resync;
+    out.push({
+      metric: `Resync, ${s.provider_users} users (${s.seed} seed)`,
+      measured: `${s.visible_ms === null ? 'not complete' : `${fmt(s.visible_ms / 1000, 2)} s`} (POST answered in ${fmt(s.request_ms / 1000, 2)} s, ${s.status})`,
+      value: s.visible_ms,
+      target: '<= 6 s',
+      pass: s.visible_ms !== null && s.visible_ms <= 6000,
+    });
+  }
+  return out;
+}
+
+/** "2.1 commits, 1,900 WAL bytes per event" (diagnostic). */
+function writesText(w: WritesPerEvent | undefined): string {
+  return w ? `${fmt(w.write_transactions, 2)} commits, ${fmt(w.wal_bytes)} WAL bytes per event` : 'writes n/a';
+}
+
+function ratioVerdict(metric: string, value: number | null, min: number, target: string): Verdict {
+  return { metric, measured: value === null ? 'n/a' : `${value.toFixed(2)}`, value, target, pass: value === null ? false : value >= min };
+}
+
+function fmt(n: number | null | undefined, digits = 1): string {
+  if (n === null || n === undefined) return 'n/a';
+  return Number.isInteger(n) ? n.toLocaleString('en-US') : n.toFixed(digits);
+}
+
+export function table(rows: Verdict[]): string {
+  const cells = rows.map((v) => [v.metric, v.measured, v.target, v.pass === null ? '' : v.pass ? 'PASS' : 'MISS']);
+  const head = ['Metric', 'Measured', 'Target', 'Verdict'];
+  const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
+  const line = (c: string[]): string => `| ${c.map((s, i) => s.padEnd(widths[i])).join(' | ')} |`;
+  return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+}
+
+export function writeJson(file: string, config: BenchConfig, results: Results, startedAt: Date): void {
+  const doc = {
+    started_at: startedAt.toISOString(),
+    finished_at: new Date().toISOString(),
+    machine: { cpus: os.cpus().length, cpu_model: os.cpus()[0]?.model ?? null, memory_gb: round(os.totalmem() / 2 ** 30, 1), node: process.version, platform: `${os.platform()} ${os.release()}` },
+    config,
+    notes: [
+      'All servers, PostgreSQL and the load generator share this machine; the generator runs in the bench process.',
+      'No request logging in any server (the product runs with LOG_LEVEL=warn; pino-http logs requests at info).',
+      'Lag is measured from the scheduled send time (open loop) to the NOTIFY of a trigger on users_sync.',
+      'The product runs with NEON_AUTH_RECONCILE_INTERVAL_SECONDS=0 so no scheduled reconciliation runs during a measurement.',
+    ],
+    results,
+    ratios: ratios(results),
+    verdicts: verdicts(results),
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+}

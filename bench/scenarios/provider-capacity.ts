@@ -1,0 +1,56 @@
+// Diagnostic (no target): how fast the embedded provider takes sign-ups through its server API (closed loop),
+// and how fast those sign-ups reach users_sync through its webhooks and the sync engine. The product's lag
+// can only be low at rates below both.
+import { performance } from 'node:perf_hooks';
+import type { BenchContext } from '../context.js';
+import { closedLoop } from '../load.js';
+import { perSecond, sleep } from '../stats.js';
+import { writesPerEvent, type WritesPerEvent } from '../writes.js';
+
+export interface ProviderCapacityResult {
+  signups: number;
+  concurrency: number;
+  /** Sign-ups answered per second. */
+  answered_per_s: number;
+  /** Sign-ups in users_sync per second (from the first request to the last row), null if not all arrived. */
+  synced_per_s: number | null;
+  failed: number;
+  writes: WritesPerEvent;
+}
+
+export async function providerCapacityScenario(ctx: BenchContext, log: (s: string) => void): Promise<ProviderCapacityResult> {
+  const n = ctx.config.capacitySignups;
+  const concurrency = ctx.config.setupConcurrency;
+  log(`provider capacity: ${n} sign-ups, ${concurrency} concurrent`);
+  const tag = `capacity-${ctx.nonce}-`;
+  const requests = Array.from({ length: n }, (_, i) =>
+    ctx.product.provider(ctx.branch, 'POST', '/users', { primary_email: `${tag}${i}@bench.example`, display_name: `${tag}${i}` }),
+  );
+  const { result, writes } = await writesPerEvent(ctx, n, async () => {
+    const started = performance.now();
+    const loop = await closedLoop(ctx.product.api, requests, concurrency);
+    let syncedMs: number | null = null;
+    let last = -1;
+    let progressAt = performance.now();
+    for (;;) {
+      const count = await ctx.productUsers.count('name LIKE $1', [`${tag}%`]);
+      if (count >= n - loop.failed) {
+        syncedMs = performance.now() - started;
+        break;
+      }
+      if (count !== last) [last, progressAt] = [count, performance.now()];
+      else if (performance.now() - progressAt > ctx.config.visibilityTimeoutMs) break;
+      await sleep(50);
+    }
+    return { loop, syncedMs };
+  });
+  ctx.providerUsers += n - result.loop.failed;
+  return {
+    signups: n,
+    concurrency,
+    answered_per_s: perSecond(n, result.loop.ms),
+    synced_per_s: result.syncedMs === null ? null : perSecond(n - result.loop.failed, result.syncedMs),
+    failed: result.loop.failed,
+    writes,
+  };
+}
