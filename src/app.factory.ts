@@ -16,7 +16,8 @@ import { setupSwagger } from './openapi/swagger.js';
 import { toStackError } from './stack-auth/http/stack-error.filter.js';
 import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
-import { SYNC_WEBHOOK_PATH } from './sync/sync-paths.js';
+import { WebhookIntakeService } from './sync/webhook-intake.service.js';
+import { SYNC_WEBHOOK_PATH, webhookReceiver } from './sync/webhook-receiver.js';
 
 /** Query parameters whose values never reach the logs (`code`: the provider's single-use transfer links). */
 const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret|code)=)[^&#]*/gi;
@@ -44,7 +45,9 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
-  if (!options.preview) useHttpMetrics(app); // first, so every request is counted, errors included
+  // The sync webhook receiver, ahead of the API pipeline (see src/sync/webhook-receiver.ts).
+  if (!options.preview) app.use(SYNC_WEBHOOK_PATH, ...webhookReceiver(app.get(WebhookIntakeService), logger.child({ component: 'sync' }), config.bodyLimitBytes));
+  if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
   app.use(
     pinoHttp({
       logger: logger.child({ component: 'http' }),
@@ -62,8 +65,6 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     }),
   );
   app.use(STACK_AUTH_PATH, stackHttpMiddleware);
-  // The sync webhook receiver verifies svix signatures over the exact bytes: a Buffer body, whatever the type.
-  app.use(SYNC_WEBHOOK_PATH, express.raw({ type: () => true, limit: config.bodyLimitBytes }));
   app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   // The provider's OAuth token endpoint takes form-encoded bodies, as OAuth clients send them.
   app.use(STACK_AUTH_PATH, express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));

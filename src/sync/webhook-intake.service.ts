@@ -1,6 +1,6 @@
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { Webhook, WebhookVerificationError } from 'svix';
+import { WebhookVerificationError } from 'svix';
 import { DataSource } from 'typeorm';
 import { ApiError, ErrorCode } from '../common/errors.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
@@ -8,6 +8,7 @@ import { IntegrationsService } from '../neon-auth/integrations/integrations.serv
 import { MAX_ID_BYTES, prepareRow } from '../neon-auth/provisioning/users-sync.writer.js';
 import { MockWebhookBus } from '../providers/mock/mock-provider.adapter.js';
 import { InboxEventRejected, InboxWriter } from './inbox-writer.js';
+import { SvixVerifier } from './svix-verifier.js';
 import { SyncApplierService } from './sync-applier.service.js';
 import { SyncMetrics } from './sync-metrics.js';
 
@@ -22,7 +23,7 @@ const MAX_CACHED_VERIFIERS = 10_000;
 
 interface Verifier {
   /** null: the integration exists but receives no signed webhooks. */
-  webhook: Webhook | null;
+  webhook: SvixVerifier | null;
   expiresAt: number;
 }
 
@@ -93,7 +94,7 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
   }
 
   /** The integration's svix verifier, cached for VERIFIER_TTL_MS; 404 for an unknown integration. */
-  private async verifierOf(integrationId: string): Promise<Webhook | null> {
+  private async verifierOf(integrationId: string): Promise<SvixVerifier | null> {
     const now = Date.now();
     const cached = this.verifiers.get(integrationId);
     if (cached && cached.expiresAt > now) return cached.webhook;
@@ -103,7 +104,7 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
       throw ApiError.notFound(`integration ${integrationId}`);
     }
     const secret = this.integrations.webhookSecretOf(integration);
-    const verifier: Verifier = { webhook: secret ? new Webhook(secret) : null, expiresAt: now + VERIFIER_TTL_MS };
+    const verifier: Verifier = { webhook: secret ? new SvixVerifier(secret) : null, expiresAt: now + VERIFIER_TTL_MS };
     if (this.verifiers.size >= MAX_CACHED_VERIFIERS) this.verifiers.clear();
     this.verifiers.set(integrationId, verifier);
     return verifier.webhook;

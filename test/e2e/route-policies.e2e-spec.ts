@@ -104,7 +104,6 @@ const EXPECTED_ROUTES: readonly string[] = [
   'POST /stack-auth/api/v1/integrations/neon/webhooks -> embedded_provider',
   'POST /stack-auth/api/v1/users -> embedded_provider',
   'POST /stack-auth/integrations/neon/projects/transfer/confirm -> embedded_provider',
-  'POST /webhooks/neon-auth/:integration_id -> public',
   'PUT /api/v2/projects/:project_id/branches/:branch_id/auth/users/:auth_user_id/role -> project_write',
 ];
 
