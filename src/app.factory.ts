@@ -17,7 +17,7 @@ import { toStackError } from './stack-auth/http/stack-error.filter.js';
 import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
 import { WebhookIntakeService } from './sync/webhook-intake.service.js';
-import { SYNC_WEBHOOK_PATH, webhookReceiver } from './sync/webhook-receiver.js';
+import { mountWebhookReceiver } from './sync/webhook-receiver.js';
 
 /** Query parameters whose values never reach the logs (`code`: the provider's single-use transfer links). */
 const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret|code)=)[^&#]*/gi;
@@ -45,8 +45,6 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
-  // The sync webhook receiver, ahead of the API pipeline (see src/sync/webhook-receiver.ts).
-  if (!options.preview) app.use(SYNC_WEBHOOK_PATH, ...webhookReceiver(app.get(WebhookIntakeService), logger.child({ component: 'sync' }), config.bodyLimitBytes));
   if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
   app.use(
     pinoHttp({
@@ -81,6 +79,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
 
   if (!options.preview) {
     await app.init();
+    // The sync webhook receiver, on the HTTP server ahead of Express (see src/sync/webhook-receiver.ts).
+    mountWebhookReceiver(app.getHttpServer(), app.get(WebhookIntakeService), logger.child({ component: 'sync' }), config.bodyLimitBytes);
     const dataSource = app.get(DataSource);
     const bootstrap = app.get(BootstrapService);
     await migrateUnderLock(dataSource, logger, () => bootstrap.ensureBootstrapped());

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
-const VALID_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+export const VALID_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 
 export const REQUEST_ID_HEADERS = ['x-request-id', 'x-neon-ret-request-id'] as const;
 

@@ -1,58 +1,115 @@
-import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import type http from 'node:http';
 import type { Logger } from 'pino';
-import { toApiError, writeError } from '../common/error.filter.js';
-import { httpStatusOf } from '../common/errors.js';
+import { toApiError } from '../common/error.filter.js';
+import { ApiError, ErrorCode, httpStatusOf } from '../common/errors.js';
+import { REQUEST_ID_HEADERS, VALID_REQUEST_ID } from '../common/request-id.js';
 import type { WebhookIntakeService } from './webhook-intake.service.js';
 
-/** Where the receiver is mounted: `${PUBLIC_URL}/webhooks/neon-auth/{integration_id}`, registered with the provider on enable. */
+/** Where the receiver answers: `${PUBLIC_URL}/webhooks/neon-auth/{integration_id}`, registered with the provider on enable. */
 export const SYNC_WEBHOOK_PATH = '/webhooks/neon-auth';
 
-const ONE_SEGMENT = /^\/([^/]+)\/?$/;
+const PREFIX = `${SYNC_WEBHOOK_PATH}/`;
+const ONE_SEGMENT = /^([^/]+)\/?$/;
 
 /**
  * The sync engine's webhook receiver: the provider's user events for one integration
  * (`POST /webhooks/neon-auth/{integration_id}`). Public: the svix signature with the integration's own
- * secret is the authentication (5-minute timestamp tolerance, the svix library's). Unknown integration ->
+ * secret is the authentication (5-minute timestamp tolerance, as the svix library). Unknown integration ->
  * 404; missing/forged signature, tampered body, timestamp outside the tolerance -> 401; a signed body that
- * is not a `{type, data}` event we can apply -> 400; an oversize body -> 400 PAYLOAD_TOO_LARGE. Nothing is
- * stored in those cases, and the answer is Neon's error body with the request id.
+ * is not a `{type, data}` event we can apply -> 400; a body over BODY_LIMIT -> 400 PAYLOAD_TOO_LARGE; a
+ * compressed body -> 400. Nothing is stored in those cases; the answer is Neon's error body with the
+ * request id (X-Request-ID honoured and echoed, as on every route).
  *
  * 204 only after the event is durable (WebhookIntakeService: `sync_inbox`, unique per integration and svix
  * id, so a redelivery is stored once and answered 204 again); the applier is woken right after.
  *
- * It is served by Express ahead of the API's pipeline (request id only: no HTTP metrics, request log,
- * guard or pipes), because it is the one route every provider event goes through and a delivery's cost is
- * what bounds ingestion. The sync metrics count what it takes in; refusals and failures are logged here.
+ * Served on the HTTP server ahead of Express and the API's pipeline (no router, middleware, request log,
+ * HTTP metrics, guard or pipes): it is the one route every provider event goes through, and a delivery's
+ * cost is what bounds ingestion. The sync metrics count what it takes in; refusals and failures are
+ * logged here. Any other request (another method or path) goes to the application as before.
  */
-export function webhookReceiver(intake: WebhookIntakeService, logger: Logger, bodyLimitBytes: number): RequestHandler[] {
-  const raw = express.raw({ type: () => true, limit: bodyLimitBytes }); // the signature covers the exact bytes
-  const receive = (req: Request, res: Response, next: NextFunction): void => {
-    const match = ONE_SEGMENT.exec(req.path);
-    if (req.method !== 'POST' || !match) return next();
+export function mountWebhookReceiver(server: http.Server, intake: WebhookIntakeService, logger: Logger, bodyLimitBytes: number): void {
+  const listeners = server.listeners('request') as http.RequestListener[];
+  if (listeners.length !== 1) throw new Error(`expected the application as the one request listener, found ${listeners.length}`);
+  const [application] = listeners;
+  server.removeAllListeners('request');
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const integrationId = req.method === 'POST' ? integrationIdOf(req.url) : undefined;
+    if (integrationId === undefined) {
+      application(req, res);
+      return;
+    }
+    receive(req, res, integrationId, intake, logger, bodyLimitBytes);
+  });
+}
+
+/** The path's integration id when `url` is `/webhooks/neon-auth/{one segment}` (query ignored). */
+function integrationIdOf(url: string | undefined): string | undefined {
+  if (!url?.startsWith(PREFIX)) return undefined;
+  const end = url.indexOf('?');
+  const match = ONE_SEGMENT.exec(url.slice(PREFIX.length, end === -1 ? undefined : end));
+  if (!match) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return match[1];
+  }
+}
+
+function receive(req: http.IncomingMessage, res: http.ServerResponse, integrationId: string, intake: WebhookIntakeService, logger: Logger, limit: number): void {
+  const incoming = req.headers['x-request-id'];
+  const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  for (const h of REQUEST_ID_HEADERS) res.setHeader(h, requestId);
+  const fail = (err: unknown): void => {
+    const error = toApiError(err);
+    const status = httpStatusOf(error.code);
+    const entry = { requestId, integrationId, status, code: error.code };
+    if (status >= 500) logger.error({ ...entry, err }, 'sync webhook failed');
+    else logger.warn({ ...entry, reason: error.message }, 'sync webhook refused');
+    if (res.headersSent) return;
+    const body = JSON.stringify({ request_id: requestId, code: error.code, message: error.message });
+    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.end(body);
+  };
+  const tooLarge = (): ApiError => new ApiError(ErrorCode.PayloadTooLarge, `request body is too large: the limit is ${limit} bytes`);
+  const encoding = req.headers['content-encoding'];
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    req.resume();
+    fail(ApiError.validation(`content-encoding ${encoding} is not accepted: send the signed JSON as is`));
+    return;
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    fail(tooLarge());
+    return;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  let refused = false;
+  req.on('data', (chunk: Buffer) => {
+    if (refused) return;
+    size += chunk.length;
+    if (size > limit) {
+      refused = true;
+      chunks.length = 0;
+      fail(tooLarge());
+      return;
+    }
+    chunks.push(chunk);
+  });
+  req.on('error', (err) => {
+    if (!refused) logger.debug({ err, requestId }, 'sync webhook: the request broke off');
+    refused = true;
+  });
+  req.on('end', () => {
+    if (refused) return;
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
-    let integrationId: string;
-    try {
-      integrationId = decodeURIComponent(match[1]);
-    } catch {
-      integrationId = match[1];
-    }
-    intake.ingest(integrationId, req.body as unknown, headers).then(
-      () => {
-        res.status(204).end();
-      },
-      (err: unknown) => {
-        const error = toApiError(err);
-        const status = httpStatusOf(error.code);
-        const entry = { requestId: req.requestId, integrationId, status, code: error.code };
-        if (status >= 500) logger.error({ ...entry, err }, 'sync webhook failed');
-        else logger.warn({ ...entry, reason: error.message }, 'sync webhook refused');
-        writeError(req, res, error);
-      },
-    );
-  };
-  return [
-    (req, res, next) => (req.method === 'POST' && ONE_SEGMENT.test(req.path) ? raw(req, res, next) : next()),
-    receive,
-  ];
+    intake.ingest(integrationId, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), headers).then(() => {
+      res.writeHead(204);
+      res.end();
+    }, fail);
+  });
 }

@@ -1,6 +1,8 @@
 // Sync engine, end to end: the embedded Stack provider's webhooks -> receiver -> inbox -> users_sync.
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { enableAuth, newAuthProject, ownerSql, uniqueEmail, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
@@ -93,7 +95,11 @@ describe('sync engine: webhook receiver and applier (embedded Stack provider)', 
     });
     const last = rows[rows.length - 1];
     expect(last.event_type).toBe('user.updated');
-    expect((await row(id))!.updated_at!.getTime()).toBe(new Date(last.received_at).getTime());
+    // The last arrival's time, or later: a user with several events is then confirmed with the provider,
+    // which writes the same state stamped with the time of its read.
+    const stored = (await row(id))!;
+    expect(stored.updated_at!.getTime()).toBeGreaterThanOrEqual(new Date(last.received_at).getTime());
+    expect(stored.name).toBe('v4');
   });
 
   it("user.created is stamped with the provider's sign-up time (as the users API writes it)", async () => {
@@ -111,6 +117,29 @@ describe('sync engine: webhook receiver and applier (embedded Stack provider)', 
     });
     afterEach(async () => {
       expect((await inbox(t, integration.id)).length).toBe(before);
+    });
+
+    it('a compressed body -> 400 (the signed JSON is taken as sent, never inflated)', async () => {
+      const d = signed(integration.secret, user());
+      const res = await request(t.baseUrl).post(`/webhooks/neon-auth/${integration.id}`).set(d.headers).set('content-encoding', 'gzip').send(gzipSync(d.body)).expect(400);
+      expect(res.body.code).toBe('VALIDATION_ERROR');
+    });
+
+    it('the caller\'s X-Request-ID is echoed on refusals (in Neon\'s error body) and on acceptance', async () => {
+      const d = signed('whsec_' + Buffer.from('not the secret, not at all!!').toString('base64'), user());
+      const res = await deliver(t, integration.id, d).set('x-request-id', 'req-receiver-1').expect(401);
+      expect(res.headers['x-request-id']).toBe('req-receiver-1');
+      expect(res.body.request_id).toBe('req-receiver-1');
+      const ok = signed(integration.secret, { type: 'team.created', data: { id: 'team-x' } });
+      const accepted = await deliver(t, integration.id, ok).set('x-request-id', 'req-receiver-2').expect(204);
+      expect(accepted.headers['x-neon-ret-request-id']).toBe('req-receiver-2');
+      before += 1; // that one was stored (and is skipped: not a user event)
+    });
+
+    it('other methods and longer paths are not the receiver: the API answers 404', async () => {
+      const res = await request(t.baseUrl).get(`/webhooks/neon-auth/${integration.id}`).expect(404);
+      expect(res.body.code).toBeDefined();
+      await request(t.baseUrl).post(`/webhooks/neon-auth/${integration.id}/extra`).set(signed(integration.secret, user()).headers).send('{}').expect(404);
     });
 
     it('forged signature (another secret) -> 401', async () => {
