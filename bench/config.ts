@@ -45,7 +45,7 @@ function int(name: string, fallback: number): number {
 export function loadBenchConfig(): BenchConfig {
   const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
   const scale = (full: number): number => (quick ? Math.max(1, Math.round(full / 10)) : full);
-  const rates = (process.env.BENCH_LAG_RATES ?? '200,1000').split(',').map((r) => Number(r.trim()));
+  const rates = (process.env.BENCH_LAG_RATES ?? '50,100,200,1000').split(',').map((r) => Number(r.trim()));
   if (rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error('BENCH_LAG_RATES must be a comma-separated list of positive rates');
   const seed = process.env.BENCH_SEED ?? 'sql';
   if (seed !== 'sql' && seed !== 'api') throw new Error(`BENCH_SEED must be sql or api (got "${seed}")`);

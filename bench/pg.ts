@@ -46,6 +46,11 @@ export class BenchPostgres {
     return u.toString();
   }
 
+  /** Writes every dirty page out now, so that an earlier scenario's writes are not flushed inside the next one's window. */
+  async checkpoint(): Promise<void> {
+    await this.withClient('postgres', (c) => c.query('CHECKPOINT'));
+  }
+
   async createDatabase(name: string): Promise<string> {
     await this.withClient('postgres', (c) => c.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`));
     return this.url(name);

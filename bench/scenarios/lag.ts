@@ -127,6 +127,7 @@ async function measure(
   name: 'product' | 'naive',
 ): Promise<{ lag: LagResult; createdOk: number }> {
   const schedule = evenly(changes, rate, (c) => c.req);
+  await ctx.pg.checkpoint(); // every run starts with nothing of earlier scenarios left to flush
   const run = await openLoop(target, schedule);
   const warmupMs = ctx.config.warmupSeconds * 1000;
   const window = changes.map((c, k) => ({ c, k })).filter(({ k }) => schedule[k].atMs >= warmupMs);
