@@ -5,14 +5,11 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { createLogger, PinoNestLogger } from './common/logger.js';
-import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import type { AppConfig } from './config/config.js';
+import { EXIT_CONFIG, loadConfigOrExit, logStartFailure, stopOnSignals } from './common/process-lifecycle.js';
 import { migrateUnderLock } from './database/migrator.js';
 import { BootstrapService } from './iam/bootstrap.service.js';
 
-/** How long running applies get to finish on SIGINT/SIGTERM before the process exits anyway. */
-const SHUTDOWN_GRACE_MS = 10_000;
-/** EX_CONFIG: the configuration cannot work (as `npm start` exits on a bad configuration). */
-const EXIT_CONFIG = 78;
 
 /**
  * `npm run worker`: the users_sync sync engine without HTTP, for deployments that run the API
@@ -24,16 +21,7 @@ const EXIT_CONFIG = 78;
  * lock as the API's (migrateUnderLock). The worker never starts an embedded PostgreSQL: it needs DATABASE_URL.
  */
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(EXIT_CONFIG);
-    }
-    throw err;
-  }
+  let config = loadConfigOrExit();
   const refused = workerConfigProblem(config);
   if (refused) {
     process.stderr.write(`${refused}\n`);
@@ -43,37 +31,16 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   let app: INestApplicationContext | undefined;
-  let stopping = false;
-  const shutdown = async (signal: string): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'sync worker shutting down: finishing running applies');
-    const force = setTimeout(() => {
-      logger.error('graceful shutdown timed out; exiting');
-      process.exit(1);
-    }, SHUTDOWN_GRACE_MS + 5000);
-    force.unref();
-    try {
-      await app?.close();
-      logger.info('stopped');
-      logger.flush();
-      process.exit(0);
-    } catch (err) {
-      logger.error({ err }, 'error during shutdown');
-      process.exit(1);
-    }
-  };
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    process.on(signal, () => void shutdown(signal));
-  }
+  const stopping = stopOnSignals(logger, 'sync worker shutting down: finishing running applies', async () => {
+    await app?.close();
+  });
 
   try {
     app = await createWorker(config, logger);
-    if (stopping) return;
+    if (stopping()) return;
     logger.info({ syncEngine: config.syncEngine }, 'sync worker started (no HTTP): applying users_sync events');
   } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    logger.fatal({ err }, `failed to start: ${message}`);
+    logStartFailure(logger, err);
     await app?.close().catch(() => undefined);
     process.exit(1);
   }
