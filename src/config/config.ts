@@ -49,6 +49,8 @@ export interface AppConfig {
   syncRetryDelaySeconds: number;
   /** How often idle sync workers look for due retries, in seconds. */
   syncPollSeconds: number;
+  /** SYNC_INBOX_RETENTION_DAYS: applied and skipped inbox events are pruned after this many days (deletions are kept). */
+  syncInboxRetentionDays: number;
   /** HTTP Basic client id of Neon's integration calls to the embedded provider. */
   stackAuthIntegrationClientId: string;
   /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
@@ -108,6 +110,7 @@ export const ENVIRONMENT_VARIABLES = [
   'SYNC_MAX_ATTEMPTS',
   'SYNC_RETRY_DELAY_SECONDS',
   'SYNC_POLL_SECONDS',
+  'SYNC_INBOX_RETENTION_DAYS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -200,6 +203,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const syncMaxAttempts = int('SYNC_MAX_ATTEMPTS', 10, 1, 1000);
   const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
   const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
+  const syncInboxRetentionDays = int('SYNC_INBOX_RETENTION_DAYS', 7, 1, 3650);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -226,6 +230,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncMaxAttempts,
     syncRetryDelaySeconds,
     syncPollSeconds,
+    syncInboxRetentionDays,
     stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,

@@ -39,6 +39,8 @@ export interface SyncSettings {
   pollingIntervalSeconds: number;
   /** Inbox rows per apply transaction (one multi-row upsert per branch database). */
   batchSize: number;
+  /** Applied and skipped inbox rows older than this are pruned (SYNC_INBOX_RETENTION_DAYS). */
+  retentionDays: number;
 }
 
 /** Settings from the validated configuration (SYNC_MAX_ATTEMPTS, SYNC_RETRY_DELAY_SECONDS, SYNC_POLL_SECONDS). */
@@ -48,6 +50,7 @@ export function syncSettings(config: AppConfig): SyncSettings {
     retryDelaySeconds: config.syncRetryDelaySeconds,
     pollingIntervalSeconds: config.syncPollSeconds,
     batchSize: 2000,
+    retentionDays: config.syncInboxRetentionDays,
   };
 }
 
@@ -69,9 +72,10 @@ interface InboxRow {
 export const APPLY_LOCK_CLASS = 0x6170_6c79;
 
 /**
- * How long an applier trusts what it read about an integration (that it exists, its branch database):
- * for this long after a disable, events that reached the receiver (whose verifier cache has the same
- * window) may still be applied to the branch database instead of being marked skipped.
+ * How long an applier trusts what it read about an integration (that it exists, its branch database). A
+ * disable made through this process drops it at once; on other replicas, events that reached the receiver
+ * within this window after a disable may still be applied to the branch database instead of being marked
+ * skipped.
  */
 const DESTINATION_TTL_MS = 5_000;
 
@@ -88,6 +92,12 @@ interface UserHistory {
   /** Arrival (µs) of the user's earliest user.deleted event, if any. */
   deletedUs: number | null;
 }
+
+/** The sweep prunes the inbox at most this often (per process). */
+const PRUNE_EVERY_MS = 3_600_000;
+/** Rows deleted per prune statement (a sweep runs up to PRUNE_ROUNDS of them). */
+const PRUNE_BATCH = 10_000;
+const PRUNE_ROUNDS = 20;
 
 /** The minute sweep schedules requested confirmations this old (younger ones are still scheduled in some process). */
 const CONFIRMATION_SWEEP_AGE_SECONDS = 60;
@@ -156,6 +166,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   /** Integration id -> until when (epoch ms) hot-path kicks leave its rows to the pending retry. */
   private readonly backoffUntil = new Map<string, number>();
   private readonly destinations = new Map<string, Destination>();
+  private lastPruneAt = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -167,6 +178,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     private readonly metrics: SyncMetrics,
   ) {
     this.settings = syncSettings(config);
+    // A disable in this process takes effect at once here (other replicas: within DESTINATION_TTL_MS).
+    integrations.onDisabled((id) => this.destinations.delete(id));
     this.mode = config.syncEngine;
     this.enabled = this.mode !== 'off';
     this.applies = this.mode === 'on';
@@ -326,6 +339,30 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     const { rows } = await this.db.query<{ integration_id: string }>(`SELECT DISTINCT integration_id FROM sync_inbox WHERE status = 'pending'`);
     await Promise.all(rows.map((r) => this.kick(r.integration_id)));
     await this.confirmations.resume(this.db, startup ? 0 : CONFIRMATION_SWEEP_AGE_SECONDS);
+    if (Date.now() - this.lastPruneAt >= PRUNE_EVERY_MS) {
+      this.lastPruneAt = Date.now();
+      let rounds = 0;
+      while (rounds++ < PRUNE_ROUNDS && (await this.prune()) === PRUNE_BATCH) {
+        // a full batch: there may be more
+      }
+    }
+  }
+
+  /**
+   * Deletes up to PRUNE_BATCH applied or skipped inbox rows older than the retention, oldest first; answers
+   * how many. Kept: pending rows, dead letters (an admin's to replay) and deletions (the ordering rule reads
+   * a user's deletion to refuse late events; one small row per deleted user).
+   */
+  async prune(): Promise<number> {
+    const { rowCount } = await this.db.query(
+      `DELETE FROM sync_inbox WHERE id IN (
+         SELECT id FROM sync_inbox
+          WHERE status IN ('applied', 'skipped') AND event_type <> 'user.deleted'
+            AND received_at < clock_timestamp() - make_interval(days => $1)
+          ORDER BY id LIMIT $2)`,
+      [this.settings.retentionDays, PRUNE_BATCH],
+    );
+    return rowCount ?? 0;
   }
 
   /**

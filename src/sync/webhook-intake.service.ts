@@ -14,9 +14,10 @@ import { SyncMetrics } from './sync-metrics.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /**
- * How long a receiver keeps an integration's verifier (its decrypted secret) without reading it again.
- * Events that reach a just-disabled integration within this window are stored and then marked skipped
- * by the applier (as events already queued are), so the window never loses or misapplies anything.
+ * How long a receiver keeps an integration's verifier (its decrypted secret) without reading it again. A
+ * disable made through this process drops it at once; on other replicas, events that reach a just-disabled
+ * integration within this window are stored and then marked skipped by the applier (as events already
+ * queued are), so the window never loses or misapplies anything.
  */
 const VERIFIER_TTL_MS = 5_000;
 const MAX_CACHED_VERIFIERS = 10_000;
@@ -47,6 +48,8 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
     private readonly mockBus: MockWebhookBus,
     private readonly metrics: SyncMetrics,
   ) {
+    // A disable in this process takes effect at once here (other replicas: within VERIFIER_TTL_MS).
+    integrations.onDisabled((id) => this.verifiers.delete(id));
     // Durable: apply now (grouped with concurrent events), without holding the answers.
     this.writer = new InboxWriter(
       () => this.applier.db,

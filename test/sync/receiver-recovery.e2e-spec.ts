@@ -69,6 +69,31 @@ describe('sync engine: dead letters and recovery', () => {
     await waitFor(async () => (await inbox(t, integration.id)).find((x) => x.message_id === `msg_left_${id}`)?.status === 'applied', 5_000, 10);
   });
 
+  it('pruning removes applied and skipped events past the retention, and keeps deletions, dead letters and younger events', async () => {
+    const db = t.app.get(DataSource);
+    const put = async (label: string, type: string, status: string, daysAgo: number): Promise<string> => {
+      const id = randomUUID();
+      await db.query(
+        `INSERT INTO sync_inbox (integration_id, message_id, event_type, user_id, payload, status, received_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, clock_timestamp() - make_interval(days => $7))`,
+        [integration.id, `msg_prune_${label}_${id}`, type, id, JSON.stringify({ type, data: { id } }), status, daysAgo],
+      );
+      return `msg_prune_${label}_${id}`;
+    };
+    const gone = [await put('old-applied', 'user.updated', 'applied', 8), await put('old-skipped', 'team.created', 'skipped', 30)];
+    const kept = [
+      await put('old-deletion', 'user.deleted', 'applied', 8),
+      await put('old-dead', 'user.updated', 'dead', 8),
+      await put('young-applied', 'user.updated', 'applied', 6),
+    ];
+    const applier = t.app.get(SyncApplierService);
+    expect(applier.settings.retentionDays).toBe(7);
+    expect(await applier.prune()).toBeGreaterThanOrEqual(2);
+    const left = new Set((await inbox(t, integration.id)).map((r) => r.message_id));
+    for (const m of gone) expect(left.has(m)).toBe(false);
+    for (const m of kept) expect(left.has(m)).toBe(true);
+  });
+
   it('the mock provider (in-process deliveries through MockWebhookBus) is synced through the same inbox', async () => {
     const other = await newAuthProject(t, 'sync mock');
     const b = { id: other.defaultBranchId, uri: other.uri };

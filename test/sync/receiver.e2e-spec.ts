@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
+import { api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { enableAuth, newAuthProject, ownerSql, uniqueEmail, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
 import { deliver, inbox, type InboxRow, integrationOf, percentile, providerApi, signed, waitFor } from './receiver-helpers.js';
@@ -255,6 +256,18 @@ describe('sync engine: webhook receiver and applier (embedded Stack provider)', 
     await waitFor(async () => (await inbox(t, integration.id)).every((r) => r.status !== 'pending'), 10_000, 20);
     const rows = await inbox(t, integration.id);
     expect(rows.filter((r) => r.status === 'pending' || r.status === 'dead')).toEqual([]);
+  });
+
+  it('a disable through this server closes the receiver at once (no cached verifier outlives it)', async () => {
+    const other = await newAuthProject(t, 'sync closed');
+    await enableAuth(t, other.projectId, other.defaultBranchId, 'stack');
+    const closed = await integrationOf(t, other.projectId, other.defaultBranchId);
+    const event = () => ({ type: 'team.created', data: { id: randomUUID() } });
+    await deliver(t, closed.id, signed(closed.secret, event())).expect(204); // the verifier is cached now
+    await api(t, t.adminKey).delete(`/projects/${other.projectId}/branches/${other.defaultBranchId}/auth`).send({ delete_data: true }).expect(200);
+    const before = (await inbox(t, closed.id)).length;
+    await deliver(t, closed.id, signed(closed.secret, event())).expect(404);
+    expect(await inbox(t, closed.id)).toHaveLength(before);
   });
 
   it('events of an integration disabled meanwhile are marked skipped, not dropped', async () => {

@@ -101,6 +101,7 @@ export type IntegrationEnabledListener = (event: IntegrationEnabled) => void | P
 @Injectable()
 export class IntegrationsService {
   private readonly enabledListeners: IntegrationEnabledListener[] = [];
+  private readonly disabledListeners: ((integrationId: string) => void)[] = [];
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -124,6 +125,11 @@ export class IntegrationsService {
    */
   onEnabled(listener: IntegrationEnabledListener): void {
     this.enabledListeners.push(listener);
+  }
+
+  /** `listener(integrationId)` runs right after a disable committed (in this process), e.g. to drop cached state. */
+  onDisabled(listener: (integrationId: string) => void): void {
+    this.disabledListeners.push(listener);
   }
 
   /** The branch's integration, or 404 NEON_AUTH_NOT_ENABLED ("Neon Auth is not enabled …"). */
@@ -499,6 +505,13 @@ export class IntegrationsService {
       if (!deleted.affected) throw notEnabled(`branch ${integration.branchId}`); // a concurrent disable won
       if (deleteData && target) await this.provisioning.deprovision(target, { deleteData: true });
     });
+    for (const listener of this.disabledListeners) {
+      try {
+        listener(integration.id);
+      } catch (err) {
+        this.logger.warn({ err, integrationId: integration.id }, 'neon auth: a disable listener failed');
+      }
+    }
     // Only once the row is gone (nothing refers to the project any more); never fails the disable.
     const providerProject = await this.cleanUpProviderProject(integration);
     // The kept rows mirror the provider: once its project (and so every user in it) is gone, they are deleted
