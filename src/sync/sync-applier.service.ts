@@ -68,7 +68,7 @@ interface InboxRow {
   received_us: string;
 }
 
-/** pg_advisory_xact_lock(APPLY_LOCK_CLASS, hashtext(integration id)): one apply transaction per integration across replicas. ASCII "aply". */
+/** pg_advisory_lock(APPLY_LOCK_CLASS, hashtext(integration id)): one drain per integration across replicas. ASCII "aply". */
 export const APPLY_LOCK_CLASS = 0x6170_6c79;
 
 /**
@@ -83,6 +83,37 @@ interface Destination {
   expiresAt: number;
   target: () => Promise<BranchDatabase>;
   resolved?: Promise<BranchDatabase>;
+}
+
+/** A batch read for applying: its rows, those the applier writes, and their users' history. */
+interface Batch {
+  rows: InboxRow[];
+  applicable: InboxRow[];
+  history: Map<string, UserHistory>;
+}
+
+/** Integrations drained at once per process: each holds two connections (reader, writer) of the engine's pool. */
+const PARALLEL_DRAINS = 4;
+
+/** A counting semaphore (drains wait for a slot, so they can never hold every pool connection between them). */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
 }
 
 /** What the inbox knows about one user of a batch, beyond the batch. */
@@ -167,6 +198,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private readonly backoffUntil = new Map<string, number>();
   private readonly destinations = new Map<string, Destination>();
   private lastPruneAt = 0;
+  private readonly drainSlots = new Slots(PARALLEL_DRAINS);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -195,7 +227,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     if (!this.config.databaseUrl || !this.enabled) return;
     const pool = new pg.Pool({
       connectionString: this.config.databaseUrl,
-      max: 8,
+      // Drains (two each), the receiver's group commits (InboxWriter: four), sweeps and notifications.
+      max: PARALLEL_DRAINS * 2 + 6,
       connectionTimeoutMillis: 10_000,
       application_name: 'neon-auth-control-plane-sync',
     });
@@ -408,14 +441,13 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       try {
         while (l.again && this.pool) {
           l.again = false;
-          const r = await this.applyBatch(integrationId);
+          const r = await this.drainOnce(integrationId);
           total.applied += r.applied;
           total.skipped += r.skipped;
           if (r.error) {
             total.error = r.error;
             break;
           }
-          if (r.applied + r.skipped >= this.settings.batchSize) l.again = true; // more rows than one batch
         }
       } catch (err) {
         total.error = err as Error;
@@ -428,30 +460,73 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     return l.running;
   }
 
-  /** One transaction: lock pending rows, write them to the branch database, mark them. */
-  private async applyBatch(integrationId: string): Promise<DrainResult> {
+  /**
+   * Applies every pending row of the integration, batch after batch, reading batch N+1 while batch N is
+   * written. One drain per integration at a time across replicas: a session advisory lock on the
+   * connection that reads (a second applier waits for it, then reads what the first left pending). Rows are
+   * read in id order above the last batch's ids; a row that commits later with a lower id (ids are taken
+   * at insert, commits land in any order) is picked up by the next drain, which the kick that stored it asks
+   * for. Stops at the first failed batch (its rows stay pending with one more attempt counted).
+   */
+  private async drainOnce(integrationId: string): Promise<DrainResult> {
+    const total: DrainResult = { applied: 0, skipped: 0 };
+    await this.drainSlots.acquire();
+    let reader: pg.PoolClient | undefined;
+    let broken: Error | undefined;
+    try {
+      reader = await this.db.connect();
+      await reader.query('SELECT pg_advisory_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
+      try {
+        let batch = await this.readBatch(reader, integrationId, '0');
+        while (batch.rows.length > 0 && this.pool) {
+          const last = batch.rows[batch.rows.length - 1].id;
+          // The next batch is read while this one is written.
+          const [written, next] = await Promise.allSettled([this.writeBatch(integrationId, batch), this.readBatch(reader, integrationId, last)]);
+          if (written.status === 'rejected') throw written.reason;
+          total.applied += written.value.applied;
+          total.skipped += written.value.skipped;
+          if (written.value.error) {
+            total.error = written.value.error;
+            break;
+          }
+          if (next.status === 'rejected') throw next.reason;
+          batch = next.value;
+        }
+      } finally {
+        await reader.query('SELECT pg_advisory_unlock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]).catch((err: Error) => (broken = err));
+      }
+    } catch (err) {
+      total.error ??= err as Error;
+    } finally {
+      reader?.release(broken);
+      this.drainSlots.release();
+    }
+    return total;
+  }
+
+  /** Up to batchSize pending rows above `afterId`, in id order, with their users' history. */
+  private async readBatch(reader: pg.PoolClient, integrationId: string, afterId: string): Promise<Batch> {
+    const { rows } = await reader.query<InboxRow>(
+      // The batch's ids first (a narrow sort, whatever plan fresh statistics lead to), then its rows.
+      `SELECT id, event_type, coalesce(user_id, payload->'data'->>'id') AS user_id, (payload->'data')::text AS data,
+              payload->'data'->>'signed_up_at_millis' AS signed_up_at_millis, ${micros('received_at')} AS received_us
+         FROM sync_inbox
+        WHERE id IN (SELECT id FROM sync_inbox WHERE integration_id = $1 AND status = 'pending' AND id > $3 ORDER BY id LIMIT $2)
+        ORDER BY id`,
+      [integrationId, this.settings.batchSize, afterId],
+    );
+    const applicable = rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type));
+    return { rows, applicable, history: await this.historyOf(reader, integrationId, applicable) };
+  }
+
+  /** One transaction: the batch written to the branch database and marked in the inbox, or neither. */
+  private async writeBatch(integrationId: string, batch: Batch): Promise<DrainResult> {
+    const { rows, applicable } = batch;
+    const ids = rows.map((r) => r.id);
     const client = await this.db.connect();
-    let ids: string[] = [];
     let failure: Error | undefined;
     try {
       await client.query('BEGIN');
-      // Replicas take an integration's rows one transaction at a time (cheaper than locking each row): a
-      // second applier waits here, then reads what the first left pending.
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
-      const { rows } = await client.query<InboxRow>(
-        // The batch's ids first (a narrow sort, whatever plan fresh statistics lead to), then its rows.
-        `SELECT id, event_type, coalesce(user_id, payload->'data'->>'id') AS user_id, (payload->'data')::text AS data,
-                payload->'data'->>'signed_up_at_millis' AS signed_up_at_millis, ${micros('received_at')} AS received_us
-           FROM sync_inbox
-          WHERE id IN (SELECT id FROM sync_inbox WHERE integration_id = $1 AND status = 'pending' ORDER BY id LIMIT $2)
-          ORDER BY id`,
-        [integrationId, this.settings.batchSize],
-      );
-      if (rows.length === 0) {
-        await client.query('COMMIT');
-        return { applied: 0, skipped: 0 };
-      }
-      ids = rows.map((r) => r.id);
       const destination = await this.destinationOf(integrationId);
       if (!destination) {
         await client.query(`UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`, [ids]);
@@ -459,10 +534,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         return { applied: 0, skipped: ids.length };
       }
       const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
-      const applicable = rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type));
-      let plan: WritePlan;
+      const plan = planWrites(applicable, batch.history);
       try {
-        plan = planWrites(applicable, await this.historyOf(client, integrationId, applicable));
         // The branch write and the marking overlap; the marks commit only if the branch write succeeded.
         const marking = (async () => {
           await client.query(
@@ -483,7 +556,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         return { applied: 0, skipped: 0, error: failure };
       }
       await client.query('COMMIT');
-      this.metrics.applied(rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => Number(r.received_us) / 1000));
+      this.metrics.applied(applicable.map((r) => Number(r.received_us) / 1000));
       if (plan.toConfirm.size > 0) this.confirmations.schedule(integrationId, plan.toConfirm);
       return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
     } catch (err) {
@@ -497,7 +570,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** Per user of the batch: how many events the inbox holds for it and when its first deletion arrived. */
-  private async historyOf(client: pg.PoolClient, integrationId: string, rows: InboxRow[]): Promise<Map<string, UserHistory>> {
+  private async historyOf(client: pg.ClientBase, integrationId: string, rows: InboxRow[]): Promise<Map<string, UserHistory>> {
     const users = [...new Set(rows.map((r) => r.user_id))];
     const history = new Map<string, UserHistory>();
     if (users.length === 0) return history;
