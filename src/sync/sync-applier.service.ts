@@ -68,7 +68,7 @@ interface InboxRow {
   received_us: string;
 }
 
-/** pg_advisory_lock(APPLY_LOCK_CLASS, hashtext(integration id)): one drain per integration across replicas. ASCII "aply". */
+/** Advisory lock (APPLY_LOCK_CLASS, hashtext(integration id)): one applier of an integration at a time across replicas. ASCII "aply". */
 export const APPLY_LOCK_CLASS = 0x6170_6c79;
 
 /**
@@ -461,16 +461,60 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Applies every pending row of the integration, batch after batch, reading batch N+1 while batch N is
-   * written. One drain per integration at a time across replicas: a session advisory lock on the
-   * connection that reads (a second applier waits for it, then reads what the first left pending). Rows are
-   * read in id order above the last batch's ids; a row that commits later with a lower id (ids are taken
-   * at insert, commits land in any order) is picked up by the next drain, which the kick that stored it asks
-   * for. Stops at the first failed batch (its rows stay pending with one more attempt counted).
+   * Applies every pending row of the integration. The first batch is read and written in one transaction
+   * under a transaction advisory lock (the fewest round trips: an event on its own takes this path); a
+   * full first batch means a backlog, which drainPipelined then works through.
    */
   private async drainOnce(integrationId: string): Promise<DrainResult> {
-    const total: DrainResult = { applied: 0, skipped: 0 };
     await this.drainSlots.acquire();
+    try {
+      const first = await this.applyFirstBatch(integrationId);
+      if (first.error || first.applied + first.skipped < this.settings.batchSize || !this.pool) return first;
+      const rest = await this.drainPipelined(integrationId);
+      return { applied: first.applied + rest.applied, skipped: first.skipped + rest.skipped, error: rest.error };
+    } finally {
+      this.drainSlots.release();
+    }
+  }
+
+  /** One transaction: the advisory lock (transaction-level), the oldest pending batch read, written and marked. */
+  private async applyFirstBatch(integrationId: string): Promise<DrainResult> {
+    const client = await this.db.connect();
+    let ids: string[] = [];
+    let failure: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
+      const batch = await this.readBatch(client, integrationId, '0');
+      ids = batch.rows.map((r) => r.id);
+      if (ids.length === 0) {
+        await client.query('COMMIT');
+        return { applied: 0, skipped: 0 };
+      }
+      const applied = await this.applyWithin(client, integrationId, batch);
+      failure = applied.error;
+      return applied;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      failure ??= err as Error;
+      return { applied: 0, skipped: 0, error: failure };
+    } finally {
+      client.release();
+      if (failure && ids.length > 0) await this.recordFailure(ids, failure);
+    }
+  }
+
+  /**
+   * Works through a backlog batch after batch, reading batch N+1 while batch N is written. One drain per
+   * integration at a time across replicas: a session advisory lock on the connection that reads (the same
+   * key as applyFirstBatch's transaction lock, so they exclude each other; a second applier waits for it,
+   * then reads what the first left pending). Rows are read in id order above the last batch's ids; a row
+   * that commits later with a lower id (ids are taken at insert, commits land in any order) is picked up by
+   * the next drain, which the kick that stored it asks for. Stops at the first failed batch (its rows stay
+   * pending with one more attempt counted).
+   */
+  private async drainPipelined(integrationId: string): Promise<DrainResult> {
+    const total: DrainResult = { applied: 0, skipped: 0 };
     let reader: pg.PoolClient | undefined;
     let broken: Error | undefined;
     try {
@@ -499,13 +543,12 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       total.error ??= err as Error;
     } finally {
       reader?.release(broken);
-      this.drainSlots.release();
     }
     return total;
   }
 
   /** Up to batchSize pending rows above `afterId`, in id order, with their users' history. */
-  private async readBatch(reader: pg.PoolClient, integrationId: string, afterId: string): Promise<Batch> {
+  private async readBatch(reader: pg.ClientBase, integrationId: string, afterId: string): Promise<Batch> {
     const { rows } = await reader.query<InboxRow>(
       // The batch's ids first (a narrow sort, whatever plan fresh statistics lead to), then its rows.
       `SELECT id, event_type, coalesce(user_id, payload->'data'->>'id') AS user_id, (payload->'data')::text AS data,
@@ -521,44 +564,14 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
 
   /** One transaction: the batch written to the branch database and marked in the inbox, or neither. */
   private async writeBatch(integrationId: string, batch: Batch): Promise<DrainResult> {
-    const { rows, applicable } = batch;
-    const ids = rows.map((r) => r.id);
+    const ids = batch.rows.map((r) => r.id);
     const client = await this.db.connect();
     let failure: Error | undefined;
     try {
       await client.query('BEGIN');
-      const destination = await this.destinationOf(integrationId);
-      if (!destination) {
-        await client.query(`UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`, [ids]);
-        await client.query('COMMIT');
-        return { applied: 0, skipped: ids.length };
-      }
-      const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
-      const plan = planWrites(applicable, batch.history);
-      try {
-        // The branch write and the marking overlap; the marks commit only if the branch write succeeded.
-        const marking = (async () => {
-          await client.query(
-            `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
-               applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
-             WHERE id = ANY($1::bigint[])`,
-            [ids, skippedIds],
-          );
-          if (plan.toConfirm.size > 0) await this.confirmations.request(client, integrationId, plan.toConfirm);
-        })();
-        const [written] = await Promise.allSettled([this.writeToBranch(destination, plan), marking]);
-        if (written.status === 'rejected') throw written.reason;
-        await marking;
-      } catch (err) {
-        failure = err as Error;
-        this.destinations.delete(integrationId); // resolved again on the retry (the database may have moved)
-        await client.query('ROLLBACK');
-        return { applied: 0, skipped: 0, error: failure };
-      }
-      await client.query('COMMIT');
-      this.metrics.applied(applicable.map((r) => Number(r.received_us) / 1000));
-      if (plan.toConfirm.size > 0) this.confirmations.schedule(integrationId, plan.toConfirm);
-      return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
+      const applied = await this.applyWithin(client, integrationId, batch);
+      failure = applied.error;
+      return applied;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       failure ??= err as Error;
@@ -567,6 +580,46 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       client.release();
       if (failure && ids.length > 0) await this.recordFailure(ids, failure);
     }
+  }
+
+  /**
+   * Inside an open transaction: writes the batch to the branch database and marks it, then commits; a failed
+   * branch write rolls the marks back and answers the error (recorded by the caller). Throws on other failures.
+   */
+  private async applyWithin(client: pg.PoolClient, integrationId: string, batch: Batch): Promise<DrainResult> {
+    const { rows, applicable } = batch;
+    const ids = rows.map((r) => r.id);
+    const destination = await this.destinationOf(integrationId);
+    if (!destination) {
+      await client.query(`UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`, [ids]);
+      await client.query('COMMIT');
+      return { applied: 0, skipped: ids.length };
+    }
+    const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
+    const plan = planWrites(applicable, batch.history);
+    try {
+      // The branch write and the marking overlap; the marks commit only if the branch write succeeded.
+      const marking = (async () => {
+        await client.query(
+          `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
+             applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
+           WHERE id = ANY($1::bigint[])`,
+          [ids, skippedIds],
+        );
+        if (plan.toConfirm.size > 0) await this.confirmations.request(client, integrationId, plan.toConfirm);
+      })();
+      const [written] = await Promise.allSettled([this.writeToBranch(destination, plan), marking]);
+      if (written.status === 'rejected') throw written.reason;
+      await marking;
+    } catch (err) {
+      this.destinations.delete(integrationId); // resolved again on the retry (the database may have moved)
+      await client.query('ROLLBACK');
+      return { applied: 0, skipped: 0, error: err as Error };
+    }
+    await client.query('COMMIT');
+    this.metrics.applied(applicable.map((r) => Number(r.received_us) / 1000));
+    if (plan.toConfirm.size > 0) this.confirmations.schedule(integrationId, plan.toConfirm);
+    return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
   }
 
   /** Per user of the batch: how many events the inbox holds for it and when its first deletion arrived. */
