@@ -8,7 +8,6 @@ import { integrationRows } from './integrations-helpers.js';
 describe('Neon Auth integrations: permission matrix', () => {
   let t: TestApp;
   let who: Callers;
-  let orgId: string;
   let projectId: string;
   let defaultBranchId: string;
   let uniq = 0;
@@ -16,7 +15,6 @@ describe('Neon Auth integrations: permission matrix', () => {
   beforeAll(async () => {
     t = await startTestApp();
     who = await setupCallers(t, 'auth matrix');
-    orgId = who.orgId;
     projectId = who.project.project.id;
     defaultBranchId = who.project.branch.id;
   });

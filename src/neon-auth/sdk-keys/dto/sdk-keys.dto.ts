@@ -1,4 +1,3 @@
-import { ApiProperty } from '@nestjs/swagger';
 import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
 
 export class NeonAuthCreateAuthProviderSDKKeysRequestDto extends NeonAuthProjectProviderBodyDto {}

@@ -6,7 +6,6 @@ import {
   IsArray,
   IsBoolean,
   IsEmail,
-  IsIn,
   IsInt,
   IsOptional,
   IsString,
@@ -18,10 +17,7 @@ import {
 } from 'class-validator';
 import { CursorPaginationDto } from '../../../iam/dto/organization.dto.js';
 import { OptionalNotNull, QueryBoolean } from '../../../projects/dto/validators.js';
-import { AUTH_PROVIDER_KINDS } from '../../../providers/auth-provider.port.js';
-import { NEON_AUTH_PROVIDER_ENUM, NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
-import { IsNeonId, NEON_ID_PROPERTY } from '../../../common/validation.js';
-
+import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
 
 /** Most roles one user may hold, and the longest role name (Stack Auth stores them in server_metadata). */
 export const MAX_ROLES = 100;
