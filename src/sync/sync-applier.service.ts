@@ -478,30 +478,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** One transaction: the advisory lock (transaction-level), the oldest pending batch read, written and marked. */
-  private async applyFirstBatch(integrationId: string): Promise<DrainResult> {
-    const client = await this.db.connect();
-    let ids: string[] = [];
-    let failure: Error | undefined;
-    try {
-      await client.query('BEGIN');
+  private applyFirstBatch(integrationId: string): Promise<DrainResult> {
+    return this.applyInTransaction(integrationId, async (client) => {
       await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
-      const batch = await this.readBatch(client, integrationId, '0');
-      ids = batch.rows.map((r) => r.id);
-      if (ids.length === 0) {
-        await client.query('COMMIT');
-        return { applied: 0, skipped: 0 };
-      }
-      const applied = await this.applyWithin(client, integrationId, batch);
-      failure = applied.error;
-      return applied;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      failure ??= err as Error;
-      return { applied: 0, skipped: 0, error: failure };
-    } finally {
-      client.release();
-      if (failure && ids.length > 0) await this.recordFailure(ids, failure);
-    }
+      return this.readBatch(client, integrationId, '0');
+    });
   }
 
   /**
@@ -563,12 +544,26 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /** One transaction: the batch written to the branch database and marked in the inbox, or neither. */
-  private async writeBatch(integrationId: string, batch: Batch): Promise<DrainResult> {
-    const ids = batch.rows.map((r) => r.id);
+  private writeBatch(integrationId: string, batch: Batch): Promise<DrainResult> {
+    return this.applyInTransaction(integrationId, async () => batch);
+  }
+
+  /**
+   * BEGIN, the batch `batchOf` answers on that transaction, then applyWithin (which commits); a failure
+   * rolls back and counts one attempt on the batch's rows (dead letters after maxAttempts).
+   */
+  private async applyInTransaction(integrationId: string, batchOf: (client: pg.PoolClient) => Promise<Batch>): Promise<DrainResult> {
     const client = await this.db.connect();
+    let ids: string[] = [];
     let failure: Error | undefined;
     try {
       await client.query('BEGIN');
+      const batch = await batchOf(client);
+      ids = batch.rows.map((r) => r.id);
+      if (ids.length === 0) {
+        await client.query('COMMIT');
+        return { applied: 0, skipped: 0 };
+      }
       const applied = await this.applyWithin(client, integrationId, batch);
       failure = applied.error;
       return applied;
