@@ -91,8 +91,13 @@ function codeForStatus(status: number): ErrorCode {
   }
 }
 
+/** Neon's error body. */
+export function errorBody(requestId: string, error: ApiError): GeneralErrorBody {
+  return { request_id: requestId, code: error.code, message: error.message };
+}
+
 export function writeError(req: Request, res: Response, error: ApiError): void {
-  const body: GeneralErrorBody = { request_id: requestIdOf(req), code: error.code, message: error.message };
+  const body = errorBody(requestIdOf(req), error);
   if (res.headersSent) return;
   res.status(httpStatusOf(error.code)).json(body);
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 
-export const VALID_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
+const VALID_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
 
 export const REQUEST_ID_HEADERS = ['x-request-id', 'x-neon-ret-request-id'] as const;
 
@@ -16,11 +16,15 @@ declare module 'express-serve-static-core' {
  * response as X-Request-ID and x-neon-ret-request-id, the header neonctl reads.
  */
 export function requestIdMiddleware(req: Request, res: Response, next: NextFunction): void {
-  const incoming = req.header('x-request-id');
-  const id = incoming && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  req.requestId = id;
-  for (const h of REQUEST_ID_HEADERS) res.setHeader(h, id);
+  req.requestId = assignRequestId(req.headers['x-request-id'], res);
   next();
+}
+
+/** The request's id (the caller's X-Request-ID when well-formed, else a new one), echoed on `res`. */
+export function assignRequestId(incoming: string | string[] | undefined, res: { setHeader(name: string, value: string): unknown }): string {
+  const id = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+  for (const h of REQUEST_ID_HEADERS) res.setHeader(h, id);
+  return id;
 }
 
 export function requestIdOf(req: Request): string {

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
 import type { Logger } from 'pino';
-import { toApiError } from '../common/error.filter.js';
+import { errorBody, toApiError } from '../common/error.filter.js';
 import { ApiError, ErrorCode, httpStatusOf } from '../common/errors.js';
-import { REQUEST_ID_HEADERS, VALID_REQUEST_ID } from '../common/request-id.js';
+import { assignRequestId } from '../common/request-id.js';
 import type { WebhookIntakeService } from './webhook-intake.service.js';
 
 /** Where the receiver answers: `${PUBLIC_URL}/webhooks/neon-auth/{integration_id}`, registered with the provider on enable. */
@@ -58,9 +57,7 @@ function integrationIdOf(url: string | undefined): string | undefined {
 }
 
 function receive(req: http.IncomingMessage, res: http.ServerResponse, integrationId: string, intake: WebhookIntakeService, logger: Logger, limit: number): void {
-  const incoming = req.headers['x-request-id'];
-  const requestId = typeof incoming === 'string' && VALID_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-  for (const h of REQUEST_ID_HEADERS) res.setHeader(h, requestId);
+  const requestId = assignRequestId(req.headers['x-request-id'], res);
   const fail = (err: unknown): void => {
     const error = toApiError(err);
     const status = httpStatusOf(error.code);
@@ -68,7 +65,7 @@ function receive(req: http.IncomingMessage, res: http.ServerResponse, integratio
     if (status >= 500) logger.error({ ...entry, err }, 'sync webhook failed');
     else logger.warn({ ...entry, reason: error.message }, 'sync webhook refused');
     if (res.headersSent) return;
-    const body = JSON.stringify({ request_id: requestId, code: error.code, message: error.message });
+    const body = JSON.stringify(errorBody(requestId, error));
     res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
