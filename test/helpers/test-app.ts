@@ -1,24 +1,13 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import net from 'node:net';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../src/app.factory.js';
 import { createLogger } from '../../src/common/logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
 import { generateApiKeySecret } from '../../src/iam/api-key-secret.js';
+import { freePort } from './server-process.js';
 import { createTestDatabase, dropTestDatabase, testAdminUrl } from './test-db.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export interface TestApp {
   app: NestExpressApplication;

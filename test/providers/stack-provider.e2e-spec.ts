@@ -1,6 +1,5 @@
 import { usersCrudServerReadSchema } from '@stackframe/stack-shared/dist/interface/crud/users';
 import http from 'node:http';
-import net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { Webhook } from 'svix';
@@ -22,6 +21,7 @@ import { MockProviderAdapter } from '../../src/providers/mock/mock-provider.adap
 import { AuthProviderRegistry } from '../../src/providers/providers.module.js';
 import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.adapter.js';
 import { integrationClientCredentials } from '../../src/stack-auth/stack-auth.config.js';
+import { freePort } from '../helpers/server-process.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startWebhookReceiver } from '../stack-auth/webhooks-receiver.js';
@@ -36,15 +36,6 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
     return err as Error;
   }
   throw new Error('expected the promise to reject');
-}
-
-/** A port nothing listens on (bound, then closed). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 interface Recorded {
@@ -390,7 +381,7 @@ describe('stack provider adapter against the embedded provider (real HTTP)', () 
 
   describe('an unreachable or misbehaving provider', () => {
     it('a closed port is ProviderUnavailable at once, with the cause', async () => {
-      const port = await closedPort();
+      const port = await freePort(); // nothing listens there
       const creds: ProviderCredentials = { baseUrl: `http://127.0.0.1:${port}/stack-auth`, projectId: '00000000-0000-4000-8000-000000000000', secretServerKey: 'ssk_x', superSecretAdminKey: 'sak_x' };
       const started = Date.now();
       const err = await rejection(stack.createUser(creds, { email: 'down@example.com' }));
