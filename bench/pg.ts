@@ -13,6 +13,17 @@ import { usersSyncDdl } from '../src/neon-auth/provisioning/users-sync.ddl.js';
 export const USERS_SYNC = 'neon_auth.users_sync';
 const VISIBLE_CHANNEL = 'bench_visible';
 
+/** Runs `fn` on a fresh connection to `url`, closed afterwards. */
+export async function withPgClient<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end();
+  }
+}
+
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -76,14 +87,8 @@ export class BenchPostgres {
     });
   }
 
-  async withClient<T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: this.url(database) });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
+  withClient<T>(database: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    return withPgClient(this.url(database), fn);
   }
 
   async stop(): Promise<void> {
@@ -136,10 +141,8 @@ export class VisibilityListener {
   ) {}
 
   static async install(url: string): Promise<VisibilityListener> {
-    const admin = new pg.Client({ connectionString: url });
-    await admin.connect();
-    try {
-      await admin.query(`
+    await withPgClient(url, (admin) =>
+      admin.query(`
         CREATE OR REPLACE FUNCTION neon_auth.bench_notify_visible() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
           PERFORM pg_notify('${VISIBLE_CHANNEL}', NEW.id || ' ' || coalesce(NEW.raw_json->>'display_name', ''));
@@ -147,10 +150,8 @@ export class VisibilityListener {
         END $$;
         DROP TRIGGER IF EXISTS bench_visible ON ${USERS_SYNC};
         CREATE TRIGGER bench_visible AFTER INSERT OR UPDATE ON ${USERS_SYNC}
-          FOR EACH ROW EXECUTE FUNCTION neon_auth.bench_notify_visible();`);
-    } finally {
-      await admin.end();
-    }
+          FOR EACH ROW EXECUTE FUNCTION neon_auth.bench_notify_visible();`),
+    );
     const listener = new pg.Client({ connectionString: url });
     await listener.connect();
     const v = new VisibilityListener(listener, url);
@@ -180,12 +181,6 @@ export class VisibilityListener {
   async remove(): Promise<void> {
     await this.listener.query(`UNLISTEN ${VISIBLE_CHANNEL}`);
     await this.listener.end();
-    const admin = new pg.Client({ connectionString: this.url });
-    await admin.connect();
-    try {
-      await admin.query(`DROP TRIGGER IF EXISTS bench_visible ON ${USERS_SYNC}; DROP FUNCTION IF EXISTS neon_auth.bench_notify_visible()`);
-    } finally {
-      await admin.end();
-    }
+    await withPgClient(this.url, (admin) => admin.query(`DROP TRIGGER IF EXISTS bench_visible ON ${USERS_SYNC}; DROP FUNCTION IF EXISTS neon_auth.bench_notify_visible()`));
   }
 }

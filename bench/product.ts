@@ -7,7 +7,7 @@ import pg from 'pg';
 import { Webhook } from 'svix';
 import { createLogger } from '../src/common/logger.js';
 import { SecretsService } from '../src/common/secrets.js';
-import type { BenchPostgres } from './pg.js';
+import { withPgClient, type BenchPostgres } from './pg.js';
 import { HttpTarget, type PreparedRequest } from './load.js';
 import { PRODUCT_ENTRY, ServerProcess } from './processes.js';
 
@@ -167,14 +167,8 @@ export class Product {
     return { id: row.id, secret: secrets.decrypt(row.webhook_secret_encrypted, `neon_auth_integrations.webhook_secret:${row.id}`) };
   }
 
-  async controlPlane<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
-    const client = new pg.Client({ connectionString: this.controlPlaneUrl });
-    await client.connect();
-    try {
-      return await fn(client);
-    } finally {
-      await client.end();
-    }
+  controlPlane<T>(fn: (c: pg.Client) => Promise<T>): Promise<T> {
+    return withPgClient(this.controlPlaneUrl, fn);
   }
 
   async stop(): Promise<void> {

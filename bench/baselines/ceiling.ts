@@ -1,7 +1,7 @@
 // Baseline (b): the raw ceiling. Batched INSERT ... ON CONFLICT straight into users_sync with `pg` on one
 // connection (autocommit, `batch` rows per statement), statements built before timing.
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
+import { withPgClient } from '../pg.js';
 
 export interface CeilingResult {
   rows: number;
@@ -20,13 +20,9 @@ export async function rawUpsertCeiling(url: string, users: Record<string, unknow
       values: slice.flatMap((u) => [JSON.stringify(u), new Date().toISOString()]),
     });
   }
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
+  return withPgClient(url, async (client) => {
     const started = performance.now();
     for (const s of statements) await client.query(s);
     return { rows: users.length, batch, ms: performance.now() - started };
-  } finally {
-    await client.end();
-  }
+  });
 }
