@@ -7,13 +7,11 @@ import { LOGGER } from '../common/logger.js';
 import { APP_CONFIG, type AppConfig, type SyncEngineMode } from '../config/config.js';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
-import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provisioning.service.js';
 import type { PreparedRow } from '../neon-auth/provisioning/users-sync.writer.js';
-import type { BranchDatabase } from '../neon-auth/provisioning/provisioning.service.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncConfirmationService } from './sync-confirmation.service.js';
+import { SyncIntegrations, type SyncIntegration } from './sync-integrations.js';
 import { micros, microsToIso } from './versions.js';
 
 /** pg-boss of the sync engine lives in its own schema (not the embedded provider's `pgboss`). */
@@ -70,20 +68,6 @@ interface InboxRow {
 
 /** Advisory lock (APPLY_LOCK_CLASS, hashtext(integration id)): one applier of an integration at a time across replicas. ASCII "aply". */
 export const APPLY_LOCK_CLASS = 0x6170_6c79;
-
-/**
- * How long an applier trusts what it read about an integration (that it exists, its branch database). A
- * disable made through this process drops it at once; on other replicas, events that reached the receiver
- * within this window after a disable may still be applied to the branch database instead of being marked
- * skipped.
- */
-const DESTINATION_TTL_MS = 5_000;
-
-interface Destination {
-  expiresAt: number;
-  target: () => Promise<BranchDatabase>;
-  resolved?: Promise<BranchDatabase>;
-}
 
 /** A batch read for applying: its rows, those the applier writes, and their users' history. */
 interface Batch {
@@ -196,22 +180,19 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private readonly lanes = new Map<string, Lane>();
   /** Integration id -> until when (epoch ms) hot-path kicks leave its rows to the pending retry. */
   private readonly backoffUntil = new Map<string, number>();
-  private readonly destinations = new Map<string, Destination>();
   private lastPruneAt = 0;
   private readonly drainSlots = new Slots(PARALLEL_DRAINS);
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly integrations: IntegrationsService,
+    private readonly syncIntegrations: SyncIntegrations,
     private readonly provisioning: NeonAuthProvisioningService,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly confirmations: SyncConfirmationService,
     private readonly metrics: SyncMetrics,
   ) {
     this.settings = syncSettings(config);
-    // A disable in this process takes effect at once here (other replicas: within DESTINATION_TTL_MS).
-    integrations.onDisabled((id) => this.destinations.delete(id));
     this.mode = config.syncEngine;
     this.enabled = this.mode !== 'off';
     this.applies = this.mode === 'on';
@@ -584,7 +565,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private async applyWithin(client: pg.PoolClient, integrationId: string, batch: Batch): Promise<DrainResult> {
     const { rows, applicable } = batch;
     const ids = rows.map((r) => r.id);
-    const destination = await this.destinationOf(integrationId);
+    const destination = await this.syncIntegrations.get(integrationId);
     if (!destination) {
       await client.query(`UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`, [ids]);
       await client.query('COMMIT');
@@ -607,7 +588,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       if (written.status === 'rejected') throw written.reason;
       await marking;
     } catch (err) {
-      this.destinations.delete(integrationId); // resolved again on the retry (the database may have moved)
+      this.syncIntegrations.forget(integrationId); // read again on the retry (the database may have moved)
       await client.query('ROLLBACK');
       return { applied: 0, skipped: 0, error: err as Error };
     }
@@ -636,33 +617,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     return history;
   }
 
-  /**
-   * The integration's branch database, cached for DESTINATION_TTL_MS (two control-plane reads per batch
-   * otherwise); undefined once the integration is gone. Resolving the database lazily: a batch that only
-   * skips events needs none.
-   */
-  private async destinationOf(integrationId: string): Promise<Destination | undefined> {
-    const now = Date.now();
-    const cached = this.destinations.get(integrationId);
-    if (cached && cached.expiresAt > now) return cached;
-    const integration = await this.dataSource.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
-    if (!integration) {
-      this.destinations.delete(integrationId);
-      return undefined;
-    }
-    const destination: Destination = {
-      expiresAt: now + DESTINATION_TTL_MS,
-      target: () => (destination.resolved ??= this.integrations.branchDatabaseOf(integration).catch((err: unknown) => {
-        destination.resolved = undefined;
-        throw err;
-      })),
-    };
-    this.destinations.set(integrationId, destination);
-    return destination;
-  }
-
   /** Writes a batch's plan to the branch database (upserts, then deletions). */
-  private async writeToBranch(destination: Destination, plan: WritePlan): Promise<void> {
+  private async writeToBranch(destination: SyncIntegration, plan: WritePlan): Promise<void> {
     if (plan.upserts.length === 0 && plan.deletes.size === 0) return;
     const target = await destination.target();
     if (plan.upserts.length > 0) await this.provisioning.upsertPrepared(target, plan.upserts);

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { NeonAuthIntegrationsModule } from '../neon-auth/integrations/integrations.module.js';
 import { SyncApplierService } from './sync-applier.service.js';
 import { SyncConfirmationService } from './sync-confirmation.service.js';
+import { SyncIntegrations } from './sync-integrations.js';
 import { SyncMetricsModule } from './sync-metrics.js';
 import { SyncStatusModule } from './status/sync-status.module.js';
 import { WebhookIntakeService } from './webhook-intake.service.js';
@@ -14,7 +15,7 @@ import { WebhookIntakeService } from './webhook-intake.service.js';
  */
 @Module({
   imports: [NeonAuthIntegrationsModule, SyncStatusModule, SyncMetricsModule],
-  providers: [SyncApplierService, SyncConfirmationService, WebhookIntakeService],
+  providers: [SyncApplierService, SyncConfirmationService, SyncIntegrations, WebhookIntakeService],
   exports: [SyncApplierService, WebhookIntakeService],
 })
 export class SyncModule {}

@@ -1,55 +1,33 @@
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { WebhookVerificationError } from 'svix';
-import { DataSource } from 'typeorm';
 import { ApiError, ErrorCode } from '../common/errors.js';
-import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
-import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
 import { MAX_ID_BYTES, prepareRow } from '../neon-auth/provisioning/users-sync.writer.js';
 import { MockWebhookBus } from '../providers/mock/mock-provider.adapter.js';
 import { InboxEventRejected, InboxWriter } from './inbox-writer.js';
-import { SvixVerifier } from './svix-verifier.js';
 import { SyncApplierService } from './sync-applier.service.js';
+import { SyncIntegrations } from './sync-integrations.js';
 import { SyncMetrics } from './sync-metrics.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-/**
- * How long a receiver keeps an integration's verifier (its decrypted secret) without reading it again. A
- * disable made through this process drops it at once; on other replicas, events that reach a just-disabled
- * integration within this window are stored and then marked skipped by the applier (as events already
- * queued are), so the window never loses or misapplies anything.
- */
-const VERIFIER_TTL_MS = 5_000;
-const MAX_CACHED_VERIFIERS = 10_000;
-
-interface Verifier {
-  /** null: the integration exists but receives no signed webhooks. */
-  webhook: SvixVerifier | null;
-  expiresAt: number;
-}
 
 /**
  * Verifies and stores one delivery (HTTP from the receiver above, in process from the mock provider's
  * MockWebhookBus), then kicks the applier. Throws ApiError 404/401/400/503 without storing anything.
  *
  * The hot path is one verified HMAC and a share of one group-committed INSERT (InboxWriter): no per-event
- * commit, and the integration's verifier is cached for a few seconds instead of read per request.
+ * commit, and the integration's verifier is cached (SyncIntegrations) instead of read per request.
  */
 @Injectable()
 export class WebhookIntakeService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private unsubscribe?: () => void;
-  private readonly verifiers = new Map<string, Verifier>();
   private readonly writer: InboxWriter;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly integrations: IntegrationsService,
+    private readonly syncIntegrations: SyncIntegrations,
     private readonly applier: SyncApplierService,
     private readonly mockBus: MockWebhookBus,
     private readonly metrics: SyncMetrics,
   ) {
-    // A disable in this process takes effect at once here (other replicas: within VERIFIER_TTL_MS).
-    integrations.onDisabled((id) => this.verifiers.delete(id));
     // Durable: apply now (grouped with concurrent events), without holding the answers.
     this.writer = new InboxWriter(
       () => this.applier.db,
@@ -75,7 +53,9 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
   async ingest(integrationId: string, raw: unknown, headers: Record<string, string>): Promise<void> {
     if (!this.applier.enabled) throw new ApiError(ErrorCode.ServiceUnavailable, 'the users_sync sync engine is not enabled on this server (SYNC_ENGINE=on)');
     if (!UUID.test(integrationId)) throw ApiError.notFound(`integration ${integrationId}`);
-    const webhook = await this.verifierOf(integrationId);
+    const integration = await this.syncIntegrations.get(integrationId);
+    if (!integration) throw ApiError.notFound(`integration ${integrationId}`);
+    const webhook = integration.verifier;
     if (!webhook) throw ApiError.unauthorized('this integration receives no signed webhooks');
     if (!Buffer.isBuffer(raw)) throw ApiError.validation('the body must be the signed JSON event');
     let event: unknown;
@@ -96,22 +76,6 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
     }
   }
 
-  /** The integration's svix verifier, cached for VERIFIER_TTL_MS; 404 for an unknown integration. */
-  private async verifierOf(integrationId: string): Promise<SvixVerifier | null> {
-    const now = Date.now();
-    const cached = this.verifiers.get(integrationId);
-    if (cached && cached.expiresAt > now) return cached.webhook;
-    const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
-    if (!integration) {
-      this.verifiers.delete(integrationId);
-      throw ApiError.notFound(`integration ${integrationId}`);
-    }
-    const secret = this.integrations.webhookSecretOf(integration);
-    const verifier: Verifier = { webhook: secret ? new SvixVerifier(secret) : null, expiresAt: now + VERIFIER_TTL_MS };
-    if (this.verifiers.size >= MAX_CACHED_VERIFIERS) this.verifiers.clear();
-    this.verifiers.set(integrationId, verifier);
-    return verifier.webhook;
-  }
 }
 
 /** The event's type and user id when the body is an event the applier can take (others: 400). */
