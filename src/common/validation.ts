@@ -1,5 +1,6 @@
 import { ArgumentMetadata, Injectable, PipeTransform, ValidationError, ValidationPipe } from '@nestjs/common';
-import { Matches } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { Matches, ValidateIf } from 'class-validator';
 import { ApiError } from './errors.js';
 
 /** Neon's id pattern for projects, branches, organizations and endpoints, as written in the OpenAPI document. */
@@ -9,6 +10,20 @@ export const NEON_ID_PATTERN = new RegExp(NEON_ID_SOURCE);
 export const NEON_ID_PROPERTY = { pattern: NEON_ID_SOURCE } as const;
 /** OpenAPI schema of a Neon id path parameter. */
 export const NEON_ID_PARAM_SCHEMA = { type: 'string', pattern: NEON_ID_SOURCE } as const;
+
+/**
+ * Optional, but not nullable: an absent field skips validation, while `null` is validated (and refused by the
+ * field's type validators with a 400 naming it). `@IsOptional()` would let `null` through to a NOT NULL
+ * column or a service that reads it as "given".
+ */
+export function OptionalNotNull(): PropertyDecorator {
+  return ValidateIf((_object: unknown, value: unknown) => value !== undefined);
+}
+
+/** Query-string booleans: "true" / "false" become booleans; anything else is left for @IsBoolean to refuse. */
+export function QueryBoolean(): PropertyDecorator {
+  return Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+}
 
 /** A body or query field that must be a Neon id ("<field> must match ^[a-z0-9-]{1,60}$"). */
 export function IsNeonId(): PropertyDecorator {

@@ -1,6 +1,7 @@
+import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../common/request-params.js';
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../common/validation.js';
+import { NeonIdPipe } from '../common/validation.js';
 import { Caller } from '../iam/caller.decorator.js';
 import { Access, Policy } from '../iam/policy.js';
 import type { AccessContext } from '../iam/principal.js';
@@ -17,13 +18,6 @@ import {
   DeleteProjectBranchQueryDto,
   ListProjectBranchesQueryDto,
 } from './dto/branch.dto.js';
-import { PROJECT_ID_PARAM } from './projects.controller.js';
-
-const BRANCH_ID_PARAM = {
-  name: 'branch_id',
-  description: 'The branch ID',
-  schema: NEON_ID_PARAM_SCHEMA,
-} as const;
 
 @ApiTags('Branch')
 @Controller('api/v2/projects/:project_id/branches')

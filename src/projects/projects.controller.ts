@@ -1,6 +1,7 @@
+import { PROJECT_ID_PARAM } from '../common/request-params.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NEON_ID_PARAM_SCHEMA, NeonIdPipe, UuidPipe } from '../common/validation.js';
+import { NeonIdPipe, UuidPipe } from '../common/validation.js';
 import { Caller } from '../iam/caller.decorator.js';
 import { Access, Policy } from '../iam/policy.js';
 import type { AccessContext } from '../iam/principal.js';
@@ -20,12 +21,6 @@ import {
 } from './dto/project.dto.js';
 import { PermissionsService } from './permissions.service.js';
 import { ProjectsService } from './projects.service.js';
-
-export const PROJECT_ID_PARAM = {
-  name: 'project_id',
-  description: 'The Neon project ID',
-  schema: NEON_ID_PARAM_SCHEMA,
-} as const;
 
 @ApiTags('Project')
 @Controller('api/v2/projects')

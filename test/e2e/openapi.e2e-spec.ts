@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import request from 'supertest';
-import { renderOpenApiJson } from '../../src/openapi/generate.js';
+import { renderOpenApiJson } from '../../src/generate-openapi.js';
 import { apiClient } from '../helpers/client.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 

@@ -1,3 +1,4 @@
+import { CursorPaginationDto } from '../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -59,12 +60,6 @@ export class MemberUserInfoDto {
 export class MemberWithUserDto {
   @ApiProperty({ type: MemberDto }) member!: MemberDto;
   @ApiProperty({ type: MemberUserInfoDto }) user!: MemberUserInfoDto;
-}
-
-export class CursorPaginationDto {
-  @ApiPropertyOptional({ description: 'Pass as `cursor` to get the next page; absent on the last page' }) next?: string;
-  @ApiPropertyOptional() sort_by?: string;
-  @ApiPropertyOptional() sort_order?: string;
 }
 
 export class OrganizationMembersResponseDto {

@@ -1,11 +1,11 @@
+import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../../common/request-params.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Idempotent } from '../../common/idempotency.js';
-import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
+import { NeonIdPipe } from '../../common/validation.js';
 import { Caller } from '../../iam/caller.decorator.js';
 import { Access, Policy } from '../../iam/policy.js';
 import type { AccessContext } from '../../iam/principal.js';
-import { PROJECT_ID_PARAM } from '../../projects/projects.controller.js';
 import { AUTH_PROVIDER_KINDS } from '../../providers/auth-provider.port.js';
 import { NEON_AUTH_POLICY, projectAccessOf } from '../access.js';
 import {
@@ -18,12 +18,6 @@ import {
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
 import { IntegrationsService } from './integrations.service.js';
-
-export const BRANCH_ID_PARAM = {
-  name: 'branch_id',
-  description: 'The branch ID',
-  schema: NEON_ID_PARAM_SCHEMA,
-} as const;
 
 const NOT_ENABLED = 'Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.';
 const PRIVATE_NETWORKING =

@@ -1,12 +1,12 @@
+import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../../common/request-params.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
 import { Idempotent } from '../../common/idempotency.js';
 import { ApiCreatedResponse, ApiExtension, ApiNoContentResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
+import { NeonIdPipe } from '../../common/validation.js';
 import { Caller } from '../../iam/caller.decorator.js';
 import { Access, Policy } from '../../iam/policy.js';
 import type { AccessContext, Principal } from '../../iam/principal.js';
 import { EXTENSIONS_TAG } from '../../openapi/swagger.js';
-import { PROJECT_ID_PARAM } from '../../projects/projects.controller.js';
 import { NEON_AUTH_POLICY } from '../access.js';
 import { AUTH_USER_ID_PARAM, AuthUserIdPipe } from './auth-user-id.pipe.js';
 import {
@@ -19,12 +19,6 @@ import {
   UpdateNeonAuthUserRoleResponseDto,
 } from './dto/users.dto.js';
 import { NeonAuthUsersService } from './users.service.js';
-
-const BRANCH_ID_PARAM = {
-  name: 'branch_id',
-  description: 'The branch ID',
-  schema: NEON_ID_PARAM_SCHEMA,
-} as const;
 
 /** Branch-scoped users (tag `Auth`): POST/DELETE/PUT role, and the users list (extension). */
 @ApiTags('Auth')

@@ -1,3 +1,4 @@
+import { CursorPaginationDto } from '../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -18,10 +19,9 @@ import {
   MinLength,
   ValidateNested,
 } from 'class-validator';
-import { CursorPaginationDto } from '../../iam/dto/organization.dto.js';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
-import { IsEmptyAnnotation, IsPgName, QueryBoolean } from './validators.js';
-import { NEON_ID_PATTERN, NEON_ID_PROPERTY } from '../../common/validation.js';
+import { IsEmptyAnnotation, IsPgName } from './validators.js';
+import { NEON_ID_PATTERN, NEON_ID_PROPERTY, QueryBoolean } from '../../common/validation.js';
 
 
 export class BranchDto {

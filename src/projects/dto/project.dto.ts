@@ -19,8 +19,8 @@ import {
 } from 'class-validator';
 import { BranchDto } from './branch.dto.js';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
-import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName, OptionalNotNull, QueryBoolean } from './validators.js';
-import { NEON_ID_PATTERN, NEON_ID_PROPERTY } from '../../common/validation.js';
+import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName } from './validators.js';
+import { NEON_ID_PATTERN, NEON_ID_PROPERTY, OptionalNotNull, QueryBoolean } from '../../common/validation.js';
 
 
 export class AllowedIpsDto {

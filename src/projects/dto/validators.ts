@@ -1,6 +1,5 @@
 import { isIP } from 'node:net';
-import { Transform } from 'class-transformer';
-import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
+import { ValidateBy, type ValidationOptions } from 'class-validator';
 import { pgNameProblem } from '../compute/naming.js';
 
 /** A Postgres database or role name as Neon accepts it (1..63 bytes; see naming.ts). */
@@ -47,20 +46,6 @@ export function IsIpAllowEntry(options?: ValidationOptions): PropertyDecorator {
     },
     options,
   );
-}
-
-/**
- * Optional, but not nullable: an absent field skips validation, while `null` is validated (and refused by the
- * field's type validators with a 400 naming it). `@IsOptional()` would let `null` through to a NOT NULL
- * column or a service that reads it as "given".
- */
-export function OptionalNotNull(): PropertyDecorator {
-  return ValidateIf((_object: unknown, value: unknown) => value !== undefined);
-}
-
-/** Query-string booleans: "true" / "false" become booleans; anything else is left for @IsBoolean to refuse. */
-export function QueryBoolean(): PropertyDecorator {
-  return Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
 }
 
 /** Branch annotations are not stored here: Neon clients send `{}` by default, which is accepted. */

@@ -1,9 +1,9 @@
+import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../../common/request-params.js';
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
+import { NeonIdPipe } from '../../common/validation.js';
 import { Access, Policy } from '../../iam/policy.js';
 import { EXTENSIONS_TAG } from '../../openapi/swagger.js';
-import { PROJECT_ID_PARAM } from '../../projects/projects.controller.js';
 import {
   ListNeonAuthSyncDeadLettersQueryDto,
   NeonAuthSyncDeadLettersResponseDto,
@@ -11,12 +11,6 @@ import {
   ReplayNeonAuthSyncDeadLettersResponseDto,
 } from './dead-letters.dto.js';
 import { SyncDeadLettersService } from './dead-letters.service.js';
-
-const BRANCH_ID_PARAM = {
-  name: 'branch_id',
-  description: 'The branch ID',
-  schema: NEON_ID_PARAM_SCHEMA,
-} as const;
 
 /** Dead letters of a branch's Neon Auth users_sync sync: list and replay (extensions, issue 5). */
 @ApiTags(EXTENSIONS_TAG)

@@ -1,7 +1,7 @@
+import { CursorPaginationDto } from '../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
-import { CursorPaginationDto } from '../../iam/dto/organization.dto.js';
 
 /** Largest page of dead letters, and the default one. */
 export const DEAD_LETTERS_MAX_LIMIT = 1000;

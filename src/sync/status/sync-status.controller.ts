@@ -1,17 +1,11 @@
+import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../../common/request-params.js';
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
-import { NEON_ID_PARAM_SCHEMA, NeonIdPipe } from '../../common/validation.js';
+import { NeonIdPipe } from '../../common/validation.js';
 import { Access, Policy } from '../../iam/policy.js';
 import { EXTENSIONS_TAG } from '../../openapi/swagger.js';
-import { PROJECT_ID_PARAM } from '../../projects/projects.controller.js';
 import { NeonAuthSyncReconcileResponseDto, NeonAuthSyncStatusDto } from './sync-status.dto.js';
 import { SyncStatusService } from './sync-status.service.js';
-
-const BRANCH_ID_PARAM = {
-  name: 'branch_id',
-  description: 'The branch ID',
-  schema: NEON_ID_PARAM_SCHEMA,
-} as const;
 
 /** Sync status and on-demand reconciliation of a branch's Neon Auth users_sync (extensions, issue 5). */
 @ApiTags(EXTENSIONS_TAG)

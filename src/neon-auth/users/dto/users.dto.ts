@@ -1,3 +1,5 @@
+import { OptionalNotNull, QueryBoolean } from '../../../common/validation.js';
+import { CursorPaginationDto } from '../../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -15,8 +17,6 @@ import {
   Min,
   MinLength,
 } from 'class-validator';
-import { CursorPaginationDto } from '../../../iam/dto/organization.dto.js';
-import { OptionalNotNull, QueryBoolean } from '../../../projects/dto/validators.js';
 import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
 
 /** Most roles one user may hold, and the longest role name (Stack Auth stores them in server_metadata). */

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { createApp } from '../app.factory.js';
-import { loadConfig } from '../config/config.js';
-import { createLogger } from '../common/logger.js';
-import { buildOpenApiDocument } from './swagger.js';
+import { createApp } from './app.factory.js';
+import { loadConfig } from './config/config.js';
+import { createLogger } from './common/logger.js';
+import { buildOpenApiDocument } from './openapi/swagger.js';
 
 /**
  * `npm run openapi`: writes openapi/openapi.json from the controllers, without a database.
