@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { createLogger } from '../src/common/logger.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from '../src/database/embedded-postgres.js';
-import { usersSyncDdl } from '../src/neon-auth/provisioning/users-sync.ddl.js';
+import { usersSyncDdl } from '../src/neon-auth/users-sync/users-sync.ddl.js';
 
 export const USERS_SYNC = 'neon_auth.users_sync';
 const VISIBLE_CHANNEL = 'bench_visible';

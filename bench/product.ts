@@ -152,7 +152,7 @@ export class Product {
 
   /**
    * The integration row and its decrypted webhook secret, decrypted with the product's SecretsService and
-   * the context IntegrationsService.webhookSecretOf binds (`neon_auth_integrations.webhook_secret:<id>`).
+   * the context NeonAuthIntegrationsService.webhookSecretOf binds (`neon_auth_integrations.webhook_secret:<id>`).
    */
   private async integrationSecret(projectId: string, branchId: string): Promise<{ id: string; secret: string }> {
     const { rows } = await this.controlPlane((c) =>

@@ -10,7 +10,6 @@ import { controlPlaneDataSourceOptions } from './database/data-source.js';
 import { AccessGuard } from './iam/access.guard.js';
 import { IamModule } from './iam/iam.module.js';
 import { NeonAuthModule } from './neon-auth/neon-auth.module.js';
-import { NeonAuthProvisioningModule } from './neon-auth/provisioning/provisioning.module.js';
 import { OpsModule } from './ops/ops.module.js';
 import { ProjectsModule } from './projects/projects.module.js';
 import { ProvidersModule } from './providers/providers.module.js';
@@ -47,7 +46,6 @@ export class AppModule {
         }),
         IamModule,
         ProjectsModule,
-        NeonAuthProvisioningModule,
         NeonAuthModule,
         StackAuthModule,
         ProvidersModule,

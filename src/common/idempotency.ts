@@ -12,9 +12,18 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request, Response } from 'express';
 import { catchError, from, mergeMap, of, throwError, type Observable } from 'rxjs';
 import { DataSource } from 'typeorm';
-import type { Principal } from '../iam/principal.js';
 import { ApiError, ErrorCode } from './errors.js';
 import { SecretsService } from './secrets.js';
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    /**
+     * Whom an Idempotency-Key belongs to (personal keys: the account; organization and project-scoped keys: the
+     * key itself). Set by the access guard once the caller is authenticated and authorized; absent otherwise.
+     */
+    callerKey?: string;
+  }
+}
 
 /**
  * `Idempotency-Key` support with Stripe's semantics, for any POST (or other non-idempotent route).
@@ -91,18 +100,6 @@ export function Idempotent(): MethodDecorator {
       schema: { type: 'string', maxLength: 255 },
     }),
   );
-}
-
-/** The caller a key belongs to. */
-export function idempotencyCallerOf(principal: Principal): string {
-  switch (principal.kind) {
-    case 'personal':
-      return `account:${principal.accountId}`;
-    case 'organization':
-      return `org_key:${principal.keyId}`;
-    case 'project':
-      return `project_key:${principal.keyId}`;
-  }
 }
 
 /** JSON with object keys sorted at every level, so `{"a":1,"b":2}` and `{"b":2,"a":1}` are one request. */
@@ -207,12 +204,11 @@ export class IdempotencyInterceptor implements NestInterceptor {
     const req = http.getRequest<Request>();
     const res = http.getResponse<Response>();
     const key = req.header(IDEMPOTENCY_HEADER);
-    const principal = req.access?.principal;
-    if (key === undefined || !principal) return next.handle();
+    const caller = req.callerKey;
+    if (key === undefined || caller === undefined) return next.handle();
     if (!KEY_FORMAT.test(key)) {
       throw ApiError.validation(`${IDEMPOTENCY_HEADER} must be 1 to 255 visible ASCII characters`);
     }
-    const caller = idempotencyCallerOf(principal);
     const path = req.originalUrl;
     const fingerprint = createHash('sha256')
       .update(`${req.method}\n${path}\n${canonicalJson(req.body ?? null)}`)

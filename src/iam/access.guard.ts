@@ -7,7 +7,7 @@ import { ApiError } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
 import { AccessService } from './access.service.js';
 import { ACCESS_POLICY_KEY, Policy } from './policy.js';
-import type { AccessContext, Principal } from './principal.js';
+import { callerKeyOf, type AccessContext, type Principal } from './principal.js';
 
 function hasAccessToken(source: unknown): boolean {
   return typeof source === 'object' && source !== null && 'access_token' in source;
@@ -51,6 +51,7 @@ export class AccessGuard extends AuthGuard('bearer') {
     }
     await super.canActivate(context);
     req.access = await this.accessService.authorize(policy, req.user as Principal, req.params as Record<string, string>);
+    req.callerKey = callerKeyOf(req.access.principal);
     return true;
   }
 

@@ -14,12 +14,12 @@ import { InvitationsService } from './invitations.service.js';
 import { MembersService } from './members.service.js';
 import { OrganizationsController } from './organizations.controller.js';
 import { OrganizationsService } from './organizations.service.js';
-import { UsersController } from './users.controller.js';
-import { UsersService } from './users.service.js';
+import { CurrentUserController } from './current-user.controller.js';
+import { CurrentUserService } from './current-user.service.js';
 
 @Module({
   imports: [PassportModule.register({ session: false })],
-  controllers: [UsersController, ApiKeysController, OrganizationsController, InvitationsController, AdminController],
+  controllers: [CurrentUserController, ApiKeysController, OrganizationsController, InvitationsController, AdminController],
   providers: [
     AccessService,
     AccountsService,
@@ -31,7 +31,7 @@ import { UsersService } from './users.service.js';
     InvitationsService,
     MembersService,
     OrganizationsService,
-    UsersService,
+    CurrentUserService,
   ],
   exports: [AccessService, AccountsService, ApiKeysService, BootstrapService, OrganizationsService],
 })

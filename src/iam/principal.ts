@@ -20,3 +20,15 @@ export interface AccessContext {
   project?: ProjectEntity;
   projectRole?: ProjectRole;
 }
+
+/** The caller an Idempotency-Key belongs to: personal keys act for their account, other keys for themselves. */
+export function callerKeyOf(principal: Principal): string {
+  switch (principal.kind) {
+    case 'personal':
+      return `account:${principal.accountId}`;
+    case 'organization':
+      return `org_key:${principal.keyId}`;
+    case 'project':
+      return `project_key:${principal.keyId}`;
+  }
+}

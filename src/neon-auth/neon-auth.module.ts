@@ -1,18 +1,18 @@
 import { Module } from '@nestjs/common';
+import { NeonAuthIntegrationResolverModule } from './integrations/integration-resolver.module.js';
 import { NeonAuthIntegrationsModule } from './integrations/integrations.module.js';
 import { NeonAuthOwnershipModule } from './ownership/ownership.module.js';
-import { NeonAuthProvisioningModule } from './provisioning/provisioning.module.js';
 import { NeonAuthSdkKeysModule } from './sdk-keys/sdk-keys.module.js';
+import { NeonAuthUsersSyncModule } from './users-sync/users-sync.module.js';
 import { NeonAuthUsersModule } from './users/users.module.js';
-import { SyncReconcilerModule } from '../sync/reconciler/reconciler.module.js';
 
 /**
- * Neon Auth: integrations (src/neon-auth/integrations), neon_auth provisioning, and — added by their modules —
- * users, SDK keys and ownership transfer. A feature module of Neon Auth imports NeonAuthIntegrationsModule
- * (for IntegrationsService) and is listed here.
+ * Neon Auth: integrations (the endpoints) over the integration resolver and the users_sync store, and beside
+ * them users, SDK keys and ownership transfer, each importing only the resolver (and the store) — never another's
+ * service. The sync engine (src/sync) builds on the same two and is imported by the application module.
  */
 @Module({
-  imports: [NeonAuthProvisioningModule, NeonAuthIntegrationsModule, NeonAuthUsersModule, NeonAuthSdkKeysModule, NeonAuthOwnershipModule, SyncReconcilerModule],
-  exports: [NeonAuthIntegrationsModule],
+  imports: [NeonAuthUsersSyncModule, NeonAuthIntegrationResolverModule, NeonAuthIntegrationsModule, NeonAuthUsersModule, NeonAuthSdkKeysModule, NeonAuthOwnershipModule],
+  exports: [NeonAuthIntegrationResolverModule, NeonAuthUsersSyncModule],
 })
 export class NeonAuthModule {}

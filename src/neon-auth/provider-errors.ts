@@ -36,7 +36,7 @@ export function isProviderError(err: unknown): err is ProviderError {
 }
 
 /** The API error for a provider error; any other value comes back unchanged. */
-export function toApiError(err: unknown, options: ProviderErrorOptions = {}): unknown {
+export function providerErrorToApi(err: unknown, options: ProviderErrorOptions = {}): unknown {
   if (!(err instanceof ProviderError)) return err;
   if (err instanceof ProviderUserNotFound) return new ApiError(ErrorCode.AuthUserNotFound, `auth user ${err.userId} not found`);
   if (err instanceof ProviderDuplicateEmail) {
@@ -68,6 +68,6 @@ export async function callProvider<T>(fn: () => Promise<T>, options: ProviderErr
   try {
     return await fn();
   } catch (err) {
-    throw toApiError(err, options);
+    throw providerErrorToApi(err, options);
   }
 }

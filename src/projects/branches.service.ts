@@ -6,8 +6,8 @@ import { ApiError, ErrorCode } from '../common/errors.js';
 import { newBranchId, newEndpointId } from '../common/ids.js';
 import { keysetPage } from '../common/pagination.js';
 import type { AccessContext } from '../iam/principal.js';
-import { BranchStorageService } from './compute/branch-storage.service.js';
-import { ComputeBusyError, ComputeService } from './compute/compute.service.js';
+import { BranchStorageService } from './branch-databases/branch-storage.service.js';
+import { ComputeBusyError, BranchDatabaseCluster } from './branch-databases/branch-database-cluster.js';
 import type {
   BranchCreateRequestDto,
   BranchCreateResponseDto,
@@ -38,7 +38,7 @@ const SORT_EXPRESSIONS = { name: 'b.name', created_at: 'b.created_at', updated_a
 export class BranchesService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly compute: ComputeService,
+    private readonly cluster: BranchDatabaseCluster,
     private readonly storage: BranchStorageService,
   ) {}
 
@@ -134,8 +134,8 @@ export class BranchesService {
         );
         const physicalOf = new Map(roles.map((r) => [r.name, r.physicalName]));
         const sources = parentDbs.map((d) => d.physicalName);
-        const copies = await this.compute.withDatabasesQuiesced(sources, async () => {
-          await this.compute.waitUntilIdle(sources);
+        const copies = await this.cluster.withDatabasesQuiesced(sources, async () => {
+          await this.cluster.waitUntilIdle(sources);
           const out: string[] = [];
           for (const db of parentDbs) {
             const owner = physicalOf.get(db.ownerName);
@@ -159,7 +159,7 @@ export class BranchesService {
         );
         return { branch, endpoint, roles, databases };
       });
-      const { host } = this.compute.publicAddress;
+      const { host } = this.cluster.publicAddress;
       const finished = new Date();
       const { branch, endpoint, roles, databases } = created;
       return {

@@ -3,8 +3,10 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { IamModule } from '../iam/iam.module.js';
 import { BranchesController } from './branches.controller.js';
 import { BranchesService } from './branches.service.js';
-import { BranchStorageService } from './compute/branch-storage.service.js';
-import { ComputeService } from './compute/compute.service.js';
+import { BranchStorageService } from './branch-databases/branch-storage.service.js';
+import { BranchDatabaseCluster } from './branch-databases/branch-database-cluster.js';
+import { BranchDatabasesService } from './branch-databases/branch-databases.service.js';
+import { ProjectSettingsChecks } from './project-settings-checks.js';
 import { BranchEntity } from './entities/branch.entity.js';
 import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
@@ -22,8 +24,9 @@ import { ProjectsService } from './projects.service.js';
   ],
   // ProjectsController first: its GET /projects/shared must be matched before /projects/:project_id routes.
   controllers: [ProjectsController, BranchesController],
-  providers: [ComputeService, BranchStorageService, ProjectsService, BranchesService, PermissionsService],
-  // ComputeService: later modules reach branch databases through its pools (poolFor / withDatabasesQuiesced).
-  exports: [ComputeService, BranchStorageService, ProjectsService, BranchesService],
+  providers: [BranchDatabaseCluster, BranchDatabasesService, BranchStorageService, ProjectSettingsChecks, ProjectsService, BranchesService, PermissionsService],
+  // BranchDatabaseCluster: later modules reach branch databases through its pools (poolFor / withDatabasesQuiesced);
+  // BranchDatabasesService finds a branch's database; ProjectSettingsChecks takes their rules for settings changes.
+  exports: [BranchDatabaseCluster, BranchDatabasesService, BranchStorageService, ProjectSettingsChecks, ProjectsService, BranchesService],
 })
 export class ProjectsModule {}

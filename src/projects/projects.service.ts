@@ -8,9 +8,9 @@ import { encodeCursor, keysetPage } from '../common/pagination.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { MemberEntity } from '../iam/entities/member.entity.js';
 import type { AccessContext, Principal, ProjectRole } from '../iam/principal.js';
-import { BranchStorageService } from './compute/branch-storage.service.js';
-import { ComputeService } from './compute/compute.service.js';
-import { validatePgName } from './compute/naming.js';
+import { BranchStorageService } from './branch-databases/branch-storage.service.js';
+import { BranchDatabaseCluster } from './branch-databases/branch-database-cluster.js';
+import { validatePgName } from './branch-databases/naming.js';
 import type {
   ListProjectsQueryDto,
   ListSharedProjectsQueryDto,
@@ -26,7 +26,7 @@ import { BranchEntity } from './entities/branch.entity.js';
 import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
 import { ProjectEntity, type ProjectSettings } from './entities/project.entity.js';
-import { assertSettingsAllowNeonAuth } from '../neon-auth/integrations/private-networking.js';
+import { ProjectSettingsChecks } from './project-settings-checks.js';
 import { RoleEntity } from './entities/role.entity.js';
 import {
   finishedOperation,
@@ -59,7 +59,8 @@ export class ProjectsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly compute: ComputeService,
+    private readonly cluster: BranchDatabaseCluster,
+    private readonly settingsChecks: ProjectSettingsChecks,
     private readonly storage: BranchStorageService,
   ) {}
 
@@ -89,7 +90,7 @@ export class ProjectsService {
     if (body.region_id !== undefined && body.region_id !== this.config.regionId) {
       throw ApiError.validation(`invalid request: [project.region_id] region ${body.region_id} is not available; this server's region is ${this.config.regionId}`);
     }
-    const pgVersion = await this.compute.serverMajorVersion();
+    const pgVersion = await this.cluster.serverMajorVersion();
     if (body.pg_version !== undefined && body.pg_version !== pgVersion) {
       throw ApiError.validation(`invalid request: [project.pg_version] PostgreSQL ${body.pg_version} is not available; the compute server runs PostgreSQL ${pgVersion}`);
     }
@@ -149,7 +150,7 @@ export class ProjectsService {
         );
         return { project, branch, endpoint, role, database, password: realRole.password };
       });
-      const { host } = this.compute.publicAddress;
+      const { host } = this.cluster.publicAddress;
       const finished = new Date();
       return {
         project: toProjectDto(created.project, { host, role: 'admin' }),
@@ -170,7 +171,7 @@ export class ProjectsService {
   }
 
   get(access: AccessContext): ProjectResponseDto {
-    return { project: toProjectDto(access.project!, { host: this.compute.publicAddress.host, role: access.projectRole }) };
+    return { project: toProjectDto(access.project!, { host: this.cluster.publicAddress.host, role: access.projectRole }) };
   }
 
   async update(access: AccessContext, body: ProjectUpdateBodyDto): Promise<ProjectUpdateResponseDto> {
@@ -185,12 +186,12 @@ export class ProjectsService {
       if (body.settings !== undefined) {
         const before = current.settings;
         current.settings = { ...current.settings, ...stripUndefined(body.settings) };
-        // Neon Auth cannot run behind Private Link / IP Allow: refuse turning them on while it is enabled.
-        await assertSettingsAllowNeonAuth(tx, current.id, before, current.settings);
+        // Features built on projects hold settings to their rules (Neon Auth: no Private Link / IP Allow while enabled).
+        await this.settingsChecks.run(tx, current.id, before, current.settings);
       }
       return repo.save(current);
     });
-    return { project: toProjectDto(project, { host: this.compute.publicAddress.host, role: access.projectRole }), operations: [] };
+    return { project: toProjectDto(project, { host: this.cluster.publicAddress.host, role: access.projectRole }), operations: [] };
   }
 
   /**
@@ -218,7 +219,7 @@ export class ProjectsService {
       );
       return current;
     });
-    return { project: toProjectDto(project, { host: this.compute.publicAddress.host, role: access.projectRole }) };
+    return { project: toProjectDto(project, { host: this.cluster.publicAddress.host, role: access.projectRole }) };
   }
 
   private async page(
@@ -238,7 +239,7 @@ export class ProjectsService {
     });
     const entities = await this.db.getRepository(ProjectEntity).findBy({ id: In(page.rows.map((r) => r.id)) });
     const byId = new Map(entities.map((e) => [e.id, e]));
-    const host = this.compute.publicAddress.host;
+    const host = this.cluster.publicAddress.host;
     const projects = page.rows
       .filter((r) => byId.has(r.id)) // deleted between the two reads
       .map((r) => toProjectListItemDto(byId.get(r.id)!, { host, role: r.role, orgName: r.org_name }));

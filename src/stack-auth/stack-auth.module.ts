@@ -16,7 +16,7 @@ import { ProvisioningService } from './projects/provisioning.service.js';
 import { StackProjectsController } from './projects/stack-projects.controller.js';
 import { StackProjectsService } from './projects/stack-projects.service.js';
 import { StackUsersService } from './users/stack-users.service.js';
-import { StackUsersController } from './users/users.controller.js';
+import { StackUsersController } from './users/stack-users.controller.js';
 import { OutboxService } from './webhooks/outbox.service.js';
 import { WebhookDispatcherService } from './webhooks/webhook-dispatcher.service.js';
 import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js';

@@ -4,10 +4,9 @@ import type pg from 'pg';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
-import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
-import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
-import { NeonAuthProvisioningService } from '../neon-auth/provisioning/provisioning.service.js';
-import type { UsersSyncRow } from '../neon-auth/provisioning/users-sync.writer.js';
+import { NeonAuthIntegrationResolver } from '../neon-auth/integrations/integration-resolver.js';
+import type { UsersSyncRow } from '../neon-auth/users-sync/users-sync.statements.js';
+import { NeonAuthUsersSyncStore } from '../neon-auth/users-sync/users-sync.store.js';
 import { ProviderUserNotFound } from '../providers/auth-provider.port.js';
 import { micros, microsToIso } from './versions.js';
 
@@ -51,8 +50,8 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly integrations: IntegrationsService,
-    private readonly provisioning: NeonAuthProvisioningService,
+    private readonly integrations: NeonAuthIntegrationResolver,
+    private readonly usersSync: NeonAuthUsersSyncStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -131,7 +130,7 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
   }
 
   private async confirm(integrationId: string, users: [string, number][]): Promise<void> {
-    const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
+    const integration = await this.integrations.findById(integrationId);
     if (!integration) {
       // Disabled since: nothing to confirm.
       await this.db.query('DELETE FROM sync_confirmations WHERE integration_id = $1', [integrationId]);
@@ -167,8 +166,8 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONFIRM_CONCURRENCY, users.length) }, worker));
-    if (upserts.length > 0) await this.provisioning.upsertUsers(target, upserts);
-    for (const d of deletions) await this.provisioning.markDeleted(target, [d.id], d.at);
+    if (upserts.length > 0) await this.usersSync.upsertUsers(target, upserts);
+    for (const d of deletions) await this.usersSync.markDeleted(target, [d.id], d.at);
     // Only requests made before each read: a newer event's request stays for its own confirmation.
     if (done.length > 0) {
       await this.db.query(

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource } from 'typeorm';
-import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
-import { IntegrationsService } from '../neon-auth/integrations/integrations.service.js';
-import type { BranchDatabase } from '../neon-auth/provisioning/provisioning.service.js';
+import { NeonAuthIntegrationResolver } from '../neon-auth/integrations/integration-resolver.js';
+import type { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
+import type { BranchDatabase } from '../projects/branch-databases/branch-databases.service.js';
 import { SvixVerifier } from './svix-verifier.js';
 
 /**
@@ -36,10 +34,7 @@ interface Entry {
 export class SyncIntegrations {
   private readonly entries = new Map<string, Entry>();
 
-  constructor(
-    @InjectDataSource() private readonly db: DataSource,
-    private readonly integrations: IntegrationsService,
-  ) {
+  constructor(private readonly integrations: NeonAuthIntegrationResolver) {
     integrations.onDisabled((id) => this.forget(id));
   }
 
@@ -48,7 +43,7 @@ export class SyncIntegrations {
     const now = Date.now();
     const cached = this.entries.get(integrationId);
     if (cached && cached.expiresAt > now) return cached.value;
-    const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
+    const integration = await this.integrations.findById(integrationId);
     const value = integration ? this.toSyncIntegration(integration) : undefined;
     if (this.entries.size >= MAX_CACHED) this.entries.clear();
     // Unknown ids are not remembered: a junk id must not push out the cache, nor hide an integration enabled next.

@@ -1,10 +1,10 @@
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import { WebhookVerificationError } from 'svix';
 import { ApiError, ErrorCode } from '../common/errors.js';
-import { MAX_ID_BYTES, prepareRow } from '../neon-auth/provisioning/users-sync.writer.js';
+import { MAX_ID_BYTES, prepareRow } from '../neon-auth/users-sync/users-sync.statements.js';
 import { MockWebhookBus } from '../providers/mock/mock-provider.adapter.js';
 import { InboxEventRejected, InboxWriter } from './inbox-writer.js';
-import { SyncApplierService } from './sync-applier.service.js';
+import { SyncQueue } from './sync-queue.js';
 import { SyncIntegrations } from './sync-integrations.js';
 import { SyncMetrics } from './sync-metrics.js';
 
@@ -24,21 +24,21 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
 
   constructor(
     private readonly syncIntegrations: SyncIntegrations,
-    private readonly applier: SyncApplierService,
+    private readonly queue: SyncQueue,
     private readonly mockBus: MockWebhookBus,
     private readonly metrics: SyncMetrics,
   ) {
     // Durable: apply now (grouped with concurrent events), without holding the answers.
     this.writer = new InboxWriter(
-      () => this.applier.db,
+      () => this.queue.db,
       (integrationIds) => {
-        for (const id of integrationIds) this.applier.wake(id); // kick here (on), or pg_notify the workers (receive)
+        for (const id of integrationIds) this.queue.wake(id); // kick here (on), or pg_notify the workers (receive)
       },
     );
   }
 
   onApplicationBootstrap(): void {
-    if (!this.applier.enabled) return;
+    if (!this.queue.enabled) return;
     // The mock provider "delivers" to the registered URL in process; its last path segment is the integration id.
     this.unsubscribe = this.mockBus.subscribe(async (d) => {
       const integrationId = d.url.slice(d.url.lastIndexOf('/') + 1);
@@ -51,7 +51,7 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
   }
 
   async ingest(integrationId: string, raw: unknown, headers: Record<string, string>): Promise<void> {
-    if (!this.applier.enabled) throw new ApiError(ErrorCode.ServiceUnavailable, 'the users_sync sync engine is not enabled on this server (SYNC_ENGINE=on)');
+    if (!this.queue.enabled) throw new ApiError(ErrorCode.ServiceUnavailable, 'the users_sync sync engine is not enabled on this server (SYNC_ENGINE=on)');
     if (!UUID.test(integrationId)) throw ApiError.notFound(`integration ${integrationId}`);
     const integration = await this.syncIntegrations.get(integrationId);
     if (!integration) throw ApiError.notFound(`integration ${integrationId}`);

@@ -190,7 +190,7 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       const p = await newProject(t);
       const path = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
       // Both requests pass the early "already enabled" check: the loser fails on the unique branch index.
-      const provisioning = t.app.get((await import('../../src/neon-auth/provisioning/provisioning.service.js')).NeonAuthProvisioningService);
+      const provisioning = t.app.get((await import('../../src/neon-auth/users-sync/users-sync.store.js')).NeonAuthUsersSyncStore);
       const original = provisioning.provision.bind(provisioning);
       provisioning.provision = async (target) => {
         await new Promise((r) => setTimeout(r, 400));

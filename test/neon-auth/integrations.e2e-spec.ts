@@ -6,8 +6,8 @@ import { asc } from 'drizzle-orm';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SecretsService } from '../../src/common/secrets.js';
-import { IntegrationsService } from '../../src/neon-auth/integrations/integrations.service.js';
-import { NeonAuthProvisioningService } from '../../src/neon-auth/provisioning/provisioning.service.js';
+import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/integration-resolver.js';
+import { NeonAuthUsersSyncStore } from '../../src/neon-auth/users-sync/users-sync.store.js';
 import { MOCK_PROVIDER_BASE_URL, MockProviderAdapter } from '../../src/providers/mock/mock-provider.adapter.js';
 import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.adapter.js';
 import { apiClient } from '../helpers/client.js';
@@ -88,8 +88,8 @@ describe('Neon Auth integrations', () => {
         const [mock] = await db.query('SELECT webhook_urls FROM mock_provider_projects WHERE id = $1', [body.auth_provider_project_id]);
         expect(mock.webhook_urls).toEqual([got.body.webhook_url]);
       }
-      // Secrets are stored encrypted, readable through the service, bound to the row.
-      const integrations = t.app.get(IntegrationsService);
+      // Secrets are stored encrypted, readable through the resolver, bound to the row.
+      const integrations = t.app.get(NeonAuthIntegrationResolver);
       const stored = JSON.stringify(await db.query('SELECT * FROM neon_auth_integrations WHERE id = $1', [row.id]));
       const creds = integrations.credentialsOf(row);
       expect(creds.projectId).toBe(body.auth_provider_project_id);
@@ -100,7 +100,7 @@ describe('Neon Auth integrations', () => {
       expect(whsec).toMatch(/^whsec_/);
       expect(stored).not.toContain(whsec!);
       expect(() => t.app.get(SecretsService).decrypt(row.credentialsEncrypted, 'another row')).toThrow();
-      // The service methods the other Neon Auth modules use.
+      // The resolver methods the other Neon Auth modules use.
       expect((await integrations.findForBranch(p.projectId, p.defaultBranchId)).id).toBe(row.id);
       expect((await integrations.findForDefaultBranch(p.projectId)).id).toBe(row.id);
       await integrations.providerOf(row).verifyConnection(creds);
@@ -309,7 +309,7 @@ describe('Neon Auth integrations', () => {
       const p = await newProject(t);
       const res = await a.get(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`).expect(404);
       expect(res.body).toEqual({ request_id: expect.any(String), code: 'NEON_AUTH_NOT_ENABLED', message: expect.stringMatching(/^Neon Auth is not enabled/) });
-      await expect(t.app.get(IntegrationsService).findForDefaultBranch(p.projectId)).rejects.toMatchObject({ code: 'NEON_AUTH_NOT_ENABLED' });
+      await expect(t.app.get(NeonAuthIntegrationResolver).findForDefaultBranch(p.projectId)).rejects.toMatchObject({ code: 'NEON_AUTH_NOT_ENABLED' });
     });
   });
 
@@ -351,7 +351,7 @@ describe('Neon Auth integrations', () => {
     it('two concurrent enables of one branch: one 201, one 409; one integration; the loser leaves nothing behind, not even a provider project', async () => {
       // users_sync provisioning is slowed down so that both requests are past the early "already enabled" check
       // and the loser's insert really waits on the unique branch index of the winner's open transaction.
-      const provisioning = t.app.get(NeonAuthProvisioningService);
+      const provisioning = t.app.get(NeonAuthUsersSyncStore);
       const original = provisioning.provision.bind(provisioning);
       provisioning.provision = async (target) => {
         await new Promise((r) => setTimeout(r, 400));
@@ -380,7 +380,7 @@ describe('Neon Auth integrations', () => {
 
     it('provisioning fails after the provider project was made: no integration, the schema it created is dropped, the provider project deleted', async () => {
       const p = await newProject(t);
-      const provisioning = t.app.get(NeonAuthProvisioningService);
+      const provisioning = t.app.get(NeonAuthUsersSyncStore);
       const original = provisioning.provision.bind(provisioning);
       const before = await providerProjectCounts(t);
       provisioning.provision = async (target) => {
@@ -470,8 +470,8 @@ describe('Neon Auth integrations', () => {
       ]);
       expect(rows[0].raw_json).toMatchObject({ primary_email: 'ann@example.com', signed_up_at_millis: expect.any(Number) });
       const [row] = await integrationRows(t, p.projectId);
-      expect(t.app.get(IntegrationsService).webhookSecretOf(row)).toBe('whsec_bXktc2VjcmV0');
-      expect(t.app.get(IntegrationsService).credentialsOf(row)).toEqual({ baseUrl: sp.baseUrl, projectId: sp.projectId, secretServerKey: sp.secretServerKey });
+      expect(t.app.get(NeonAuthIntegrationResolver).webhookSecretOf(row)).toBe('whsec_bXktc2VjcmV0');
+      expect(t.app.get(NeonAuthIntegrationResolver).credentialsOf(row)).toEqual({ baseUrl: sp.baseUrl, projectId: sp.projectId, secretServerKey: sp.secretServerKey });
     });
 
     it('mock: a mock project connected by hand; its users are copied', async () => {
@@ -514,7 +514,7 @@ describe('Neon Auth integrations', () => {
       const p = await newProject(t);
       const sp = await createStackProject(t, 'customer project 3');
       await request(t.baseUrl).post('/stack-auth/api/v1/users').set(serverHeaders(sp)).send({ primary_email: 'c@example.com' }).expect(201);
-      const provisioning = t.app.get(NeonAuthProvisioningService);
+      const provisioning = t.app.get(NeonAuthUsersSyncStore);
       const original = provisioning.upsertUsers.bind(provisioning);
       provisioning.upsertUsers = async () => {
         throw new Error('injected write fault');

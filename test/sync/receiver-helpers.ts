@@ -4,7 +4,7 @@ import request from 'supertest';
 import { Webhook } from 'svix';
 import { DataSource } from 'typeorm';
 import { NeonAuthIntegrationEntity } from '../../src/neon-auth/integrations/integration.entity.js';
-import { IntegrationsService } from '../../src/neon-auth/integrations/integrations.service.js';
+import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/integration-resolver.js';
 import type { EnabledAuth } from '../neon-auth/users-helpers.js';
 import type { TestApp } from '../helpers/test-app.js';
 
@@ -26,7 +26,7 @@ export function providerApi(t: TestApp, auth: EnabledAuth) {
 /** The integration of a branch and its decrypted webhook signing secret. */
 export async function integrationOf(t: TestApp, projectId: string, branchId: string): Promise<{ id: string; secret: string }> {
   const integration = await t.app.get(DataSource).getRepository(NeonAuthIntegrationEntity).findOneByOrFail({ projectId, branchId });
-  const secret = t.app.get(IntegrationsService).webhookSecretOf(integration);
+  const secret = t.app.get(NeonAuthIntegrationResolver).webhookSecretOf(integration);
   if (!secret) throw new Error('integration has no webhook secret');
   return { id: integration.id, secret };
 }

@@ -2,6 +2,7 @@
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { SyncInboxStore } from '../../src/sync/inbox-store.js';
 import { SyncApplierService } from '../../src/sync/sync-applier.service.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { MockProviderAdapter } from '../../src/providers/mock/mock-provider.adapter.js';
@@ -86,9 +87,9 @@ describe('sync engine: dead letters and recovery', () => {
       await put('old-dead', 'user.updated', 'dead', 8),
       await put('young-applied', 'user.updated', 'applied', 6),
     ];
-    const applier = t.app.get(SyncApplierService);
-    expect(applier.settings.retentionDays).toBe(7);
-    expect(await applier.prune()).toBeGreaterThanOrEqual(2);
+    const inboxStore = t.app.get(SyncInboxStore);
+    expect(inboxStore.settings.retentionDays).toBe(7);
+    expect(await inboxStore.prune()).toBeGreaterThanOrEqual(2);
     const left = new Set((await inbox(t, integration.id)).map((r) => r.message_id));
     for (const m of gone) expect(left.has(m)).toBe(false);
     for (const m of kept) expect(left.has(m)).toBe(true);

@@ -2,7 +2,7 @@
 // users_sync (no webhook events), so only the reconciler can repair it.
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { IntegrationsService } from '../../src/neon-auth/integrations/integrations.service.js';
+import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/integration-resolver.js';
 import type { NeonAuthIntegrationEntity } from '../../src/neon-auth/integrations/integration.entity.js';
 import { withClient } from '../helpers/fixtures.js';
 import type { TestApp } from '../helpers/test-app.js';
@@ -20,7 +20,7 @@ export interface ReconcileFixture {
 export async function enabledProject(t: TestApp, name = 'reconcile'): Promise<ReconcileFixture> {
   const p = await newAuthProject(t, name);
   const auth = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');
-  const integration = await t.app.get(IntegrationsService).findForBranch(p.projectId, p.defaultBranchId);
+  const integration = await t.app.get(NeonAuthIntegrationResolver).findForBranch(p.projectId, p.defaultBranchId);
   return { projectId: p.projectId, branchId: p.defaultBranchId, uri: p.uri, auth, integration };
 }
 

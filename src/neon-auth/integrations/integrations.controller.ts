@@ -17,7 +17,7 @@ import {
   NeonAuthCreateIntegrationResponseDto,
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
-import { IntegrationsService } from './integrations.service.js';
+import { NeonAuthIntegrationsService } from './integrations.service.js';
 
 const NOT_ENABLED = 'Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.';
 const PRIVATE_NETWORKING =
@@ -40,8 +40,8 @@ const DISABLE_DOC =
 /** Branch-scoped Neon Auth integration (tag Auth). */
 @ApiTags('Auth')
 @Controller('api/v2/projects/:project_id/branches/:branch_id/auth')
-export class BranchAuthController {
-  constructor(private readonly integrations: IntegrationsService) {}
+export class NeonAuthBranchIntegrationController {
+  constructor(private readonly integrations: NeonAuthIntegrationsService) {}
 
   @Get()
   @Access(NEON_AUTH_POLICY.read)
@@ -94,8 +94,8 @@ export class BranchAuthController {
 /** Legacy integration routes (tag "Auth (legacy)"); same service, the project's default branch or the body's branch. */
 @ApiTags('Auth (legacy)')
 @Controller('api/v2/projects')
-export class LegacyAuthIntegrationsController {
-  constructor(private readonly integrations: IntegrationsService) {}
+export class NeonAuthLegacyIntegrationsController {
+  constructor(private readonly integrations: NeonAuthIntegrationsService) {}
 
   @Post('auth/create')
   @Idempotent()

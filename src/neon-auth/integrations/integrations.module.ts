@@ -1,21 +1,25 @@
 import { Module } from '@nestjs/common';
 import { IamModule } from '../../iam/iam.module.js';
+import { ProjectSettingsChecks } from '../../projects/project-settings-checks.js';
 import { ProjectsModule } from '../../projects/projects.module.js';
-import { ProvidersModule } from '../../providers/providers.module.js';
-import { NeonAuthTransferStatusModule } from '../ownership/transfer-status.module.js';
-import { NeonAuthProvisioningModule } from '../provisioning/provisioning.module.js';
-import { BranchAuthController, LegacyAuthIntegrationsController } from './integrations.controller.js';
-import { IntegrationsService } from './integrations.service.js';
+import { NeonAuthUsersSyncModule } from '../users-sync/users-sync.module.js';
+import { NeonAuthIntegrationResolverModule } from './integration-resolver.module.js';
+import { NeonAuthBranchIntegrationController, NeonAuthLegacyIntegrationsController } from './integrations.controller.js';
+import { NeonAuthIntegrationsService } from './integrations.service.js';
+import { assertSettingsAllowNeonAuth } from './private-networking.js';
 
 /**
- * Neon Auth integrations (enable / get / list / disable, both route families). Exports IntegrationsService
- * (findForBranch, findForDefaultBranch, credentialsOf, webhookSecretOf, providerOf, branchDatabaseOf) for the
- * users, SDK keys, ownership and sync modules: import this module.
+ * Neon Auth integrations: the enable / get / list / disable endpoints of both route families. Other modules
+ * use integrations through NeonAuthIntegrationResolverModule. Registers Neon Auth's rule for project settings
+ * (no Private Link / IP Allow while enabled) with the projects module's hook.
  */
 @Module({
-  imports: [IamModule, ProjectsModule, ProvidersModule, NeonAuthProvisioningModule, NeonAuthTransferStatusModule],
-  controllers: [BranchAuthController, LegacyAuthIntegrationsController],
-  providers: [IntegrationsService],
-  exports: [IntegrationsService, ProvidersModule, NeonAuthProvisioningModule],
+  imports: [IamModule, ProjectsModule, NeonAuthIntegrationResolverModule, NeonAuthUsersSyncModule],
+  controllers: [NeonAuthBranchIntegrationController, NeonAuthLegacyIntegrationsController],
+  providers: [NeonAuthIntegrationsService],
 })
-export class NeonAuthIntegrationsModule {}
+export class NeonAuthIntegrationsModule {
+  constructor(settingsChecks: ProjectSettingsChecks) {
+    settingsChecks.register(assertSettingsAllowNeonAuth);
+  }
+}

@@ -2,34 +2,28 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { isUniqueViolation } from '../../common/db-errors.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
 import { isoTime } from '../../common/pagination.js';
-import { SecretsService } from '../../common/secrets.js';
-import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { AccessService } from '../../iam/access.service.js';
 import type { Principal } from '../../iam/principal.js';
-import { ComputeService } from '../../projects/compute/compute.service.js';
-import { BranchEntity } from '../../projects/entities/branch.entity.js';
+import { BranchDatabasesService, type BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import { ProjectEntity } from '../../projects/entities/project.entity.js';
 import {
   AUTH_PROVIDER_KINDS,
   iterateProviderUsers,
-  parseCredentials,
-  serializeCredentials,
   type AuthProvider,
   type AuthProviderKind,
   type ProviderCredentials,
 } from '../../providers/auth-provider.port.js';
 import { mockJwksUrl } from '../../providers/mock/mock-provider.adapter.js';
-import { AuthProviderRegistry } from '../../providers/providers.module.js';
 import { authorizeNeonAuthProject, type ProjectAccess } from '../access.js';
-import { callProvider, toApiError } from '../provider-errors.js';
-import type { UsersSyncRow } from '../provisioning/users-sync.writer.js';
-import { NeonAuthProvisioningService, type BranchDatabase } from '../provisioning/provisioning.service.js';
-import { NEON_AUTH_SCHEMA, USERS_SYNC_TABLE } from '../provisioning/users-sync.ddl.js';
+import { callProvider, providerErrorToApi } from '../provider-errors.js';
+import { NEON_AUTH_SCHEMA, USERS_SYNC_TABLE } from '../users-sync/users-sync.ddl.js';
+import type { UsersSyncRow } from '../users-sync/users-sync.statements.js';
+import { NeonAuthUsersSyncStore } from '../users-sync/users-sync.store.js';
 import type {
   EnableNeonAuthIntegrationRequestDto,
   ListNeonAuthIntegrationsResponseDto,
@@ -38,8 +32,8 @@ import type {
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
 import { NeonAuthIntegrationEntity } from './integration.entity.js';
+import { NeonAuthIntegrationResolver, neonAuthNotEnabled } from './integration-resolver.js';
 import { privateNetworkingError, privateNetworkingOf } from './private-networking.js';
-import { NeonAuthTransferStatusService } from '../ownership/transfer-status.service.js';
 
 /** Rows per users_sync write while copying a manually connected project's users. */
 const COPY_BATCH = 500;
@@ -69,9 +63,8 @@ interface ProviderSide {
  * project's default branch or the body's branch).
  *
  * Enable (Quick Start): a provider project managed by the product (`owned_by: neon`), the sync webhook
- * registered at `${PUBLIC_URL}/webhooks/neon-auth/{integration id}` (signing secret stored encrypted; the
- * receiver is issue 5 — until it exists the provider's deliveries fail and are retried by the provider's
- * own retry schedule, then dropped), SDK keys shown once, then `neon_auth.users_sync` in the database.
+ * registered at `${PUBLIC_URL}/webhooks/neon-auth/{integration id}` (signing secret stored encrypted; the sync
+ * engine's receiver takes the events in), SDK keys shown once, then `neon_auth.users_sync` in the database.
  * Manual setup: an existing provider project, verified, `owned_by: user`, its users copied into users_sync.
  *
  * Atomicity: the integration row is inserted in a control-plane transaction that stays open while
@@ -86,97 +79,16 @@ interface ProviderSide {
  * is managed by the product (`owned_by: neon`, transfer not finished); a provider failure there does not fail
  * the disable (logged with the provider project id). User-owned projects (manual setup, transferred) are never deleted.
  */
-/** What an enable listener learns: the new integration and whether it connected an existing provider project. */
-export interface IntegrationEnabled {
-  integrationId: string;
-  projectId: string;
-  branchId: string;
-  /** Manual setup: an existing provider project (whose users may change while it is being connected). */
-  manual: boolean;
-}
-
-/** Called after an enable committed; not awaited, and its failures never fail the enable (they are logged). */
-export type IntegrationEnabledListener = (event: IntegrationEnabled) => void | Promise<void>;
-
 @Injectable()
-export class IntegrationsService {
-  private readonly enabledListeners: IntegrationEnabledListener[] = [];
-  private readonly disabledListeners: ((integrationId: string) => void)[] = [];
-
+export class NeonAuthIntegrationsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly secrets: SecretsService,
-    private readonly registry: AuthProviderRegistry,
-    private readonly provisioning: NeonAuthProvisioningService,
-    private readonly compute: ComputeService,
+    private readonly resolver: NeonAuthIntegrationResolver,
+    private readonly usersSync: NeonAuthUsersSyncStore,
+    private readonly branchDatabases: BranchDatabasesService,
     private readonly access: AccessService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-    private readonly transferStatus: NeonAuthTransferStatusService,
   ) {}
-
-  // ---------------------------------------------------------------------------------------------------
-  // Used by the other Neon Auth services (users, SDK keys, ownership transfer, sync).
-  // ---------------------------------------------------------------------------------------------------
-
-  /**
-   * Registers `listener` to run after every successful enable (e.g. the sync engine's reconcile of a manually
-   * connected project): lets modules that depend on this one react without this one depending on them.
-   */
-  onEnabled(listener: IntegrationEnabledListener): void {
-    this.enabledListeners.push(listener);
-  }
-
-  /** `listener(integrationId)` runs right after a disable committed (in this process), e.g. to drop cached state. */
-  onDisabled(listener: (integrationId: string) => void): void {
-    this.disabledListeners.push(listener);
-  }
-
-  /** The branch's integration, or 404 NEON_AUTH_NOT_ENABLED ("Neon Auth is not enabled …"). */
-  async findForBranch(projectId: string, branchId: string, manager: EntityManager = this.db.manager): Promise<NeonAuthIntegrationEntity> {
-    const integration = await manager.getRepository(NeonAuthIntegrationEntity).findOneBy({ projectId, branchId });
-    if (integration) return integration;
-    const branch = await manager.getRepository(BranchEntity).findOneBy({ id: branchId, projectId });
-    if (!branch) throw ApiError.notFound(`branch ${branchId}`);
-    throw notEnabled(`branch ${branchId}`);
-  }
-
-  /** The integration of the project's default branch, or 404 NEON_AUTH_NOT_ENABLED. */
-  async findForDefaultBranch(projectId: string, manager: EntityManager = this.db.manager): Promise<NeonAuthIntegrationEntity> {
-    const branch = await this.defaultBranch(projectId, manager);
-    const integration = await manager.getRepository(NeonAuthIntegrationEntity).findOneBy({ projectId, branchId: branch.id });
-    if (!integration) throw notEnabled(`the default branch ${branch.id}`);
-    return integration;
-  }
-
-  /** The stored provider credentials, decrypted (bound to the integration id: a copied ciphertext fails). */
-  credentialsOf(integration: NeonAuthIntegrationEntity): ProviderCredentials {
-    return parseCredentials(this.secrets.decrypt(integration.credentialsEncrypted, credentialsContext(integration.id)));
-  }
-
-  /** The signing secret of the provider's webhooks to this integration, decrypted; null when none is stored. */
-  webhookSecretOf(integration: NeonAuthIntegrationEntity): string | null {
-    return integration.webhookSecretEncrypted === null ? null : this.secrets.decrypt(integration.webhookSecretEncrypted, webhookSecretContext(integration.id));
-  }
-
-  /** The adapter of the integration's provider (400 for a kind without one). */
-  providerOf(integration: NeonAuthIntegrationEntity): AuthProvider {
-    try {
-      return this.registry.get(integration.authProvider);
-    } catch (err) {
-      throw toApiError(err);
-    }
-  }
-
-  /** The branch database holding the integration's users_sync (404 if it was dropped since). */
-  branchDatabaseOf(integration: NeonAuthIntegrationEntity): Promise<BranchDatabase> {
-    return this.provisioning.resolveBranchDatabase(integration.projectId, integration.branchId, integration.databaseName);
-  }
-
-  /** Where the provider delivers the integration's user webhooks (the receiver is issue 5). */
-  webhookUrlOf(integrationId: string): string {
-    return `${this.config.publicUrl}/webhooks/neon-auth/${integrationId}`;
-  }
 
   toIntegrationDto(i: NeonAuthIntegrationEntity): NeonAuthIntegrationDto {
     const dto: NeonAuthIntegrationDto = {
@@ -191,30 +103,20 @@ export class IntegrationsService {
     if (i.transferStatus) dto.transfer_status = i.transferStatus;
     if (i.baseUrl) dto.base_url = i.baseUrl;
     if (i.name) dto.name = i.name;
-    dto.webhook_url = this.webhookUrlOf(i.id);
+    dto.webhook_url = this.resolver.webhookUrlOf(i.id);
     return dto;
   }
 
-  // ---------------------------------------------------------------------------------------------------
-  // Endpoints.
-  // ---------------------------------------------------------------------------------------------------
-
   /** GET …/branches/{branch_id}/auth */
   async get(ctx: ProjectAccess, branchId: string): Promise<NeonAuthIntegrationDto> {
-    return this.toIntegrationDto(await this.withFreshOwnership(await this.findForBranch(ctx.project.id, branchId)));
+    return this.toIntegrationDto(await this.resolver.withFreshOwnership(await this.resolver.findForBranch(ctx.project.id, branchId)));
   }
 
   /** GET /projects/{project_id}/auth/integrations: every branch's integration, oldest first. */
   async list(ctx: ProjectAccess): Promise<ListNeonAuthIntegrationsResponseDto> {
     const rows = await this.db.getRepository(NeonAuthIntegrationEntity).find({ where: { projectId: ctx.project.id }, order: { createdAt: 'ASC', id: 'ASC' } });
-    for (const row of rows) await this.withFreshOwnership(row);
+    for (const row of rows) await this.resolver.withFreshOwnership(row);
     return { data: rows.map((r) => this.toIntegrationDto(r)) };
-  }
-
-  /** A started ownership transfer is checked with the provider on read (src/neon-auth/ownership/transfer-status.service.ts). */
-  private async withFreshOwnership(integration: NeonAuthIntegrationEntity): Promise<NeonAuthIntegrationEntity> {
-    if (!this.transferStatus.needsRefresh(integration)) return integration;
-    return this.transferStatus.refresh(integration, this.credentialsOf(integration));
   }
 
   /** POST /projects/auth/create: the body names the project (authorized here, admin only) and the branch. */
@@ -226,11 +128,11 @@ export class IntegrationsService {
   /** POST …/branches/{branch_id}/auth (and the legacy create). */
   async enable(ctx: ProjectAccess, branchId: string, body: EnableNeonAuthIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
     const project = ctx.project;
-    const provider = this.providerFor(body.auth_provider);
+    const provider = this.resolver.providerFor(body.auth_provider);
     const manual = manualSetupOf(body);
     const features = privateNetworkingOf(project.settings);
     if (features.length > 0) throw privateNetworkingError(features, 'enable');
-    const target = await this.provisioning.resolveBranchDatabase(project.id, branchId, body.database_name);
+    const target = await this.branchDatabases.resolve(project.id, branchId, body.database_name);
     if (await this.db.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId })) throw alreadyEnabled(branchId);
 
     const id = randomUUID();
@@ -256,8 +158,7 @@ export class IntegrationsService {
             providerProjectId: side.providerProjectId,
             ownedBy: side.ownedBy,
             transferStatus: null,
-            credentialsEncrypted: this.secrets.encrypt(serializeCredentials(side.credentials), credentialsContext(id)),
-            webhookSecretEncrypted: side.webhookSecret === null ? null : this.secrets.encrypt(side.webhookSecret, webhookSecretContext(id)),
+            ...this.resolver.sealSecrets(id, side.credentials, side.webhookSecret),
             jwksUrl: side.jwksUrl,
             baseUrl: side.baseUrl,
             name: locked.name.slice(0, 256) || null,
@@ -267,19 +168,19 @@ export class IntegrationsService {
           if (isUniqueViolation(err)) throw alreadyEnabled(branchId);
           throw err;
         }
-        schemaExisted = await this.schemaExists(target);
-        await this.provisioning.provision(target);
+        schemaExisted = await this.usersSync.schemaExists(target);
+        await this.usersSync.provision(target);
         if (manual) await this.copyUsers(provider, side.credentials, target);
       });
     } catch (err) {
       await this.compensate(provider, side, target, schemaExisted, err);
-      throw toApiError(err, { credentials: manual ? 'caller' : 'product' });
+      throw providerErrorToApi(err, { credentials: manual ? 'caller' : 'product' });
     }
     this.logger.info(
       { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },
       'neon auth enabled',
     );
-    this.notifyEnabled({ integrationId: id, projectId: project.id, branchId, manual: manual !== undefined });
+    this.resolver.notifyEnabled({ integrationId: id, projectId: project.id, branchId, manual: manual !== undefined });
     const response: NeonAuthCreateIntegrationResponseDto = {
       auth_provider: provider.kind,
       auth_provider_project_id: side.providerProjectId,
@@ -290,21 +191,13 @@ export class IntegrationsService {
       table_name: USERS_SYNC_TABLE,
     };
     if (side.baseUrl) response.base_url = side.baseUrl;
-    if (manual) response.webhook_url = this.webhookUrlOf(id);
+    if (manual) response.webhook_url = this.resolver.webhookUrlOf(id);
     return response;
-  }
-
-  private notifyEnabled(event: IntegrationEnabled): void {
-    for (const listener of this.enabledListeners) {
-      Promise.resolve()
-        .then(() => listener(event))
-        .catch((err: unknown) => this.logger.warn({ err, integrationId: event.integrationId }, 'neon auth: an enable listener failed'));
-    }
   }
 
   /** DELETE …/branches/{branch_id}/auth */
   async disable(ctx: ProjectAccess, branchId: string, deleteData: boolean): Promise<Record<string, never>> {
-    const integration = await this.findForBranch(ctx.project.id, branchId);
+    const integration = await this.resolver.findForBranch(ctx.project.id, branchId);
     await this.remove(integration, deleteData);
     return {};
   }
@@ -314,7 +207,7 @@ export class IntegrationsService {
     if (!(AUTH_PROVIDER_KINDS as readonly string[]).includes(authProvider)) {
       throw ApiError.validation(`invalid path parameter auth_provider: must be one of ${[...AUTH_PROVIDER_KINDS].sort().join(', ')}`);
     }
-    const integration = await this.findForDefaultBranch(ctx.project.id);
+    const integration = await this.resolver.findForDefaultBranch(ctx.project.id);
     if (integration.authProvider !== authProvider) {
       throw new ApiError(ErrorCode.NeonAuthNotEnabled, `Neon Auth with provider ${authProvider} is not enabled on the default branch ${integration.branchId}`);
     }
@@ -323,20 +216,6 @@ export class IntegrationsService {
   }
 
   // ---------------------------------------------------------------------------------------------------
-
-  private providerFor(kind: string): AuthProvider {
-    try {
-      return this.registry.get(kind);
-    } catch (err) {
-      throw toApiError(err);
-    }
-  }
-
-  private async defaultBranch(projectId: string, manager: EntityManager): Promise<BranchEntity> {
-    const branch = await manager.getRepository(BranchEntity).findOneBy({ projectId, isDefault: true });
-    if (!branch) throw ApiError.notFound(`default branch of project ${projectId}`);
-    return branch;
-  }
 
   /** Quick Start: a managed provider project, its sync webhook, and SDK keys for the caller. */
   private async provisionManaged(
@@ -358,9 +237,9 @@ export class IntegrationsService {
         'neon auth enable failed after the provider project was created: deleting it',
       );
       await this.deleteManagedProject(provider, provisioned.credentials, 'failed enable');
-      throw toApiError(err);
+      throw providerErrorToApi(err);
     };
-    const webhook = await provider.registerWebhook(provisioned.credentials, this.webhookUrlOf(integrationId)).catch(left('register webhook'));
+    const webhook = await provider.registerWebhook(provisioned.credentials, this.resolver.webhookUrlOf(integrationId)).catch(left('register webhook'));
     const keys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(provisioned.credentials).catch(left('create sdk keys')) : null;
     return {
       providerProjectId: provisioned.providerProjectId,
@@ -397,12 +276,12 @@ export class IntegrationsService {
     for await (const user of iterateProviderUsers(provider, credentials)) {
       batch.push({ raw_json: user.raw, updated_at: startedAt });
       if (batch.length >= COPY_BATCH) {
-        await this.provisioning.upsertUsers(target, batch);
+        await this.usersSync.upsertUsers(target, batch);
         copied += batch.length;
         batch = [];
       }
     }
-    if (batch.length > 0) await this.provisioning.upsertUsers(target, batch);
+    if (batch.length > 0) await this.usersSync.upsertUsers(target, batch);
     copied += batch.length;
     this.logger.info({ database: target.physicalName, copied }, 'copied the provider project\'s users into neon_auth.users_sync');
   }
@@ -416,8 +295,8 @@ export class IntegrationsService {
     cause: unknown,
   ): Promise<void> {
     // Only a schema this call created is dropped (never one that held someone's objects before).
-    if (schemaExisted === false && (await this.schemaExists(target).catch(() => true))) {
-      await this.provisioning.deprovision(target, { deleteData: true }).catch((err: unknown) =>
+    if (schemaExisted === false && (await this.usersSync.schemaExists(target).catch(() => true))) {
+      await this.usersSync.deprovision(target, { deleteData: true }).catch((err: unknown) =>
         this.logger.error({ err, database: target.physicalName }, 'could not drop the neon_auth schema a failed enable created'),
       );
     }
@@ -455,8 +334,7 @@ export class IntegrationsService {
     let provider: AuthProvider;
     let credentials: ProviderCredentials;
     try {
-      provider = this.registry.get(integration.authProvider);
-      credentials = this.credentialsOf(integration);
+      ({ provider, credentials } = this.resolver.resolve(integration));
       if (integration.transferStatus !== null && (await provider.ownershipTransferStatus(credentials)) === 'finished') {
         return 'kept (its ownership was transferred to the user)';
       }
@@ -473,9 +351,7 @@ export class IntegrationsService {
   /** Soft-deletes every live row of users_sync (logged, never fails the disable). */
   private async markAllDeleted(target: BranchDatabase, integration: NeonAuthIntegrationEntity): Promise<void> {
     try {
-      const pool = await this.compute.poolFor(target.physicalName);
-      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${NEON_AUTH_SCHEMA}.users_sync WHERE deleted_at IS NULL`);
-      await this.provisioning.markDeleted(target, rows.map((r) => r.id), new Date());
+      await this.usersSync.markDeleted(target, await this.usersSync.liveIds(target), new Date());
     } catch (err) {
       this.logger.error(
         { integrationId: integration.id, err: err instanceof Error ? err.message : String(err) },
@@ -484,34 +360,21 @@ export class IntegrationsService {
     }
   }
 
-  /** Whether schema neon_auth exists in the branch database. */
-  private async schemaExists(target: BranchDatabase): Promise<boolean> {
-    const pool = await this.compute.poolFor(target.physicalName);
-    const { rows } = await pool.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [NEON_AUTH_SCHEMA]);
-    return rows.length > 0;
-  }
-
   /** Deletes the integration row and, with deleteData, the neon_auth schema, in one transaction (a failed drop keeps the row). */
   private async remove(integration: NeonAuthIntegrationEntity, deleteData: boolean): Promise<void> {
     let target: BranchDatabase | undefined;
     try {
-      target = await this.branchDatabaseOf(integration);
+      target = await this.resolver.branchDatabaseOf(integration);
     } catch (err) {
       // The database was dropped since Neon Auth was enabled: nothing to drop there.
       if (!(err instanceof ApiError && err.code === ErrorCode.NotFound)) throw err;
     }
     await this.db.transaction(async (tx) => {
       const deleted = await tx.getRepository(NeonAuthIntegrationEntity).delete({ id: integration.id });
-      if (!deleted.affected) throw notEnabled(`branch ${integration.branchId}`); // a concurrent disable won
-      if (deleteData && target) await this.provisioning.deprovision(target, { deleteData: true });
+      if (!deleted.affected) throw neonAuthNotEnabled(`branch ${integration.branchId}`); // a concurrent disable won
+      if (deleteData && target) await this.usersSync.deprovision(target, { deleteData: true });
     });
-    for (const listener of this.disabledListeners) {
-      try {
-        listener(integration.id);
-      } catch (err) {
-        this.logger.warn({ err, integrationId: integration.id }, 'neon auth: a disable listener failed');
-      }
-    }
+    this.resolver.notifyDisabled(integration.id);
     // Only once the row is gone (nothing refers to the project any more); never fails the disable.
     const providerProject = await this.cleanUpProviderProject(integration);
     // The kept rows mirror the provider: once its project (and so every user in it) is gone, they are deleted
@@ -522,18 +385,6 @@ export class IntegrationsService {
       'neon auth disabled',
     );
   }
-}
-
-function credentialsContext(integrationId: string): string {
-  return `neon_auth_integrations.credentials:${integrationId}`;
-}
-
-function webhookSecretContext(integrationId: string): string {
-  return `neon_auth_integrations.webhook_secret:${integrationId}`;
-}
-
-function notEnabled(where: string): ApiError {
-  return new ApiError(ErrorCode.NeonAuthNotEnabled, `Neon Auth is not enabled on ${where}`);
 }
 
 function alreadyEnabled(branchId: string): ApiError {

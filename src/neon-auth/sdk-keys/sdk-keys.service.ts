@@ -1,15 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { ApiError, ErrorCode } from '../../common/errors.js';
 import { AccessService } from '../../iam/access.service.js';
 import type { Principal } from '../../iam/principal.js';
-import { AuthProviderRegistry } from '../../providers/providers.module.js';
 import { authorizeNeonAuthProject } from '../access.js';
 import type { NeonAuthCreateIntegrationResponseDto } from '../integrations/dto/integration.dto.js';
-import { IntegrationsService } from '../integrations/integrations.service.js';
-import { NeonAuthTransferStatusService } from '../ownership/transfer-status.service.js';
+import { NeonAuthIntegrationResolver } from '../integrations/integration-resolver.js';
 import { callProvider } from '../provider-errors.js';
+import { NEON_AUTH_SCHEMA, USERS_SYNC_TABLE } from '../users-sync/users-sync.ddl.js';
 import type { NeonAuthCreateAuthProviderSDKKeysRequestDto } from './dto/sdk-keys.dto.js';
-import { legacyIntegration } from './legacy-integration.js';
 
 /**
  * SDK keys (`POST /projects/auth/keys`): a new publishable client key and secret server key from the
@@ -21,26 +18,21 @@ import { legacyIntegration } from './legacy-integration.js';
 @Injectable()
 export class NeonAuthSdkKeysService {
   constructor(
-    private readonly integrations: IntegrationsService,
-    private readonly providers: AuthProviderRegistry,
-    private readonly transfers: NeonAuthTransferStatusService,
+    private readonly integrations: NeonAuthIntegrationResolver,
     private readonly access: AccessService,
   ) {}
 
   async create(principal: Principal, body: NeonAuthCreateAuthProviderSDKKeysRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
     const { project } = await authorizeNeonAuthProject(this.access, principal, body.project_id, 'manage');
-    const { integration, provider, credentials } = await legacyIntegration(this.integrations, this.providers, project.id, body.auth_provider);
-    await this.transfers.refresh(integration, credentials);
-    if (integration.ownedBy !== 'neon') {
-      throw new ApiError(
-        ErrorCode.AuthProviderProjectOwnedByUser,
+    const resolved = await this.integrations.findForLegacyBody(project.id, body.auth_provider);
+    const { integration, provider, credentials } = resolved;
+    await this.integrations.requireManagedProject(resolved, {
+      capability: 'sdkKeys',
+      ownedByUser:
         `the auth provider project ${integration.providerProjectId} belongs to you (owned_by: user), so its SDK keys are managed in ` +
-          "the auth provider: create them in the provider's dashboard",
-      );
-    }
-    if (!provider.capabilities.sdkKeys) {
-      throw new ApiError(ErrorCode.AuthProviderNotSupported, `auth provider ${integration.authProvider} does not issue SDK keys`);
-    }
+        "the auth provider: create them in the provider's dashboard",
+      notSupported: `auth provider ${integration.authProvider} does not issue SDK keys`,
+    });
     const keys = await callProvider(() => provider.createSdkKeys(credentials));
     const response: NeonAuthCreateIntegrationResponseDto = {
       auth_provider: integration.authProvider,
@@ -48,8 +40,8 @@ export class NeonAuthSdkKeysService {
       pub_client_key: keys.publishableClientKey,
       secret_server_key: keys.secretServerKey,
       jwks_url: integration.jwksUrl,
-      schema_name: 'neon_auth',
-      table_name: 'users_sync',
+      schema_name: NEON_AUTH_SCHEMA,
+      table_name: USERS_SYNC_TABLE,
     };
     if (integration.baseUrl) response.base_url = integration.baseUrl;
     return response;

@@ -1,19 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type pg from 'pg';
 import type { Logger } from 'pino';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
+import { isoTime } from '../../common/pagination.js';
 import { AccessService } from '../../iam/access.service.js';
 import type { AccessContext, Principal } from '../../iam/principal.js';
-import { ComputeService } from '../../projects/compute/compute.service.js';
-import { ProviderUserNotFound, type AuthProvider, type ProviderCredentials, type ProviderUser } from '../../providers/auth-provider.port.js';
-import { AuthProviderRegistry } from '../../providers/providers.module.js';
+import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
+import { ProviderUserNotFound, rolesOf, type ProviderUser } from '../../providers/auth-provider.port.js';
 import { authorizeNeonAuthProject, projectAccessOf } from '../access.js';
-import type { NeonAuthIntegrationEntity } from '../integrations/integration.entity.js';
-import { IntegrationsService } from '../integrations/integrations.service.js';
-import { callProvider, toApiError } from '../provider-errors.js';
-import { UsersSyncMissingError } from '../provisioning/provisioning.errors.js';
-import { NeonAuthProvisioningService, type BranchDatabase } from '../provisioning/provisioning.service.js';
+import { NeonAuthIntegrationResolver, type ResolvedIntegration } from '../integrations/integration-resolver.js';
+import { callProvider, providerErrorToApi } from '../provider-errors.js';
+import { UsersSyncMissingError } from '../users-sync/users-sync.errors.js';
+import { NeonAuthUsersSyncStore, type UsersSyncRecord } from '../users-sync/users-sync.store.js';
 import {
   DEFAULT_USERS_PAGE,
   type CreateBranchNeonAuthNewUserRequestDto,
@@ -21,20 +19,15 @@ import {
   type ListBranchNeonAuthUsersResponseDto,
   type NeonAuthCreateNewUserRequestDto,
   type NeonAuthCreateNewUserResponseDto,
+  type NeonAuthUserDto,
   type UpdateNeonAuthUserRoleResponseDto,
 } from './dto/users.dto.js';
-import { legacyIntegration } from '../sdk-keys/legacy-integration.js';
 import { KeyedSerializer } from './keyed-serializer.js';
-import { listUsersSync } from './users-sync.reader.js';
 
 const DELETED_IN_PROVIDER = 'the user was deleted in the auth provider; retry the call to record the deletion';
 
-/** What every user operation works on: the branch's integration, its provider and the database holding users_sync. */
-interface UsersTarget {
-  integration: NeonAuthIntegrationEntity;
-  provider: AuthProvider;
-  credentials: ProviderCredentials;
-}
+/** What every user operation works on: the branch's integration, its provider and credentials. */
+type UsersTarget = ResolvedIntegration;
 
 /**
  * Neon Auth users: create, delete and set roles in the provider AND in `neon_auth.users_sync` before
@@ -63,10 +56,8 @@ export class NeonAuthUsersService {
   private readonly userChanges = new KeyedSerializer();
 
   constructor(
-    private readonly integrations: IntegrationsService,
-    private readonly providers: AuthProviderRegistry,
-    private readonly provisioning: NeonAuthProvisioningService,
-    private readonly compute: ComputeService,
+    private readonly integrations: NeonAuthIntegrationResolver,
+    private readonly usersSync: NeonAuthUsersSyncStore,
     private readonly access: AccessService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -93,15 +84,16 @@ export class NeonAuthUsersService {
     const { project } = projectAccessOf(caller);
     const integration = await this.integrations.findForBranch(project.id, branchId);
     const database = await this.databaseOf(integration);
-    const page = await this.onUsersSync(database, (c) =>
-      listUsersSync(c, {
+    const page = await this.onUsersSync(database, () =>
+      this.usersSync.list(database, {
         query: query.query,
         cursor: query.cursor,
         limit: query.limit ?? DEFAULT_USERS_PAGE,
         includeDeleted: query.include_deleted ?? false,
       }),
     );
-    return page.next ? { users: page.users, pagination: { next: page.next } } : { users: page.users, pagination: {} };
+    const users = page.rows.map(toUserDto);
+    return page.next ? { users, pagination: { next: page.next } } : { users, pagination: {} };
   }
 
   // ---- legacy routes (default branch) ----
@@ -126,7 +118,7 @@ export class NeonAuthUsersService {
     // Documented default: the email, as neonctl sends it (reference §9.4).
     const user = await callProvider(() => provider.createUser(credentials, { email, name: name ?? email }));
     try {
-      await this.provisioning.upsertUsers(database, [{ raw_json: user.raw, updated_at: signedUpAt(user) }]);
+      await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: signedUpAt(user) }]);
     } catch (err) {
       const left = await this.compensateCreate(target, user, err);
       throw this.usersSyncFailure(err, database, 'the user was not created', left);
@@ -142,12 +134,12 @@ export class NeonAuthUsersService {
       try {
         await provider.deleteUser(credentials, userId);
       } catch (err) {
-        if (!(err instanceof ProviderUserNotFound)) throw toApiError(err);
+        if (!(err instanceof ProviderUserNotFound)) throw providerErrorToApi(err);
         // Gone from the provider. Still live in users_sync (an earlier delete's write failed)? Finish that delete.
-        if (!(await this.isLiveInUsersSync(database, userId))) throw toApiError(err);
+        if (!(await this.isLiveInUsersSync(database, userId))) throw providerErrorToApi(err);
       }
       try {
-        await this.provisioning.markDeleted(database, [userId], await this.deletionTime(database, userId));
+        await this.usersSync.markDeleted(database, [userId], await this.deletionTime(database, userId));
       } catch (err) {
         throw this.usersSyncFailure(err, database, DELETED_IN_PROVIDER, undefined);
       }
@@ -160,7 +152,7 @@ export class NeonAuthUsersService {
     return this.userChanges.run(`${integration.id}\u0000${userId}`, async () => {
       const user = await callProvider(() => provider.setUserRoles(credentials, userId, roles));
       try {
-        await this.provisioning.upsertUsers(database, [{ raw_json: user.raw, updated_at: changedAt(user) }]);
+        await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: changedAt(user) }]);
       } catch (err) {
         throw this.usersSyncFailure(err, database, 'the roles were stored in the auth provider; retry the call to record them', undefined);
       }
@@ -171,65 +163,37 @@ export class NeonAuthUsersService {
   // ---- helpers ----
 
   private async branchTarget(projectId: string, branchId: string): Promise<UsersTarget> {
-    return this.targetOf(await this.integrations.findForBranch(projectId, branchId));
+    return this.integrations.resolve(await this.integrations.findForBranch(projectId, branchId));
   }
 
   /** The default branch's integration; with `authProvider` (legacy bodies) it must be that provider's (404 otherwise). */
   private async defaultBranchTarget(projectId: string, authProvider?: string): Promise<UsersTarget> {
-    if (authProvider !== undefined) return legacyIntegration(this.integrations, this.providers, projectId, authProvider);
-    return this.targetOf(await this.integrations.findForDefaultBranch(projectId));
+    if (authProvider !== undefined) return this.integrations.findForLegacyBody(projectId, authProvider);
+    return this.integrations.resolve(await this.integrations.findForDefaultBranch(projectId));
   }
 
-  private targetOf(integration: NeonAuthIntegrationEntity): UsersTarget {
-    return { integration, provider: this.providerOf(integration.authProvider), credentials: this.integrations.credentialsOf(integration) };
-  }
-
-  private providerOf(kind: string): AuthProvider {
-    try {
-      return this.providers.get(kind);
-    } catch (err) {
-      throw toApiError(err);
-    }
-  }
-
-  private databaseOf(integration: NeonAuthIntegrationEntity): Promise<BranchDatabase> {
-    return this.provisioning.resolveBranchDatabase(integration.projectId, integration.branchId, integration.databaseName);
+  private databaseOf(integration: UsersTarget['integration']): Promise<BranchDatabase> {
+    return this.integrations.branchDatabaseOf(integration);
   }
 
   /** Now, but after the row's last state (whose time may come from the provider's clock), so the deletion applies. */
   private async deletionTime(database: BranchDatabase, userId: string): Promise<Date> {
-    const rows = await this.onUsersSync(
-      database,
-      async (c) => (await c.query<{ updated_at: Date | null }>('SELECT updated_at FROM neon_auth.users_sync WHERE id = $1', [userId])).rows,
-      DELETED_IN_PROVIDER,
-    );
-    const last = rows[0]?.updated_at?.getTime() ?? 0;
+    const row = await this.onUsersSync(database, () => this.usersSync.rowOf(database, userId), DELETED_IN_PROVIDER);
+    const last = row?.updatedAt?.getTime() ?? 0;
     return new Date(Math.max(Date.now(), last + 1));
   }
 
   private async isLiveInUsersSync(database: BranchDatabase, userId: string): Promise<boolean> {
-    const rows = await this.onUsersSync(database, async (c) =>
-      (await c.query('SELECT 1 FROM neon_auth.users_sync WHERE id = $1 AND deleted_at IS NULL', [userId])).rows,
-    );
-    return rows.length > 0;
+    const row = await this.onUsersSync(database, () => this.usersSync.rowOf(database, userId));
+    return row !== undefined && !row.deleted;
   }
 
-  /** Runs a read on the branch database's users_sync; a missing table or an unreachable database is a clear 409 / 503. */
-  private async onUsersSync<T>(database: BranchDatabase, fn: (c: pg.PoolClient) => Promise<T>, outcome = 'nothing was changed'): Promise<T> {
-    let client: pg.PoolClient;
+  /** Runs a read of the branch database's users_sync; a missing table or an unreachable database is a clear 409 / 503. */
+  private async onUsersSync<T>(database: BranchDatabase, read: () => Promise<T>, outcome = 'nothing was changed'): Promise<T> {
     try {
-      client = await (await this.compute.poolFor(database.physicalName)).connect();
+      return await read();
     } catch (err) {
       throw this.usersSyncFailure(err, database, outcome, undefined);
-    }
-    try {
-      return await fn(client);
-    } catch (err) {
-      const code = (err as { code?: unknown }).code;
-      if (code === '42P01' || code === '3F000') throw this.usersSyncFailure(new UsersSyncMissingError(database.name), database, outcome, undefined);
-      throw this.usersSyncFailure(err, database, outcome, undefined);
-    } finally {
-      client.release();
     }
   }
 
@@ -285,4 +249,18 @@ function changedAt(user: ProviderUser): Date {
 
 function errText(err: unknown): string {
   return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}
+
+function toUserDto(row: UsersSyncRecord): NeonAuthUserDto {
+  const raw = row.raw_json && typeof row.raw_json === 'object' && !Array.isArray(row.raw_json) ? row.raw_json : {};
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    roles: rolesOf(raw),
+    created_at: row.created_at ? isoTime(row.created_at) : null,
+    updated_at: row.updated_at ? isoTime(row.updated_at) : null,
+    deleted_at: row.deleted_at ? isoTime(row.deleted_at) : null,
+    raw_json: raw,
+  };
 }

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import { pgNameProblem } from '../compute/naming.js';
+import { pgNameProblem } from '../branch-databases/naming.js';
 
 /** A Postgres database or role name as Neon accepts it (1..63 bytes; see naming.ts). */
 export function IsPgName(kind: 'database' | 'role', options?: ValidationOptions): PropertyDecorator {

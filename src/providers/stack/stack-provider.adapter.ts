@@ -24,7 +24,7 @@ import {
   type ProvisionedProject,
   type SdkKeys,
 } from '../auth-provider.port.js';
-import { DEFAULT_STACK_HTTP_OPTIONS, StackHttpClient, type StackFailure, type StackHttpOptions } from './stack-http.js';
+import { DEFAULT_STACK_HTTP_OPTIONS, StackHttpClient, type StackFailure, type StackHttpOptions } from './stack-api-client.js';
 
 /** Injection token for overriding the HTTP policy (timeouts, 429 retries) of the stack adapter. */
 export const STACK_PROVIDER_HTTP_OPTIONS = Symbol('STACK_PROVIDER_HTTP_OPTIONS');

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { NeonAuthIntegrationsModule } from '../../neon-auth/integrations/integrations.module.js';
+import { NeonAuthIntegrationResolverModule } from '../../neon-auth/integrations/integration-resolver.module.js';
 import { SyncModule } from '../sync.module.js';
 import { SyncDeadLettersController } from './dead-letters.controller.js';
 import { SyncDeadLettersService } from './dead-letters.service.js';
@@ -9,7 +9,7 @@ import { SyncDeadLettersService } from './dead-letters.service.js';
  * the applier it wakes after a replay, so it is registered next to SyncModule (AppModule), not inside it.
  */
 @Module({
-  imports: [NeonAuthIntegrationsModule, SyncModule],
+  imports: [NeonAuthIntegrationResolverModule, SyncModule],
   controllers: [SyncDeadLettersController],
   providers: [SyncDeadLettersService],
 })

@@ -5,8 +5,8 @@ import { DataSource } from 'typeorm';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
 import { keysetPage } from '../../common/pagination.js';
-import { IntegrationsService } from '../../neon-auth/integrations/integrations.service.js';
-import { SyncApplierService } from '../sync-applier.service.js';
+import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
+import { SyncQueue } from '../sync-queue.js';
 import { SyncInboxEntity } from '../sync-inbox.entity.js';
 import {
   DEAD_LETTERS_DEFAULT_LIMIT,
@@ -41,8 +41,8 @@ type DeadLetterRow = {
 export class SyncDeadLettersService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly integrations: IntegrationsService,
-    private readonly applier: SyncApplierService,
+    private readonly integrations: NeonAuthIntegrationResolver,
+    private readonly queue: SyncQueue,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -122,7 +122,7 @@ export class SyncDeadLettersService {
     });
     if (replayed > 0) {
       this.logger.info({ integrationId: integration.id, replayed }, 'sync: dead letters put back in the queue');
-      this.applier.wake(integration.id, { retryNow: true }); // replayed rows do not wait for an earlier backoff
+      this.queue.wake(integration.id, { retryNow: true }); // replayed rows do not wait for an earlier backoff
     }
     return { replayed };
   }

@@ -1,17 +1,14 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { LOGGER } from '../../common/logger.js';
-import { NeonAuthIntegrationEntity } from '../../neon-auth/integrations/integration.entity.js';
-import { IntegrationsService, type IntegrationEnabled } from '../../neon-auth/integrations/integrations.service.js';
+import { NeonAuthIntegrationResolver, type IntegrationEnabled } from '../../neon-auth/integrations/integration-resolver.js';
 import { SyncReconcilerService } from './reconciler.service.js';
 
 /**
  * Reconciles right after a manual-setup enable (an existing provider project, issue 5): the enable copied the
  * project's users, but changes made during the copy (and webhooks the provider sent before the integration
  * existed, answered 404) are only repaired by a reconciliation. Registered as an enable listener
- * (IntegrationsService.onEnabled), so neon-auth does not depend on the sync engine; fire and forget: the enable
+ * (NeonAuthIntegrationResolver.onEnabled), so neon-auth does not depend on the sync engine; fire and forget: the enable
  * neither waits for it nor fails with it (logged). Shutdown waits for runs in progress.
  */
 @Injectable()
@@ -20,9 +17,8 @@ export class SyncReconcileOnEnableService implements OnModuleInit, BeforeApplica
   private stopping = false;
 
   constructor(
-    private readonly integrations: IntegrationsService,
+    private readonly integrations: NeonAuthIntegrationResolver,
     private readonly reconciler: SyncReconcilerService,
-    @InjectDataSource() private readonly db: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -49,7 +45,7 @@ export class SyncReconcileOnEnableService implements OnModuleInit, BeforeApplica
   }
 
   private async reconcile(integrationId: string): Promise<void> {
-    const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ id: integrationId });
+    const integration = await this.integrations.findById(integrationId);
     if (!integration) return; // disabled meanwhile
     const counts = await this.reconciler.reconcile(integration);
     this.logger.info({ integrationId, ...counts }, 'reconciled users_sync after a manual-setup enable');

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { NeonAuthIntegrationsModule } from '../../neon-auth/integrations/integrations.module.js';
-import { ProjectsModule } from '../../projects/projects.module.js';
+import { NeonAuthIntegrationResolverModule } from '../../neon-auth/integrations/integration-resolver.module.js';
+import { NeonAuthUsersSyncModule } from '../../neon-auth/users-sync/users-sync.module.js';
 import { SyncReconcileOnEnableService } from './reconcile-on-enable.service.js';
 import { SyncReconcilerScheduler } from './reconciler.scheduler.js';
 import { SyncReconcilerService } from './reconciler.service.js';
@@ -11,7 +11,7 @@ import { SyncReconcilerService } from './reconciler.service.js';
  * (SyncReconcileOnEnableService). No routes.
  */
 @Module({
-  imports: [NeonAuthIntegrationsModule, ProjectsModule],
+  imports: [NeonAuthIntegrationResolverModule, NeonAuthUsersSyncModule],
   providers: [SyncReconcilerService, SyncReconcilerScheduler, SyncReconcileOnEnableService],
   exports: [SyncReconcilerService],
 })

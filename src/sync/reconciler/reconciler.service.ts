@@ -3,12 +3,11 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { LOGGER } from '../../common/logger.js';
-import { IntegrationsService } from '../../neon-auth/integrations/integrations.service.js';
+import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
 import type { NeonAuthIntegrationEntity } from '../../neon-auth/integrations/integration.entity.js';
-import { NeonAuthProvisioningService, type BranchDatabase } from '../../neon-auth/provisioning/provisioning.service.js';
-import { USERS_SYNC_QUALIFIED } from '../../neon-auth/provisioning/users-sync.ddl.js';
-import type { UsersSyncRow } from '../../neon-auth/provisioning/users-sync.writer.js';
-import { ComputeService } from '../../projects/compute/compute.service.js';
+import type { UsersSyncRow } from '../../neon-auth/users-sync/users-sync.statements.js';
+import { NeonAuthUsersSyncStore } from '../../neon-auth/users-sync/users-sync.store.js';
+import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import {
   iterateProviderUsers,
   MAX_PROVIDER_PAGE_SIZE,
@@ -51,7 +50,7 @@ interface Run {
  * Repairs drift between a provider project's users and the integration's `neon_auth.users_sync`:
  * missing rows are inserted, rows whose `raw_json` differs (or that are marked deleted while the user
  * exists) are updated, live rows of users the provider no longer has are soft-deleted. All writes go
- * through NeonAuthProvisioningService (its ordering rule: a state is stamped with the time its page was
+ * through NeonAuthUsersSyncStore (its ordering rule: a state is stamped with the time its page was
  * requested, so a webhook carrying a later change always wins, and a stale read never overwrites it).
  *
  * Deletion is only ever inferred from a listing that provably reached the end. Stack Auth (and the
@@ -69,9 +68,8 @@ interface Run {
 export class SyncReconcilerService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly integrations: IntegrationsService,
-    private readonly provisioning: NeonAuthProvisioningService,
-    private readonly compute: ComputeService,
+    private readonly integrations: NeonAuthIntegrationResolver,
+    private readonly usersSync: NeonAuthUsersSyncStore,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -126,7 +124,7 @@ export class SyncReconcilerService {
         target,
         provider: this.integrations.providerOf(integration),
         credentials: this.integrations.credentialsOf(integration),
-        rows: await this.loadRows(target),
+        rows: await this.usersSync.rowStates(target),
         counts: { inserted: 0, updated: 0, deleted: 0, unchanged: 0, skipped: 0, complete: false, ms: 0 },
         written: new Set(),
       };
@@ -149,13 +147,6 @@ export class SyncReconcilerService {
       await this.record(integration.id, { lastError: err instanceof Error ? err.message : String(err) });
       throw err;
     }
-  }
-
-  /** Every row of users_sync: id -> whether it is marked deleted. */
-  private async loadRows(target: BranchDatabase): Promise<Map<string, boolean>> {
-    const pool = await this.compute.poolFor(target.physicalName);
-    const { rows } = await pool.query<{ id: string; d: boolean }>(`SELECT id, deleted_at IS NOT NULL AS d FROM ${USERS_SYNC_QUALIFIED}`);
-    return new Map(rows.map((r) => [r.id, r.d]));
   }
 
   /** One pass over the provider's list: writes missing and stale rows, answers what it saw and whether it provably ended. */
@@ -230,23 +221,16 @@ export class SyncReconcilerService {
       else live.push(item);
     }
     if (live.length > 0) {
-      const pool = await this.compute.poolFor(run.target.physicalName);
-      const { rows } = await pool.query<{ id: string }>(
-        `SELECT v.id FROM unnest($1::text[], $2::jsonb[]) AS v (id, raw_json)
-           JOIN ${USERS_SYNC_QUALIFIED} u ON u.id = v.id
-          WHERE u.raw_json IS DISTINCT FROM v.raw_json OR u.deleted_at IS NOT NULL`,
-        [live.map((i) => i.user.id), live.map((i) => JSON.stringify(i.user.raw))],
-      );
-      const stale = new Set(rows.map((r) => r.id));
+      const stale = await this.usersSync.differing(run.target, live.map((i) => ({ id: i.user.id, raw: i.user.raw })));
       for (const item of live) if (stale.has(item.user.id)) updates.push({ raw_json: item.user.raw, updated_at: item.at });
     }
     if (inserts.length > 0) {
-      const r = await this.provisioning.upsertUsers(run.target, inserts);
+      const r = await this.usersSync.upsertUsers(run.target, inserts);
       run.counts.inserted += r.written;
       run.counts.skipped += r.skipped;
     }
     if (updates.length > 0) {
-      const r = await this.provisioning.upsertUsers(run.target, updates);
+      const r = await this.usersSync.upsertUsers(run.target, updates);
       run.counts.updated += r.written;
       run.counts.skipped += r.skipped;
     }
@@ -262,9 +246,7 @@ export class SyncReconcilerService {
     const absent = [...run.rows].filter(([id, deleted]) => !deleted && !seen.has(id)).map(([id]) => id);
     if (absent.length === 0) return;
     // Rows a webhook deleted (or that changed) since the run began are left to that newer state.
-    const pool = await this.compute.poolFor(run.target.physicalName);
-    const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NULL AND id = ANY($1::text[])`, [absent]);
-    const candidates = rows.map((r) => r.id);
+    const candidates = await this.usersSync.liveIds(run.target, absent);
     const gone: string[] = [];
     const found: { user: ProviderUser; at: Date }[] = [];
     let unverified = 0;
@@ -289,7 +271,7 @@ export class SyncReconcilerService {
     for (const f of found) seen.add(f.user.id);
     await this.repairBatch(run, found);
     if (gone.length > 0) {
-      const r = await this.provisioning.markDeleted(run.target, gone, at);
+      const r = await this.usersSync.markDeleted(run.target, gone, at);
       run.counts.deleted += r.written;
       run.counts.skipped += r.skipped;
     }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { IntegrationsService } from '../../neon-auth/integrations/integrations.service.js';
+import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
 import { SyncReconcilerService } from '../reconciler/reconciler.service.js';
 import type { NeonAuthSyncReconcileResponseDto, NeonAuthSyncStatusDto } from './sync-status.dto.js';
 
@@ -21,7 +21,7 @@ interface StatsRow {
 export class SyncStatusService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
-    private readonly integrations: IntegrationsService,
+    private readonly integrations: NeonAuthIntegrationResolver,
     private readonly reconciler: SyncReconcilerService,
   ) {}
 

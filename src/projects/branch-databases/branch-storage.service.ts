@@ -6,7 +6,7 @@ import { SecretsService } from '../../common/secrets.js';
 import type { ConnectionDetailsDto } from '../dto/compute.dto.js';
 import type { RoleEntity } from '../entities/role.entity.js';
 import { Compensations } from './compensations.js';
-import { ComputeNameTakenError, ComputeService } from './compute.service.js';
+import { ComputeNameTakenError, BranchDatabaseCluster } from './branch-database-cluster.js';
 import { physicalName } from './naming.js';
 
 /** Attempts at a free physical name: the readable one, then random suffixes. */
@@ -38,7 +38,7 @@ export interface DatabaseSpec {
 @Injectable()
 export class BranchStorageService {
   constructor(
-    private readonly compute: ComputeService,
+    private readonly cluster: BranchDatabaseCluster,
     private readonly secrets: SecretsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -53,12 +53,12 @@ export class BranchStorageService {
     for (let attempt = 0; ; attempt++) {
       const name = physicalName(logical, projectId, attempt > 0);
       try {
-        await this.compute.createRole(name, password);
+        await this.cluster.createRole(name, password);
       } catch (err) {
         if (err instanceof ComputeNameTakenError && attempt + 1 < NAME_ATTEMPTS) continue;
         throw err;
       }
-      undo.add(`drop role ${name}`, () => this.compute.dropRole(name));
+      undo.add(`drop role ${name}`, () => this.cluster.dropRole(name));
       return { physicalName: name, password, passwordEncrypted: this.secrets.encrypt(password, name) };
     }
   }
@@ -68,26 +68,26 @@ export class BranchStorageService {
     for (let attempt = 0; ; attempt++) {
       const name = physicalName(spec.logical, spec.branchId, attempt > 0);
       try {
-        await this.compute.createDatabase({ name, owner: spec.owner, template: spec.template, connectRoles: spec.connectRoles });
+        await this.cluster.createDatabase({ name, owner: spec.owner, template: spec.template, connectRoles: spec.connectRoles });
       } catch (err) {
         if (err instanceof ComputeNameTakenError && attempt + 1 < NAME_ATTEMPTS) continue;
         throw err;
       }
-      undo.add(`drop database ${name}`, () => this.compute.dropDatabase(name));
+      undo.add(`drop database ${name}`, () => this.cluster.dropDatabase(name));
       return name;
     }
   }
 
   /** Drops real databases, then the roles no branch uses any more. Idempotent. */
   async drop(databases: string[], roles: string[]): Promise<void> {
-    for (const db of databases) await this.compute.dropDatabase(db);
+    for (const db of databases) await this.cluster.dropDatabase(db);
     for (const role of roles) {
       try {
-        await this.compute.dropRole(role);
+        await this.cluster.dropRole(role);
       } catch (err) {
         // e.g. the role owns objects somewhere else on the server; at least it can no longer log in.
         this.logger.error({ err, role }, 'could not drop a role of a deleted branch; disabling its login instead');
-        await this.compute.disableLogin(role);
+        await this.cluster.disableLogin(role);
       }
     }
   }
@@ -97,14 +97,14 @@ export class BranchStorageService {
   }
 
   connectionDetails(role: RoleEntity, password: string, physicalDatabase: string): ConnectionDetailsDto {
-    const { host } = this.compute.publicAddress;
+    const { host } = this.cluster.publicAddress;
     return {
-      connection_uri: this.compute.connectionUri({ role: role.physicalName, password, database: physicalDatabase }),
+      connection_uri: this.cluster.connectionUri({ role: role.physicalName, password, database: physicalDatabase }),
       connection_parameters: { database: physicalDatabase, password, role: role.physicalName, host, pooler_host: host },
     };
   }
 
   connectionUri(role: RoleEntity, physicalDatabase: string): string {
-    return this.compute.connectionUri({ role: role.physicalName, password: this.passwordOf(role), database: physicalDatabase });
+    return this.cluster.connectionUri({ role: role.physicalName, password: this.passwordOf(role), database: physicalDatabase });
   }
 }

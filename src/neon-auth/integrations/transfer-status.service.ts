@@ -5,7 +5,7 @@ import { DataSource } from 'typeorm';
 import { LOGGER } from '../../common/logger.js';
 import type { ProviderCredentials } from '../../providers/auth-provider.port.js';
 import { AuthProviderRegistry } from '../../providers/providers.module.js';
-import { NeonAuthIntegrationEntity } from '../integrations/integration.entity.js';
+import { NeonAuthIntegrationEntity } from './integration.entity.js';
 
 /**
  * Brings an integration's ownership state up to date with the provider, lazily: only an integration
@@ -18,7 +18,7 @@ import { NeonAuthIntegrationEntity } from '../integrations/integration.entity.js
  * (a conditional UPDATE, so concurrent readers and replicas agree). Any provider failure leaves the
  * row as it is and is logged: a read never fails because the provider is slow or down.
  *
- * Deliberately independent of IntegrationsService (it takes the credentials), so the integrations read
+ * Deliberately independent of NeonAuthIntegrationsService (it takes the credentials), so the integrations read
  * path can use it without a dependency cycle.
  */
 @Injectable()

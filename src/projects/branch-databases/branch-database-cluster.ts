@@ -43,7 +43,7 @@ const IDLE_WAIT_ATTEMPTS = 6;
 const IDLE_WAIT_DELAY_MS = 200;
 
 /**
- * The compute server: the Postgres that hosts branch databases (COMPUTE_DATABASE_URL, else the
+ * The cluster that holds the branch databases (the "compute" server: COMPUTE_DATABASE_URL, else the
  * control-plane server). Owns an admin pool (to the URL's database, or to `postgres` when it falls
  * back to DATABASE_URL) that creates and drops real roles and databases, and the module's own pools
  * to branch databases (`poolFor`), which branching closes while it copies (`withDatabasesQuiesced`).
@@ -55,7 +55,7 @@ const IDLE_WAIT_DELAY_MS = 200;
  * The admin should be a superuser (it creates databases owned by other roles and copies them).
  */
 @Injectable()
-export class ComputeService implements OnModuleDestroy {
+export class BranchDatabaseCluster implements OnModuleDestroy {
   private admin?: pg.Pool;
   private readonly pools = new Map<string, pg.Pool>();
   private readonly gates = new Map<string, { count: number; released: Promise<void>; release: () => void }>();

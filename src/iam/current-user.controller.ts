@@ -6,13 +6,13 @@ import { Caller } from './caller.decorator.js';
 import { OrganizationsService } from './organizations.service.js';
 import { Access, Policy } from './policy.js';
 import type { AccessContext } from './principal.js';
-import { UsersService } from './users.service.js';
+import { CurrentUserService } from './current-user.service.js';
 
 @ApiTags('Users')
 @Controller('api/v2')
-export class UsersController {
+export class CurrentUserController {
   constructor(
-    private readonly users: UsersService,
+    private readonly users: CurrentUserService,
     private readonly organizations: OrganizationsService,
   ) {}
 

@@ -1,7 +1,7 @@
 import { USERS_SYNC_QUALIFIED } from './users-sync.ddl.js';
 
 /**
- * SQL and input checks of the `users_sync` writer (the sync engine's only way into the table).
+ * SQL and input checks of the `users_sync` writes (NeonAuthUsersSyncStore runs them; every writer goes through it).
  *
  * Ordering rule (last writer wins on the provider's clock, never on arrival order). Every row state
  * has the key
@@ -163,4 +163,9 @@ export function chunk<T>(items: T[], size: number): T[][] {
   const out: T[][] = [];
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
   return out;
+}
+
+/** `LIKE` pattern matching `text` anywhere (its own %, _ and \ taken literally). */
+export function containsPattern(text: string): string {
+  return `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }

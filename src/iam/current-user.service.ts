@@ -7,7 +7,7 @@ import { AccountEntity } from './entities/account.entity.js';
 import type { Principal } from './principal.js';
 
 @Injectable()
-export class UsersService {
+export class CurrentUserService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   authDetails(principal: Principal): AuthDetailsResponseDto {

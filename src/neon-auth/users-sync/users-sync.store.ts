@@ -1,16 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
-import { ComputeService } from '../../projects/compute/compute.service.js';
-import { validatePgName } from '../../projects/compute/naming.js';
-import { BranchEntity } from '../../projects/entities/branch.entity.js';
-import { DatabaseEntity } from '../../projects/entities/database.entity.js';
-import { RoleEntity } from '../../projects/entities/role.entity.js';
-import { UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './provisioning.errors.js';
+import { decodeCursor, encodeCursor } from '../../common/pagination.js';
+import { BranchDatabaseCluster } from '../../projects/branch-databases/branch-database-cluster.js';
+import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
+import { UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './users-sync.errors.js';
 import {
   NEON_AUTH_SCHEMA,
   readTableShape,
@@ -22,6 +18,7 @@ import {
 } from './users-sync.ddl.js';
 import {
   chunk,
+  containsPattern,
   markDeletedStatement,
   MAX_ID_BYTES,
   MAX_IDS_PER_STATEMENT,
@@ -32,18 +29,7 @@ import {
   upsertStatement,
   type PreparedRow,
   type UsersSyncRow,
-} from './users-sync.writer.js';
-
-/** A real branch database: where `neon_auth.users_sync` lives. */
-export interface BranchDatabase {
-  branchId: string;
-  /** Name in the API, e.g. "neondb". */
-  name: string;
-  /** Name of the real database on the compute server. */
-  physicalName: string;
-  /** Physical name of the role that owns the database; it owns `neon_auth` and `users_sync` too. */
-  ownerRole: string;
-}
+} from './users-sync.statements.js';
 
 export interface ProvisionResult {
   /** False when Neon's `neon_auth.users_sync` was already there (kept, with its rows). */
@@ -66,17 +52,47 @@ export interface WriteResult {
   skipped: number;
 }
 
+/** A row of `users_sync` as the users list shows it. */
+export interface UsersSyncRecord {
+  id: string;
+  name: string | null;
+  email: string | null;
+  raw_json: Record<string, unknown>;
+  created_at: Date | null;
+  updated_at: Date | null;
+  deleted_at: Date | null;
+}
+
+export interface UsersSyncListOptions {
+  /** Users whose email or name contains this text (case-insensitive), or whose id is exactly this. */
+  query?: string;
+  /** `next` of the previous page. */
+  cursor?: string;
+  limit: number;
+  includeDeleted: boolean;
+}
+
+export interface UsersSyncPage {
+  rows: UsersSyncRecord[];
+  /** Cursor of the next page; absent on the last one. */
+  next?: string;
+}
+
 /** pg_advisory_xact_lock key for provisioning DDL (advisory locks are per database, so this serializes per branch database). ASCII "naus". */
 const PROVISION_LOCK_KEY = 0x6e61_7573;
 
 /**
- * Neon Auth's footprint in a branch database: the `neon_auth` schema and Neon's exact
- * `users_sync` table (users-sync.ddl.ts), and the writer the sync engine applies provider events with
- * (ordering rule in users-sync.writer.ts).
+ * The one way into a branch database's `neon_auth` schema: every statement the product runs there is run
+ * here (a static test holds every other file to that). It provisions and drops the schema and Neon's exact
+ * `users_sync` table (users-sync.ddl.ts), writes user states with the ordering rule of
+ * users-sync.statements.ts (the sync engine, the users API, the reconciler and an enable's copy all write
+ * through upsertUsers / upsertPrepared / markDeleted), and answers the reads they need (the users list,
+ * live ids, a user's last update, whether the schema exists).
  *
- * Connections: ComputeService's admin pool to the branch database (`poolFor`), so branching, which
+ * Connections: BranchDatabaseCluster's pool to the branch database (`poolFor`), so branching, which
  * closes those pools while it copies a database (`withDatabasesQuiesced`), also waits for this
- * service's work to finish and never finds its idle connections in the way.
+ * store's work to finish and never finds its idle connections in the way. A missing table or schema
+ * (SQLSTATE 42P01 / 3F000) is UsersSyncMissingError, for reads and writes alike.
  *
  * Ownership: the schema and table belong to the database's owner role (Neon's dumps show
  * `neondb_owner`), so the application, which connects as that role, can read them and reference
@@ -89,37 +105,15 @@ const PROVISION_LOCK_KEY = 0x6e61_7573;
  * stay) and any view over users_sync; what was dropped is returned and logged.
  */
 @Injectable()
-export class NeonAuthProvisioningService {
+export class NeonAuthUsersSyncStore {
   private referenceShape?: TableShape;
   /** How long provisioning DDL waits for locks (e.g. a long transaction reading users_sync) before answering 423. */
   ddlLockTimeoutMs = 10_000;
 
   constructor(
-    private readonly compute: ComputeService,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly cluster: BranchDatabaseCluster,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
-
-  /**
-   * The database of a branch that Neon Auth uses: `databaseName` (validated, as it comes from a
-   * request; `field` names it in the 400), or the branch's first database (the project's default
-   * `neondb`). 404 when the branch or database does not exist in the project.
-   */
-  async resolveBranchDatabase(projectId: string, branchId: string, databaseName?: string, field = 'database_name'): Promise<BranchDatabase> {
-    if (databaseName !== undefined) validatePgName(databaseName, field, 'database');
-    const branch = await this.db.getRepository(BranchEntity).findOneBy({ id: branchId, projectId });
-    if (!branch) throw ApiError.notFound(`branch ${branchId}`);
-    const database =
-      databaseName !== undefined
-        ? await this.db.getRepository(DatabaseEntity).findOneBy({ branchId, name: databaseName })
-        : await this.db.getRepository(DatabaseEntity).findOne({ where: { branchId }, order: { id: 'ASC' } });
-    if (!database) {
-      throw ApiError.notFound(databaseName !== undefined ? `database ${databaseName} on branch ${branchId}` : `a database on branch ${branchId}`);
-    }
-    const owner = await this.db.getRepository(RoleEntity).findOneBy({ branchId, name: database.ownerName });
-    if (!owner) throw new Error(`database ${database.name} of branch ${branchId} is owned by unknown role ${database.ownerName}`);
-    return { branchId, name: database.name, physicalName: database.physicalName, ownerRole: owner.physicalName };
-  }
 
   /**
    * Creates schema `neon_auth` and Neon's `users_sync` (columns, generated expressions, primary key
@@ -138,7 +132,7 @@ export class NeonAuthProvisioningService {
         if (differences.length > 0) throw new UsersSyncTableMismatchError(target.name, differences);
         return { created: false, schemaCreated: false };
       }
-      const schemaExists = await this.schemaExists(c);
+      const schemaExists = await this.hasSchema(c);
       if (!schemaExists) await c.query(`CREATE SCHEMA ${schema}`);
       for (const statement of usersSyncDdl(schema)) await c.query(statement);
       if (schemaExists) {
@@ -160,7 +154,7 @@ export class NeonAuthProvisioningService {
   async deprovision(target: BranchDatabase, options: { deleteData: boolean }): Promise<DeprovisionResult> {
     if (!options.deleteData) return { dropped: false, droppedDependents: [] };
     return this.ddlTransaction(target, async (c) => {
-      if (!(await this.schemaExists(c))) return { dropped: false, droppedDependents: [] };
+      if (!(await this.hasSchema(c))) return { dropped: false, droppedDependents: [] };
       const dependents = await this.outsideDependents(c);
       await c.query(`DROP SCHEMA ${pg.escapeIdentifier(NEON_AUTH_SCHEMA)} CASCADE`);
       if (dependents.length > 0) {
@@ -233,6 +227,103 @@ export class NeonAuthProvisioningService {
     return { written, skipped: ids.length - written };
   }
 
+  // ---- reads ----
+
+  /** Whether schema `neon_auth` exists in the database. */
+  schemaExists(target: Pick<BranchDatabase, 'physicalName'>): Promise<boolean> {
+    return this.withClient(target.physicalName, (c) => this.hasSchema(c));
+  }
+
+  /** Ids of the users not marked deleted; with `among`, only those of these ids. */
+  async liveIds(target: Pick<BranchDatabase, 'physicalName'>, among?: string[]): Promise<string[]> {
+    const { rows } =
+      among === undefined
+        ? await this.read(target, (c) => c.query<{ id: string }>(`SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NULL`))
+        : await this.read(target, (c) =>
+            c.query<{ id: string }>(`SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NULL AND id = ANY($1::text[])`, [among]),
+          );
+    return rows.map((r) => r.id);
+  }
+
+  /** Every row's id and whether it is marked deleted. */
+  async rowStates(target: Pick<BranchDatabase, 'physicalName'>): Promise<Map<string, boolean>> {
+    const { rows } = await this.read(target, (c) => c.query<{ id: string; d: boolean }>(`SELECT id, deleted_at IS NOT NULL AS d FROM ${USERS_SYNC_QUALIFIED}`));
+    return new Map(rows.map((r) => [r.id, r.d]));
+  }
+
+  /** Of these users (with rows), the ids whose row holds another `raw_json` (jsonb equality) or is marked deleted. */
+  async differing(target: Pick<BranchDatabase, 'physicalName'>, users: { id: string; raw: Record<string, unknown> }[]): Promise<Set<string>> {
+    if (users.length === 0) return new Set();
+    const { rows } = await this.read(target, (c) =>
+      c.query<{ id: string }>(
+        `SELECT v.id FROM unnest($1::text[], $2::jsonb[]) AS v (id, raw_json)
+           JOIN ${USERS_SYNC_QUALIFIED} u ON u.id = v.id
+          WHERE u.raw_json IS DISTINCT FROM v.raw_json OR u.deleted_at IS NOT NULL`,
+        [users.map((u) => u.id), users.map((u) => JSON.stringify(u.raw))],
+      ),
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
+  /** The user's row: its `updated_at` and whether it is marked deleted; undefined without a row. */
+  async rowOf(target: Pick<BranchDatabase, 'physicalName'>, userId: string): Promise<{ updatedAt: Date | null; deleted: boolean } | undefined> {
+    const { rows } = await this.read(target, (c) =>
+      c.query<{ updated_at: Date | null; deleted: boolean }>(`SELECT updated_at, deleted_at IS NOT NULL AS deleted FROM ${USERS_SYNC_QUALIFIED} WHERE id = $1`, [userId]),
+    );
+    return rows[0] ? { updatedAt: rows[0].updated_at, deleted: rows[0].deleted } : undefined;
+  }
+
+  /**
+   * The users list: newest sign-ups first, ORDER BY coalesce(created_at, '-infinity') DESC, id DESC (byte
+   * order), keyset cursors over that key, so pages are stable while users are added or deleted. Rows without
+   * created_at (tombstones of users deleted before their creation was synced) come last. A cursor that does
+   * not decode, or whose key is not a timestamp, is a 400.
+   */
+  async list(target: Pick<BranchDatabase, 'physicalName'>, options: UsersSyncListOptions): Promise<UsersSyncPage> {
+    const cursor = options.cursor !== undefined ? decodeCursor(options.cursor) : undefined;
+    const search = options.query !== undefined && options.query !== '' ? options.query : null;
+    let rows: (UsersSyncRecord & { sort_key: string })[];
+    try {
+      ({ rows } = await this.read(target, (c) =>
+        c.query<UsersSyncRecord & { sort_key: string }>(
+          `SELECT u.raw_json, u.id, u.name, u.email, u.created_at, u.updated_at, u.deleted_at,
+                  COALESCE(u.created_at, '-infinity'::timestamptz)::text AS sort_key
+             FROM ${USERS_SYNC_QUALIFIED} AS u
+            WHERE ($1::boolean OR u.deleted_at IS NULL)
+              AND ($2::text IS NULL OR u.id = $2::text OR u.email ILIKE $3::text ESCAPE '\\' OR u.name ILIKE $3::text ESCAPE '\\')
+              AND ($4::text IS NULL
+                   OR (COALESCE(u.created_at, '-infinity'::timestamptz), u.id COLLATE "C") < ($4::timestamptz, $5::text COLLATE "C"))
+            ORDER BY COALESCE(u.created_at, '-infinity'::timestamptz) DESC, u.id COLLATE "C" DESC
+            LIMIT $6`,
+          [options.includeDeleted, search, search === null ? null : containsPattern(search), cursor?.k ?? null, cursor?.id ?? null, options.limit + 1],
+        ),
+      ));
+    } catch (err) {
+      // A cursor is client input: one whose key is not a timestamp is a data exception (class 22), i.e. a 400.
+      if (cursor && sqlState(err)?.startsWith('22')) throw ApiError.validation('invalid cursor: pass the value of pagination.next unchanged');
+      throw err;
+    }
+    let next: string | undefined;
+    if (rows.length > options.limit) {
+      rows.length = options.limit;
+      const last = rows[rows.length - 1];
+      next = encodeCursor({ k: last.sort_key, id: last.id });
+    }
+    return { rows: rows.map(({ sort_key: _key, ...row }) => row), next };
+  }
+
+  /** Runs a read on the database; a missing table or schema is UsersSyncMissingError. */
+  private async read<T>(target: Pick<BranchDatabase, 'physicalName'>, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    try {
+      return await this.withClient(target.physicalName, fn);
+    } catch (err) {
+      if (sqlState(err) === '42P01' || sqlState(err) === '3F000') throw new UsersSyncMissingError(target.physicalName);
+      throw err;
+    }
+  }
+
+  // ---- internals ----
+
   private async write(database: string, statements: { text: string; values: unknown[] }[]): Promise<number> {
     try {
       return await this.withClient(database, async (c) => {
@@ -277,14 +368,14 @@ export class NeonAuthProvisioningService {
   }
 
   /**
-   * Runs `fn` on a client of ComputeService's pool to `database`. A pool that branching closed
+   * Runs `fn` on a client of BranchDatabaseCluster's pool to `database`. A pool that branching closed
    * between `poolFor` and `connect` is replaced (poolFor waits for the copy to finish). With
    * `transactional`, a failure rolls back; a client whose rollback fails is discarded.
    */
   private async withClient<T>(database: string, fn: (c: pg.PoolClient) => Promise<T>, transactional = false): Promise<T> {
     let client: pg.PoolClient | undefined;
     for (let attempt = 0; !client; attempt++) {
-      const pool = await this.compute.poolFor(database);
+      const pool = await this.cluster.poolFor(database);
       try {
         client = await pool.connect();
       } catch (err) {
@@ -313,7 +404,7 @@ export class NeonAuthProvisioningService {
     return rows[0]?.oid;
   }
 
-  private async schemaExists(c: pg.ClientBase): Promise<boolean> {
+  private async hasSchema(c: pg.ClientBase): Promise<boolean> {
     const { rows } = await c.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [NEON_AUTH_SCHEMA]);
     return rows.length > 0;
   }

@@ -1,7 +1,8 @@
 // The users_sync writer (the sync engine's way into branch databases) against real branch databases.
-import { UsersSyncMissingError, UsersSyncRowError } from '../../src/neon-auth/provisioning/provisioning.errors.js';
-import { NeonAuthProvisioningService, type BranchDatabase } from '../../src/neon-auth/provisioning/provisioning.service.js';
-import { MAX_ROWS_PER_STATEMENT, type UsersSyncRow } from '../../src/neon-auth/provisioning/users-sync.writer.js';
+import { UsersSyncMissingError, UsersSyncRowError } from '../../src/neon-auth/users-sync/users-sync.errors.js';
+import { NeonAuthUsersSyncStore } from '../../src/neon-auth/users-sync/users-sync.store.js';
+import { BranchDatabasesService, type BranchDatabase } from '../../src/projects/branch-databases/branch-databases.service.js';
+import { MAX_ROWS_PER_STATEMENT, type UsersSyncRow } from '../../src/neon-auth/users-sync/users-sync.statements.js';
 import { api, createProject, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
@@ -62,7 +63,7 @@ function shuffle<T>(items: T[], random: () => number): T[] {
 describe('users_sync writer', () => {
   let t: TestApp;
   let admin: Api;
-  let svc: NeonAuthProvisioningService;
+  let svc: NeonAuthUsersSyncStore;
   let projectId: string;
   let mainId: string;
   let main: BranchDatabase;
@@ -71,7 +72,7 @@ describe('users_sync writer', () => {
   async function provisionedDatabase(): Promise<BranchDatabase> {
     const name = `writer_${++dbCounter}`;
     await admin.post(`/projects/${projectId}/branches/${mainId}/databases`, { database: { name, owner_name: 'neondb_owner' } }).expect(201);
-    const db = await svc.resolveBranchDatabase(projectId, mainId, name);
+    const db = await t.app.get(BranchDatabasesService).resolve(projectId, mainId, name);
     await svc.provision(db);
     return db;
   }
@@ -79,11 +80,11 @@ describe('users_sync writer', () => {
   beforeAll(async () => {
     t = await startTestApp();
     admin = api(t, t.adminKey);
-    svc = t.app.get(NeonAuthProvisioningService);
+    svc = t.app.get(NeonAuthUsersSyncStore);
     const created = await createProject(admin, { name: 'auth-writer' });
     projectId = created.project.id;
     mainId = created.branch.id;
-    main = await svc.resolveBranchDatabase(projectId, mainId);
+    main = await t.app.get(BranchDatabasesService).resolve(projectId, mainId);
     await svc.provision(main);
   });
   afterAll(async () => {
@@ -290,7 +291,7 @@ describe('users_sync writer', () => {
   it('reports a database without users_sync as UsersSyncMissingError', async () => {
     const name = 'writer_unprovisioned';
     await admin.post(`/projects/${projectId}/branches/${mainId}/databases`, { database: { name, owner_name: 'neondb_owner' } }).expect(201);
-    const db = await svc.resolveBranchDatabase(projectId, mainId, name);
+    const db = await t.app.get(BranchDatabasesService).resolve(projectId, mainId, name);
     await expect(svc.upsertUsers(db, [{ raw_json: user('m-1', 1), updated_at: at(1) }])).rejects.toBeInstanceOf(UsersSyncMissingError);
     await expect(svc.markDeleted(db, ['m-1'], at(1))).rejects.toBeInstanceOf(UsersSyncMissingError);
   });

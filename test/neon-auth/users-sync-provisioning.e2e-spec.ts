@@ -4,8 +4,9 @@ import { usersSync } from 'drizzle-orm/neon';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import pg from 'pg';
 import { ApiError } from '../../src/common/errors.js';
-import { UsersSyncTableMismatchError } from '../../src/neon-auth/provisioning/provisioning.errors.js';
-import { NeonAuthProvisioningService, type BranchDatabase } from '../../src/neon-auth/provisioning/provisioning.service.js';
+import { UsersSyncTableMismatchError } from '../../src/neon-auth/users-sync/users-sync.errors.js';
+import { NeonAuthUsersSyncStore } from '../../src/neon-auth/users-sync/users-sync.store.js';
+import { BranchDatabasesService, type BranchDatabase } from '../../src/projects/branch-databases/branch-databases.service.js';
 import { api, createProject, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
@@ -86,7 +87,7 @@ function stackUser(id: string, extra: Record<string, unknown> = {}) {
 describe('neon_auth provisioning', () => {
   let t: TestApp;
   let admin: Api;
-  let svc: NeonAuthProvisioningService;
+  let svc: NeonAuthUsersSyncStore;
   let projectId: string;
   let mainId: string;
   let appUri: string;
@@ -97,7 +98,7 @@ describe('neon_auth provisioning', () => {
   async function newDatabase(): Promise<BranchDatabase> {
     const name = `extra_${++dbCounter}`;
     await admin.post(`/projects/${projectId}/branches/${mainId}/databases`, { database: { name, owner_name: 'neondb_owner' } }).expect(201);
-    return svc.resolveBranchDatabase(projectId, mainId, name);
+    return t.app.get(BranchDatabasesService).resolve(projectId, mainId, name);
   }
 
   /** The application's own connection (the owner role's URI from the API) to a database of the main branch. */
@@ -109,12 +110,12 @@ describe('neon_auth provisioning', () => {
   beforeAll(async () => {
     t = await startTestApp();
     admin = api(t, t.adminKey);
-    svc = t.app.get(NeonAuthProvisioningService);
+    svc = t.app.get(NeonAuthUsersSyncStore);
     const created = await createProject(admin, { name: 'auth-provisioning' });
     projectId = created.project.id;
     mainId = created.branch.id;
     appUri = created.connection_uris[0].connection_uri;
-    main = await svc.resolveBranchDatabase(projectId, mainId);
+    main = await t.app.get(BranchDatabasesService).resolve(projectId, mainId);
   });
   afterAll(async () => {
     await t?.close();
@@ -123,22 +124,22 @@ describe('neon_auth provisioning', () => {
   describe('resolveBranchDatabase', () => {
     it("defaults to the branch's first database and names the real database and owner role", async () => {
       expect(main).toEqual({ branchId: mainId, name: 'neondb', physicalName: `neondb.${mainId}`, ownerRole: expect.stringMatching(/^neondb_owner\./) });
-      expect(await svc.resolveBranchDatabase(projectId, mainId, 'neondb')).toEqual(main);
+      expect(await t.app.get(BranchDatabasesService).resolve(projectId, mainId, 'neondb')).toEqual(main);
       const [db] = await adminQuery<{ owner: string }>('SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = $1', [main.physicalName]);
       expect(db.owner).toBe(main.ownerRole);
     });
 
     it('validates database_name from requests (400 naming the field) and answers 404 for unknown branches and databases', async () => {
       for (const bad of ['', 'x'.repeat(64), 'é'.repeat(32), 'bad\nname', 'nul\u0000']) {
-        const err = await svc.resolveBranchDatabase(projectId, mainId, bad).catch((e: unknown) => e);
+        const err = await t.app.get(BranchDatabasesService).resolve(projectId, mainId, bad).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(ApiError);
         expect(err).toMatchObject({ code: 'VALIDATION_ERROR', status: 400, message: expect.stringContaining('[database_name]') });
       }
-      const field = await svc.resolveBranchDatabase(projectId, mainId, '', 'auth.database_name').catch((e: unknown) => e);
+      const field = await t.app.get(BranchDatabasesService).resolve(projectId, mainId, '', 'auth.database_name').catch((e: unknown) => e);
       expect((field as Error).message).toContain('[auth.database_name]');
-      await expect(svc.resolveBranchDatabase(projectId, mainId, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
-      await expect(svc.resolveBranchDatabase(projectId, 'br-missing-branch-000000')).rejects.toMatchObject({ code: 'NOT_FOUND' });
-      await expect(svc.resolveBranchDatabase('other-project-12345678', mainId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(t.app.get(BranchDatabasesService).resolve(projectId, mainId, 'nope')).rejects.toMatchObject({ code: 'NOT_FOUND', status: 404 });
+      await expect(t.app.get(BranchDatabasesService).resolve(projectId, 'br-missing-branch-000000')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      await expect(t.app.get(BranchDatabasesService).resolve('other-project-12345678', mainId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     });
   });
 
@@ -281,7 +282,7 @@ describe('neon_auth provisioning', () => {
 
     it('keeps working on a branch created after provisioning (the copy carries users_sync and its rows)', async () => {
       const child = (await admin.post(`/projects/${projectId}/branches`, { branch: { name: 'auth-child' } }).expect(201)).body;
-      const childDb = await svc.resolveBranchDatabase(projectId, child.branch.id);
+      const childDb = await t.app.get(BranchDatabasesService).resolve(projectId, child.branch.id);
       expect(childDb.physicalName).not.toBe(main.physicalName);
       expect(await svc.isProvisioned(childDb)).toBe(true);
       expect(await svc.provision(childDb)).toEqual({ created: false, schemaCreated: false });
