@@ -1,7 +1,7 @@
 import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { PGBOSS_SETUP_LOCK_KEY, withAdvisoryLock } from '../../common/advisory-lock.js';
+import { startPgBoss } from '../../common/pg-boss.js';
 import pg from 'pg';
-import PgBoss from 'pg-boss';
+import type PgBoss from 'pg-boss';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
@@ -139,28 +139,22 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     });
     pool.on('error', (err) => this.logger.warn({ err }, 'webhook dispatcher: idle database connection failed'));
     this.pool = pool;
-    const boss = new PgBoss({
-      db: { executeSql: (text: string, values: unknown[]) => pool.query(text, values) },
+    const boss = await startPgBoss(pool, {
       schema: PGBOSS_SCHEMA,
-      // pg-boss's own maintenance (expiry, archiving) and cron clock.
-      supervise: true,
-      schedule: true,
+      queues: [
+        {
+          name: DELIVERY_QUEUE,
+          policy: 'short',
+          retryLimit: s.retryLimit,
+          retryDelay: s.retryDelaySeconds,
+          retryBackoff: true,
+          expireInSeconds: s.jobExpireSeconds,
+        },
+        { name: SWEEP_QUEUE, policy: 'short', retryLimit: 0 },
+      ],
+      onError: (err) => this.logger.warn({ err }, 'webhook dispatcher: pg-boss error'),
     });
-    boss.on('error', (err) => this.logger.warn({ err }, 'webhook dispatcher: pg-boss error'));
-    // Replicas starting together set pg-boss up one at a time (its queue creation deadlocks otherwise).
-    await withAdvisoryLock(pool, PGBOSS_SETUP_LOCK_KEY, async () => {
-      await boss.start();
-      this.boss = boss;
-      await boss.createQueue(DELIVERY_QUEUE, {
-        name: DELIVERY_QUEUE,
-        policy: 'short',
-        retryLimit: s.retryLimit,
-        retryDelay: s.retryDelaySeconds,
-        retryBackoff: true,
-        expireInSeconds: s.jobExpireSeconds,
-      });
-      await boss.createQueue(SWEEP_QUEUE, { name: SWEEP_QUEUE, policy: 'short', retryLimit: 0 });
-    });
+    this.boss = boss;
     this.running = true;
     for (let i = 0; i < s.concurrency; i++) {
       let workerId = '';
