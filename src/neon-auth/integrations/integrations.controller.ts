@@ -18,6 +18,7 @@ import {
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
 import { IntegrationsService } from './integrations.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 const NOT_ENABLED = 'Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.';
 const PRIVATE_NETWORKING =
@@ -49,6 +50,7 @@ export class BranchAuthController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: NeonAuthIntegrationDto })
+  @ApiErrors(400, 401, 404)
   getNeonAuth(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -64,6 +66,7 @@ export class BranchAuthController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 423, 503)
   createNeonAuth(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -81,6 +84,7 @@ export class BranchAuthController {
   @ApiParam(BRANCH_ID_PARAM)
   @ApiBody({ type: DisableNeonAuthRequestDto, required: false })
   @ApiOkResponse({ type: EmptyResponseDto, description: 'Empty object' })
+  @ApiErrors(400, 401, 403, 404, 423)
   disableNeonAuth(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -106,6 +110,7 @@ export class LegacyAuthIntegrationsController {
     description: `The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. ${ENABLE_DOC}`,
   })
   @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 423, 503)
   createNeonAuthIntegration(@Caller() caller: AccessContext, @Body() body: NeonAuthCreateIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
     return this.integrations.createLegacy(caller.principal, body);
   }
@@ -115,6 +120,7 @@ export class LegacyAuthIntegrationsController {
   @ApiOperation({ summary: "List a project's Neon Auth integrations, all branches (deprecated)", deprecated: true })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ListNeonAuthIntegrationsResponseDto })
+  @ApiErrors(400, 401, 404)
   listNeonAuthIntegrations(@Caller() caller: AccessContext, @Param('project_id', NeonIdPipe) _projectId: string): Promise<ListNeonAuthIntegrationsResponseDto> {
     return this.integrations.list(projectAccessOf(caller));
   }
@@ -131,6 +137,7 @@ export class LegacyAuthIntegrationsController {
   @ApiParam({ name: 'auth_provider', enum: [...AUTH_PROVIDER_KINDS].sort(), enumName: 'NeonAuthSupportedAuthProvider' })
   @ApiBody({ type: DisableNeonAuthRequestDto, required: false })
   @ApiOkResponse({ type: EmptyResponseDto, description: 'Empty object' })
+  @ApiErrors(400, 401, 403, 404, 423)
   deleteNeonAuthIntegration(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
