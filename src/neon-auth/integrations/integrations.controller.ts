@@ -28,9 +28,9 @@ const ENABLE_DOC =
   'Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates ' +
   'neon_auth.users_sync in `database_name` (default: the branch\'s default database) and answers SDK keys ONCE (never again on GET). ' +
   'Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; ' +
-  `better_auth -> 400 (not supported yet). ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
-  'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync ' +
-  'receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way (or losing to a ' +
+  `better_auth -> 400 AUTH_PROVIDER_NOT_SUPPORTED. ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
+  'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync ' +
+  'engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a ' +
   'concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.';
 const DISABLE_DOC =
   'delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider ' +

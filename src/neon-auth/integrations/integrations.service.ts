@@ -69,9 +69,9 @@ interface ProviderSide {
  * project's default branch or the body's branch).
  *
  * Enable (Quick Start): a provider project managed by the product (`owned_by: neon`), the sync webhook
- * registered at `${PUBLIC_URL}/webhooks/neon-auth/{integration id}` (signing secret stored encrypted; the
- * receiver is issue 5 — until it exists the provider's deliveries fail and are retried by the provider's
- * own retry schedule, then dropped), SDK keys shown once, then `neon_auth.users_sync` in the database.
+ * registered at `${PUBLIC_URL}/webhooks/neon-auth/{integration id}` (signing secret stored encrypted; the sync
+ * engine's receiver, src/sync/webhook-receiver.ts, verifies the deliveries and they are applied to users_sync),
+ * SDK keys shown once, then `neon_auth.users_sync` in the database.
  * Manual setup: an existing provider project, verified, `owned_by: user`, its users copied into users_sync.
  *
  * Atomicity: the integration row is inserted in a control-plane transaction that stays open while
@@ -173,7 +173,7 @@ export class IntegrationsService {
     return this.provisioning.resolveBranchDatabase(integration.projectId, integration.branchId, integration.databaseName);
   }
 
-  /** Where the provider delivers the integration's user webhooks (the receiver is issue 5). */
+  /** Where the provider delivers the integration's user webhooks (served by src/sync/webhook-receiver.ts). */
   webhookUrlOf(integrationId: string): string {
     return `${this.config.publicUrl}/webhooks/neon-auth/${integrationId}`;
   }

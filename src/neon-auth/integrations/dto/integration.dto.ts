@@ -46,7 +46,7 @@ export class ManualSetupFieldsDto {
 
 /** POST /projects/{project_id}/branches/{branch_id}/auth (EnableNeonAuthIntegrationRequest + manual-setup extension). */
 export class EnableNeonAuthIntegrationRequestDto extends ManualSetupFieldsDto {
-  @EnumField({ ...NEON_AUTH_PROVIDER_ENUM, isDefined: false, description: 'mock and stack are supported; better_auth answers 400 (not supported yet)' })
+  @EnumField({ ...NEON_AUTH_PROVIDER_ENUM, isDefined: false, description: 'mock and stack are supported; better_auth answers 400 AUTH_PROVIDER_NOT_SUPPORTED' })
   auth_provider!: string;
 
   @StringField({ optional: true, description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
