@@ -7,6 +7,7 @@ import { MemberDto } from './dto/organization.dto.js';
 import { InvitationsService } from './invitations.service.js';
 import { Access, Policy } from './policy.js';
 import type { AccessContext, Principal } from './principal.js';
+import { ApiErrors } from '../common/api-errors.js';
 
 @ApiTags(EXTENSIONS_TAG)
 @Controller('api/v2/invitations')
@@ -19,6 +20,7 @@ export class InvitationsController {
   @ApiOperation({ summary: "Accept an invitation with the invitee's personal key; returns the new membership (Extension)" })
   @ApiParam({ name: 'invitation_id', format: 'uuid' })
   @ApiOkResponse({ type: MemberDto })
+  @ApiErrors(400, 401, 403, 404, 409)
   acceptInvitation(@Caller() caller: AccessContext, @Param('invitation_id', UuidPipe) invitationId: string): Promise<MemberDto> {
     return this.invitations.accept(caller.principal as Extract<Principal, { kind: 'personal' }>, invitationId);
   }

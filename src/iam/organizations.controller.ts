@@ -25,6 +25,7 @@ import { MembersService } from './members.service.js';
 import { OrganizationsService } from './organizations.service.js';
 import { Access, Policy } from './policy.js';
 import type { AccessContext, Principal } from './principal.js';
+import { ApiErrors } from '../common/api-errors.js';
 
 const ORG_ID = { name: 'org_id', description: 'The organization ID', schema: NEON_ID_PARAM_SCHEMA } as const;
 
@@ -43,6 +44,7 @@ export class OrganizationsController {
   @ApiTags(EXTENSIONS_TAG)
   @ApiOperation({ summary: 'Create an organization; the caller becomes its admin (Extension: Neon does this in its console)' })
   @ApiCreatedResponse({ type: OrganizationDto })
+  @ApiErrors(400, 401, 403)
   createOrganization(@Caller() caller: AccessContext, @Body() body: OrganizationCreateRequestDto): Promise<OrganizationDto> {
     return this.organizations.create(caller.principal as Extract<Principal, { kind: 'personal' }>, body.name);
   }
@@ -52,6 +54,7 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'Get organization details' })
   @ApiParam(ORG_ID)
   @ApiOkResponse({ type: OrganizationDto })
+  @ApiErrors(400, 401, 403, 404)
   getOrganization(@Caller() caller: AccessContext, @Param('org_id', NeonIdPipe) _orgId: string): OrganizationDto {
     return this.organizations.get(caller);
   }
@@ -61,6 +64,7 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'List organization members' })
   @ApiParam(ORG_ID)
   @ApiOkResponse({ type: OrganizationMembersResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   getOrganizationMembers(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -75,6 +79,7 @@ export class OrganizationsController {
   @ApiParam(ORG_ID)
   @ApiParam({ name: 'member_id', format: 'uuid' })
   @ApiOkResponse({ type: MemberDto })
+  @ApiErrors(400, 401, 403, 404)
   getOrganizationMember(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -89,6 +94,7 @@ export class OrganizationsController {
   @ApiParam(ORG_ID)
   @ApiParam({ name: 'member_id', format: 'uuid' })
   @ApiOkResponse({ type: MemberDto })
+  @ApiErrors(400, 401, 403, 404, 409)
   updateOrganizationMember(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -104,6 +110,7 @@ export class OrganizationsController {
   @ApiParam(ORG_ID)
   @ApiParam({ name: 'member_id', format: 'uuid' })
   @ApiOkResponse({ schema: { type: 'object' } })
+  @ApiErrors(400, 401, 403, 404, 409)
   removeOrganizationMember(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -117,6 +124,7 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'List pending invitations' })
   @ApiParam(ORG_ID)
   @ApiOkResponse({ type: OrganizationInvitationsResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   getOrganizationInvitations(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -130,6 +138,7 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'Invite people to the organization (personal key of an admin)' })
   @ApiParam(ORG_ID)
   @ApiOkResponse({ type: OrganizationInvitationsResponseDto })
+  @ApiErrors(400, 401, 403, 404, 409)
   createOrganizationInvitations(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -143,6 +152,7 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'List organization and project-scoped API keys' })
   @ApiParam(ORG_ID)
   @ApiOkResponse({ type: [OrgApiKeysListResponseItemDto] })
+  @ApiErrors(400, 401, 403, 404)
   listOrgApiKeys(@Caller() caller: AccessContext, @Param('org_id', NeonIdPipe) _orgId: string): Promise<OrgApiKeysListResponseItemDto[]> {
     return this.apiKeys.listOrgKeys(caller);
   }
@@ -153,6 +163,7 @@ export class OrganizationsController {
   @ApiOperation({ summary: 'Create an organization API key, or a project-scoped key with project_id (personal key of an admin)' })
   @ApiParam(ORG_ID)
   @ApiOkResponse({ type: OrgApiKeyCreateResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   createOrgApiKey(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,
@@ -167,6 +178,7 @@ export class OrganizationsController {
   @ApiParam(ORG_ID)
   @ApiParam({ name: 'key_id', type: 'integer', format: 'int64' })
   @ApiOkResponse({ type: OrgApiKeyRevokeResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   revokeOrgApiKey(
     @Caller() caller: AccessContext,
     @Param('org_id', NeonIdPipe) _orgId: string,

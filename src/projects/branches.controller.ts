@@ -18,6 +18,7 @@ import {
   DeleteProjectBranchQueryDto,
   ListProjectBranchesQueryDto,
 } from './dto/branch.dto.js';
+import { ApiErrors } from '../common/api-errors.js';
 
 @ApiTags('Branch')
 @Controller('api/v2/projects/:project_id/branches')
@@ -29,6 +30,7 @@ export class BranchesController {
   @ApiOperation({ summary: "List a project's branches (cursor pagination: pass pagination.next as cursor)" })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: BranchesResponseDto })
+  @ApiErrors(400, 401, 404)
   listProjectBranches(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -45,6 +47,7 @@ export class BranchesController {
   })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiCreatedResponse({ type: BranchCreateResponseDto })
+  @ApiErrors(400, 401, 404, 409, 423)
   createProjectBranch(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -59,6 +62,7 @@ export class BranchesController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: BranchResponseDto })
+  @ApiErrors(400, 401, 404)
   getProjectBranch(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -73,6 +77,7 @@ export class BranchesController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: BranchOperationsDto })
+  @ApiErrors(400, 401, 404, 409)
   deleteProjectBranch(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -88,6 +93,7 @@ export class BranchesController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: DatabasesResponseDto })
+  @ApiErrors(400, 401, 404)
   listProjectBranchDatabases(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -102,6 +108,7 @@ export class BranchesController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiCreatedResponse({ type: DatabaseOperationsDto })
+  @ApiErrors(400, 401, 404, 409)
   createProjectBranchDatabase(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,

@@ -21,6 +21,7 @@ import {
 } from './dto/project.dto.js';
 import { PermissionsService } from './permissions.service.js';
 import { ProjectsService } from './projects.service.js';
+import { ApiErrors } from '../common/api-errors.js';
 
 @ApiTags('Project')
 @Controller('api/v2/projects')
@@ -41,6 +42,7 @@ export class ProjectsController {
       'to one organization the caller belongs to (404 otherwise). Newest first; pass `pagination.cursor` as `cursor`.',
   })
   @ApiOkResponse({ type: ProjectsResponseDto })
+  @ApiErrors(400, 401, 404)
   listProjects(@Caller() caller: AccessContext, @Query() query: ListProjectsQueryDto): Promise<ProjectsResponseDto> {
     return this.projects.list(caller.principal, query);
   }
@@ -54,6 +56,7 @@ export class ProjectsController {
       'uses the account\'s only organization, and with several answers 400 "org_id is required".',
   })
   @ApiCreatedResponse({ type: ProjectCreateResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   createProject(@Caller() caller: AccessContext, @Body() body: ProjectCreateRequestDto): Promise<ProjectCreateResponseDto> {
     return this.projects.create(caller.principal, body.project);
   }
@@ -62,6 +65,7 @@ export class ProjectsController {
   @Access(Policy.Authenticated)
   @ApiOperation({ summary: 'List projects shared with the caller (personal keys; empty for other keys)' })
   @ApiOkResponse({ type: SharedProjectsResponseDto })
+  @ApiErrors(400, 401)
   listSharedProjects(@Caller() caller: AccessContext, @Query() query: ListSharedProjectsQueryDto): Promise<SharedProjectsResponseDto> {
     return this.projects.listShared(caller.principal, query);
   }
@@ -71,6 +75,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'Get a project' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ProjectResponseDto })
+  @ApiErrors(400, 401, 404)
   getProject(@Caller() caller: AccessContext, @Param('project_id', NeonIdPipe) _projectId: string): ProjectResponseDto {
     return this.projects.get(caller);
   }
@@ -80,6 +85,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'Update a project: name, history retention, settings (allowed_ips, block_public_connections, ...)' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ProjectUpdateResponseDto })
+  @ApiErrors(400, 401, 404)
   updateProject(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -93,6 +99,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'Delete a project and drop all its databases and roles (organization admins and keys only)' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ProjectResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   deleteProject(@Caller() caller: AccessContext, @Param('project_id', NeonIdPipe) _projectId: string): Promise<ProjectResponseDto> {
     return this.projects.delete(caller);
   }
@@ -102,6 +109,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'List the collaborators a project is shared with' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ProjectPermissionsDto })
+  @ApiErrors(400, 401, 404)
   listProjectPermissions(@Caller() caller: AccessContext, @Param('project_id', NeonIdPipe) _projectId: string): Promise<ProjectPermissionsDto> {
     return this.permissions.list(caller);
   }
@@ -112,6 +120,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'Share a project with an email address (collaborator); granting again returns the active grant' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ProjectPermissionDto })
+  @ApiErrors(400, 401, 404, 409)
   grantPermissionToProject(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -126,6 +135,7 @@ export class ProjectsController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam({ name: 'permission_id', schema: { type: 'string', format: 'uuid' } })
   @ApiOkResponse({ type: ProjectPermissionDto })
+  @ApiErrors(400, 401, 404)
   revokePermissionFromProject(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -139,6 +149,7 @@ export class ProjectsController {
   @ApiOperation({ summary: 'Get a connection URI for a database and role of a branch (it really connects)' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ConnectionUriResponseDto })
+  @ApiErrors(400, 401, 404)
   getConnectionUri(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,

@@ -53,6 +53,48 @@ describe('OpenAPI spec, Swagger UI and the generated client', () => {
     expect(spec.components.schemas.GeneralError.required).toEqual(['request_id', 'code', 'message']);
   });
 
+  it('every operation declares its 4xx responses besides default: 401 unless public, its policy refusals, 400 when it takes input', () => {
+    const spec = JSON.parse(fs.readFileSync(SPEC_PATH, 'utf8'));
+    // What AccessService refuses per policy; the org and project policies also check the id in the path (400).
+    const refusals: Record<string, string[]> = {
+      public: [],
+      authenticated: ['401'],
+      personal_key: ['401', '403'],
+      platform_admin: ['401', '403'],
+      project_create: ['401', '403'],
+      org_member: ['400', '401', '403', '404'],
+      org_admin: ['400', '401', '403', '404'],
+      org_admin_personal: ['400', '401', '403', '404'],
+      project_read: ['400', '401', '404'],
+      project_write: ['400', '401', '404'],
+      project_admin: ['400', '401', '403', '404'],
+    };
+    for (const [p, item] of Object.entries<Record<string, Record<string, unknown>>>(spec.paths)) {
+      for (const [method, op] of Object.entries(item)) {
+        const name = `${method} ${p}`;
+        const responses = op.responses as Record<string, { content?: Record<string, { schema: unknown }> }>;
+        const errors = Object.keys(responses).filter((status) => /^4\d\d$/.test(status));
+        const policy = op['x-access-policy'] as string;
+        expect([name, errors.length > 0]).toEqual([name, true]);
+        if (policy !== 'public') expect([name, errors]).toEqual([name, expect.arrayContaining(['401'])]);
+        expect([name, errors]).toEqual([name, expect.arrayContaining(refusals[policy])]);
+        const parameters = (op.parameters as { name: string }[] | undefined) ?? [];
+        const takesInput = parameters.length > 0 || op.requestBody !== undefined;
+        expect([name, errors.includes('400')]).toEqual([name, takesInput]);
+        if (parameters.some((param) => param.name === 'Idempotency-Key')) {
+          expect([name, errors]).toEqual([name, expect.arrayContaining(['409', '422'])]);
+        }
+        for (const status of Object.keys(responses).filter((s) => !/^2\d\d$/.test(s))) {
+          expect([name, status, responses[status].content?.['application/json']?.schema]).toEqual([
+            name,
+            status,
+            { $ref: '#/components/schemas/GeneralError' },
+          ]);
+        }
+      }
+    }
+  });
+
   it('serves Swagger UI at /api/docs with persistent Bearer authorization, and JSON at /api/docs-json', async () => {
     const html = await request(t.baseUrl).get('/api/docs').expect(200);
     expect(html.text).toContain('swagger-ui');

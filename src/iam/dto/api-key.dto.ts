@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsNotEmpty, IsOptional, IsString, MaxLength } from 'class-validator';
-import { IsNeonId, NEON_ID_SOURCE } from '../../common/validation.js';
+import { IsDefined, IsNotEmpty, IsString, MaxLength } from 'class-validator';
+import { StringField } from '../../common/api-fields.js';
+import { NEON_ID_SOURCE } from '../../common/validation.js';
 
 export class ApiKeyCreateRequestDto {
   @ApiProperty({ description: 'A user-specified API key name', maxLength: 64, example: 'ci' })
@@ -12,10 +13,7 @@ export class ApiKeyCreateRequestDto {
 }
 
 export class OrgApiKeyCreateRequestDto extends ApiKeyCreateRequestDto {
-  @ApiPropertyOptional({ description: 'If set, the API key can access only this project', pattern: NEON_ID_SOURCE })
-  @IsOptional()
-  @IsString()
-  @IsNeonId()
+  @StringField({ optional: true, neonId: true, description: 'If set, the API key can access only this project' })
   project_id?: string;
 }
 

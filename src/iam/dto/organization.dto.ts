@@ -1,24 +1,9 @@
 import { CursorPaginationDto } from '../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsDefined,
-  IsEmail,
-  IsIn,
-  IsInt,
-  IsNotEmpty,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsDefined, IsEmail, IsInt, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { ORG_ROLES, type OrgRole } from '../entities/member.entity.js';
+import { EnumField, StringField } from '../../common/api-fields.js';
 import { NEON_ID_SOURCE } from '../../common/validation.js';
 
 export class OrganizationDto {
@@ -36,12 +21,7 @@ export class OrganizationsResponseDto {
 }
 
 export class OrganizationCreateRequestDto {
-  @ApiProperty({ minLength: 1, maxLength: 256, example: 'Acme' })
-  @IsDefined()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(256)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @StringField({ notBlank: true, maxLength: 256, example: 'Acme' })
   name!: string;
 }
 
@@ -68,14 +48,10 @@ export class OrganizationMembersResponseDto {
 }
 
 export class ListMembersQueryDto {
-  @ApiPropertyOptional({ enum: ['email', 'role', 'joined_at'], default: 'joined_at' })
-  @IsOptional()
-  @IsIn(['email', 'role', 'joined_at'])
+  @EnumField({ optional: true, enum: ['email', 'role', 'joined_at'], default: 'joined_at' })
   sort_by?: 'email' | 'role' | 'joined_at';
 
-  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
-  @IsOptional()
-  @IsIn(['asc', 'desc'])
+  @EnumField({ optional: true, enum: ['asc', 'desc'], default: 'desc' })
   sort_order?: 'asc' | 'desc';
 
   @ApiPropertyOptional({ description: 'Cursor from a previous page' })
@@ -94,9 +70,7 @@ export class ListMembersQueryDto {
 }
 
 export class OrganizationMemberUpdateRequestDto {
-  @ApiProperty({ enum: ORG_ROLES })
-  @IsDefined()
-  @IsIn(ORG_ROLES as OrgRole[])
+  @EnumField({ enum: ORG_ROLES })
   role!: OrgRole;
 }
 
@@ -120,9 +94,7 @@ export class OrganizationInviteCreateRequestDto {
   @MaxLength(256)
   email!: string;
 
-  @ApiProperty({ enum: ORG_ROLES })
-  @IsDefined()
-  @IsIn(ORG_ROLES as OrgRole[])
+  @EnumField({ enum: ORG_ROLES })
   role!: OrgRole;
 }
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsEmail, IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
+import { IsDefined, IsEmail, MaxLength } from 'class-validator';
+import { StringField } from '../../common/api-fields.js';
 
 export class AuthDetailsResponseDto {
   @ApiProperty({ description: 'The account (personal key) or organization (organization and project keys) behind the key' })
@@ -42,12 +43,7 @@ export class AdminAccountCreateRequestDto {
   @MaxLength(256)
   email!: string;
 
-  @ApiProperty({ minLength: 1, maxLength: 256 })
-  @IsDefined()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(256)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @StringField({ notBlank: true, maxLength: 256 })
   name!: string;
 }
 

@@ -18,6 +18,7 @@ import {
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
 import { NeonAuthIntegrationsService } from './integrations.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 const NOT_ENABLED = 'Answers 404 (code NEON_AUTH_NOT_ENABLED) when Neon Auth is not enabled on the branch.';
 const PRIVATE_NETWORKING =
@@ -27,9 +28,9 @@ const ENABLE_DOC =
   'Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates ' +
   'neon_auth.users_sync in `database_name` (default: the branch\'s default database) and answers SDK keys ONCE (never again on GET). ' +
   'Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; ' +
-  `better_auth -> 400 (not supported yet). ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
-  'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET); until the sync ' +
-  'receiver serves that URL the provider keeps retrying its deliveries on its own schedule. A failure half-way (or losing to a ' +
+  `better_auth -> 400 AUTH_PROVIDER_NOT_SUPPORTED. ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
+  'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync ' +
+  'engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a ' +
   'concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.';
 const DISABLE_DOC =
   'delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider ' +
@@ -49,6 +50,7 @@ export class NeonAuthBranchIntegrationController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: NeonAuthIntegrationDto })
+  @ApiErrors(400, 401, 404)
   getNeonAuth(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -64,6 +66,7 @@ export class NeonAuthBranchIntegrationController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 423, 503)
   createNeonAuth(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -81,6 +84,7 @@ export class NeonAuthBranchIntegrationController {
   @ApiParam(BRANCH_ID_PARAM)
   @ApiBody({ type: DisableNeonAuthRequestDto, required: false })
   @ApiOkResponse({ type: EmptyResponseDto, description: 'Empty object' })
+  @ApiErrors(400, 401, 403, 404, 423)
   disableNeonAuth(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -106,6 +110,7 @@ export class NeonAuthLegacyIntegrationsController {
     description: `The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. ${ENABLE_DOC}`,
   })
   @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 423, 503)
   createNeonAuthIntegration(@Caller() caller: AccessContext, @Body() body: NeonAuthCreateIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
     return this.integrations.createLegacy(caller.principal, body);
   }
@@ -115,6 +120,7 @@ export class NeonAuthLegacyIntegrationsController {
   @ApiOperation({ summary: "List a project's Neon Auth integrations, all branches (deprecated)", deprecated: true })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiOkResponse({ type: ListNeonAuthIntegrationsResponseDto })
+  @ApiErrors(400, 401, 404)
   listNeonAuthIntegrations(@Caller() caller: AccessContext, @Param('project_id', NeonIdPipe) _projectId: string): Promise<ListNeonAuthIntegrationsResponseDto> {
     return this.integrations.list(projectAccessOf(caller));
   }
@@ -131,6 +137,7 @@ export class NeonAuthLegacyIntegrationsController {
   @ApiParam({ name: 'auth_provider', enum: [...AUTH_PROVIDER_KINDS].sort(), enumName: 'NeonAuthSupportedAuthProvider' })
   @ApiBody({ type: DisableNeonAuthRequestDto, required: false })
   @ApiOkResponse({ type: EmptyResponseDto, description: 'Empty object' })
+  @ApiErrors(400, 401, 403, 404, 423)
   deleteNeonAuthIntegration(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,

@@ -6,6 +6,7 @@ import { Access, Policy } from '../../iam/policy.js';
 import type { AccessContext } from '../../iam/principal.js';
 import { NeonAuthTransferAuthProviderProjectRequestDto, NeonAuthTransferAuthProviderProjectResponseDto } from './dto/ownership.dto.js';
 import { NeonAuthOwnershipService } from './ownership.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 @ApiTags('Auth (legacy)')
 @Controller('api/v2/projects/auth')
@@ -24,6 +25,7 @@ export class NeonAuthOwnershipController {
       'transfer_status: finished once the transfer was confirmed. Organization admins only (404 / 403 for others).',
   })
   @ApiOkResponse({ type: NeonAuthTransferAuthProviderProjectResponseDto })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 503)
   transferNeonAuthProviderProject(
     @Caller() caller: AccessContext,
     @Body() body: NeonAuthTransferAuthProviderProjectRequestDto,

@@ -7,6 +7,7 @@ import type { AccessContext } from '../../iam/principal.js';
 import { NeonAuthCreateIntegrationResponseDto } from '../integrations/dto/integration.dto.js';
 import { NeonAuthCreateAuthProviderSDKKeysRequestDto } from './dto/sdk-keys.dto.js';
 import { NeonAuthSdkKeysService } from './sdk-keys.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 @ApiTags('Auth (legacy)')
 @Controller('api/v2/projects/auth')
@@ -25,6 +26,7 @@ export class NeonAuthSdkKeysController {
       'to you (owned_by: user) manages its keys in the provider: 409.',
   })
   @ApiCreatedResponse({ type: NeonAuthCreateIntegrationResponseDto, description: 'Created' })
+  @ApiErrors(400, 401, 403, 404, 409, 422, 503)
   createNeonAuthProviderSDKKeys(
     @Caller() caller: AccessContext,
     @Body() body: NeonAuthCreateAuthProviderSDKKeysRequestDto,

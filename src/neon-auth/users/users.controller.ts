@@ -19,6 +19,7 @@ import {
   UpdateNeonAuthUserRoleResponseDto,
 } from './dto/users.dto.js';
 import { NeonAuthUsersService } from './users.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 /** Branch-scoped users (tag `Auth`): POST/DELETE/PUT role, and the users list (extension). */
 @ApiTags('Auth')
@@ -39,6 +40,7 @@ export class NeonAuthBranchUsersController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiCreatedResponse({ type: NeonAuthCreateNewUserResponseDto, description: 'Created' })
+  @ApiErrors(400, 401, 404, 409, 422, 503)
   createBranchNeonAuthNewUser(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -60,6 +62,7 @@ export class NeonAuthBranchUsersController {
   @ApiParam(BRANCH_ID_PARAM)
   @ApiParam(AUTH_USER_ID_PARAM)
   @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 401, 404, 409, 503)
   async deleteBranchNeonAuthUser(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -79,6 +82,7 @@ export class NeonAuthBranchUsersController {
   @ApiParam(BRANCH_ID_PARAM)
   @ApiParam(AUTH_USER_ID_PARAM)
   @ApiOkResponse({ type: UpdateNeonAuthUserRoleResponseDto })
+  @ApiErrors(400, 401, 404, 409, 503)
   updateNeonAuthUserRole(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -102,6 +106,7 @@ export class NeonAuthBranchUsersController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: ListBranchNeonAuthUsersResponseDto })
+  @ApiErrors(400, 401, 404, 409, 503)
   listBranchNeonAuthUsers(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -129,6 +134,7 @@ export class NeonAuthLegacyUsersController {
     deprecated: true,
   })
   @ApiCreatedResponse({ type: NeonAuthCreateNewUserResponseDto, description: 'Created' })
+  @ApiErrors(400, 401, 404, 409, 422, 503)
   createNeonAuthNewUser(@Caller() caller: AccessContext, @Body() body: NeonAuthCreateNewUserRequestDto): Promise<NeonAuthCreateNewUserResponseDto> {
     return this.users.createLegacy(caller.principal as Principal, body);
   }
@@ -140,6 +146,7 @@ export class NeonAuthLegacyUsersController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(AUTH_USER_ID_PARAM)
   @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiErrors(400, 401, 404, 409, 503)
   async deleteNeonAuthUser(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,

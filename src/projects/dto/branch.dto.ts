@@ -1,27 +1,11 @@
 import { CursorPaginationDto } from '../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  IsArray,
-  IsBoolean,
-  IsDefined,
-  IsIn,
-  IsInt,
-  IsNumber,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, IsArray, IsDefined, IsInt, IsNumber, IsOptional, IsString, Max, MaxLength, Min, ValidateNested } from 'class-validator';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
-import { IsEmptyAnnotation, IsPgName } from './validators.js';
-import { NEON_ID_PATTERN, NEON_ID_PROPERTY, QueryBoolean } from '../../common/validation.js';
+import { IsEmptyAnnotation, IsPgName, PgNameField } from './validators.js';
+import { BooleanField, EnumField, IntField, NestedField, StringField } from '../../common/api-fields.js';
+import { NEON_ID_PATTERN, NEON_ID_PROPERTY } from '../../common/validation.js';
 
 
 export class BranchDto {
@@ -58,34 +42,21 @@ export class BranchesResponseDto {
 }
 
 export class BranchCreateBranchDto {
-  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Parent branch; default: the default branch' })
-  @IsOptional()
-  @IsString()
-  @Matches(NEON_ID_PATTERN)
+  @StringField({ optional: true, pattern: NEON_ID_PATTERN, description: 'Parent branch; default: the default branch' })
   parent_id?: string;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 256, description: 'Default: the generated branch id' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @StringField({ optional: true, minLength: 1, maxLength: 256, description: 'Default: the generated branch id' })
   name?: string;
 
-  @ApiPropertyOptional()
-  @IsOptional()
-  @IsBoolean()
+  @BooleanField({ optional: true })
   protected?: boolean;
 
-  @ApiPropertyOptional({ enum: ['parent-data'], description: 'Only `parent-data`: a full copy of the parent' })
-  @IsOptional()
-  @IsIn(['parent-data'])
+  @EnumField({ optional: true, enum: ['parent-data'], description: 'Only `parent-data`: a full copy of the parent' })
   init_source?: string;
 }
 
 export class BranchCreateRequestEndpointOptionsDto {
-  @ApiProperty({ enum: ['read_write'], description: 'Every branch has one read-write endpoint: the compute server' })
-  @IsDefined()
-  @IsIn(['read_write'])
+  @EnumField({ enum: ['read_write'], description: 'Every branch has one read-write endpoint: the compute server' })
   type!: 'read_write';
 
   @ApiPropertyOptional({ description: 'Accepted; the compute server does not autoscale' })
@@ -107,11 +78,7 @@ export class BranchCreateRequestEndpointOptionsDto {
 }
 
 export class BranchCreateRequestDto {
-  @ApiPropertyOptional({ type: BranchCreateBranchDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => BranchCreateBranchDto)
+  @NestedField(BranchCreateBranchDto, { optional: true })
   branch?: BranchCreateBranchDto;
 
   @ApiPropertyOptional({ type: [BranchCreateRequestEndpointOptionsDto], description: 'At most one, read_write' })
@@ -150,9 +117,7 @@ export class ListProjectBranchesQueryDto {
   @MaxLength(256)
   search?: string;
 
-  @ApiPropertyOptional({ enum: ['name', 'created_at', 'updated_at'], default: 'updated_at' })
-  @IsOptional()
-  @IsIn(['name', 'created_at', 'updated_at'])
+  @EnumField({ optional: true, enum: ['name', 'created_at', 'updated_at'], default: 'updated_at' })
   sort_by?: 'name' | 'created_at' | 'updated_at';
 
   @ApiPropertyOptional({ description: 'pagination.next of the previous page' })
@@ -161,31 +126,18 @@ export class ListProjectBranchesQueryDto {
   @MaxLength(1024)
   cursor?: string;
 
-  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'desc' })
-  @IsOptional()
-  @IsIn(['asc', 'desc'])
+  @EnumField({ optional: true, enum: ['asc', 'desc'], default: 'desc' })
   sort_order?: 'asc' | 'desc';
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 10000, description: 'Default: every branch' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(10000)
+  @IntField({ optional: true, query: true, minimum: 1, maximum: 10000, description: 'Default: every branch' })
   limit?: number;
 
-  @ApiPropertyOptional({ description: 'Deleted branches within a recovery window; deletion is final here, so none' })
-  @IsOptional()
-  @QueryBoolean()
-  @IsBoolean()
+  @BooleanField({ optional: true, query: true, description: 'Deleted branches within a recovery window; deletion is final here, so none' })
   include_deleted?: boolean;
 }
 
 export class DeleteProjectBranchQueryDto {
-  @ApiPropertyOptional({ description: 'Accepted; deletion is always immediate and final here' })
-  @IsOptional()
-  @QueryBoolean()
-  @IsBoolean()
+  @BooleanField({ optional: true, query: true, description: 'Accepted; deletion is always immediate and final here' })
   hard_delete?: boolean;
 }
 
@@ -194,23 +146,15 @@ export class DatabasesResponseDto {
 }
 
 export class DatabaseCreateBodyDto {
-  @ApiProperty({ description: 'The database name, 1..63 bytes', maxLength: 63 })
-  @IsDefined()
-  @IsPgName('database')
+  @PgNameField('database', { description: 'The database name, 1..63 bytes' })
   name!: string;
 
-  @ApiProperty({ description: 'A role of the branch that will own the database', maxLength: 63 })
-  @IsDefined()
-  @IsPgName('role')
+  @PgNameField('role', { description: 'A role of the branch that will own the database' })
   owner_name!: string;
 }
 
 export class DatabaseCreateRequestDto {
-  @ApiProperty({ type: DatabaseCreateBodyDto })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => DatabaseCreateBodyDto)
+  @NestedField(DatabaseCreateBodyDto)
   database!: DatabaseCreateBodyDto;
 }
 
@@ -220,16 +164,10 @@ export class DatabaseOperationsDto {
 }
 
 export class GetConnectionUriQueryDto {
-  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Default: the branch of endpoint_id, else the default branch' })
-  @IsOptional()
-  @IsString()
-  @Matches(NEON_ID_PATTERN)
+  @StringField({ optional: true, pattern: NEON_ID_PATTERN, description: 'Default: the branch of endpoint_id, else the default branch' })
   branch_id?: string;
 
-  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: "Default: the branch's read-write endpoint" })
-  @IsOptional()
-  @IsString()
-  @Matches(NEON_ID_PATTERN)
+  @StringField({ optional: true, pattern: NEON_ID_PATTERN, description: "Default: the branch's read-write endpoint" })
   endpoint_id?: string;
 
   @ApiProperty({ description: 'The database name' })
@@ -242,10 +180,7 @@ export class GetConnectionUriQueryDto {
   @IsPgName('role')
   role_name!: string;
 
-  @ApiPropertyOptional({ description: 'Accepted; there is no separate pooler, so the URI is the direct one' })
-  @IsOptional()
-  @QueryBoolean()
-  @IsBoolean()
+  @BooleanField({ optional: true, query: true, description: 'Accepted; there is no separate pooler, so the URI is the direct one' })
   pooled?: boolean;
 }
 

@@ -1,26 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  Equals,
-  IsArray,
-  IsBoolean,
-  IsDefined,
-  IsInt,
-  IsObject,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-  ValidateNested,
-} from 'class-validator';
+import { ArrayMaxSize, Equals, IsArray, IsBoolean, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { BranchDto } from './branch.dto.js';
 import { ConnectionDetailsDto, DatabaseDto, EndpointDto, OperationDto, RoleDto } from './compute.dto.js';
-import { IsEmptyAnnotation, IsIpAllowEntry, IsPgName } from './validators.js';
-import { NEON_ID_PATTERN, NEON_ID_PROPERTY, OptionalNotNull, QueryBoolean } from '../../common/validation.js';
+import { IsEmptyAnnotation, IsIpAllowEntry, PgNameField } from './validators.js';
+import { BooleanField, IntField, NestedField, StringField } from '../../common/api-fields.js';
+import { NEON_ID_PATTERN, NEON_ID_PROPERTY, OptionalNotNull } from '../../common/validation.js';
 
 
 export class AllowedIpsDto {
@@ -31,53 +15,33 @@ export class AllowedIpsDto {
   @IsIpAllowEntry({ each: true })
   ips?: string[];
 
-  @ApiPropertyOptional({ description: 'Apply the list to protected branches only' })
-  @OptionalNotNull()
-  @IsBoolean()
+  @BooleanField({ optional: 'not-null', description: 'Apply the list to protected branches only' })
   protected_branches_only?: boolean;
 }
 
 /** The project settings this server accepts; they are stored as given and merged on update. */
 export class ProjectSettingsDataDto {
-  @ApiPropertyOptional({ type: AllowedIpsDto })
-  @OptionalNotNull()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => AllowedIpsDto)
+  @NestedField(AllowedIpsDto, { optional: 'not-null' })
   allowed_ips?: AllowedIpsDto;
 
-  @ApiPropertyOptional({ description: 'Disallow connections from the public internet (Private Link); stored, enforced by Neon Auth' })
-  @OptionalNotNull()
-  @IsBoolean()
+  @BooleanField({ optional: 'not-null', description: 'Disallow connections from the public internet (Private Link); stored, enforced by Neon Auth' })
   block_public_connections?: boolean;
 
-  @ApiPropertyOptional({ description: 'Disallow connections through VPC endpoints; stored' })
-  @OptionalNotNull()
-  @IsBoolean()
+  @BooleanField({ optional: 'not-null', description: 'Disallow connections through VPC endpoints; stored' })
   block_vpc_connections?: boolean;
 
-  @ApiPropertyOptional({ description: 'Stored; the compute server decides its own wal_level' })
-  @OptionalNotNull()
-  @IsBoolean()
+  @BooleanField({ optional: 'not-null', description: 'Stored; the compute server decides its own wal_level' })
   enable_logical_replication?: boolean;
 }
 
 export class ProjectCreateBranchDto {
-  @ApiPropertyOptional({ minLength: 1, maxLength: 256, default: 'main' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @StringField({ optional: true, minLength: 1, maxLength: 256, default: 'main' })
   name?: string;
 
-  @ApiPropertyOptional({ description: 'Default `{database_name}_owner`; 1..63 bytes', maxLength: 63 })
-  @IsOptional()
-  @IsPgName('role')
+  @PgNameField('role', { optional: true, description: 'Default `{database_name}_owner`; 1..63 bytes' })
   role_name?: string;
 
-  @ApiPropertyOptional({ description: 'Default `neondb`; 1..63 bytes', maxLength: 63 })
-  @IsOptional()
-  @IsPgName('database')
+  @PgNameField('database', { optional: true, description: 'Default `neondb`; 1..63 bytes' })
   database_name?: string;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: { type: 'string' }, description: 'Only `{}`: annotations are not supported' })
@@ -87,25 +51,13 @@ export class ProjectCreateBranchDto {
 }
 
 export class ProjectCreateBodyDto {
-  @ApiPropertyOptional({ type: ProjectSettingsDataDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ProjectSettingsDataDto)
+  @NestedField(ProjectSettingsDataDto, { optional: true })
   settings?: ProjectSettingsDataDto;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 256, description: 'Defaults to the generated project id' })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @StringField({ optional: true, minLength: 1, maxLength: 256, description: 'Defaults to the generated project id' })
   name?: string;
 
-  @ApiPropertyOptional({ type: ProjectCreateBranchDto })
-  @IsOptional()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ProjectCreateBranchDto)
+  @NestedField(ProjectCreateBranchDto, { optional: true })
   branch?: ProjectCreateBranchDto;
 
   @ApiPropertyOptional({ description: "Must be this server's region (REGION_ID) when given" })
@@ -127,58 +79,31 @@ export class ProjectCreateBodyDto {
   @Equals(true, { message: 'store_passwords must be true: this server keeps role passwords (encrypted) to serve connection_uri' })
   store_passwords?: boolean;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2592000 })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(2592000)
+  @IntField({ optional: true, minimum: 0, maximum: 2592000 })
   history_retention_seconds?: number;
 
-  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Organization to create the project in (implied by organization keys)' })
-  @OptionalNotNull()
-  @IsString()
-  @Matches(NEON_ID_PATTERN)
+  @StringField({ optional: 'not-null', pattern: NEON_ID_PATTERN, description: 'Organization to create the project in (implied by organization keys)' })
   org_id?: string;
 }
 
 export class ProjectCreateRequestDto {
-  @ApiProperty({ type: ProjectCreateBodyDto })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ProjectCreateBodyDto)
+  @NestedField(ProjectCreateBodyDto)
   project!: ProjectCreateBodyDto;
 }
 
 export class ProjectUpdateBodyDto {
-  @ApiPropertyOptional({ type: ProjectSettingsDataDto, description: 'Merged into the stored settings: only the keys given change' })
-  @OptionalNotNull()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ProjectSettingsDataDto)
+  @NestedField(ProjectSettingsDataDto, { optional: 'not-null', description: 'Merged into the stored settings: only the keys given change' })
   settings?: ProjectSettingsDataDto;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 256 })
-  @OptionalNotNull()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @StringField({ optional: 'not-null', minLength: 1, maxLength: 256 })
   name?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 0, maximum: 2592000 })
-  @OptionalNotNull()
-  @IsInt()
-  @Min(0)
-  @Max(2592000)
+  @IntField({ optional: 'not-null', minimum: 0, maximum: 2592000 })
   history_retention_seconds?: number;
 }
 
 export class ProjectUpdateRequestDto {
-  @ApiProperty({ type: ProjectUpdateBodyDto })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => ProjectUpdateBodyDto)
+  @NestedField(ProjectUpdateBodyDto)
   project!: ProjectUpdateBodyDto;
 }
 
@@ -189,12 +114,7 @@ export class ListSharedProjectsQueryDto {
   @MaxLength(512)
   cursor?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 400, default: 10 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(400)
+  @IntField({ optional: true, query: true, minimum: 1, maximum: 400, default: 10 })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Part of a project name or id' })
@@ -203,26 +123,15 @@ export class ListSharedProjectsQueryDto {
   @MaxLength(256)
   search?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 100, maximum: 30000, description: 'Accepted; lists are never partial here' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(100)
-  @Max(30000)
+  @IntField({ optional: true, query: true, minimum: 100, maximum: 30000, description: 'Accepted; lists are never partial here' })
   timeout?: number;
 }
 
 export class ListProjectsQueryDto extends ListSharedProjectsQueryDto {
-  @ApiPropertyOptional({ ...NEON_ID_PROPERTY, description: 'Only projects of this organization (404 when the caller cannot see it)' })
-  @IsOptional()
-  @IsString()
-  @Matches(NEON_ID_PATTERN)
+  @StringField({ optional: true, pattern: NEON_ID_PATTERN, description: 'Only projects of this organization (404 when the caller cannot see it)' })
   org_id?: string;
 
-  @ApiPropertyOptional({ description: 'Deleted projects within a recovery window; deletion is final here, so none' })
-  @IsOptional()
-  @QueryBoolean()
-  @IsBoolean()
+  @BooleanField({ optional: true, query: true, description: 'Deleted projects within a recovery window; deletion is final here, so none' })
   recoverable?: boolean;
 }
 

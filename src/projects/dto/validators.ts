@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
-import { pgNameProblem } from '../branch-databases/naming.js';
+import { CustomField, type FieldOptions } from '../../common/api-fields.js';
+import { MAX_IDENTIFIER_BYTES, pgNameProblem } from '../branch-databases/naming.js';
 
 /** A Postgres database or role name as Neon accepts it (1..63 bytes; see naming.ts). */
 export function IsPgName(kind: 'database' | 'role', options?: ValidationOptions): PropertyDecorator {
@@ -14,6 +15,11 @@ export function IsPgName(kind: 'database' | 'role', options?: ValidationOptions)
     },
     options,
   );
+}
+
+/** A request field holding a database or role name: `@IsPgName(kind)`, documented with maxLength 63 (the limit is in bytes). */
+export function PgNameField(kind: 'database' | 'role', options: FieldOptions = {}): PropertyDecorator {
+  return CustomField(IsPgName(kind), { type: String, maxLength: MAX_IDENTIFIER_BYTES }, options);
 }
 
 /**

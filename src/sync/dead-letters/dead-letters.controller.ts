@@ -11,6 +11,7 @@ import {
   ReplayNeonAuthSyncDeadLettersResponseDto,
 } from './dead-letters.dto.js';
 import { SyncDeadLettersService } from './dead-letters.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 /** Dead letters of a branch's Neon Auth users_sync sync: list and replay (extensions, issue 5). */
 @ApiTags(EXTENSIONS_TAG)
@@ -30,6 +31,7 @@ export class SyncDeadLettersController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: NeonAuthSyncDeadLettersResponseDto })
+  @ApiErrors(400, 401, 404)
   listNeonAuthSyncDeadLetters(
     @Param('project_id', NeonIdPipe) projectId: string,
     @Param('branch_id', NeonIdPipe) branchId: string,
@@ -53,6 +55,7 @@ export class SyncDeadLettersController {
   @ApiParam(BRANCH_ID_PARAM)
   @ApiBody({ type: ReplayNeonAuthSyncDeadLettersRequestDto, required: false })
   @ApiOkResponse({ type: ReplayNeonAuthSyncDeadLettersResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   replayNeonAuthSyncDeadLetters(
     @Param('project_id', NeonIdPipe) projectId: string,
     @Param('branch_id', NeonIdPipe) branchId: string,

@@ -1,7 +1,7 @@
 import { CursorPaginationDto } from '../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { IntField } from '../../common/api-fields.js';
 
 /** Largest page of dead letters, and the default one. */
 export const DEAD_LETTERS_MAX_LIMIT = 1000;
@@ -43,12 +43,7 @@ export class NeonAuthSyncDeadLettersResponseDto {
 }
 
 export class ListNeonAuthSyncDeadLettersQueryDto {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: DEAD_LETTERS_MAX_LIMIT, default: DEAD_LETTERS_DEFAULT_LIMIT })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(DEAD_LETTERS_MAX_LIMIT)
+  @IntField({ optional: true, query: true, minimum: 1, maximum: DEAD_LETTERS_MAX_LIMIT, default: DEAD_LETTERS_DEFAULT_LIMIT })
   limit?: number;
 
   @ApiPropertyOptional({ description: 'pagination.next of the previous page' })

@@ -6,6 +6,7 @@ import { Access, Policy } from '../../iam/policy.js';
 import { EXTENSIONS_TAG } from '../../openapi/swagger.js';
 import { NeonAuthSyncReconcileResponseDto, NeonAuthSyncStatusDto } from './sync-status.dto.js';
 import { SyncStatusService } from './sync-status.service.js';
+import { ApiErrors } from '../../common/api-errors.js';
 
 /** Sync status and on-demand reconciliation of a branch's Neon Auth users_sync (extensions, issue 5). */
 @ApiTags(EXTENSIONS_TAG)
@@ -25,6 +26,7 @@ export class SyncStatusController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: NeonAuthSyncStatusDto })
+  @ApiErrors(400, 401, 404)
   getNeonAuthSyncStatus(
     @Param('project_id', NeonIdPipe) projectId: string,
     @Param('branch_id', NeonIdPipe) branchId: string,
@@ -44,6 +46,7 @@ export class SyncStatusController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: NeonAuthSyncReconcileResponseDto })
+  @ApiErrors(400, 401, 403, 404)
   startNeonAuthSync(
     @Param('project_id', NeonIdPipe) projectId: string,
     @Param('branch_id', NeonIdPipe) branchId: string,

@@ -1,7 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { AUTH_PROVIDER_KINDS } from '../../../providers/auth-provider.port.js';
-import { IsNeonId, NEON_ID_PROPERTY } from '../../../common/validation.js';
+import { BooleanField, EnumField, StringField } from '../../../common/api-fields.js';
+import { NEON_ID_PROPERTY } from '../../../common/validation.js';
 
 const PROVIDERS = [...AUTH_PROVIDER_KINDS].sort();
 
@@ -10,9 +11,7 @@ export const NEON_AUTH_PROVIDER_ENUM = { enum: PROVIDERS, enumName: 'NeonAuthSup
 
 /** The body fields of the legacy calls that name their project in the body (keys, user, transfer). */
 export class NeonAuthProjectProviderBodyDto {
-  @ApiProperty(NEON_ID_PROPERTY)
-  @IsString()
-  @IsNeonId()
+  @StringField({ isDefined: false, neonId: true })
   project_id!: string;
 
   @ApiProperty(NEON_AUTH_PROVIDER_ENUM)
@@ -32,66 +31,40 @@ const MANUAL_SETUP_DOC =
 
 /** Fields shared by both enable bodies: the manual-setup extension. */
 export class ManualSetupFieldsDto {
-  @ApiPropertyOptional({ description: `${MANUAL_SETUP_DOC}\n\nBase URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).`, format: 'uri', maxLength: 2048 })
-  @IsOptional()
-  @IsString()
-  @MaxLength(2048)
-  @Matches(/^https?:\/\/[^\s]+$/, { message: 'auth_provider_base_url must be an absolute http(s) URL' })
+  @StringField({ optional: true, maxLength: 2048, format: 'uri', description: `${MANUAL_SETUP_DOC}\n\nBase URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).` })
   auth_provider_base_url?: string;
 
-  @ApiPropertyOptional({ description: 'Manual setup: the id of the existing provider project (Stack: a UUID).', minLength: 1, maxLength: 256 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @StringField({ optional: true, minLength: 1, maxLength: 256, description: 'Manual setup: the id of the existing provider project (Stack: a UUID).' })
   auth_provider_project_id?: string;
 
-  @ApiPropertyOptional({ description: 'Manual setup: a secret server key of that project (Stack: `ssk_…`); stored encrypted, never shown again.', minLength: 1, maxLength: 1024 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(1024)
+  @StringField({ optional: true, minLength: 1, maxLength: 1024, description: 'Manual setup: a secret server key of that project (Stack: `ssk_…`); stored encrypted, never shown again.' })
   secret_server_key?: string;
 
-  @ApiPropertyOptional({ description: 'Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.', minLength: 1, maxLength: 1024 })
-  @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(1024)
+  @StringField({ optional: true, minLength: 1, maxLength: 1024, description: 'Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.' })
   webhook_signing_secret?: string;
 }
 
 /** POST /projects/{project_id}/branches/{branch_id}/auth (EnableNeonAuthIntegrationRequest + manual-setup extension). */
 export class EnableNeonAuthIntegrationRequestDto extends ManualSetupFieldsDto {
-  @ApiProperty({ ...NEON_AUTH_PROVIDER_ENUM, description: 'mock and stack are supported; better_auth answers 400 (not supported yet)' })
-  @IsIn(PROVIDERS)
+  @EnumField({ ...NEON_AUTH_PROVIDER_ENUM, isDefined: false, description: 'mock and stack are supported; better_auth answers 400 AUTH_PROVIDER_NOT_SUPPORTED' })
   auth_provider!: string;
 
-  @ApiPropertyOptional({ description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
-  @IsOptional()
-  @IsString()
+  @StringField({ optional: true, description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
   database_name?: string;
 }
 
 /** POST /projects/auth/create (NeonAuthCreateIntegrationRequest + manual-setup extension). */
 export class NeonAuthCreateIntegrationRequestDto extends ManualSetupFieldsDto {
-  @ApiProperty({ ...NEON_AUTH_PROVIDER_ENUM })
-  @IsIn(PROVIDERS)
+  @EnumField({ ...NEON_AUTH_PROVIDER_ENUM, isDefined: false })
   auth_provider!: string;
 
-  @ApiProperty(NEON_ID_PROPERTY)
-  @IsString()
-  @IsNeonId()
+  @StringField({ isDefined: false, neonId: true })
   project_id!: string;
 
-  @ApiProperty(NEON_ID_PROPERTY)
-  @IsString()
-  @IsNeonId()
+  @StringField({ isDefined: false, neonId: true })
   branch_id!: string;
 
-  @ApiPropertyOptional({ description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
-  @IsOptional()
-  @IsString()
+  @StringField({ optional: true, description: "Database that holds neon_auth.users_sync. When omitted, the branch's default database." })
   database_name?: string;
 
   @ApiPropertyOptional({ deprecated: true, description: 'Ignored (as at Neon).' })
@@ -103,14 +76,13 @@ export class NeonAuthCreateIntegrationRequestDto extends ManualSetupFieldsDto {
 
 /** Body of DELETE …/branches/{branch_id}/auth and DELETE /projects/{project_id}/auth/integration/{auth_provider}. */
 export class DisableNeonAuthRequestDto {
-  @ApiPropertyOptional({
+  @BooleanField({
+    optional: true,
     default: false,
     description:
       'If true, deletes the neon_auth schema (and users_sync with its rows) from the database. If false, the schema and ' +
       'rows stay and enabling again reuses them.',
   })
-  @IsOptional()
-  @IsBoolean()
   delete_data?: boolean;
 }
 

@@ -1,22 +1,7 @@
-import { OptionalNotNull, QueryBoolean } from '../../../common/validation.js';
+import { BooleanField, IntField, StringField } from '../../../common/api-fields.js';
 import { CursorPaginationDto } from '../../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import {
-  ArrayMaxSize,
-  ArrayMinSize,
-  IsArray,
-  IsBoolean,
-  IsEmail,
-  IsInt,
-  IsOptional,
-  IsString,
-  Matches,
-  Max,
-  MaxLength,
-  Min,
-  MinLength,
-} from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
 import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
 
 /** Most roles one user may hold, and the longest role name (Stack Auth stores them in server_metadata). */
@@ -28,17 +13,10 @@ const NAME_DESCRIPTION =
   '(`neon-auth user create` sends the email as the name), so a user looks the same whichever client made it.';
 
 export class CreateBranchNeonAuthNewUserRequestDto {
-  @ApiProperty({ format: 'email', minLength: 1, maxLength: 256, example: 'jane@example.com' })
-  @IsString()
-  @MaxLength(256)
-  @IsEmail({}, { message: '$property must be an email address' })
+  @StringField({ isDefined: false, maxLength: 256, format: 'email', example: 'jane@example.com' })
   email!: string;
 
-  @ApiPropertyOptional({ minLength: 1, maxLength: 255, description: NAME_DESCRIPTION })
-  @OptionalNotNull()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(255)
+  @StringField({ optional: 'not-null', minLength: 1, maxLength: 255, description: NAME_DESCRIPTION })
   name?: string;
 }
 
@@ -76,13 +54,11 @@ export const DEFAULT_USERS_PAGE = 100;
 export const MAX_USERS_PAGE = 1000;
 
 export class ListBranchNeonAuthUsersQueryDto {
-  @ApiPropertyOptional({
+  @StringField({
+    optional: true,
     maxLength: 256,
     description: 'Search: users whose email or name contains this text (case-insensitive), or whose id is exactly this',
   })
-  @IsOptional()
-  @IsString()
-  @MaxLength(256)
   query?: string;
 
   @ApiPropertyOptional({ description: 'Pass `pagination.next` of the previous page' })
@@ -91,18 +67,10 @@ export class ListBranchNeonAuthUsersQueryDto {
   @MaxLength(2048)
   cursor?: string;
 
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_USERS_PAGE, default: DEFAULT_USERS_PAGE })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(MAX_USERS_PAGE)
+  @IntField({ optional: true, query: true, minimum: 1, maximum: MAX_USERS_PAGE, default: DEFAULT_USERS_PAGE })
   limit?: number;
 
-  @ApiPropertyOptional({ type: 'boolean', default: false, description: 'Include soft-deleted users (deleted_at set)' })
-  @IsOptional()
-  @QueryBoolean()
-  @IsBoolean()
+  @BooleanField({ optional: true, query: true, default: false, description: 'Include soft-deleted users (deleted_at set)' })
   include_deleted?: boolean;
 }
 
