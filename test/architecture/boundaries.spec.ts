@@ -24,11 +24,8 @@ const INTEGRATIONS = src('neon-auth', 'integrations');
 const FEATURES = ['iam', 'projects', 'neon-auth', 'providers', 'stack-auth', 'sync', 'ops', 'openapi', 'database'].map((d) => src(d));
 /** The modules that build on integrations side by side: none imports another's service. */
 const MISSIONS = { users: src('neon-auth', 'users'), 'sdk-keys': src('neon-auth', 'sdk-keys'), ownership: src('neon-auth', 'ownership'), sync: src('sync') };
-/**
- * What the missions may import from src/neon-auth/integrations: the resolver and the entity it hands out (and,
- * until the legacy body and the keys response move to a shared DTO file, the integration DTOs).
- */
-const RESOLVER = ['integration-resolver', 'integration-resolver.module', 'integration.entity', 'dto/integration.dto'].map((f) => path.join(INTEGRATIONS, f));
+/** What the missions may import from src/neon-auth/integrations: the resolver and the entity it hands out. */
+const RESOLVER = ['integration-resolver', 'integration-resolver.module', 'integration.entity'].map((f) => path.join(INTEGRATIONS, f));
 
 const WALLS: Wall[] = [
   {
@@ -113,7 +110,7 @@ function neonAuthSql(sources: Source[]): string[] {
 
 /** Files outside src/projects and the users_sync room that take a connection to a branch database. */
 function branchPoolUsers(sources: Source[]): string[] {
-  return sources.filter((s) => !isWithin(s.file, src('projects')) && !isWithin(s.file, USERS_SYNC_ROOM) && /\bpoolFor\s*\(/.test(s.text)).map((s) => relative(s.file));
+  return sources.filter((s) => !isWithin(s.file, src('projects')) && !isWithin(s.file, USERS_SYNC_ROOM) && /\b(adminPoolFor|tenantDataPoolFor)\s*\(/.test(s.text)).map((s) => relative(s.file));
 }
 
 describe('the walls of src/', () => {
@@ -155,7 +152,7 @@ describe('one room for neon_auth', () => {
 
   it('only src/projects and the users_sync room open connections to branch databases', () => {
     expect(branchPoolUsers(sources)).toEqual([]);
-    expect(branchPoolUsers([{ file: src('sync', 'x.ts'), text: 'const pool = await this.cluster.poolFor(target.physicalName);' }])).toHaveLength(1);
+    expect(branchPoolUsers([{ file: src('sync', 'x.ts'), text: 'const pool = await this.cluster.tenantDataPoolFor(target.physicalName);' }])).toHaveLength(1);
   });
 });
 

@@ -1,3 +1,4 @@
+import { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../../common/request-params.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBody, ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
@@ -14,7 +15,6 @@ import {
   EnableNeonAuthIntegrationRequestDto,
   ListNeonAuthIntegrationsResponseDto,
   NeonAuthCreateIntegrationRequestDto,
-  NeonAuthCreateIntegrationResponseDto,
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
 import { NeonAuthIntegrationsService } from './integrations.service.js';

@@ -1,3 +1,4 @@
+import type { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
@@ -28,7 +29,6 @@ import type {
   EnableNeonAuthIntegrationRequestDto,
   ListNeonAuthIntegrationsResponseDto,
   NeonAuthCreateIntegrationRequestDto,
-  NeonAuthCreateIntegrationResponseDto,
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
 import { NeonAuthIntegrationEntity } from './integration.entity.js';

@@ -4,7 +4,7 @@ import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Caller } from '../../iam/caller.decorator.js';
 import { Access, Policy } from '../../iam/policy.js';
 import type { AccessContext } from '../../iam/principal.js';
-import { NeonAuthCreateIntegrationResponseDto } from '../integrations/dto/integration.dto.js';
+import { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { NeonAuthCreateAuthProviderSDKKeysRequestDto } from './dto/sdk-keys.dto.js';
 import { NeonAuthSdkKeysService } from './sdk-keys.service.js';
 import { ApiErrors } from '../../common/api-errors.js';

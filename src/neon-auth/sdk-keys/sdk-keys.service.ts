@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { AccessService } from '../../iam/access.service.js';
 import type { Principal } from '../../iam/principal.js';
 import { authorizeNeonAuthProject } from '../access.js';
-import type { NeonAuthCreateIntegrationResponseDto } from '../integrations/dto/integration.dto.js';
+import type { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { NeonAuthIntegrationResolver } from '../integrations/integration-resolver.js';
 import { callProvider } from '../provider-errors.js';
 import { NEON_AUTH_SCHEMA, USERS_SYNC_TABLE } from '../users-sync/users-sync.ddl.js';

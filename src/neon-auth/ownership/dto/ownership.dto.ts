@@ -1,5 +1,5 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
+import { NeonAuthProjectProviderBodyDto } from '../../dto/neon-auth.dto.js';
 
 export class NeonAuthTransferAuthProviderProjectRequestDto extends NeonAuthProjectProviderBodyDto {}
 

@@ -1,3 +1,3 @@
-import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
+import { NeonAuthProjectProviderBodyDto } from '../../dto/neon-auth.dto.js';
 
 export class NeonAuthCreateAuthProviderSDKKeysRequestDto extends NeonAuthProjectProviderBodyDto {}

@@ -2,7 +2,7 @@ import { BooleanField, IntField, StringField } from '../../../common/api-fields.
 import { CursorPaginationDto } from '../../../common/dto/cursor-pagination.dto.js';
 import { ApiProperty, ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
-import { NeonAuthProjectProviderBodyDto } from '../../integrations/dto/integration.dto.js';
+import { NeonAuthProjectProviderBodyDto } from '../../dto/neon-auth.dto.js';
 
 /** Most roles one user may hold, and the longest role name (Stack Auth stores them in server_metadata). */
 export const MAX_ROLES = 100;
