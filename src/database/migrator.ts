@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
-import type { DataSource } from 'typeorm';
+import pg from 'pg';
+import type { DataSource, QueryRunner } from 'typeorm';
 
 /** Advisory lock key held while migrating, so replicas starting together migrate one at a time. */
 export const MIGRATION_LOCK_KEY = 7_305_112_001;
@@ -25,6 +26,7 @@ export async function migrateUnderLock(
       { applied: applied.map((m) => m.name), waitedForLockMs: waited, ms: Date.now() - started },
       applied.length ? `applied ${applied.length} migration(s)` : 'database schema is up to date',
     );
+    await closeToPublic(runner, log);
     if (afterMigrate) await afterMigrate();
   } finally {
     try {
@@ -32,5 +34,22 @@ export async function migrateUnderLock(
     } finally {
       await runner.release();
     }
+  }
+}
+
+/**
+ * No role but the database's owner (and superusers) connects to the control-plane database: CONNECT and
+ * TEMPORARY are revoked from PUBLIC, so a tenant's login role on a shared cluster cannot even open a session
+ * there. Idempotent; a role that may not (not the owner) leaves the database as it is and says so.
+ */
+async function closeToPublic(runner: QueryRunner, log: Logger): Promise<void> {
+  const [{ db }] = (await runner.query('SELECT pg_catalog.current_database() AS db')) as { db: string }[];
+  try {
+    await runner.query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${pg.escapeIdentifier(db)} FROM PUBLIC`);
+  } catch (err) {
+    log.warn(
+      { database: db, err: err instanceof Error ? err.message : String(err) },
+      'could not revoke CONNECT on the control-plane database from PUBLIC (run it as the database owner): other roles of this cluster may connect to it',
+    );
   }
 }

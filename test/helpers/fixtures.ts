@@ -10,6 +10,7 @@ export function api(t: TestApp, key: string) {
     get: (path: string) => agent.get(`/api/v2${path}`).set(auth),
     post: (path: string, body?: object) => (body === undefined ? agent.post(`/api/v2${path}`).set(auth) : agent.post(`/api/v2${path}`).set(auth).send(body)),
     patch: (path: string, body: object) => agent.patch(`/api/v2${path}`).set(auth).send(body),
+    put: (path: string, body: object) => agent.put(`/api/v2${path}`).set(auth).send(body),
     delete: (path: string) => agent.delete(`/api/v2${path}`).set(auth),
   };
 }

@@ -320,7 +320,7 @@ describe('neon_auth provisioning', () => {
         await c.query(`CREATE TABLE notes (id int PRIMARY KEY)`);
       });
       const result = await svc.deprovision(db, { deleteData: true });
-      expect(result).toEqual({ dropped: true, droppedDependents: ['constraint todos_user_id_fkey on table todos', 'view active_users'] });
+      expect(result).toEqual({ dropped: true, droppedDependents: ['constraint todos_user_id_fkey on table public.todos', 'view public.active_users'] });
       expect(await adminQuery(`SELECT to_regclass('active_users') IS NULL AS gone, to_regclass('notes') IS NOT NULL AS kept`, [], db.physicalName)).toEqual([
         { gone: true, kept: true },
       ]);

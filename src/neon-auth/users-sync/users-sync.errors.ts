@@ -26,6 +26,23 @@ export class UsersSyncMissingError extends Error {
   }
 }
 
+/**
+ * The tenant-data role was refused (SQLSTATE 42501) on a database whose `neon_auth.users_sync` exists: its grants
+ * were revoked (the table's owner, a tenant, can). Enabling Neon Auth again grants them again.
+ */
+export class UsersSyncAccessDeniedError extends Error {
+  constructor(
+    readonly database: string,
+    readonly reason: string,
+  ) {
+    super(
+      `neon_auth.users_sync in database ${database} refuses the control plane's reads and writes (${reason}); ` +
+        "were the grants of the tenant-data role revoked? Disable and enable Neon Auth to grant them again",
+    );
+    this.name = 'UsersSyncAccessDeniedError';
+  }
+}
+
 /** Rows given to the users_sync writer that cannot be written; nothing of the call was written. */
 export class UsersSyncRowError extends Error {
   constructor(readonly problems: { index: number; problem: string }[]) {

@@ -6,7 +6,7 @@ import { LOGGER } from '../../common/logger.js';
 import { decodeCursor, encodeCursor } from '../../common/pagination.js';
 import { BranchDatabaseCluster } from '../../projects/branch-databases/branch-database-cluster.js';
 import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
-import { UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './users-sync.errors.js';
+import { UsersSyncAccessDeniedError, UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './users-sync.errors.js';
 import {
   NEON_AUTH_SCHEMA,
   readTableShape,
@@ -89,7 +89,14 @@ const PROVISION_LOCK_KEY = 0x6e61_7573;
  * through upsertUsers / upsertPrepared / markDeleted), and answers the reads they need (the users list,
  * live ids, a user's last update, whether the schema exists).
  *
- * Connections: BranchDatabaseCluster's pool to the branch database (`poolFor`), so branching, which
+ * Privilege: the schema and the table belong to the branch's owner role, a tenant, who can put triggers, rules,
+ * defaults, index expressions or a view in the way of every statement on them. So every read and write of a row
+ * runs as the cluster's tenant-data role (BranchDatabaseCluster.tenantDataRole: no attributes, member of nothing, rights on these
+ * tables only), never as the admin: whatever a tenant's code makes it run, it runs with less than the tenant has.
+ * The admin runs only the provisioning DDL, the grants and catalog reads, with search_path pinned to
+ * `pg_catalog, pg_temp` and every name qualified.
+ *
+ * Connections: BranchDatabaseCluster's pools to the branch database, so branching, which
  * closes those pools while it copies a database (`withDatabasesQuiesced`), also waits for this
  * store's work to finish and never finds its idle connections in the way. A missing table or schema
  * (SQLSTATE 42P01 / 3F000) is UsersSyncMissingError, for reads and writes alike.
@@ -130,6 +137,7 @@ export class NeonAuthUsersSyncStore {
       if (existing !== undefined) {
         const differences = shapeDifferences(await this.expectedShape(c), await readTableShape(c, existing));
         if (differences.length > 0) throw new UsersSyncTableMismatchError(target.name, differences);
+        await this.grantTenantData(c, target);
         return { created: false, schemaCreated: false };
       }
       const schemaExists = await this.hasSchema(c);
@@ -142,6 +150,7 @@ export class NeonAuthUsersSyncStore {
         await c.query(`ALTER SCHEMA ${schema} OWNER TO ${owner}`);
       }
       await c.query(`ALTER TABLE ${USERS_SYNC_QUALIFIED} OWNER TO ${owner}`);
+      await this.grantTenantData(c, target);
       this.logger.info({ database: target.physicalName }, 'provisioned neon_auth.users_sync');
       return { created: true, schemaCreated: !schemaExists };
     });
@@ -167,7 +176,7 @@ export class NeonAuthUsersSyncStore {
 
   /** Whether Neon's `neon_auth.users_sync` exists in the database (false for a different table of that name). */
   async isProvisioned(target: Pick<BranchDatabase, 'physicalName'>): Promise<boolean> {
-    return this.withClient(target.physicalName, async (c) => {
+    return this.withClient(target.physicalName, 'admin', async (c) => {
       const oid = await this.usersSyncOid(c);
       if (oid === undefined) return false;
       await c.query('BEGIN');
@@ -231,7 +240,7 @@ export class NeonAuthUsersSyncStore {
 
   /** Whether schema `neon_auth` exists in the database. */
   schemaExists(target: Pick<BranchDatabase, 'physicalName'>): Promise<boolean> {
-    return this.withClient(target.physicalName, (c) => this.hasSchema(c));
+    return this.withClient(target.physicalName, 'admin', (c) => this.hasSchema(c));
   }
 
   /** Ids of the users not marked deleted; with `among`, only those of these ids. */
@@ -312,21 +321,33 @@ export class NeonAuthUsersSyncStore {
     return { rows: rows.map(({ sort_key: _key, ...row }) => row), next };
   }
 
-  /** Runs a read on the database; a missing table or schema is UsersSyncMissingError. */
+  /** Runs a read on the database as the tenant-data role (errors as dataError names them). */
   private async read<T>(target: Pick<BranchDatabase, 'physicalName'>, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     try {
-      return await this.withClient(target.physicalName, fn);
+      return await this.withClient(target.physicalName, 'data', fn);
     } catch (err) {
-      if (sqlState(err) === '42P01' || sqlState(err) === '3F000') throw new UsersSyncMissingError(target.physicalName);
-      throw err;
+      throw await this.dataError(target.physicalName, err);
     }
+  }
+
+  /**
+   * What a failed read or write of the tenant-data role means: a missing table or schema is
+   * UsersSyncMissingError; a refusal (SQLSTATE 42501: no CONNECT on a database never provisioned, or grants a
+   * tenant revoked) is UsersSyncMissingError when Neon's table is not there, else UsersSyncAccessDeniedError.
+   */
+  private async dataError(database: string, err: unknown): Promise<unknown> {
+    const code = sqlState(err);
+    if (code === '42P01' || code === '3F000') return new UsersSyncMissingError(database);
+    if (code !== '42501') return err;
+    const exists = await this.withClient(database, 'admin', async (c) => (await this.usersSyncOid(c)) !== undefined).catch(() => true);
+    return exists ? new UsersSyncAccessDeniedError(database, (err as Error).message) : new UsersSyncMissingError(database);
   }
 
   // ---- internals ----
 
   private async write(database: string, statements: { text: string; values: unknown[] }[]): Promise<number> {
     try {
-      return await this.withClient(database, async (c) => {
+      return await this.withClient(database, 'data', async (c) => {
         // One statement is atomic by itself; several go in one transaction so a call applies whole or not at all.
         if (statements.length === 1) return (await c.query(statements[0])).rowCount ?? 0;
         await c.query('BEGIN');
@@ -336,8 +357,7 @@ export class NeonAuthUsersSyncStore {
         return written;
       }, true);
     } catch (err) {
-      if (sqlState(err) === '42P01' || sqlState(err) === '3F000') throw new UsersSyncMissingError(database);
-      throw err;
+      throw await this.dataError(database, err);
     }
   }
 
@@ -346,6 +366,7 @@ export class NeonAuthUsersSyncStore {
     try {
       return await this.withClient(
         target.physicalName,
+        'admin',
         async (c) => {
           await c.query('BEGIN');
           await c.query(`SELECT set_config('lock_timeout', $1, true)`, [`${Math.max(1, Math.floor(this.ddlLockTimeoutMs))}ms`]);
@@ -368,14 +389,15 @@ export class NeonAuthUsersSyncStore {
   }
 
   /**
-   * Runs `fn` on a client of BranchDatabaseCluster's pool to `database`. A pool that branching closed
-   * between `poolFor` and `connect` is replaced (poolFor waits for the copy to finish). With
-   * `transactional`, a failure rolls back; a client whose rollback fails is discarded.
+   * Runs `fn` on a client of one of BranchDatabaseCluster's pools to `database`: `admin` for DDL, grants and
+   * catalog reads; `data` (the tenant-data role, with no more rights than the tenant) for every read and write of
+   * a row. A pool that branching closed between getting it and `connect` is replaced (getting one waits for the
+   * copy to finish). With `transactional`, a failure rolls back; a client whose rollback fails is discarded.
    */
-  private async withClient<T>(database: string, fn: (c: pg.PoolClient) => Promise<T>, transactional = false): Promise<T> {
+  private async withClient<T>(database: string, as: 'admin' | 'data', fn: (c: pg.PoolClient) => Promise<T>, transactional = false): Promise<T> {
     let client: pg.PoolClient | undefined;
     for (let attempt = 0; !client; attempt++) {
-      const pool = await this.cluster.poolFor(database);
+      const pool = as === 'admin' ? await this.cluster.adminPoolFor(database) : await this.cluster.tenantDataPoolFor(database);
       try {
         client = await pool.connect();
       } catch (err) {
@@ -394,6 +416,18 @@ export class NeonAuthUsersSyncStore {
     } finally {
       client.release(broken);
     }
+  }
+
+  /**
+   * The rights the tenant-data role needs and nothing more: CONNECT on the database, USAGE on the schema, and
+   * SELECT, INSERT, UPDATE on users_sync (an upsert; soft deletes are updates). Granted again on every provision,
+   * so an enable repairs grants a tenant revoked.
+   */
+  private async grantTenantData(c: pg.ClientBase, target: Pick<BranchDatabase, 'physicalName'>): Promise<void> {
+    const role = pg.escapeIdentifier(this.cluster.tenantDataRole);
+    await this.cluster.grantTenantDataConnect(c, target.physicalName);
+    await c.query(`GRANT USAGE ON SCHEMA ${pg.escapeIdentifier(NEON_AUTH_SCHEMA)} TO ${role}`);
+    await c.query(`GRANT SELECT, INSERT, UPDATE ON ${USERS_SYNC_QUALIFIED} TO ${role}`);
   }
 
   private async usersSyncOid(c: pg.ClientBase): Promise<number | undefined> {

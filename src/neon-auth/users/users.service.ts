@@ -10,7 +10,7 @@ import { ProviderUserNotFound, rolesOf, type ProviderUser } from '../../provider
 import { authorizeNeonAuthProject, projectAccessOf } from '../access.js';
 import { NeonAuthIntegrationResolver, type ResolvedIntegration } from '../integrations/integration-resolver.js';
 import { callProvider, providerErrorToApi } from '../provider-errors.js';
-import { UsersSyncMissingError } from '../users-sync/users-sync.errors.js';
+import { UsersSyncAccessDeniedError, UsersSyncMissingError } from '../users-sync/users-sync.errors.js';
 import { NeonAuthUsersSyncStore, type UsersSyncRecord } from '../users-sync/users-sync.store.js';
 import {
   DEFAULT_USERS_PAGE,
@@ -222,6 +222,12 @@ export class NeonAuthUsersService {
       return new ApiError(
         ErrorCode.NeonAuthUsersSyncMissing,
         `neon_auth.users_sync does not exist in database ${database.name}: disable and enable Neon Auth to provision it again; ${outcome}${left}`,
+      );
+    }
+    if (err instanceof UsersSyncAccessDeniedError) {
+      return new ApiError(
+        ErrorCode.NeonAuthUsersSyncUnavailable,
+        `neon_auth.users_sync in database ${database.name} refuses the control plane's writes (its grants were revoked?): disable and enable Neon Auth to grant them again; ${outcome}${left}`,
       );
     }
     this.logger.warn({ err: errText(err), database: database.physicalName }, 'neon auth: users_sync is unavailable');

@@ -3,6 +3,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
+import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 
 /** The compute server refused because a source database has other sessions (SQLSTATE 55006). */
@@ -38,6 +39,23 @@ export interface ConnectionTarget {
   database: string;
 }
 
+/**
+ * The login role the product reads and writes tenant-owned tables with (Neon Auth's `neon_auth` tables): one per
+ * cluster and secrets key (`neon_auth_data_<12 hex derived from SECRETS_KEY>`, so replicas share it and two control
+ * planes on one cluster do not take each other's), NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT, member of nothing, granted
+ * CONNECT on a database and rights on its Neon Auth tables only where Neon Auth is provisioned. Whatever a tenant's
+ * trigger, rule, default, index expression or view makes it run, it runs with these rights, which are less than the
+ * tenant's own.
+ */
+const TENANT_DATA_ROLE_PREFIX = 'neon_auth_data_';
+
+/**
+ * Every connection of the product to the cluster resolves names in pg_catalog first and its own temporary schema
+ * last, whatever the database's or a role's defaults say (a database owner can ALTER DATABASE ... SET search_path):
+ * a tenant's functions or operators in public or neon_auth never shadow the built-ins a statement means.
+ */
+const PINNED_SEARCH_PATH = '-c search_path=pg_catalog,pg_temp';
+
 /** How long branching waits for other sessions on the parent databases to go away before answering 423. */
 const IDLE_WAIT_ATTEMPTS = 6;
 const IDLE_WAIT_DELAY_MS = 200;
@@ -46,7 +64,11 @@ const IDLE_WAIT_DELAY_MS = 200;
  * The cluster that holds the branch databases (the "compute" server: COMPUTE_DATABASE_URL, else the
  * control-plane server). Owns an admin pool (to the URL's database, or to `postgres` when it falls
  * back to DATABASE_URL) that creates and drops real roles and databases, and the module's own pools
- * to branch databases (`poolFor`), which branching closes while it copies (`withDatabasesQuiesced`).
+ * to branch databases, which branching closes while it copies (`withDatabasesQuiesced`):
+ * - `adminPoolFor(database)`: the admin's connections to a branch database, for cluster-level work only
+ *   (provisioning DDL, grants, catalog reads), never for reading or writing a tenant's rows;
+ * - `tenantDataPoolFor(database)`: the tenant-data role's connections, for every read and write of a tenant-owned table.
+ * Every pool pins search_path to `pg_catalog, pg_temp`.
  *
  * Every identifier is quoted with escapeIdentifier. Utility statements (CREATE ROLE ... PASSWORD)
  * cannot take bind parameters, so the one literal, a password this server generated, is quoted
@@ -57,17 +79,21 @@ const IDLE_WAIT_DELAY_MS = 200;
 @Injectable()
 export class BranchDatabaseCluster implements OnModuleDestroy {
   private admin?: pg.Pool;
-  private readonly pools = new Map<string, pg.Pool>();
+  /** Per database: the admin's pool and the tenant-data role's pool. */
+  private readonly pools = new Map<string, { admin?: pg.Pool; data?: pg.Pool }>();
+  private tenantDataRoleReady?: Promise<void>;
   private readonly gates = new Map<string, { count: number; released: Promise<void>; release: () => void }>();
   private majorVersion?: number;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    private readonly secrets: SecretsService,
   ) {}
 
   async onModuleDestroy(): Promise<void> {
-    const pools = [...this.pools.values(), ...(this.admin ? [this.admin] : [])];
+    const pools = [...this.pools.values()].flatMap((p) => [p.admin, p.data]).filter((p): p is pg.Pool => p !== undefined);
+    if (this.admin) pools.push(this.admin);
     this.pools.clear();
     this.admin = undefined;
     await Promise.allSettled(pools.map((p) => p.end()));
@@ -107,16 +133,7 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     const client = await this.adminPool().connect();
     try {
       await client.query('BEGIN');
-      // The statement carries the password: keep it out of the server log, whatever log_statement or
-      // log_min_error_statement say (superuser-only settings; on a lesser account they stay as configured).
-      await client.query('SAVEPOINT quiet');
-      try {
-        await client.query(`SET LOCAL log_statement = 'none'`);
-        await client.query(`SET LOCAL log_min_error_statement = 'panic'`);
-        await client.query('RELEASE SAVEPOINT quiet');
-      } catch {
-        await client.query('ROLLBACK TO SAVEPOINT quiet');
-      }
+      await quietPasswordStatements(client);
       await client.query(sql);
       await client.query('COMMIT');
     } catch (err) {
@@ -231,9 +248,9 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     try {
       await Promise.all(
         names.map(async (name) => {
-          const pool = this.pools.get(name);
+          const pools = this.pools.get(name);
           this.pools.delete(name);
-          await pool?.end();
+          await Promise.all([pools?.admin?.end(), pools?.data?.end()]);
         }),
       );
       return await fn();
@@ -248,15 +265,96 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     }
   }
 
-  /** This process's pool to a branch database (admin credentials), created on first use. */
-  async poolFor(database: string): Promise<pg.Pool> {
-    for (let gate = this.gates.get(database); gate; gate = this.gates.get(database)) await gate.released;
-    let pool = this.pools.get(database);
-    if (!pool) {
-      pool = this.newPool(database, 4);
-      this.pools.set(database, pool);
+  /**
+   * This process's admin pool to a branch database, created on first use: for cluster-level work in it
+   * (provisioning DDL, grants, catalog reads), never for a tenant's rows (see tenantDataPoolFor).
+   */
+  async adminPoolFor(database: string): Promise<pg.Pool> {
+    await this.gateOf(database);
+    const pools = this.poolsOf(database);
+    pools.admin ??= this.newPool(database, 4);
+    return pools.admin;
+  }
+
+  /** The tenant-data role (see TENANT_DATA_ROLE_PREFIX). */
+  get tenantDataRole(): string {
+    return `${TENANT_DATA_ROLE_PREFIX}${this.secrets.derive('compute cluster tenant data role name v1').slice(0, 12)}`;
+  }
+
+  /**
+   * This process's pool to a branch database as the tenant-data role (see TENANT_DATA_ROLE_PREFIX), created on first use. The
+   * role gets CONNECT and table rights from the provisioning of the objects it uses (grantTenantData).
+   */
+  async tenantDataPoolFor(database: string): Promise<pg.Pool> {
+    await this.ensureTenantDataRole();
+    await this.gateOf(database);
+    const pools = this.poolsOf(database);
+    pools.data ??= this.newPool(database, 4, { user: this.tenantDataRole, password: this.tenantDataPassword() });
+    return pools.data;
+  }
+
+  /**
+   * Creates the tenant-data role if it does not exist, and (every first use in a process) sets what it must be:
+   * its password, no attributes beyond LOGIN, member of no role, search_path pinned. Replicas derive the same
+   * password from the secrets key; concurrent creation by two replicas is retried as an ALTER.
+   */
+  ensureTenantDataRole(): Promise<void> {
+    this.tenantDataRoleReady ??= this.setUpTenantDataRole().catch((err: unknown) => {
+      this.tenantDataRoleReady = undefined;
+      throw err;
+    });
+    return this.tenantDataRoleReady;
+  }
+
+  private async setUpTenantDataRole(): Promise<void> {
+    const role = ident(this.tenantDataRole);
+    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT';
+    const client = await this.adminPool().connect();
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1)', [TENANT_DATA_ROLE_LOCK_KEY]);
+      await quietPasswordStatements(client);
+      const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [this.tenantDataRole]);
+      const password = pg.escapeLiteral(this.tenantDataPassword());
+      await client.query(rows.length === 0 ? `CREATE ROLE ${role} WITH ${attributes} PASSWORD ${password}` : `ALTER ROLE ${role} WITH ${attributes} PASSWORD ${password}`);
+      await client.query(`ALTER ROLE ${role} SET search_path = pg_catalog, pg_temp`);
+      // Member of nothing: whatever granted it a role since is taken back.
+      const { rows: memberships } = await client.query<{ rolname: string }>(
+        `SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
+          WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)`,
+        [this.tenantDataRole],
+      );
+      for (const m of memberships) await client.query(`REVOKE ${ident(m.rolname)} FROM ${role}`);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
     }
-    return pool;
+  }
+
+  /** The tenant-data role may connect to `database` (admin; idempotent). Table rights are granted with the tables. */
+  async grantTenantDataConnect(client: pg.ClientBase, database: string): Promise<void> {
+    await this.ensureTenantDataRole();
+    await client.query(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${ident(this.tenantDataRole)}`);
+  }
+
+  private tenantDataPassword(): string {
+    return this.secrets.derive('compute cluster tenant data role password v1');
+  }
+
+  private async gateOf(database: string): Promise<void> {
+    for (let gate = this.gates.get(database); gate; gate = this.gates.get(database)) await gate.released;
+  }
+
+  private poolsOf(database: string): { admin?: pg.Pool; data?: pg.Pool } {
+    let pools = this.pools.get(database);
+    if (!pools) {
+      pools = {};
+      this.pools.set(database, pools);
+    }
+    return pools;
   }
 
   private adminPool(): pg.Pool {
@@ -264,8 +362,12 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     return this.admin;
   }
 
-  private newPool(database: string | undefined, max: number): pg.Pool {
+  private newPool(database: string | undefined, max: number, login?: { user: string; password: string }): pg.Pool {
     const url = this.adminUrl();
+    if (login) {
+      url.username = encodeURIComponent(login.user);
+      url.password = encodeURIComponent(login.password);
+    }
     if (database !== undefined) {
       // Physical names are URI-safe by construction (naming.ts); refuse anything else rather than mis-encode it.
       if (!/^[A-Za-z0-9_.~-]+$/.test(database)) throw new Error(`not a physical database name: ${JSON.stringify(database)}`);
@@ -276,7 +378,8 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
       max,
       idleTimeoutMillis: 10_000,
       connectionTimeoutMillis: 10_000,
-      application_name: 'neon-auth-control-plane:compute',
+      application_name: login ? 'neon-auth-control-plane:tenant-data' : 'neon-auth-control-plane:compute',
+      options: PINNED_SEARCH_PATH,
     });
     pool.on('error', (err) => this.logger.warn({ err, database }, 'idle compute connection failed'));
     return pool;
@@ -297,4 +400,22 @@ function ident(name: string): string {
 
 function sqlState(err: unknown): string | undefined {
   return (err as { code?: string } | null)?.code;
+}
+
+/** pg_advisory_xact_lock key serializing the tenant-data role's set-up across replicas. ASCII "tdat". */
+const TENANT_DATA_ROLE_LOCK_KEY = 0x7464_6174;
+
+/**
+ * In an open transaction: statements that carry a password stay out of the server log, whatever log_statement or
+ * log_min_error_statement say (superuser-only settings; on a lesser account they stay as configured).
+ */
+async function quietPasswordStatements(client: pg.ClientBase): Promise<void> {
+  await client.query('SAVEPOINT quiet');
+  try {
+    await client.query(`SET LOCAL log_statement = 'none'`);
+    await client.query(`SET LOCAL log_min_error_statement = 'panic'`);
+    await client.query('RELEASE SAVEPOINT quiet');
+  } catch {
+    await client.query('ROLLBACK TO SAVEPOINT quiet');
+  }
 }
