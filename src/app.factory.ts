@@ -16,6 +16,7 @@ import { setupSwagger } from './openapi/swagger.js';
 import { toStackError } from './stack-auth/http/stack-error.filter.js';
 import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
+import { NeonAuthIntegrationsService } from './neon-auth/integrations/integrations.service.js';
 import { WebhookIntakeService } from './sync/webhook-intake.service.js';
 import { mountWebhookReceiver } from './sync/webhook-receiver.js';
 
@@ -84,6 +85,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     const dataSource = app.get(DataSource);
     const bootstrap = app.get(BootstrapService);
     await migrateUnderLock(dataSource, logger, () => bootstrap.ensureBootstrapped());
+    // Databases provisioned before the tenant-data role existed get its grants (in the background; logged).
+    app.get(NeonAuthIntegrationsService).restoreTenantDataGrantsInBackground();
   }
   return app;
 }

@@ -1123,6 +1123,8 @@ export interface NeonAuthSyncReconcileResponse {
 }
 
 export interface NeonAuthSyncStatus {
+  /** Why the newest events that are still pending (or parked as dead letters) could not be written to users_sync, e.g. a table whose grants to the control plane's role were revoked; null when no such event failed */
+  apply_error: string | null;
   /** Provider events parked after exhausting their apply attempts */
   dead_letters: number;
   /** Webhook-to-users_sync lag over the last hour */
@@ -1139,6 +1141,8 @@ export interface NeonAuthSyncStatus {
   last_reconciled_at: string | null;
   /** Provider events received and not yet applied (pending) */
   queued: number;
+  /** Why the last reconciliation failed; null when it succeeded (or none ran) */
+  reconcile_error: string | null;
 }
 
 export interface NeonAuthTransferAuthProviderProjectRequest {

@@ -1,6 +1,6 @@
 import type { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
@@ -80,7 +80,9 @@ interface ProviderSide {
  * the disable (logged with the provider project id). User-owned projects (manual setup, transferred) are never deleted.
  */
 @Injectable()
-export class NeonAuthIntegrationsService {
+export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
+  private restoring?: Promise<void>;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly resolver: NeonAuthIntegrationResolver,
@@ -89,6 +91,36 @@ export class NeonAuthIntegrationsService {
     private readonly access: AccessService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /**
+   * Gives the tenant-data role its rights on every integration's users_sync (see NeonAuthUsersSyncStore.restoreGrants):
+   * started in the background after each start (shutdown waits for it), so databases provisioned by an earlier
+   * version (or whose grants a tenant revoked) work again. Failures are logged per integration; never throws.
+   */
+  restoreTenantDataGrantsInBackground(): void {
+    this.restoring ??= this.restoreTenantDataGrants().finally(() => (this.restoring = undefined));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.restoring;
+  }
+
+  async restoreTenantDataGrants(): Promise<void> {
+    let restored = 0;
+    try {
+      const integrations = await this.db.getRepository(NeonAuthIntegrationEntity).find({ order: { createdAt: 'ASC' } });
+      for (const integration of integrations) {
+        try {
+          if (await this.usersSync.restoreGrants(await this.resolver.branchDatabaseOf(integration))) restored++;
+        } catch (err) {
+          this.logger.warn({ integrationId: integration.id, err }, 'neon auth: could not restore the tenant-data grants of an integration');
+        }
+      }
+      this.logger.debug({ integrations: integrations.length, restored }, 'neon auth: tenant-data grants restored');
+    } catch (err) {
+      this.logger.warn({ err }, 'neon auth: could not list integrations to restore their tenant-data grants');
+    }
+  }
 
   toIntegrationDto(i: NeonAuthIntegrationEntity): NeonAuthIntegrationDto {
     const dto: NeonAuthIntegrationDto = {

@@ -157,6 +157,18 @@ export class NeonAuthUsersSyncStore {
   }
 
   /**
+   * Grants the tenant-data role its rights again when Neon's users_sync is there (no DDL otherwise): for databases
+   * provisioned before the role existed, and to repair revoked grants. Answers whether the table was there.
+   */
+  async restoreGrants(target: BranchDatabase): Promise<boolean> {
+    return this.ddlTransaction(target, async (c) => {
+      if ((await this.usersSyncOid(c)) === undefined) return false;
+      await this.grantTenantData(c, target);
+      return true;
+    });
+  }
+
+  /**
    * Disable: `deleteData: false` keeps the schema, the table and its rows (a later provision reuses
    * them); `deleteData: true` drops schema `neon_auth` with CASCADE (see the class comment).
    */

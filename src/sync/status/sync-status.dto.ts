@@ -23,6 +23,18 @@ export class NeonAuthSyncStatusDto {
 
   @ApiProperty({ type: String, format: 'date-time', nullable: true, description: 'Start of the last complete reconciliation with the provider' })
   last_reconciled_at!: string | null;
+
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Why the newest events that are still pending (or parked as dead letters) could not be written to users_sync, e.g. a ' +
+      "table whose grants to the control plane's role were revoked; null when no such event failed",
+  })
+  apply_error!: string | null;
+
+  @ApiProperty({ type: String, nullable: true, description: 'Why the last reconciliation failed; null when it succeeded (or none ran)' })
+  reconcile_error!: string | null;
 }
 
 export class NeonAuthSyncReconcileResponseDto {

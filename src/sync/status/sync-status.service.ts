@@ -11,11 +11,13 @@ interface StatsRow {
   queued: string;
   dead_letters: string;
   last_applied_at: Date | null;
+  apply_error: string | null;
 }
 
 /**
- * Sync status of a branch's Neon Auth integration (issue 5 extensions): inbox lag / backlog / dead letters
- * from sync_inbox, last reconciliation from the reconciler; and an on-demand reconciliation.
+ * Sync status of a branch's Neon Auth integration (extensions): inbox lag / backlog / dead letters and the newest
+ * failure of an unapplied event from sync_inbox, last reconciliation (and its failure) from the reconciler; and an
+ * on-demand reconciliation.
  */
 @Injectable()
 export class SyncStatusService {
@@ -38,7 +40,9 @@ export class SyncStatusService {
          (SELECT percentile_cont(0.99) WITHIN GROUP (ORDER BY lag) FROM recent) AS p99,
          (SELECT count(*) FROM sync_inbox WHERE integration_id = $1 AND status = 'pending') AS queued,
          (SELECT count(*) FROM sync_inbox WHERE integration_id = $1 AND status = 'dead') AS dead_letters,
-         (SELECT max(applied_at) FROM sync_inbox WHERE integration_id = $1 AND status = 'applied') AS last_applied_at`,
+         (SELECT max(applied_at) FROM sync_inbox WHERE integration_id = $1 AND status = 'applied') AS last_applied_at,
+         (SELECT last_error FROM sync_inbox WHERE integration_id = $1 AND status IN ('pending', 'dead') AND last_error IS NOT NULL
+           ORDER BY id DESC LIMIT 1) AS apply_error`,
       [integration.id],
     )) as StatsRow[];
     const last = await this.reconciler.lastReconciliation(integration.id);
@@ -48,6 +52,8 @@ export class SyncStatusService {
       dead_letters: Number(stats.dead_letters),
       last_applied_at: stats.last_applied_at ? new Date(stats.last_applied_at).toISOString() : null,
       last_reconciled_at: last?.lastReconciledAt ? new Date(last.lastReconciledAt).toISOString() : null,
+      apply_error: stats.apply_error,
+      reconcile_error: last?.lastError ?? null,
     };
   }
 
