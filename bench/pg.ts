@@ -46,7 +46,7 @@ export class BenchPostgres {
   static async start(): Promise<BenchPostgres> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-pg-'));
     fs.chmodSync(dir, 0o755);
-    const handle = await startEmbeddedPostgres(dir, await freePort(), createLogger('warn'));
+    const handle = await startEmbeddedPostgres(dir, { port: await freePort() }, createLogger('warn'));
     return new BenchPostgres(dir, handle, new URL(handle.databaseUrl));
   }
 

@@ -9,7 +9,7 @@ import { toApiError, writeError } from './common/error.filter.js';
 import { PinoNestLogger } from './common/logger.js';
 import { requestIdMiddleware } from './common/request-id.js';
 import { createValidationPipe } from './common/validation.js';
-import type { AppConfig } from './config/config.js';
+import { computeSharesControlPlaneCluster, type AppConfig } from './config/config.js';
 import { migrateUnderLock } from './database/migrator.js';
 import { BootstrapService } from './iam/bootstrap.service.js';
 import { setupSwagger } from './openapi/swagger.js';
@@ -43,7 +43,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     preview: options.preview,
     abortOnError: false,
   });
-  app.set('trust proxy', 'loopback');
+  // X-Forwarded-For only from the proxies the operator names (TRUST_PROXY); by default the TCP peer is the client.
+  app.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   app.disable('x-powered-by');
   app.use(requestIdMiddleware);
   if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
@@ -79,6 +80,12 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   setupSwagger(app, config);
 
   if (!options.preview) {
+    if (computeSharesControlPlaneCluster(config)) {
+      logger.warn(
+        'branch databases share the control-plane database\'s PostgreSQL cluster: set COMPUTE_DATABASE_URL to another cluster in ' +
+          'production (README: Security model), so no tenant role can ever log in where accounts, key hashes and secrets are kept',
+      );
+    }
     await app.init();
     // The sync webhook receiver, on the HTTP server ahead of Express (see src/sync/webhook-receiver.ts).
     mountWebhookReceiver(app.getHttpServer(), app.get(WebhookIntakeService), logger.child({ component: 'sync' }), config.bodyLimitBytes);

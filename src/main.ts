@@ -18,8 +18,12 @@ async function main(): Promise<void> {
 
   try {
     if (!config.databaseUrl) {
-      embedded = await startEmbeddedPostgres(config.dataDir, config.embeddedPgPort, logger);
-      config = { ...config, databaseUrl: embedded.databaseUrl };
+      embedded = await startEmbeddedPostgres(
+        config.dataDir,
+        { port: config.embeddedPgPort, computePort: config.computeDatabaseUrl ? undefined : config.embeddedComputePgPort },
+        logger,
+      );
+      config = { ...config, databaseUrl: embedded.databaseUrl, computeDatabaseUrl: config.computeDatabaseUrl ?? embedded.computeUrl };
     }
     if (stopping()) return;
     app = await createApp(config, logger);

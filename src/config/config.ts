@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
 
@@ -22,8 +23,15 @@ export interface AppConfig {
   computePublicHost?: string;
   /** Port put into connection URIs handed to users. Unset means: the compute server's port. */
   computePublicPort?: number;
+  /**
+   * Proxies whose X-Forwarded-For is believed (TRUST_PROXY: addresses, CIDR blocks, or Express's names loopback,
+   * linklocal, uniquelocal). Empty by default: the client address is the TCP peer's, whatever a header says.
+   */
+  trustProxy: string[];
   /** Port of the embedded PostgreSQL (only when databaseUrl is unset). */
   embeddedPgPort: number;
+  /** Port of the embedded cluster of branch databases (only when databaseUrl and computeDatabaseUrl are unset). */
+  embeddedComputePgPort: number;
   /** Personal API key of the bootstrap platform admin, instead of a random one. */
   bootstrapApiKey?: string;
   bootstrapAdminEmail: string;
@@ -92,12 +100,14 @@ export const ENVIRONMENT_VARIABLES = [
   'COMPUTE_PUBLIC_HOST',
   'COMPUTE_PUBLIC_PORT',
   'EMBEDDED_PG_PORT',
+  'EMBEDDED_COMPUTE_PG_PORT',
   'BOOTSTRAP_API_KEY',
   'BOOTSTRAP_ADMIN_EMAIL',
   'BOOTSTRAP_ADMIN_NAME',
   'SECRETS_KEY',
   'LOG_LEVEL',
   'BODY_LIMIT',
+  'TRUST_PROXY',
   'REGION_ID',
   'DATABASE_POOL_SIZE',
   'STACK_AUTH_INTEGRATION_CLIENT_ID',
@@ -156,6 +166,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const computePublicPort =
     computePublicPortRaw === undefined ? undefined : int('COMPUTE_PUBLIC_PORT', 5432, 1, 65535);
   const embeddedPgPort = int('EMBEDDED_PG_PORT', 5433, 1, 65535);
+  const embeddedComputePgPort = int('EMBEDDED_COMPUTE_PG_PORT', 5434, 1, 65535);
+  if (embeddedComputePgPort === embeddedPgPort && databaseUrl === undefined && computeDatabaseUrl === undefined) {
+    problems.push('EMBEDDED_COMPUTE_PG_PORT must differ from EMBEDDED_PG_PORT (the two embedded clusters listen side by side)');
+  }
 
   const bootstrapApiKey = str('BOOTSTRAP_API_KEY');
   if (bootstrapApiKey !== undefined && (bootstrapApiKey.length < 16 || /\s/.test(bootstrapApiKey))) {
@@ -175,6 +189,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const logLevelRaw = (str('LOG_LEVEL') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(logLevelRaw)) {
     problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevelRaw}")`);
+  }
+  const trustProxyRaw = str('TRUST_PROXY');
+  const trustProxy = trustProxyRaw === undefined ? [] : parseTrustProxy(trustProxyRaw);
+  if (trustProxy === undefined) {
+    problems.push('TRUST_PROXY must be a comma-separated list of IP addresses, CIDR blocks (a.b.c.d/n) or loopback, linklocal, uniquelocal');
   }
   const bodyLimitBytes = parseByteSize(str('BODY_LIMIT') ?? '1mb');
   if (bodyLimitBytes === undefined) {
@@ -216,12 +235,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     computePublicHost,
     computePublicPort,
     embeddedPgPort,
+    embeddedComputePgPort,
     bootstrapApiKey,
     bootstrapAdminEmail: bootstrapAdminEmail.toLowerCase(),
     bootstrapAdminName,
     secretsKey,
     logLevel: logLevelRaw as AppConfig['logLevel'],
     bodyLimitBytes: bodyLimitBytes ?? 1024 * 1024,
+    trustProxy: trustProxy ?? [],
     regionId,
     databasePoolSize,
     stackAuthIntegrationClientId,
@@ -247,6 +268,19 @@ export function parseSecretsKey(raw: string): Buffer | undefined {
   return undefined;
 }
 
+/** TRUST_PROXY's entries, or undefined when one is not an address, a CIDR block or one of Express's names. */
+export function parseTrustProxy(raw: string): string[] | undefined {
+  const entries = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  for (const entry of entries) {
+    if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) continue;
+    const [address, prefix, ...rest] = entry.split('/');
+    const family = isIP(address);
+    if (family === 0 || rest.length > 0) return undefined;
+    if (prefix !== undefined && !(/^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128))) return undefined;
+  }
+  return entries;
+}
+
 function parseByteSize(raw: string): number | undefined {
   const m = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw.trim());
   if (!m) return undefined;
@@ -258,3 +292,17 @@ function parseByteSize(raw: string): number | undefined {
 
 /** Injection token for the validated configuration. */
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/**
+ * Whether the branch databases live in the cluster that holds the control-plane database (no COMPUTE_DATABASE_URL,
+ * or one naming the same host and port). Works, but a tenant who became superuser of that cluster would read the
+ * control plane's accounts, key hashes and encrypted secrets: production keeps them apart.
+ */
+export function computeSharesControlPlaneCluster(config: Pick<AppConfig, 'databaseUrl' | 'computeDatabaseUrl'>): boolean {
+  if (!config.databaseUrl) return false;
+  if (!config.computeDatabaseUrl) return true;
+  const a = new URL(config.databaseUrl);
+  const b = new URL(config.computeDatabaseUrl);
+  const hostOf = (u: URL) => (['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) ? 'loopback' : u.hostname.toLowerCase());
+  return hostOf(a) === hostOf(b) && (a.port || '5432') === (b.port || '5432');
+}

@@ -16,7 +16,29 @@ const EMBEDDED_USER = 'postgres';
 export interface EmbeddedPostgresHandle {
   /** Connection string of the control-plane database on the embedded server. */
   databaseUrl: string;
+  /**
+   * Superuser connection string of the cluster that holds the branch databases: a second embedded cluster
+   * (`<dataDir>/compute-pg`), or the control-plane cluster itself for a data directory made before the two were
+   * split (`sharedCompute`); undefined when COMPUTE_DATABASE_URL names one.
+   */
+  computeUrl?: string;
+  /** The branch databases live in the control-plane cluster (a data directory from before the split). */
+  sharedCompute: boolean;
   stop(): Promise<void>;
+}
+
+/** One embedded cluster, started. */
+interface EmbeddedCluster {
+  port: number;
+  password: string;
+  stop(): Promise<void>;
+}
+
+export interface EmbeddedPostgresOptions {
+  /** Port of the control-plane cluster (EMBEDDED_PG_PORT). */
+  port: number;
+  /** Port of the branch-database cluster (EMBEDDED_COMPUTE_PG_PORT), or undefined when COMPUTE_DATABASE_URL is set. */
+  computePort?: number;
 }
 
 export class EmbeddedPostgresError extends Error {
@@ -99,7 +121,7 @@ async function recoverStalePidFile(pgData: string, log: Logger): Promise<void> {
   }
 }
 
-async function assertPortFree(port: number): Promise<void> {
+async function assertPortFree(port: number, variable: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     const server = net.createServer();
     server.once('error', (err: NodeJS.ErrnoException) => {
@@ -107,7 +129,8 @@ async function assertPortFree(port: number): Promise<void> {
         new EmbeddedPostgresError(
           err.code === 'EADDRINUSE'
             ? `port ${port} on 127.0.0.1 is already in use, so the embedded PostgreSQL cannot start. ` +
-                'Stop whatever listens there, choose another port with EMBEDDED_PG_PORT, or use an external server with DATABASE_URL.'
+                `Stop whatever listens there, choose another port with ${variable}, or use an external server ` +
+                `(${variable === 'EMBEDDED_PG_PORT' ? 'DATABASE_URL' : 'COMPUTE_DATABASE_URL'}).`
             : `cannot bind port ${port} for the embedded PostgreSQL: ${err.message}`,
         ),
       );
@@ -117,18 +140,19 @@ async function assertPortFree(port: number): Promise<void> {
 }
 
 /**
- * Creates the control-plane database unless it exists (a first boot may have died before doing it), and
- * closes it to every role but the superuser.
+ * Creates `database` unless it exists (a first boot may have died before doing it), and closes the cluster's
+ * databases to every role but the superuser: tenant roles reach their own branch databases and nothing else.
  */
-async function ensureDatabase(port: number, password: string): Promise<void> {
+async function ensureDatabases(port: number, password: string, database?: string): Promise<void> {
   const { default: pg } = await import('pg');
   const client = new pg.Client({ host: '127.0.0.1', port, user: EMBEDDED_USER, password, database: 'postgres' });
   await client.connect();
   try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [EMBEDDED_DATABASE]);
-    if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(EMBEDDED_DATABASE)}`);
-    // Branch databases live on this server too: their roles may reach their own databases and nothing else.
-    for (const db of [EMBEDDED_DATABASE, 'postgres', 'template1']) {
+    if (database) {
+      const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+      if (rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+    }
+    for (const db of [...(database ? [database] : []), 'postgres', 'template1']) {
       await client.query(`REVOKE CONNECT ON DATABASE ${client.escapeIdentifier(db)} FROM PUBLIC`);
     }
   } finally {
@@ -137,19 +161,68 @@ async function ensureDatabase(port: number, password: string): Promise<void> {
 }
 
 /**
- * Starts the embedded PostgreSQL that backs `npm start` when DATABASE_URL is unset: data in
- * `<dataDir>/pg`, listening on 127.0.0.1 only, initialised on first boot.
+ * Starts what `npm start` runs on when DATABASE_URL is unset: the control-plane cluster (`<dataDir>/pg`, database
+ * `control_plane`, EMBEDDED_PG_PORT) and, unless COMPUTE_DATABASE_URL is set, a second cluster for the branch
+ * databases (`<dataDir>/compute-pg`, EMBEDDED_COMPUTE_PG_PORT), both on 127.0.0.1 only, initialised on first boot
+ * and started side by side. Two clusters keep tenants' login roles away from where the control plane keeps
+ * accounts, key hashes and encrypted secrets: even a superuser of the branch-database cluster reads none of them.
+ * A data directory made before the split (a `pg` cluster and no `compute-pg`) keeps its branch databases where
+ * they are (`sharedCompute`; the server warns at start).
  */
-export async function startEmbeddedPostgres(dataDir: string, port: number, log: Logger): Promise<EmbeddedPostgresHandle> {
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  const pgData = path.join(dataDir, 'pg');
-  const isRoot = process.getuid?.() === 0;
+export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPostgresOptions, log: Logger): Promise<EmbeddedPostgresHandle> {
   fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
-  if (isRoot) {
+  if (process.getuid?.() === 0) {
     // PostgreSQL runs as the unprivileged "postgres" user, which must be able to reach the data dir.
     fs.chmodSync(dataDir, 0o755);
   }
-  const passwordFile = path.join(dataDir, 'pg-superuser-password');
+  const legacyLayout = options.computePort !== undefined && fs.existsSync(path.join(dataDir, 'pg', 'PG_VERSION')) && !fs.existsSync(path.join(dataDir, 'compute-pg'));
+  const wantCompute = options.computePort !== undefined && !legacyLayout;
+  const [control, compute] = await Promise.allSettled([
+    startCluster(dataDir, { name: 'pg', passwordFile: 'pg-superuser-password', port: options.port, portVariable: 'EMBEDDED_PG_PORT', database: EMBEDDED_DATABASE }, log),
+    wantCompute
+      ? startCluster(dataDir, { name: 'compute-pg', passwordFile: 'compute-pg-superuser-password', port: options.computePort!, portVariable: 'EMBEDDED_COMPUTE_PG_PORT' }, log)
+      : Promise.resolve(undefined),
+  ]);
+  if (control.status === 'rejected' || compute.status === 'rejected') {
+    // Nothing half-started stays behind.
+    if (control.status === 'fulfilled') await control.value.stop().catch(() => undefined);
+    if (compute.status === 'fulfilled') await compute.value?.stop().catch(() => undefined);
+    throw control.status === 'rejected' ? control.reason : (compute as PromiseRejectedResult).reason;
+  }
+  const c = control.value;
+  const b = compute.value;
+  const url = (cluster: EmbeddedCluster, database: string) => `postgres://${EMBEDDED_USER}:${cluster.password}@127.0.0.1:${cluster.port}/${database}`;
+  let stopped = false;
+  return {
+    databaseUrl: url(c, EMBEDDED_DATABASE),
+    computeUrl: b ? url(b, 'postgres') : legacyLayout ? url(c, 'postgres') : undefined,
+    sharedCompute: legacyLayout,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await Promise.all([c.stop(), b?.stop()]);
+    },
+  };
+}
+
+interface ClusterSpec {
+  /** Folder under the data directory. */
+  name: string;
+  passwordFile: string;
+  port: number;
+  portVariable: string;
+  /** A database to create on first boot (the control plane's). */
+  database?: string;
+}
+
+/** Starts one embedded cluster: data in `<dataDir>/<name>`, initialised on first boot. */
+async function startCluster(dataDir: string, spec: ClusterSpec, parentLog: Logger): Promise<EmbeddedCluster> {
+  const log = parentLog.child({ cluster: spec.name });
+  const port = spec.port;
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const pgData = path.join(dataDir, spec.name);
+  const isRoot = process.getuid?.() === 0;
+  const passwordFile = path.join(dataDir, spec.passwordFile);
   let password: string;
   if (fs.existsSync(passwordFile)) {
     password = fs.readFileSync(passwordFile, 'utf8').trim();
@@ -190,7 +263,7 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
     } else {
       await recoverStalePidFile(pgData, log);
     }
-    await assertPortFree(port);
+    await assertPortFree(port, spec.portVariable);
     await pg.start();
   } catch (err) {
     if (err instanceof EmbeddedPostgresError) throw err;
@@ -200,13 +273,13 @@ export async function startEmbeddedPostgres(dataDir: string, port: number, log: 
       : '';
     throw new EmbeddedPostgresError(`embedded PostgreSQL failed to start: ${detail || 'no output'}.${hint}`);
   }
-  const databaseUrl = `postgres://${EMBEDDED_USER}:${password}@127.0.0.1:${port}/${EMBEDDED_DATABASE}`;
-  await ensureDatabase(port, password);
+  await ensureDatabases(port, password, spec.database);
   log.info({ port, ms: Date.now() - started, firstBoot }, 'embedded PostgreSQL is up');
 
   let stopped = false;
   return {
-    databaseUrl,
+    port,
+    password,
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -54,7 +54,7 @@ describe('embedded PostgreSQL across crashes and signals (one data directory, in
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), BOOTSTRAP_API_KEY: key };
+    env = { DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), EMBEDDED_COMPUTE_PG_PORT: String(await freePort()), BOOTSTRAP_API_KEY: key };
   });
   afterAll(cleanupServers);
 

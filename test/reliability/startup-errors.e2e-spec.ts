@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { cleanupServers, makeTempDir, spawnServer } from '../helpers/server-process.js';
+import { cleanupServers, freePort, makeTempDir, spawnServer } from '../helpers/server-process.js';
 
 describe('start-up failures are clear and stop the process', () => {
   let blocker: net.Server | undefined;
@@ -16,7 +16,7 @@ describe('start-up failures are clear and stop the process', () => {
     const port = (blocker.address() as net.AddressInfo).port;
     const dataDir = makeTempDir();
 
-    const server = spawnServer({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port) });
+    const server = spawnServer({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(port), EMBEDDED_COMPUTE_PG_PORT: String(await freePort()) });
     const exit = await server.waitForExit(30_000);
     expect(exit.code).not.toBe(0);
     expect(exit.code).not.toBeNull();
