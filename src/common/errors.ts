@@ -34,6 +34,9 @@ export enum ErrorCode {
   NeonAuthUsersSyncUnavailable = 'NEON_AUTH_USERS_SYNC_UNAVAILABLE',
   NeonAuthUsersSyncMissing = 'NEON_AUTH_USERS_SYNC_MISSING',
   AuthProviderProjectOwnedByUser = 'AUTH_PROVIDER_PROJECT_OWNED_BY_USER',
+  // Quotas (PROJECTS_LIMIT, BRANCHES_LIMIT).
+  ProjectsLimitExceeded = 'PROJECTS_LIMIT_EXCEEDED',
+  BranchesLimitExceeded = 'BRANCHES_LIMIT_EXCEEDED',
 }
 
 export function httpStatusOf(code: ErrorCode): HttpStatus {
@@ -65,6 +68,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.AuthProviderProjectOwnedByUser:
       return HttpStatus.CONFLICT;
     case ErrorCode.IdempotencyKeyReused:
+    case ErrorCode.ProjectsLimitExceeded:
+    case ErrorCode.BranchesLimitExceeded:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.Locked:
       return HttpStatus.LOCKED;

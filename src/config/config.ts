@@ -59,6 +59,10 @@ export interface AppConfig {
   syncPollSeconds: number;
   /** SYNC_INBOX_RETENTION_DAYS: applied and skipped inbox events are pruned after this many days (deletions are kept). */
   syncInboxRetentionDays: number;
+  /** Most projects one organization may have (PROJECTS_LIMIT; 0: no limit). */
+  projectsLimit: number;
+  /** Most branches one project may have, its default branch included (BRANCHES_LIMIT; 0: no limit). */
+  branchesLimit: number;
   /** HTTP Basic client id of Neon's integration calls to the embedded provider. */
   stackAuthIntegrationClientId: string;
   /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
@@ -107,6 +111,8 @@ export const ENVIRONMENT_VARIABLES = [
   'SECRETS_KEY',
   'LOG_LEVEL',
   'BODY_LIMIT',
+  'PROJECTS_LIMIT',
+  'BRANCHES_LIMIT',
   'TRUST_PROXY',
   'REGION_ID',
   'DATABASE_POOL_SIZE',
@@ -223,6 +229,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
   const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
   const syncInboxRetentionDays = int('SYNC_INBOX_RETENTION_DAYS', 7, 1, 3650);
+  const projectsLimit = int('PROJECTS_LIMIT', 100, 0, 1_000_000);
+  const branchesLimit = int('BRANCHES_LIMIT', 100, 0, 1_000_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -252,6 +260,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncRetryDelaySeconds,
     syncPollSeconds,
     syncInboxRetentionDays,
+    projectsLimit,
+    branchesLimit,
     stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,

@@ -1,14 +1,18 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { ApiError } from '../common/errors.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { AuthDetailsResponseDto, CurrentUserInfoResponseDto } from './dto/user.dto.js';
 import { AccountEntity } from './entities/account.entity.js';
 import type { Principal } from './principal.js';
 
 @Injectable()
 export class CurrentUserService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   authDetails(principal: Principal): AuthDetailsResponseDto {
     switch (principal.kind) {
@@ -37,8 +41,8 @@ export class CurrentUserService {
       login: account.email,
       name: account.name,
       last_name: '',
-      projects_limit: 0,
-      branches_limit: 0,
+      projects_limit: this.config.projectsLimit,
+      branches_limit: this.config.branchesLimit,
       max_autoscaling_limit: 0,
       plan: 'free',
     };

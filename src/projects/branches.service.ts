@@ -1,10 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { isUniqueViolation, withFreshIds } from '../common/db-errors.js';
 import { ApiError, ErrorCode } from '../common/errors.js';
 import { newBranchId, newEndpointId } from '../common/ids.js';
 import { keysetPage } from '../common/pagination.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { AccessContext } from '../iam/principal.js';
 import { BranchStorageService } from './branch-databases/branch-storage.service.js';
 import { ComputeBusyError, BranchDatabaseCluster } from './branch-databases/branch-database-cluster.js';
@@ -27,6 +28,7 @@ import { EndpointEntity } from './entities/endpoint.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { finishedOperation, toBranchDto, toDatabaseDto, toEndpointDto, toRoleDto } from './projects.mappers.js';
 import { escapeLike } from './projects.service.js';
+import { assertBranchQuota } from './quotas.js';
 
 const SORT_EXPRESSIONS = { name: 'b.name', created_at: 'b.created_at', updated_at: 'b.updated_at' } as const;
 
@@ -40,6 +42,7 @@ export class BranchesService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly cluster: BranchDatabaseCluster,
     private readonly storage: BranchStorageService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Neon's cursor pagination: `pagination.next` while there are more; without `limit`, every branch. */
@@ -99,6 +102,7 @@ export class BranchesService {
         // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits,
         // then sees the child (409) or the new databases (project delete drops them too).
         await this.lockBranch(tx, projectId, parent.id, body.branch?.parent_id ? 'branch.parent_id' : undefined);
+        await assertBranchQuota(tx, projectId, this.config.branchesLimit);
         const parentRoles = await tx.getRepository(RoleEntity).find({ where: { branchId: parent.id }, order: { createdAt: 'ASC', id: 'ASC' } });
         const parentDbs = await tx.getRepository(DatabaseEntity).find({ where: { branchId: parent.id }, order: { id: 'ASC' } });
         const name = body.branch?.name ?? ids.branchId;

@@ -27,6 +27,7 @@ import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
 import { ProjectEntity, type ProjectSettings } from './entities/project.entity.js';
 import { ProjectSettingsChecks } from './project-settings-checks.js';
+import { assertProjectQuota } from './quotas.js';
 import { RoleEntity } from './entities/role.entity.js';
 import {
   finishedOperation,
@@ -110,6 +111,7 @@ export class ProjectsService {
     const undo = this.storage.newCompensations();
     try {
       const created = await this.db.transaction(async (tx) => {
+        await assertProjectQuota(tx, orgId, this.config.projectsLimit);
         const project = await tx.getRepository(ProjectEntity).save(
           tx.getRepository(ProjectEntity).create({
             id: ids.projectId,

@@ -59,6 +59,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.NeonAuthUsersSyncUnavailable]: 503,
   [ErrorCode.NeonAuthUsersSyncMissing]: 409,
   [ErrorCode.AuthProviderProjectOwnedByUser]: 409,
+  [ErrorCode.ProjectsLimitExceeded]: 422,
+  [ErrorCode.BranchesLimitExceeded]: 422,
 };
 
 describe('ErrorCode -> HTTP status', () => {

@@ -1,0 +1,32 @@
+import type { EntityManager } from 'typeorm';
+import { ApiError, ErrorCode } from '../common/errors.js';
+
+/** pg_advisory_xact_lock class of the quota checks (with hashtext of what is counted). ASCII "quot". */
+const QUOTA_LOCK_CLASS = 0x7175_6f74;
+
+/**
+ * Quotas, so one account cannot fill the disk with real databases: PROJECTS_LIMIT projects per organization and
+ * BRANCHES_LIMIT branches per project (0: no limit), refused with 422 before any database is made. Each check runs
+ * in the transaction that inserts the new row, and holds a transaction advisory lock on what it counts until that
+ * transaction ends, so concurrent creations are counted one after the other and cannot all pass.
+ */
+export async function assertProjectQuota(tx: EntityManager, orgId: string, limit: number): Promise<void> {
+  const n = await countUnderLock(tx, `projects:${orgId}`, 'SELECT count(*)::int AS n FROM projects WHERE org_id = $1', orgId, limit);
+  if (n !== undefined && n >= limit) {
+    throw new ApiError(ErrorCode.ProjectsLimitExceeded, `projects limit exceeded: organization ${orgId} has ${n} projects and its limit is ${limit}`);
+  }
+}
+
+export async function assertBranchQuota(tx: EntityManager, projectId: string, limit: number): Promise<void> {
+  const n = await countUnderLock(tx, `branches:${projectId}`, 'SELECT count(*)::int AS n FROM branches WHERE project_id = $1', projectId, limit);
+  if (n !== undefined && n >= limit) {
+    throw new ApiError(ErrorCode.BranchesLimitExceeded, `branches limit exceeded: project ${projectId} has ${n} branches and its limit is ${limit}`);
+  }
+}
+
+async function countUnderLock(tx: EntityManager, key: string, sql: string, id: string, limit: number): Promise<number | undefined> {
+  if (limit === 0) return undefined;
+  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [QUOTA_LOCK_CLASS, key]);
+  const [{ n }] = (await tx.query(sql, [id])) as { n: number }[];
+  return n;
+}

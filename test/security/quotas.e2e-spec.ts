@@ -1,0 +1,55 @@
+import { api, createProject, type Api } from '../helpers/fixtures.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { adminQuery } from '../helpers/test-db.js';
+
+/**
+ * Quotas: PROJECTS_LIMIT per organization and BRANCHES_LIMIT per project, so one account cannot fill the disk with
+ * real database copies. Refused with 422 in Neon's error shape before any database is made, also under concurrency.
+ */
+describe('quotas on projects and branches', () => {
+  let t: TestApp;
+  let admin: Api;
+  beforeAll(async () => {
+    t = await startTestApp({ PROJECTS_LIMIT: '3', BRANCHES_LIMIT: '3' });
+    admin = api(t, t.adminKey);
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  const databasesOnCluster = async (): Promise<number> => (await adminQuery<{ n: number }>('SELECT count(*)::int AS n FROM pg_database'))[0].n;
+
+  it('GET /users/me reports the limits', async () => {
+    const me = await admin.get('/users/me').expect(200);
+    expect(me.body).toMatchObject({ projects_limit: 3, branches_limit: 3 });
+  });
+
+  it('branches: the limit counts the default branch; concurrent creations never pass it; nothing is left behind', async () => {
+    const created = await createProject(admin, { name: 'quota branches' });
+    const projectId = created.project.id as string;
+    const before = await databasesOnCluster();
+    const results = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => admin.post(`/projects/${projectId}/branches`, { branch: { name: `b${i}` }, endpoints: [{ type: 'read_write' }] })),
+    );
+    const statuses = results.map((r) => r.status).sort();
+    expect(statuses).toEqual([201, 201, 422, 422, 422]);
+    const refused = results.find((r) => r.status === 422)!;
+    expect(refused.body).toMatchObject({ code: 'BRANCHES_LIMIT_EXCEEDED', message: expect.stringContaining('limit is 3') });
+    expect(typeof refused.body.request_id).toBe('string');
+    expect(await databasesOnCluster()).toBe(before + 2);
+    const branches = await admin.get(`/projects/${projectId}/branches`).expect(200);
+    expect(branches.body.branches).toHaveLength(3);
+  });
+
+  it('projects: concurrent creations in one organization stop at the limit', async () => {
+    const [{ n }] = await adminQuery<{ n: number }>('SELECT count(*)::int AS n FROM projects', [], t.database);
+    const room = 3 - n;
+    const results = await Promise.all(Array.from({ length: room + 3 }, (_, i) => admin.post('/projects', { project: { name: `quota ${i}` } })));
+    expect(results.filter((r) => r.status === 201)).toHaveLength(room);
+    const refused = results.filter((r) => r.status === 422);
+    expect(refused).toHaveLength(3);
+    expect(refused[0].body).toMatchObject({ code: 'PROJECTS_LIMIT_EXCEEDED' });
+    const [{ m }] = await adminQuery<{ m: number }>('SELECT count(*)::int AS m FROM projects', [], t.database);
+    expect(m).toBe(3);
+  });
+});
