@@ -2,6 +2,7 @@ import { DynamicModule, Global, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
+import { AuditModule } from './audit/audit.module.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { LOGGER } from './common/logger.js';
 import { SecretsService } from './common/secrets.js';
@@ -52,6 +53,7 @@ export class AppModule {
         OpsModule,
         SyncModule,
         SyncDeadLettersModule,
+        AuditModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

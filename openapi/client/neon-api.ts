@@ -113,6 +113,51 @@ export interface ApiKeysListResponseItem {
   name: string;
 }
 
+export interface AuditActor {
+  /** The account of a personal key; null for organization and project keys */
+  account_id: string | null;
+  /**
+   * The API key that acted
+   * @format int64
+   */
+  key_id: number;
+  /** The kind of API key that acted */
+  kind: "personal" | "organization" | "project";
+}
+
+export interface AuditEvent {
+  /**
+   * What was done; `.refused` ends a refusal that is recorded (quotas)
+   * @example "neon_auth.enable"
+   */
+  action: string;
+  actor: AuditActor;
+  /** The client address (see TRUST_PROXY) */
+  client_addr: string;
+  /** Chosen request fields (never a secret); `refused`: the error code of a refusal */
+  details: Record<string, any>;
+  /** Increasing with time */
+  id: string;
+  /** @format date-time */
+  occurred_at: string;
+  project_id: string | null;
+  request_id: string;
+  /** The HTTP status the request was answered with */
+  status: number;
+  target: AuditTarget;
+}
+
+export interface AuditLogResponse {
+  events: AuditEvent[];
+  pagination?: CursorPagination;
+}
+
+export interface AuditTarget {
+  id: string | null;
+  /** @example "branch" */
+  type: string;
+}
+
 export interface AuthDetailsResponse {
   /** The account (personal key) or organization (organization and project keys) behind the key */
   account_id: string;
@@ -830,6 +875,25 @@ export interface ListNeonAuthSyncDeadLettersParams {
 }
 
 export interface ListOrgApiKeysParams {
+  /**
+   * The organization ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  orgId: string;
+}
+
+export interface ListOrganizationAuditLogParams {
+  /**
+   * Pass `pagination.next` of the previous page
+   * @maxLength 512
+   */
+  cursor?: string;
+  /**
+   * @min 1
+   * @max 1000
+   * @default 100
+   */
+  limit?: number;
   /**
    * The organization ID
    * @pattern ^[a-z0-9-]{1,60}$
@@ -2071,6 +2135,28 @@ export class Api<
     ) =>
       this.request<NeonAuthSyncDeadLettersResponse, GeneralError>({
         path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/sync/dead_letters`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Administrative actions in the organization, newest first, in cursor pages (pass `pagination.next` as `cursor`): enabling and disabling Neon Auth, SDK keys, ownership transfers, project settings, members, invitations, API keys, project permissions, and refused project or branch creations (quotas). Each record says who acted (key kind, key id, the account of a personal key), what, on what, when and from where. Append-only; no secret is ever recorded. Organization admins only. Not in Neon's API.
+     *
+     * @tags Extensions
+     * @name ListOrganizationAuditLog
+     * @summary List the organization's audit log (extension)
+     * @request GET:/api/v2/organizations/{org_id}/audit_log
+     * @secure
+     */
+    listOrganizationAuditLog: (
+      { orgId, ...query }: ListOrganizationAuditLogParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<AuditLogResponse, GeneralError>({
+        path: `/api/v2/organizations/${orgId}/audit_log`,
         method: "GET",
         query: query,
         secure: true,

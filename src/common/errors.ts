@@ -93,6 +93,8 @@ export class ApiError extends Error {
   constructor(
     readonly code: ErrorCode,
     message: string,
+    /** What the refusal concerns, for the audit log (never rendered to the caller). */
+    readonly subject: { orgId?: string; projectId?: string } = {},
   ) {
     super(message);
     this.name = 'ApiError';

@@ -17,6 +17,7 @@ import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
 import { NeonAuthSyncReconciliationEntity } from '../sync/reconciler/reconciliation.entity.js';
 import { SyncConfirmationEntity } from '../sync/sync-confirmation.entity.js';
 import { SyncInboxEntity } from '../sync/sync-inbox.entity.js';
+import { AuditEventEntity } from '../audit/audit-event.entity.js';
 
 /**
  * Every entity of the control-plane database, the embedded provider's schema included; migrations must
@@ -40,6 +41,7 @@ export const CONTROL_PLANE_ENTITIES = [
   NeonAuthSyncReconciliationEntity,
   SyncConfirmationEntity,
   SyncInboxEntity,
+  AuditEventEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,
 ];

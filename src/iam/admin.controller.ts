@@ -1,3 +1,4 @@
+import { Audited } from '../common/audited.js';
 import { Body, Controller, Post } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EXTENSIONS_TAG } from '../openapi/swagger.js';
@@ -12,6 +13,7 @@ export class AdminController {
   constructor(private readonly admin: AdminService) {}
 
   @Post('accounts')
+  @Audited({ action: 'account.create', target: 'account', details: ['email', 'name'] })
   @Access(Policy.PlatformAdmin)
   @ApiOperation({ summary: 'Create an account and its first personal API key (platform admins only; Extension)' })
   @ApiCreatedResponse({ type: AdminAccountCreateResponseDto })

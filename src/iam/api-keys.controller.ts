@@ -1,3 +1,4 @@
+import { Audited } from '../common/audited.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Int64IdPipe } from '../common/validation.js';
@@ -26,6 +27,7 @@ export class ApiKeysController {
 
   @Post()
   @HttpCode(200)
+  @Audited({ action: 'api_key.create', target: 'api_key', targetId: { response: 'id' }, details: ['key_name'] })
   @Access(Policy.PersonalKey)
   @ApiOperation({ summary: 'Create a personal API key (the secret is returned only here)' })
   @ApiOkResponse({ type: ApiKeyCreateResponseDto })
@@ -35,6 +37,7 @@ export class ApiKeysController {
   }
 
   @Delete(':key_id')
+  @Audited({ action: 'api_key.revoke', target: 'api_key', targetId: { param: 'key_id' } })
   @Access(Policy.PersonalKey)
   @ApiOperation({ summary: 'Revoke a personal API key; it stops working at once' })
   @ApiParam({ name: 'key_id', type: 'integer', format: 'int64' })

@@ -1,3 +1,4 @@
+import { Audited } from '../common/audited.js';
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { UuidPipe } from '../common/validation.js';
@@ -16,6 +17,7 @@ export class InvitationsController {
 
   @Post(':invitation_id/accept')
   @HttpCode(200)
+  @Audited({ action: 'invitation.accept', target: 'invitation', targetId: { param: 'invitation_id' }, org: { response: 'org_id' } })
   @Access(Policy.PersonalKey)
   @ApiOperation({ summary: "Accept an invitation with the invitee's personal key; returns the new membership (Extension)" })
   @ApiParam({ name: 'invitation_id', format: 'uuid' })

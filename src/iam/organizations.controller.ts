@@ -1,3 +1,4 @@
+import { Audited } from '../common/audited.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Int64IdPipe, NEON_ID_PARAM_SCHEMA, NeonIdPipe, UuidPipe } from '../common/validation.js';
@@ -40,6 +41,7 @@ export class OrganizationsController {
   ) {}
 
   @Post()
+  @Audited({ action: 'organization.create', target: 'organization', targetId: { response: 'id' }, details: ['name'] })
   @Access(Policy.PersonalKey)
   @ApiTags(EXTENSIONS_TAG)
   @ApiOperation({ summary: 'Create an organization; the caller becomes its admin (Extension: Neon does this in its console)' })
@@ -89,6 +91,7 @@ export class OrganizationsController {
   }
 
   @Patch(':org_id/members/:member_id')
+  @Audited({ action: 'member.update_role', target: 'member', targetId: { param: 'member_id' }, details: ['role'] })
   @Access(Policy.OrgAdmin)
   @ApiOperation({ summary: "Change a member's role (an organization keeps at least one admin)" })
   @ApiParam(ORG_ID)
@@ -105,6 +108,7 @@ export class OrganizationsController {
   }
 
   @Delete(':org_id/members/:member_id')
+  @Audited({ action: 'member.remove', target: 'member', targetId: { param: 'member_id' } })
   @Access(Policy.OrgAdminPersonal)
   @ApiOperation({ summary: 'Remove a member (personal key of an admin; the last admin cannot be removed)' })
   @ApiParam(ORG_ID)
@@ -134,6 +138,7 @@ export class OrganizationsController {
 
   @Post(':org_id/invitations')
   @HttpCode(200)
+  @Audited({ action: 'invitation.create', target: 'invitation', details: ['invitations'] })
   @Access(Policy.OrgAdminPersonal)
   @ApiOperation({ summary: 'Invite people to the organization (personal key of an admin)' })
   @ApiParam(ORG_ID)
@@ -159,6 +164,7 @@ export class OrganizationsController {
 
   @Post(':org_id/api_keys')
   @HttpCode(200)
+  @Audited({ action: 'org_api_key.create', target: 'api_key', targetId: { response: 'id' }, details: ['key_name', 'project_id'] })
   @Access(Policy.OrgAdminPersonal)
   @ApiOperation({ summary: 'Create an organization API key, or a project-scoped key with project_id (personal key of an admin)' })
   @ApiParam(ORG_ID)
@@ -173,6 +179,7 @@ export class OrganizationsController {
   }
 
   @Delete(':org_id/api_keys/:key_id')
+  @Audited({ action: 'org_api_key.revoke', target: 'api_key', targetId: { param: 'key_id' } })
   @Access(Policy.OrgAdmin)
   @ApiOperation({ summary: 'Revoke an organization or project-scoped API key; it stops working at once' })
   @ApiParam(ORG_ID)

@@ -1,3 +1,5 @@
+import { Audited } from '../common/audited.js';
+import { ErrorCode } from '../common/errors.js';
 import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../common/request-params.js';
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
@@ -40,6 +42,7 @@ export class BranchesController {
   }
 
   @Post()
+  @Audited({ action: 'branch.create', target: 'branch', refusals: [ErrorCode.BranchesLimitExceeded], refusalsOnly: true })
   @Access(Policy.ProjectWrite)
   @ApiOperation({
     summary: "Create a branch: a real copy of the parent's databases, sharing its roles",

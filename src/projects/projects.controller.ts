@@ -1,3 +1,5 @@
+import { Audited } from '../common/audited.js';
+import { ErrorCode } from '../common/errors.js';
 import { PROJECT_ID_PARAM } from '../common/request-params.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
@@ -48,6 +50,7 @@ export class ProjectsController {
   }
 
   @Post()
+  @Audited({ action: 'project.create', target: 'project', refusals: [ErrorCode.ProjectsLimitExceeded], refusalsOnly: true })
   @Access(Policy.ProjectCreate)
   @ApiOperation({
     summary: 'Create a project with its default branch, database and role (real, on the compute server)',
@@ -81,6 +84,7 @@ export class ProjectsController {
   }
 
   @Patch(':project_id')
+  @Audited({ action: 'project.update', target: 'project', targetId: { param: 'project_id' }, details: ['project'] })
   @Access(Policy.ProjectWrite)
   @ApiOperation({ summary: 'Update a project: name, history retention, settings (allowed_ips, block_public_connections, ...)' })
   @ApiParam(PROJECT_ID_PARAM)
@@ -95,6 +99,7 @@ export class ProjectsController {
   }
 
   @Delete(':project_id')
+  @Audited({ action: 'project.delete', target: 'project', targetId: { param: 'project_id' } })
   @Access(Policy.ProjectAdmin)
   @ApiOperation({ summary: 'Delete a project and drop all its databases and roles (organization admins and keys only)' })
   @ApiParam(PROJECT_ID_PARAM)
@@ -116,6 +121,7 @@ export class ProjectsController {
 
   @Post(':project_id/permissions')
   @HttpCode(200)
+  @Audited({ action: 'project_permission.grant', target: 'project_permission', targetId: { response: 'id' }, details: ['email'] })
   @Access(Policy.ProjectWrite)
   @ApiOperation({ summary: 'Share a project with an email address (collaborator); granting again returns the active grant' })
   @ApiParam(PROJECT_ID_PARAM)
@@ -130,6 +136,7 @@ export class ProjectsController {
   }
 
   @Delete(':project_id/permissions/:permission_id')
+  @Audited({ action: 'project_permission.revoke', target: 'project_permission', targetId: { param: 'permission_id' } })
   @Access(Policy.ProjectWrite)
   @ApiOperation({ summary: 'Stop sharing a project with a collaborator' })
   @ApiParam(PROJECT_ID_PARAM)

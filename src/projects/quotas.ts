@@ -13,14 +13,14 @@ const QUOTA_LOCK_CLASS = 0x7175_6f74;
 export async function assertProjectQuota(tx: EntityManager, orgId: string, limit: number): Promise<void> {
   const n = await countUnderLock(tx, `projects:${orgId}`, 'SELECT count(*)::int AS n FROM projects WHERE org_id = $1', orgId, limit);
   if (n !== undefined && n >= limit) {
-    throw new ApiError(ErrorCode.ProjectsLimitExceeded, `projects limit exceeded: organization ${orgId} has ${n} projects and its limit is ${limit}`);
+    throw new ApiError(ErrorCode.ProjectsLimitExceeded, `projects limit exceeded: organization ${orgId} has ${n} projects and its limit is ${limit}`, { orgId });
   }
 }
 
 export async function assertBranchQuota(tx: EntityManager, projectId: string, limit: number): Promise<void> {
   const n = await countUnderLock(tx, `branches:${projectId}`, 'SELECT count(*)::int AS n FROM branches WHERE project_id = $1', projectId, limit);
   if (n !== undefined && n >= limit) {
-    throw new ApiError(ErrorCode.BranchesLimitExceeded, `branches limit exceeded: project ${projectId} has ${n} branches and its limit is ${limit}`);
+    throw new ApiError(ErrorCode.BranchesLimitExceeded, `branches limit exceeded: project ${projectId} has ${n} branches and its limit is ${limit}`, { projectId });
   }
 }
 

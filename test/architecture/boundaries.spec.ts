@@ -21,7 +21,7 @@ interface Wall {
 
 const NEON_AUTH = src('neon-auth');
 const INTEGRATIONS = src('neon-auth', 'integrations');
-const FEATURES = ['iam', 'projects', 'neon-auth', 'providers', 'stack-auth', 'sync', 'ops', 'openapi', 'database'].map((d) => src(d));
+const FEATURES = ['iam', 'projects', 'neon-auth', 'providers', 'stack-auth', 'sync', 'ops', 'openapi', 'database', 'audit'].map((d) => src(d));
 /** The modules that build on integrations side by side: none imports another's service. */
 const MISSIONS = { users: src('neon-auth', 'users'), 'sdk-keys': src('neon-auth', 'sdk-keys'), ownership: src('neon-auth', 'ownership'), sync: src('sync') };
 /** What the missions may import from src/neon-auth/integrations: the resolver and the entity it hands out. */
@@ -74,6 +74,14 @@ const WALLS: Wall[] = [
               ? "import { NeonAuthUsersService } from '../neon-auth/users/users.service.js';"
               : "export * from '../users/users.service.js';",
       },
+    }),
+  ),
+  ...['iam', 'projects', 'neon-auth', 'sync'].map(
+    (room): Wall => ({
+      name: `src/${room} does not import the audit log (its routes declare @Audited from src/common; the audit room reads them)`,
+      from: src(room),
+      forbidden: [src('audit')],
+      breach: { file: src(room, 'x.ts'), text: "import { AuditService } from '../audit/audit.service.js';" },
     }),
   ),
   {

@@ -44,6 +44,7 @@ const EXPECTED_ROUTES: readonly string[] = [
   'GET /api/v2/auth -> authenticated',
   'GET /api/v2/organizations/:org_id -> org_member',
   'GET /api/v2/organizations/:org_id/api_keys -> org_admin',
+  'GET /api/v2/organizations/:org_id/audit_log -> org_admin',
   'GET /api/v2/organizations/:org_id/invitations -> org_member',
   'GET /api/v2/organizations/:org_id/members -> org_member',
   'GET /api/v2/organizations/:org_id/members/:member_id -> org_member',

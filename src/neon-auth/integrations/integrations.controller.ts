@@ -1,3 +1,4 @@
+import { Audited } from '../../common/audited.js';
 import { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../../common/request-params.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
@@ -61,6 +62,7 @@ export class NeonAuthBranchIntegrationController {
 
   @Post()
   @Idempotent()
+  @Audited({ action: 'neon_auth.enable', target: 'branch', targetId: { param: 'branch_id' }, details: ['auth_provider', 'database_name', 'auth_provider_base_url', 'auth_provider_project_id'] })
   @Access(NEON_AUTH_POLICY.manage)
   @ApiOperation({ summary: 'Enable Neon Auth on a branch (organization admins)', description: ENABLE_DOC })
   @ApiParam(PROJECT_ID_PARAM)
@@ -78,6 +80,7 @@ export class NeonAuthBranchIntegrationController {
 
   @Delete()
   @HttpCode(200)
+  @Audited({ action: 'neon_auth.disable', target: 'branch', targetId: { param: 'branch_id' }, details: ['delete_data'] })
   @Access(NEON_AUTH_POLICY.manage)
   @ApiOperation({ summary: 'Disable Neon Auth on a branch (organization admins)', description: `${DISABLE_DOC} ${NOT_ENABLED}` })
   @ApiParam(PROJECT_ID_PARAM)
@@ -103,6 +106,7 @@ export class NeonAuthLegacyIntegrationsController {
 
   @Post('auth/create')
   @Idempotent()
+  @Audited({ action: 'neon_auth.enable', target: 'branch', targetId: { body: 'branch_id' }, details: ['auth_provider', 'database_name', 'auth_provider_base_url', 'auth_provider_project_id'] })
   @Access(Policy.Authenticated)
   @ApiOperation({
     summary: 'Create Neon Auth integration (deprecated: use createNeonAuth)',
@@ -127,6 +131,7 @@ export class NeonAuthLegacyIntegrationsController {
 
   @Delete(':project_id/auth/integration/:auth_provider')
   @HttpCode(200)
+  @Audited({ action: 'neon_auth.disable', target: 'project', targetId: { param: 'project_id' }, details: ['delete_data'] })
   @Access(NEON_AUTH_POLICY.manage)
   @ApiOperation({
     summary: "Delete the default branch's Neon Auth integration of a provider (deprecated: use disableNeonAuth)",

@@ -1,3 +1,4 @@
+import { Audited } from '../../common/audited.js';
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { Idempotent } from '../../common/idempotency.js';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -16,6 +17,7 @@ export class NeonAuthOwnershipController {
   @Post('transfer_ownership')
   @Idempotent()
   @HttpCode(200)
+  @Audited({ action: 'neon_auth.transfer_ownership', target: 'project', targetId: { body: 'project_id' }, details: ['auth_provider'] })
   @Access(Policy.Authenticated)
   @ApiOperation({
     summary: 'Transfer the auth provider project to your own provider account',

@@ -1,3 +1,4 @@
+import { Audited } from '../../common/audited.js';
 import { Body, Controller, Post } from '@nestjs/common';
 import { Idempotent } from '../../common/idempotency.js';
 import { ApiCreatedResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
@@ -16,6 +17,7 @@ export class NeonAuthSdkKeysController {
 
   @Post('keys')
   @Idempotent()
+  @Audited({ action: 'neon_auth.sdk_keys.create', target: 'project', targetId: { body: 'project_id' }, details: ['auth_provider'] })
   @Access(Policy.Authenticated)
   @ApiOperation({
     summary: 'Create auth provider SDK keys',
