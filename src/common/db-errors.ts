@@ -6,6 +6,12 @@ export function isUniqueViolation(err: unknown, constraint?: string): boolean {
   return code === '23505' && (constraint === undefined || name === constraint);
 }
 
+/** True when `err` is a Postgres foreign-key violation: the row it refers to is gone (typically deleted concurrently). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  const e = err as { code?: string; driverError?: { code?: string } } | null;
+  return (e?.code ?? e?.driverError?.code) === '23503';
+}
+
 /** True when `err` is a unique violation on a primary key (TypeORM names those `PK_<hash>`). */
 export function isPrimaryKeyViolation(err: unknown): boolean {
   const e = err as { constraint?: string; driverError?: { constraint?: string } } | null;

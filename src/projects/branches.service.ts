@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, In, type EntityManager } from 'typeorm';
-import { isUniqueViolation, withFreshIds } from '../common/db-errors.js';
+import { isForeignKeyViolation, isUniqueViolation, withFreshIds } from '../common/db-errors.js';
 import { ApiError, ErrorCode } from '../common/errors.js';
 import { newBranchId, newEndpointId } from '../common/ids.js';
 import { keysetPage } from '../common/pagination.js';
@@ -330,6 +330,5 @@ export class BranchesService {
 
 /** A foreign-key violation here means the project (or branch) was deleted meanwhile: 404. */
 function notFoundIfProjectGone(err: unknown, projectId: string): unknown {
-  const code = (err as { code?: string; driverError?: { code?: string } } | null)?.code ?? (err as { driverError?: { code?: string } })?.driverError?.code;
-  return code === '23503' ? ApiError.notFound(`project ${projectId}`) : err;
+  return isForeignKeyViolation(err) ? ApiError.notFound(`project ${projectId}`) : err;
 }

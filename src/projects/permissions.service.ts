@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull } from 'typeorm';
-import { isUniqueViolation } from '../common/db-errors.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../common/db-errors.js';
 import { ApiError } from '../common/errors.js';
 import type { AccessContext } from '../iam/principal.js';
 import type { ProjectPermissionDto, ProjectPermissionsDto } from './dto/permission.dto.js';
@@ -34,6 +34,8 @@ export class PermissionsService {
       const saved = await repo.save(repo.create({ projectId, grantedToEmail: normalized, grantedBy, revokedAt: null }));
       return toPermissionDto(saved);
     } catch (err) {
+      // The project was deleted since the route's policy read it.
+      if (isForeignKeyViolation(err)) throw ApiError.notFound(`project ${projectId}`);
       if (!isUniqueViolation(err, 'project_permissions_active_key')) throw err;
       const existing = await repo.findOneBy({ projectId, grantedToEmail: normalized, revokedAt: IsNull() });
       if (!existing) throw ApiError.conflict(`a permission for ${normalized} was changed concurrently; retry`);

@@ -26,6 +26,14 @@ export class UsersSyncMissingError extends Error {
   }
 }
 
+/** The branch database itself is gone (SQLSTATE 3D000): its branch or project was deleted meanwhile. */
+export class BranchDatabaseGoneError extends Error {
+  constructor(readonly database: string) {
+    super(`database ${database} no longer exists`);
+    this.name = 'BranchDatabaseGoneError';
+  }
+}
+
 /**
  * The tenant-data role was refused (SQLSTATE 42501) on a database whose `neon_auth.users_sync` exists: its grants
  * were revoked (the table's owner, a tenant, can). Enabling Neon Auth again grants them again.

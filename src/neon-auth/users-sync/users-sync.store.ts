@@ -6,7 +6,7 @@ import { LOGGER } from '../../common/logger.js';
 import { decodeCursor, encodeCursor } from '../../common/pagination.js';
 import { BranchDatabaseCluster } from '../../projects/branch-databases/branch-database-cluster.js';
 import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
-import { UsersSyncAccessDeniedError, UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './users-sync.errors.js';
+import { BranchDatabaseGoneError, UsersSyncAccessDeniedError, UsersSyncMissingError, UsersSyncRowError, UsersSyncTableMismatchError } from './users-sync.errors.js';
 import {
   NEON_AUTH_SCHEMA,
   readTableShape,
@@ -344,12 +344,13 @@ export class NeonAuthUsersSyncStore {
 
   /**
    * What a failed read or write of the tenant-data role means: a missing table or schema is
-   * UsersSyncMissingError; a refusal (SQLSTATE 42501: no CONNECT on a database never provisioned, or grants a
+   * UsersSyncMissingError; a missing database (its branch was deleted meanwhile) BranchDatabaseGoneError; a refusal (SQLSTATE 42501: no CONNECT on a database never provisioned, or grants a
    * tenant revoked) is UsersSyncMissingError when Neon's table is not there, else UsersSyncAccessDeniedError.
    */
   private async dataError(database: string, err: unknown): Promise<unknown> {
     const code = sqlState(err);
     if (code === '42P01' || code === '3F000') return new UsersSyncMissingError(database);
+    if (code === '3D000') return new BranchDatabaseGoneError(database);
     if (code !== '42501') return err;
     const exists = await this.withClient(database, 'admin', async (c) => (await this.usersSyncOid(c)) !== undefined).catch(() => true);
     return exists ? new UsersSyncAccessDeniedError(database, (err as Error).message) : new UsersSyncMissingError(database);

@@ -10,7 +10,7 @@ import { ProviderUserNotFound, rolesOf, type ProviderUser } from '../../provider
 import { authorizeNeonAuthProject, projectAccessOf } from '../access.js';
 import { NeonAuthIntegrationResolver, type ResolvedIntegration } from '../integrations/integration-resolver.js';
 import { callProvider, providerErrorToApi } from '../provider-errors.js';
-import { UsersSyncAccessDeniedError, UsersSyncMissingError } from '../users-sync/users-sync.errors.js';
+import { BranchDatabaseGoneError, UsersSyncAccessDeniedError, UsersSyncMissingError } from '../users-sync/users-sync.errors.js';
 import { NeonAuthUsersSyncStore, type UsersSyncRecord } from '../users-sync/users-sync.store.js';
 import {
   DEFAULT_USERS_PAGE,
@@ -224,6 +224,8 @@ export class NeonAuthUsersService {
         `neon_auth.users_sync does not exist in database ${database.name}: disable and enable Neon Auth to provision it again; ${outcome}${left}`,
       );
     }
+    // Its branch (or project) was deleted while the call ran.
+    if (err instanceof BranchDatabaseGoneError) return ApiError.notFound(`database ${database.name} of branch ${database.branchId}`);
     if (err instanceof UsersSyncAccessDeniedError) {
       return new ApiError(
         ErrorCode.NeonAuthUsersSyncUnavailable,
