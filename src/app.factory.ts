@@ -6,7 +6,7 @@ import { pinoHttp } from 'pino-http';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { toApiError, writeError } from './common/error.filter.js';
-import { PinoNestLogger } from './common/logger.js';
+import { PinoNestLogger, serializeError } from './common/logger.js';
 import { requestIdMiddleware } from './common/request-id.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.js';
@@ -59,6 +59,7 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
     }),
   );
