@@ -8,6 +8,7 @@ import { AppModule } from './app.module.js';
 import { toApiError, writeError } from './common/error.filter.js';
 import { PinoNestLogger, serializeError } from './common/logger.js';
 import { requestIdMiddleware } from './common/request-id.js';
+import { securityHeaders } from './common/security-headers.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/config.js';
 import { migrateUnderLock } from './database/migrator.js';
@@ -44,6 +45,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   });
   app.set('trust proxy', 'loopback');
   app.disable('x-powered-by');
+  // First, so that every answer carries them, errors and Swagger UI's assets included.
+  app.use(securityHeaders());
   app.use(requestIdMiddleware);
   if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
   app.use(
