@@ -5,7 +5,8 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 /**
  * Security headers on every response (helmet): no MIME sniffing, no framing, a Content-Security-Policy
  * (Swagger UI's under /api/docs, which must still load, and the strictest elsewhere); the embedded
- * provider's CORS headers and the webhook receiver keep working.
+ * provider's CORS headers and the webhook receiver keep working. And /metrics without METRICS_TOKEN
+ * configured is not served at all.
  */
 
 /** The directives of a Content-Security-Policy header, by name. */
@@ -109,5 +110,15 @@ describe('security headers', () => {
     const unknown = await request(t.baseUrl).post('/webhooks/neon-auth/00000000-0000-4000-8000-000000000000').set('content-type', 'application/json').send('{}').expect(404);
     expect(unknown.body.code).toBe('NOT_FOUND');
     expectBaseline(unknown);
+  });
+
+  it('/metrics is not served when METRICS_TOKEN is unset: 404 as for any unknown path, with or without a token', async () => {
+    const plain = await request(t.baseUrl).get('/metrics').expect(404);
+    const unknown = await request(t.baseUrl).get('/no-such-path').expect(404);
+    expect(plain.body.code).toBe(unknown.body.code);
+    expect(plain.body.message).toBe('Cannot GET /metrics');
+    expect(plain.text).not.toContain('# TYPE');
+    const guessed = await request(t.baseUrl).get('/metrics').set('Authorization', `Bearer ${t.adminKey}`).expect(404);
+    expect(guessed.text).not.toContain('# TYPE');
   });
 });
