@@ -6,8 +6,9 @@ import { pinoHttp } from 'pino-http';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { toApiError, writeError } from './common/error.filter.js';
-import { PinoNestLogger } from './common/logger.js';
+import { PinoNestLogger, serializeError } from './common/logger.js';
 import { requestIdMiddleware } from './common/request-id.js';
+import { securityHeaders } from './common/security-headers.js';
 import { createValidationPipe } from './common/validation.js';
 import { computeSharesControlPlaneCluster, type AppConfig } from './config/config.js';
 import { migrateUnderLock } from './database/migrator.js';
@@ -46,6 +47,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   // X-Forwarded-For only from the proxies the operator names (TRUST_PROXY); by default the TCP peer is the client.
   app.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   app.disable('x-powered-by');
+  // First, so that every answer carries them, errors and Swagger UI's assets included.
+  app.use(securityHeaders());
   app.use(requestIdMiddleware);
   if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
   app.use(
@@ -61,6 +64,7 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
           remoteAddress: req.remoteAddress,
         }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+        err: serializeError,
       },
     }),
   );

@@ -591,9 +591,10 @@ export interface EnableNeonAuthIntegrationRequest {
    */
   secret_server_key?: string;
   /**
-   * Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.
-   * @minLength 1
-   * @maxLength 1024
+   * Manual setup: the signing secret of the webhook endpoint you registered in the provider, as svix issues it: `whsec_` and the standard base64 of a 24 to 64 byte key; stored encrypted.
+   * @minLength 38
+   * @maxLength 94
+   * @pattern ^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
    */
   webhook_signing_secret?: string;
 }
@@ -1053,9 +1054,10 @@ export interface NeonAuthCreateIntegrationRequest {
    */
   secret_server_key?: string;
   /**
-   * Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.
-   * @minLength 1
-   * @maxLength 1024
+   * Manual setup: the signing secret of the webhook endpoint you registered in the provider, as svix issues it: `whsec_` and the standard base64 of a 24 to 64 byte key; stored encrypted.
+   * @minLength 38
+   * @maxLength 94
+   * @pattern ^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
    */
   webhook_signing_secret?: string;
 }

@@ -2,7 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Injec
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError, ErrorCode, GeneralErrorBody, httpStatusOf } from './errors.js';
-import { LOGGER } from './logger.js';
+import { LOGGER, serializeError } from './logger.js';
 import { requestIdOf } from './request-id.js';
 
 /** Maps anything thrown during a request to Neon's `{request_id, code, message}` body. */
@@ -16,30 +16,10 @@ export class ErrorFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const error = toApiError(exception);
     if (error.code === ErrorCode.InternalError) {
-      this.logger.error({ err: loggableError(exception), requestId: req.requestId, path: req.path }, 'unhandled error');
+      this.logger.error({ err: serializeError(exception), requestId: req.requestId, path: req.path }, 'unhandled error');
     }
     writeError(req, res, error);
   }
-}
-
-/** Fields of a failed query that identify the problem without repeating the data involved. */
-const SAFE_ERROR_FIELDS = ['code', 'query', 'constraint', 'table', 'column', 'schema', 'routine'] as const;
-
-/**
- * What of an unexpected error reaches the log: enough to debug, never the data. A failed TypeORM
- * query carries its bound `parameters` and PostgreSQL's `detail` ("Failing row contains (...)"),
- * which may hold secrets (key hashes, role passwords) and personal data: both are left out.
- */
-export function loggableError(exception: unknown): Record<string, unknown> {
-  if (!(exception instanceof Error)) return { type: typeof exception, message: 'a non-Error value was thrown' };
-  const e = exception as Error & Record<string, unknown>;
-  const driver = (e.driverError ?? {}) as Record<string, unknown>;
-  const out: Record<string, unknown> = { type: e.constructor?.name ?? e.name, message: e.message, stack: e.stack };
-  for (const field of SAFE_ERROR_FIELDS) {
-    const value = e[field] ?? driver[field];
-    if (typeof value === 'string' || typeof value === 'number') out[field] = value;
-  }
-  return out;
 }
 
 export function toApiError(exception: unknown): ApiError {

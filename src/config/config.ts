@@ -78,6 +78,8 @@ export interface AppConfig {
   stackAuthWebhookRetryDelaySeconds: number;
   /** How often the users_sync reconciler runs per Neon Auth integration (seconds); 0 turns the schedule off. */
   neonAuthReconcileIntervalSeconds: number;
+  /** Bearer token that GET /metrics requires; unset means: /metrics is not served (404). */
+  metricsToken?: string;
 }
 
 /** SYNC_ENGINE: see AppConfig.syncEngine. */
@@ -92,6 +94,9 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** METRICS_TOKEN: RFC 6750's token68 syntax (what fits in "Authorization: Bearer ..."), 16 to 512 characters. */
+const METRICS_TOKEN_PATTERN = /^(?=.{16,512}$)[A-Za-z0-9\-._~+/]+=*$/;
 
 /** Every environment variable the server reads, with its meaning; README documents the same list. */
 export const ENVIRONMENT_VARIABLES = [
@@ -127,6 +132,7 @@ export const ENVIRONMENT_VARIABLES = [
   'SYNC_RETRY_DELAY_SECONDS',
   'SYNC_POLL_SECONDS',
   'SYNC_INBOX_RETENTION_DAYS',
+  'METRICS_TOKEN',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -231,6 +237,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const syncInboxRetentionDays = int('SYNC_INBOX_RETENTION_DAYS', 7, 1, 3650);
   const projectsLimit = int('PROJECTS_LIMIT', 100, 0, 1_000_000);
   const branchesLimit = int('BRANCHES_LIMIT', 100, 0, 1_000_000);
+  const metricsToken = str('METRICS_TOKEN');
+  if (metricsToken !== undefined && !METRICS_TOKEN_PATTERN.test(metricsToken)) {
+    problems.push('METRICS_TOKEN must be 16 to 512 characters of A-Z a-z 0-9 - . _ ~ + / (a bearer token), optionally ending in =');
+  }
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -266,6 +276,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,
     neonAuthReconcileIntervalSeconds,
+    metricsToken,
   };
 }
 

@@ -7,7 +7,7 @@ import { ACCESS_POLICY_KEY } from '../common/access-policy.js';
  * (deny by default), and test/e2e/route-policies lists them all, so a change is reviewed.
  */
 export enum Policy {
-  /** No key needed (health, metrics, docs). */
+  /** No API key needed (health, docs; metrics checks its own METRICS_TOKEN). */
   Public = 'public',
   /** Any valid key. */
   Authenticated = 'authenticated',

@@ -67,12 +67,17 @@ export function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Serves Swagger UI at /api/docs (with a working "Authorize" for Bearer keys) and JSON at /api/docs-json. */
+/**
+ * Serves Swagger UI at /api/docs (with a working "Authorize" for Bearer keys) and JSON at /api/docs-json.
+ * The key a person pastes into "Authorize" lives only as long as the page: persistAuthorization would keep
+ * it in the browser's localStorage, where any script of this origin, and anyone at the machine later,
+ * could read it.
+ */
 export function setupSwagger(app: INestApplication, _config: AppConfig): void {
   SwaggerModule.setup('api/docs', app, () => buildOpenApiDocument(app), {
     jsonDocumentUrl: 'api/docs-json',
     yamlDocumentUrl: 'api/docs-yaml',
     customSiteTitle: 'Neon Auth control plane API',
-    swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
+    swaggerOptions: { persistAuthorization: false, displayRequestDuration: true },
   });
 }

@@ -12,7 +12,8 @@ const SECRET_PREFIX = 'whsec_';
  * errors (WebhookVerificationError): `svix-*` headers, else `webhook-*`; all three required; a numeric
  * timestamp within 5 minutes either way; one of the space-separated `v1,<base64>` signatures equal to
  * base64(HMAC-SHA256(base64-decoded secret, "{id}.{timestamp}.{body}")), compared in constant time.
- * Tests sign with the library and check both agree, including on every refusal.
+ * Tests sign with the library and check both agree, including on every refusal; the one difference is
+ * an empty key, which this verifier refuses.
  */
 export class SvixVerifier {
   private readonly key: Buffer;
@@ -21,8 +22,14 @@ export class SvixVerifier {
     this.key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
   }
 
-  /** The parsed JSON body, once the signature checks out. */
+  /**
+   * The parsed JSON body, once the signature checks out. With an empty key (a secret of `whsec_` alone, or
+   * of text that decodes to nothing) every delivery is refused: anyone can compute that HMAC, so it proves
+   * nothing (the svix library would accept it). The enable body refuses such secrets; this guards what was
+   * stored before, or what a provider answered.
+   */
   verify(body: Buffer, headersIn: Record<string, string | undefined>): unknown {
+    if (this.key.length === 0) throw new WebhookVerificationError('The signing secret is empty');
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(headersIn)) headers[k.toLowerCase()] = v;
     const id = headers['svix-id'] ?? headers['webhook-id'] ?? '';

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { errorBody, toApiError } from '../common/error.filter.js';
 import { ApiError, ErrorCode, httpStatusOf } from '../common/errors.js';
 import { assignRequestId } from '../common/request-id.js';
+import { BASELINE_SECURITY_HEADERS } from '../common/security-headers.js';
 import type { WebhookIntakeService } from './webhook-intake.service.js';
 
 /** Where the receiver answers: `${PUBLIC_URL}/webhooks/neon-auth/{integration_id}`, registered with the provider on enable. */
@@ -18,7 +19,8 @@ const ONE_SEGMENT = /^([^/]+)\/?$/;
  * 404; missing/forged signature, tampered body, timestamp outside the tolerance -> 401; a signed body that
  * is not a `{type, data}` event we can apply -> 400; a body over BODY_LIMIT -> 400 PAYLOAD_TOO_LARGE; a
  * compressed body -> 400. Nothing is stored in those cases; the answer is Neon's error body with the
- * request id (X-Request-ID honoured and echoed, as on every route).
+ * request id (X-Request-ID honoured and echoed, as on every route). Every answer carries the baseline
+ * security headers (nosniff, no framing) that the application's other responses get from helmet.
  *
  * 204 only after the event is durable (WebhookIntakeService: `sync_inbox`, unique per integration and svix
  * id, so a redelivery is stored once and answered 204 again); the applier is woken right after.
@@ -66,7 +68,7 @@ function receive(req: http.IncomingMessage, res: http.ServerResponse, integratio
     else logger.warn({ ...entry, reason: error.message }, 'sync webhook refused');
     if (res.headersSent) return;
     const body = JSON.stringify(errorBody(requestId, error));
-    res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
+    res.writeHead(status, { ...BASELINE_SECURITY_HEADERS, 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });
     res.end(body);
   };
   const tooLarge = (): ApiError => new ApiError(ErrorCode.PayloadTooLarge, `request body is too large: the limit is ${limit} bytes`);
@@ -105,7 +107,7 @@ function receive(req: http.IncomingMessage, res: http.ServerResponse, integratio
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k] = v;
     intake.ingest(integrationId, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, size), headers).then(() => {
-      res.writeHead(204);
+      res.writeHead(204, BASELINE_SECURITY_HEADERS);
       res.end();
     }, fail);
   });

@@ -1,6 +1,6 @@
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { loggableError } from '../../src/common/error.filter.js';
+import { serializeError, type SerializedError } from '../../src/common/logger.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -354,7 +354,7 @@ describe('error pipeline', () => {
         .then(() => undefined, (e: unknown) => e);
       expect(err).toBeInstanceOf(Error);
       expect(JSON.stringify({ ...(err as object), driverError: (err as { driverError?: object }).driverError })).toContain(secret);
-      const logged = loggableError(err);
+      const logged = serializeError(err) as SerializedError;
       expect(JSON.stringify(logged)).not.toContain(secret);
       expect(logged).toMatchObject({ type: 'QueryFailedError', code: '23514', constraint: 'api_keys_kind_check', table: 'api_keys' });
       expect(logged.message).toEqual(expect.any(String));

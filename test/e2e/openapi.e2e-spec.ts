@@ -95,11 +95,12 @@ describe('OpenAPI spec, Swagger UI and the generated client', () => {
     }
   });
 
-  it('serves Swagger UI at /api/docs with persistent Bearer authorization, and JSON at /api/docs-json', async () => {
+  it('serves Swagger UI at /api/docs, never persisting the Bearer key in the browser, and JSON at /api/docs-json', async () => {
     const html = await request(t.baseUrl).get('/api/docs').expect(200);
     expect(html.text).toContain('swagger-ui');
     const init = await request(t.baseUrl).get('/api/docs/swagger-ui-init.js').expect(200);
-    expect(init.text).toContain('"persistAuthorization": true');
+    expect(init.text).toContain('"persistAuthorization": false');
+    expect(init.text).not.toContain('"persistAuthorization": true');
     const json = await request(t.baseUrl).get('/api/docs-json').expect(200);
     expect(json.body).toEqual(JSON.parse(fs.readFileSync(SPEC_PATH, 'utf8')));
   });

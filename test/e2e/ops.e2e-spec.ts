@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { loadConfig, type ConfigError } from '../../src/config/config.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -14,11 +15,15 @@ function sample(metrics: string, name: string, labels: Record<string, string>): 
   return total;
 }
 
+/** GET /metrics is served only to this bearer token (METRICS_TOKEN). */
+const METRICS_TOKEN = 'ops-spec-metrics-token-0123456789';
+const scrape = (baseUrl: string) => request(baseUrl).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`);
+
 describe('operations endpoints', () => {
   let t: TestApp;
   let other: TestApp | undefined;
   beforeAll(async () => {
-    t = await startTestApp();
+    t = await startTestApp({ METRICS_TOKEN });
   });
   afterAll(async () => {
     await other?.close();
@@ -44,7 +49,7 @@ describe('operations endpoints', () => {
     await api.get('/no/such/route/123456').expect(404);
     await api.post('/api/v2/api_keys').set('Authorization', `Bearer ${t.adminKey}`).set('Content-Type', 'application/json').send('{bad').expect(400);
 
-    const res = await api.get('/metrics').expect(200);
+    const res = await scrape(t.baseUrl).expect(200);
     expect(res.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = res.text;
     expect(text).toContain('# TYPE process_cpu_user_seconds_total counter');
@@ -61,13 +66,45 @@ describe('operations endpoints', () => {
     expect(text).not.toContain('/no/such/route');
   });
 
+  it('GET /metrics needs the metrics token: missing or wrong -> 401 (an API key is no substitute), right -> 200', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-of-some-length', `Bearer ${METRICS_TOKEN}x`, `Bearer ${t.adminKey}`, `Basic ${METRICS_TOKEN}`, METRICS_TOKEN]) {
+      const call = request(t.baseUrl).get('/metrics');
+      const res = await (authorization === undefined ? call : call.set('Authorization', authorization));
+      expect([authorization, res.status]).toEqual([authorization, 401]);
+      expect(res.body).toEqual({ request_id: expect.any(String), code: 'UNAUTHORIZED', message: 'send the metrics token as "Authorization: Bearer <METRICS_TOKEN>"' });
+      expect(res.text).not.toContain('# TYPE');
+    }
+    const ok = await request(t.baseUrl).get('/metrics').set('Authorization', `bearer ${METRICS_TOKEN}`).expect(200);
+    expect(ok.text).toContain('# TYPE process_cpu_user_seconds_total counter');
+    expect(ok.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
+  });
+
+  it('METRICS_TOKEN is validated with the other variables', () => {
+    const base = { DATABASE_URL: 'postgres://u:p@127.0.0.1:5432/db' };
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig({ ...base, ...env });
+      } catch (err) {
+        return (err as ConfigError).problems;
+      }
+      return [];
+    };
+    expect(loadConfig(base).metricsToken).toBeUndefined();
+    expect(loadConfig({ ...base, METRICS_TOKEN: '  ' }).metricsToken).toBeUndefined();
+    expect(loadConfig({ ...base, METRICS_TOKEN: METRICS_TOKEN }).metricsToken).toBe(METRICS_TOKEN);
+    expect(loadConfig({ ...base, METRICS_TOKEN: 'abcDEF0123456789-._~+/==' }).metricsToken).toBe('abcDEF0123456789-._~+/==');
+    for (const bad of ['short', 'has a space in the middle', 'quote"d-0123456789', 'x'.repeat(513), '==0123456789abcdef']) {
+      expect(problems({ METRICS_TOKEN: bad })).toEqual([expect.stringMatching(/^METRICS_TOKEN must be 16 to 512 characters/)]);
+    }
+  });
+
   it('keeps one registry per app instance, so two apps in one process count separately', async () => {
-    other = await startTestApp();
+    other = await startTestApp({ METRICS_TOKEN });
     await request(other.baseUrl).get('/health/live').expect(200);
     await request(other.baseUrl).get('/health/live').expect(200);
     await request(t.baseUrl).get('/health/live').expect(200);
-    const mine = (await request(t.baseUrl).get('/metrics').expect(200)).text;
-    const theirs = (await request(other.baseUrl).get('/metrics').expect(200)).text;
+    const mine = (await scrape(t.baseUrl).expect(200)).text;
+    const theirs = (await scrape(other.baseUrl).expect(200)).text;
     expect(sample(theirs, 'http_requests_total', { route: '/health/live' })).toBe(2);
     expect(sample(mine, 'http_requests_total', { route: '/health/live' })).toBe(2); // one from the earlier test, one now
   });
@@ -77,7 +114,7 @@ describe('operations endpoints', () => {
     const res = await request(t.baseUrl).get('/health').set('X-Request-ID', 'health-down-1').expect(503);
     expect(res.body).toEqual({ request_id: 'health-down-1', code: 'SERVICE_UNAVAILABLE', message: 'not ready: database is down' });
     await request(t.baseUrl).get('/health/live').expect(200);
-    const metrics = (await request(t.baseUrl).get('/metrics').expect(200)).text;
+    const metrics = (await scrape(t.baseUrl).expect(200)).text;
     expect(sample(metrics, 'http_requests_total', { route: '/health', status: '503' })).toBe(1);
   });
 });

@@ -1,5 +1,6 @@
 // Neon Auth integrations: enable / get / list / disable (branch-scoped and legacy), Quick Start with stack and mock,
 // manual setup, private networking, concurrency and compensation. Real HTTP, real databases, the embedded provider.
+import { createHmac } from 'node:crypto';
 import { usersSync } from 'drizzle-orm/neon';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { asc } from 'drizzle-orm';
@@ -10,6 +11,7 @@ import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/in
 import { NeonAuthUsersSyncStore } from '../../src/neon-auth/users-sync/users-sync.store.js';
 import { MOCK_PROVIDER_BASE_URL, MockProviderAdapter } from '../../src/providers/mock/mock-provider.adapter.js';
 import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.adapter.js';
+import { SyncIntegrations } from '../../src/sync/sync-integrations.js';
 import { apiClient } from '../helpers/client.js';
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { createStackProject, serverHeaders } from '../helpers/stack-auth.js';
@@ -18,6 +20,8 @@ import { integrationRows, neonAuthState, newProject, providerProjectCounts } fro
 import request from 'supertest';
 
 
+/** A svix endpoint secret as Svix issues them: whsec_ and the base64 of 24 bytes. */
+const SIGNING_SECRET = `whsec_${Buffer.from('my-secret-my-secret-1234').toString('base64')}`;
 const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -447,7 +451,7 @@ describe('Neon Auth integrations', () => {
           auth_provider_base_url: sp.baseUrl,
           auth_provider_project_id: sp.projectId,
           secret_server_key: sp.secretServerKey,
-          webhook_signing_secret: 'whsec_bXktc2VjcmV0',
+          webhook_signing_secret: SIGNING_SECRET,
         })
         .expect(201);
       expect(res.body).toMatchObject({
@@ -470,7 +474,7 @@ describe('Neon Auth integrations', () => {
       ]);
       expect(rows[0].raw_json).toMatchObject({ primary_email: 'ann@example.com', signed_up_at_millis: expect.any(Number) });
       const [row] = await integrationRows(t, p.projectId);
-      expect(t.app.get(NeonAuthIntegrationResolver).webhookSecretOf(row)).toBe('whsec_bXktc2VjcmV0');
+      expect(t.app.get(NeonAuthIntegrationResolver).webhookSecretOf(row)).toBe(SIGNING_SECRET);
       expect(t.app.get(NeonAuthIntegrationResolver).credentialsOf(row)).toEqual({ baseUrl: sp.baseUrl, projectId: sp.projectId, secretServerKey: sp.secretServerKey });
     });
 
@@ -508,6 +512,96 @@ describe('Neon Auth integrations', () => {
         .expect(400);
       expect(await integrationRows(t, p.projectId)).toEqual([]);
       expect(await neonAuthState(p.uri)).toEqual({ schema: false, table: false, rows: 0 });
+    });
+
+    describe('webhook_signing_secret must be a svix secret', () => {
+      const b64 = (bytes: number) => Buffer.alloc(bytes, 0xa7).toString('base64');
+      // Refused bodies change nothing, so one project serves every refusal.
+      let refused: Awaited<ReturnType<typeof newProject>> | undefined;
+      let refusedProvider: Awaited<ReturnType<typeof createStackProject>> | undefined;
+      it.each([
+        ['whsec_ alone (an empty key)', 'whsec_'],
+        ['one character', 'whsec_x'],
+        ['three characters', 'whsec_abc'],
+        ['no prefix', b64(24)],
+        ['another prefix', `whsec-${b64(24)}`],
+        ['9 bytes', 'whsec_bXktc2VjcmV0'],
+        ['23 bytes', `whsec_${b64(23)}`],
+        ['65 bytes', `whsec_${b64(65)}`],
+        ['1 KB', `whsec_${b64(768)}`],
+        ['base64url characters', `whsec_${b64(24).slice(0, -4)}-_-_`],
+        ['missing padding', `whsec_${b64(25).replace(/=+$/, '')}`],
+        ['whitespace inside', `whsec_${b64(24).slice(0, 16)} ${b64(24).slice(16)}`],
+        ['non-base64 text', `whsec_${'!'.repeat(32)}`],
+        ['a number', 123456],
+      ])('%s -> 400 naming the field, nothing created', async (_name, secret) => {
+        const p = (refused ??= await newProject(t));
+        const sp = (refusedProvider ??= await createStackProject(t, 'customer project secrets'));
+        const before = await providerProjectCounts(t);
+        const res = await a
+          .post(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`, {
+            auth_provider: 'stack',
+            auth_provider_base_url: sp.baseUrl,
+            auth_provider_project_id: sp.projectId,
+            secret_server_key: sp.secretServerKey,
+            webhook_signing_secret: secret,
+          })
+          .expect(400);
+        expect(res.body).toEqual({ request_id: expect.any(String), code: 'VALIDATION_ERROR', message: expect.stringContaining('[webhook_signing_secret] must be whsec_ followed by the standard base64') });
+        expect(await integrationRows(t, p.projectId)).toEqual([]);
+        expect(await neonAuthState(p.uri)).toEqual({ schema: false, table: false, rows: 0 });
+        expect(await providerProjectCounts(t)).toEqual(before);
+      });
+
+      it.each([
+        ['24 bytes (what Svix issues)', `whsec_${b64(24)}`],
+        ['25 bytes, padded', `whsec_${b64(25)}`],
+        ['64 bytes', `whsec_${b64(64)}`],
+      ])('%s -> accepted', async (_name, secret) => {
+        const p = await newProject(t);
+        const sp = await createStackProject(t, 'customer project good secret');
+        await a
+          .post('/projects/auth/create', {
+            auth_provider: 'stack',
+            project_id: p.projectId,
+            branch_id: p.defaultBranchId,
+            auth_provider_base_url: sp.baseUrl,
+            auth_provider_project_id: sp.projectId,
+            secret_server_key: sp.secretServerKey,
+            webhook_signing_secret: secret,
+          })
+          .expect(201);
+        const [row] = await integrationRows(t, p.projectId);
+        expect(t.app.get(NeonAuthIntegrationResolver).webhookSecretOf(row)).toBe(secret);
+      });
+
+      it('an empty key stored before this check signs nothing: a delivery signed with it -> 401, nothing stored', async () => {
+        const p = await newProject(t);
+        const sp = await createStackProject(t, 'customer project empty key');
+        const body = {
+          auth_provider: 'stack',
+          auth_provider_base_url: sp.baseUrl,
+          auth_provider_project_id: sp.projectId,
+          secret_server_key: sp.secretServerKey,
+          webhook_signing_secret: SIGNING_SECRET,
+        };
+        await a.post(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`, body).expect(201);
+        const [row] = await integrationRows(t, p.projectId);
+        const resolver = t.app.get(NeonAuthIntegrationResolver);
+        const planted = resolver.sealSecrets(row.id, resolver.credentialsOf(row), 'whsec_').webhookSecretEncrypted;
+        await t.app.get(DataSource).query('UPDATE neon_auth_integrations SET webhook_secret_encrypted = $1 WHERE id = $2', [planted, row.id]);
+        t.app.get(SyncIntegrations).forget(row.id);
+        const event = JSON.stringify({ type: 'user.created', data: { id: '7c9e6679-7425-40de-944b-e07fc1f90ae7', display_name: 'Forged', primary_email: null } });
+        const at = Math.floor(Date.now() / 1000);
+        const signature = createHmac('sha256', Buffer.alloc(0)).update(`msg_empty.${at}.${event}`).digest('base64');
+        const res = await request(t.baseUrl)
+          .post(`/webhooks/neon-auth/${row.id}`)
+          .set({ 'content-type': 'application/json', 'svix-id': 'msg_empty', 'svix-timestamp': String(at), 'svix-signature': `v1,${signature}` })
+          .send(event)
+          .expect(401);
+        expect(res.body.message).toContain('signing secret is empty');
+        expect(await t.app.get(DataSource).query('SELECT 1 FROM sync_inbox WHERE integration_id = $1', [row.id])).toEqual([]);
+      });
     });
 
     it('the copy fails half-way -> no integration, the schema it created is dropped', async () => {

@@ -37,6 +37,7 @@ describe('start-up failures are clear and stop the process', () => {
       DATABASE_URL: 'notaurl',
       EMBEDDED_PG_PORT: '70000',
       SECRETS_KEY: 'too-short',
+      METRICS_TOKEN: 'short',
     });
     const exit = await server.waitForExit(15_000);
     expect(exit.code).not.toBe(0);
@@ -44,7 +45,7 @@ describe('start-up failures are clear and stop the process', () => {
     expect(server.stdout).toBe(''); // nothing started, nothing logged
     const err = server.stderr;
     expect(err.match(/Invalid configuration/g)).toHaveLength(1);
-    for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'EMBEDDED_PG_PORT', 'SECRETS_KEY']) {
+    for (const name of ['PORT', 'LOG_LEVEL', 'DATABASE_URL', 'EMBEDDED_PG_PORT', 'SECRETS_KEY', 'METRICS_TOKEN']) {
       expect(err).toMatch(new RegExp(`^  - ${name} `, 'm'));
     }
     expect(err).toContain('"abc"');

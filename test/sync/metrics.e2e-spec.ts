@@ -24,8 +24,10 @@ const COUNTERS = [
   'neon_auth_sync_events_dead_lettered_total',
 ] as const;
 
+const METRICS_TOKEN = 'sync-metrics-spec-token-0123456789';
+
 async function scrape(t: TestApp): Promise<string> {
-  const res = await request(t.baseUrl).get('/metrics').expect(200);
+  const res = await request(t.baseUrl).get('/metrics').set('Authorization', `Bearer ${METRICS_TOKEN}`).expect(200);
   return res.text;
 }
 
@@ -53,7 +55,7 @@ describe('sync engine metrics (GET /metrics)', () => {
   let integration: { id: string; secret: string };
 
   beforeAll(async () => {
-    t = await startTestApp({ SYNC_MAX_ATTEMPTS: '2', SYNC_RETRY_DELAY_SECONDS: '1', SYNC_POLL_SECONDS: '1', NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0' });
+    t = await startTestApp({ SYNC_MAX_ATTEMPTS: '2', SYNC_RETRY_DELAY_SECONDS: '1', SYNC_POLL_SECONDS: '1', NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0', METRICS_TOKEN });
     project = await newAuthProject(t, 'sync metrics');
     auth = await enableAuth(t, project.projectId, project.defaultBranchId, 'stack');
     integration = await integrationOf(t, project.projectId, project.defaultBranchId);

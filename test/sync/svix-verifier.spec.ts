@@ -1,6 +1,6 @@
 // The receiver's verifier (node:crypto HMAC) against the svix library's Webhook.verify: same outcome on
-// every input, accepted or refused, with the same error message.
-import { randomBytes } from 'node:crypto';
+// every input, accepted or refused, with the same error message; except an empty key, which only ours refuses.
+import { createHmac, randomBytes } from 'node:crypto';
 import { Webhook } from 'svix';
 import { SvixVerifier } from '../../src/sync/svix-verifier.js';
 
@@ -67,6 +67,17 @@ describe('SvixVerifier agrees with svix Webhook.verify', () => {
       'a timestamp with leading zeros and trailing text',
       'bytes that are not UTF-8, signed as the library reads them',
     ]);
+  });
+
+  it.each(['whsec_', 'whsec_x', '', '===='])('an empty key (%j) refuses every delivery, even one signed with that key', (empty) => {
+    const headers: Headers = {
+      'svix-id': 'msg_1',
+      'svix-timestamp': seconds(now),
+      'svix-signature': `v1,${createHmac('sha256', Buffer.alloc(0)).update(`msg_1.${seconds(now)}.${body}`).digest('base64')}`,
+    };
+    // The library accepts it: anyone can sign with an empty key.
+    expect(outcome(() => new Webhook('whsec_').verify(body, headers))).toEqual({ ok: JSON.parse(body) });
+    expect(outcome(() => new SvixVerifier(empty).verify(Buffer.from(body), headers))).toEqual({ error: 'WebhookVerificationError: The signing secret is empty' });
   });
 
   it('a secret without the whsec_ prefix is the same key', () => {

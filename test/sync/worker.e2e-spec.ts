@@ -19,9 +19,11 @@ import {
 } from '../neon-auth/users-helpers.js';
 import { providerApi, waitFor } from './receiver-helpers.js';
 
+const METRICS_TOKEN = 'worker-spec-metrics-token-0123456789';
+
 /** The value of an unlabelled Prometheus sample on a process's GET /metrics. */
 async function metric(baseUrl: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${baseUrl}/metrics`)).text();
+  const text = await (await fetch(`${baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text();
   const line = text.split('\n').find((l) => l.startsWith(`${name} `));
   return line === undefined ? undefined : Number(line.slice(name.length + 1));
 }
@@ -74,6 +76,7 @@ describe('sync worker process (npm run worker) with a SYNC_ENGINE=receive API pr
       STACK_AUTH_WEBHOOK_POLL_SECONDS: '1',
       DATABASE_POOL_SIZE: '5',
       SYNC_MAX_ATTEMPTS: '1',
+      METRICS_TOKEN,
     };
     apiProcess = await startServer({ ...env, PORT: String(port), DATA_DIR: makeTempDir(), SYNC_ENGINE: 'receive' });
     // The worker reads the same configuration (SYNC_ENGINE=receive included: it applies anyway).

@@ -11,7 +11,8 @@ import {
 } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { pino } from 'pino';
-import { ErrorFilter, errorBody, loggableError, toApiError, writeError } from '../../src/common/error.filter.js';
+import { ErrorFilter, errorBody, toApiError, writeError } from '../../src/common/error.filter.js';
+import { serializeError } from '../../src/common/logger.js';
 import { ApiError, ErrorCode, httpStatusOf } from '../../src/common/errors.js';
 import { providerErrorToApi } from '../../src/neon-auth/provider-errors.js';
 import {
@@ -245,7 +246,7 @@ describe('toApiError: what the filter makes of anything thrown', () => {
   });
 });
 
-describe('ErrorFilter and loggableError', () => {
+describe('ErrorFilter and serializeError', () => {
   it('logs an unexpected failure without its bound parameters or row detail, and answers 500', () => {
     const lines: Record<string, unknown>[] = [];
     const filter = new ErrorFilter(pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }));
@@ -282,12 +283,12 @@ describe('ErrorFilter and loggableError', () => {
     expect(sent).toEqual({ status: 404, body: { request_id: 'req-9', code: 'NOT_FOUND', message: 'project p not found' } });
   });
 
-  it('reads the safe fields from a driver error too, and describes a non-Error value', () => {
+  it('reads the safe fields from a driver error too, and leaves the query text out', () => {
     const typeorm = Object.assign(new Error('query failed'), { driverError: { code: '42P01', table: 'users_sync', detail: 'row (secret)' }, query: 'SELECT 1' });
-    const out = loggableError(typeorm);
-    expect(out).toMatchObject({ type: 'Error', message: 'query failed', code: '42P01', table: 'users_sync', query: 'SELECT 1' });
+    const out = serializeError(typeorm);
+    expect(out).toMatchObject({ type: 'Error', message: 'query failed', code: '42P01', table: 'users_sync' });
     expect(out).not.toHaveProperty('detail');
     expect(out).not.toHaveProperty('driverError');
-    expect(loggableError('boom')).toEqual({ type: 'string', message: 'a non-Error value was thrown' });
+    expect(out).not.toHaveProperty('query');
   });
 });

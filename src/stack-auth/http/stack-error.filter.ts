@@ -2,8 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@n
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError, ErrorCode } from '../../common/errors.js';
-import { loggableError } from '../../common/error.filter.js';
-import { LOGGER } from '../../common/logger.js';
+import { LOGGER, serializeError } from '../../common/logger.js';
 import { KnownErrors, StackKnownError, StackStatusError } from './known-errors.js';
 import { writeStackError } from './stack-http.js';
 
@@ -17,7 +16,7 @@ export class StackErrorFilter implements ExceptionFilter {
     const res = host.switchToHttp().getResponse<Response>();
     const error = toStackError(req, exception);
     if (error.status >= 500) {
-      this.logger.error({ err: loggableError(exception), path: req.path }, 'unhandled error in the embedded provider');
+      this.logger.error({ err: serializeError(exception), path: req.path }, 'unhandled error in the embedded provider');
     }
     writeStackError(req, res, error);
   }

@@ -3,8 +3,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { EmbeddedProviderRoutes } from '../../common/access-policy.js';
 import { ApiError } from '../../common/errors.js';
-import { loggableError } from '../../common/error.filter.js';
-import { LOGGER } from '../../common/logger.js';
+import { LOGGER, serializeError } from '../../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { ConfirmTransferFormDto } from './dto/neon-integration.dto.js';
 import { OwnershipTransferService, TRANSFER_CONFIRM_PATH, TRANSFER_CSRF_COOKIE, type TransferPage } from './ownership-transfer.service.js';
@@ -21,7 +20,7 @@ export class TransferPageErrorFilter implements ExceptionFilter {
     let status = 500;
     if (exception instanceof ApiError && exception.status < 500) status = exception.status;
     else if (exception instanceof HttpException && exception.getStatus() < 500) status = exception.getStatus();
-    if (status >= 500) this.logger.error({ err: loggableError(exception) }, 'transfer confirm page failed');
+    if (status >= 500) this.logger.error({ err: serializeError(exception) }, 'transfer confirm page failed');
     res.status(status).set(PAGE_HEADERS);
     res.removeHeader('access-control-allow-origin');
     res.send(

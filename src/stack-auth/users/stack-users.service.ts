@@ -62,6 +62,24 @@ export function normalizeEmail(email: string): string {
 /** A bcrypt hash in Modular Crypt Format ($2a$/$2b$/$2y$, cost 4..31). */
 const BCRYPT_MCF = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
+/**
+ * The highest bcrypt cost the provider will ever compute. Each step doubles the work: cost 12 is about
+ * 0.25 s of CPU here, cost 17 about 10 s, cost 31 days. bcrypt runs on the main thread, so a hash planted
+ * with a high cost would let anyone who knows the e-mail stall the whole server with one sign-in.
+ *
+ * Imported hashes above this cost are refused (400, like any other unusable password_hash), and a stored
+ * one is refused at sign-in without being computed. Refusing was chosen over rehashing: a rehash needs the
+ * plain password, which is only known after the expensive comparison this limit exists to avoid, and
+ * rehashing on import is impossible because a hash cannot be turned into another hash.
+ */
+export const MAX_BCRYPT_COST = 12;
+
+/** The cost of a bcrypt hash in Modular Crypt Format, or null when `hash` is not one. */
+export function bcryptCost(hash: string): number | null {
+  const match = /^\$2[aby]\$(\d\d)\$/.exec(hash);
+  return match ? Number(match[1]) : null;
+}
+
 /** Additional authenticated data of encrypted TOTP secrets. */
 const TOTP_SECRET_CONTEXT = 'stack-auth totp secret';
 
@@ -102,6 +120,9 @@ export async function passwordHashFrom(input: { password?: string | null; passwo
   if (input.password_hash !== undefined) {
     if (!BCRYPT_MCF.test(input.password_hash)) {
       throw new StackStatusError(400, 'Invalid password hash. Make sure it\'s a supported algorithm in Modular Crypt Format.');
+    }
+    if (bcryptCost(input.password_hash)! > MAX_BCRYPT_COST) {
+      throw new StackStatusError(400, `Invalid password hash. The bcrypt cost must be at most ${MAX_BCRYPT_COST}.`);
     }
     return input.password_hash;
   }
@@ -360,10 +381,16 @@ export class StackUsersService {
     await this.delete(auth.project.id, user.id);
   }
 
-  /** True when `password` matches the user's; compares against a dummy hash when there is none, for uniform timing. */
+  /**
+   * True when `password` matches the user's. Compares against a dummy hash when there is none, or when the
+   * stored hash costs more than MAX_BCRYPT_COST (never computed; such a user cannot sign in with a password
+   * until it is replaced), so that both take as long as a wrong password.
+   */
   async passwordMatches(user: StackUserEntity | null, password: string): Promise<boolean> {
-    const ok = await bcrypt.compare(password, user?.passwordHash ?? DUMMY_HASH);
-    return ok && !!user?.passwordHash;
+    const stored = user?.passwordHash ?? null;
+    const usable = stored !== null && (bcryptCost(stored) ?? Infinity) <= MAX_BCRYPT_COST;
+    const ok = await bcrypt.compare(password, usable ? stored : DUMMY_HASH);
+    return ok && usable;
   }
 
   /** `SELECT ... FOR UPDATE` of the user's row, or USER_NOT_FOUND. */

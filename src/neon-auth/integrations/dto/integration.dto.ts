@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsOptional, IsString, MaxLength } from 'class-validator';
-import { BooleanField, EnumField, StringField } from '../../../common/api-fields.js';
+import { IsOptional, IsString, MaxLength, ValidateBy } from 'class-validator';
+import { BooleanField, CustomField, EnumField, StringField } from '../../../common/api-fields.js';
 import { NEON_ID_PROPERTY } from '../../../common/validation.js';
 import { NEON_AUTH_PROVIDER_ENUM } from '../../dto/neon-auth.dto.js';
 
@@ -13,6 +13,34 @@ const MANUAL_SETUP_DOC =
   '(`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and ' +
   '`secret_server_key` of the response are empty (use your provider project\'s own keys).';
 
+/** Key sizes of a svix endpoint secret: Svix issues 24 bytes; up to 64 are accepted (an HMAC-SHA256 block). */
+export const WEBHOOK_SECRET_MIN_BYTES = 24;
+export const WEBHOOK_SECRET_MAX_BYTES = 64;
+const WEBHOOK_SECRET_PREFIX = 'whsec_';
+
+/**
+ * True for a svix endpoint secret: `whsec_` and the standard, padded base64 of a 24..64-byte key. The key is
+ * all that authenticates a delivery, so `whsec_` alone (an empty key: anyone can sign), a few bytes, or text
+ * the decoder would silently skip or truncate are refused. Re-encoding must give back exactly what was sent.
+ */
+export function isWebhookSigningSecret(value: unknown): boolean {
+  if (typeof value !== 'string' || !value.startsWith(WEBHOOK_SECRET_PREFIX)) return false;
+  const encoded = value.slice(WEBHOOK_SECRET_PREFIX.length);
+  if (encoded.length > 4 * Math.ceil(WEBHOOK_SECRET_MAX_BYTES / 3)) return false;
+  const key = Buffer.from(encoded, 'base64');
+  return key.length >= WEBHOOK_SECRET_MIN_BYTES && key.length <= WEBHOOK_SECRET_MAX_BYTES && key.toString('base64') === encoded;
+}
+
+const IsWebhookSigningSecret = (): PropertyDecorator =>
+  ValidateBy({
+    name: 'isWebhookSigningSecret',
+    validator: {
+      validate: isWebhookSigningSecret,
+      defaultMessage: () =>
+        `$property must be ${WEBHOOK_SECRET_PREFIX} followed by the standard base64 of a ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} byte key, as svix issues it`,
+    },
+  });
+
 /** Fields shared by both enable bodies: the manual-setup extension. */
 export class ManualSetupFieldsDto {
   @StringField({ optional: true, maxLength: 2048, format: 'uri', description: `${MANUAL_SETUP_DOC}\n\nBase URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).` })
@@ -24,7 +52,21 @@ export class ManualSetupFieldsDto {
   @StringField({ optional: true, minLength: 1, maxLength: 1024, description: 'Manual setup: a secret server key of that project (Stack: `ssk_…`); stored encrypted, never shown again.' })
   secret_server_key?: string;
 
-  @StringField({ optional: true, minLength: 1, maxLength: 1024, description: 'Manual setup: the signing secret (`whsec_…`) of the webhook endpoint you registered in the provider; stored encrypted.' })
+  @CustomField(
+    IsWebhookSigningSecret(),
+    {
+      type: String,
+      pattern: '^whsec_(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$',
+      minLength: WEBHOOK_SECRET_PREFIX.length + 4 * Math.ceil(WEBHOOK_SECRET_MIN_BYTES / 3),
+      maxLength: WEBHOOK_SECRET_PREFIX.length + 4 * Math.ceil(WEBHOOK_SECRET_MAX_BYTES / 3),
+    },
+    {
+      optional: true,
+      description:
+        'Manual setup: the signing secret of the webhook endpoint you registered in the provider, as svix issues it: `whsec_` and the ' +
+        `standard base64 of a ${WEBHOOK_SECRET_MIN_BYTES} to ${WEBHOOK_SECRET_MAX_BYTES} byte key; stored encrypted.`,
+    },
+  )
   webhook_signing_secret?: string;
 }
 
