@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { parseOutboundAllowList, type OutboundAllowEntry } from '../common/outbound-url-policy.js';
 import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
 
 /**
@@ -66,6 +67,11 @@ export interface AppConfig {
   stackAuthWebhookRetryDelaySeconds: number;
   /** How often the users_sync reconciler runs per Neon Auth integration (seconds); 0 turns the schedule off. */
   neonAuthReconcileIntervalSeconds: number;
+  /**
+   * OUTBOUND_ALLOWED_HOSTS: host names, IPs and CIDR ranges that outgoing calls to user-supplied URLs may reach
+   * although they are not public (a self-hosted provider on a private address). See src/common/outbound-url-policy.ts.
+   */
+  outboundAllowedHosts: OutboundAllowEntry[];
 }
 
 /** SYNC_ENGINE: see AppConfig.syncEngine. */
@@ -106,6 +112,7 @@ export const ENVIRONMENT_VARIABLES = [
   'STACK_AUTH_WEBHOOK_POLL_SECONDS',
   'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
   'NEON_AUTH_RECONCILE_INTERVAL_SECONDS',
+  'OUTBOUND_ALLOWED_HOSTS',
   'SYNC_ENGINE',
   'SYNC_MAX_ATTEMPTS',
   'SYNC_RETRY_DELAY_SECONDS',
@@ -196,6 +203,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
   const neonAuthReconcileIntervalSeconds = int('NEON_AUTH_RECONCILE_INTERVAL_SECONDS', 3600, 0, 7 * 86400);
+  const outboundAllowList = parseOutboundAllowList(str('OUTBOUND_ALLOWED_HOSTS'));
+  for (const problem of outboundAllowList.problems) problems.push(`OUTBOUND_ALLOWED_HOSTS: ${problem}`);
   const syncEngineRaw = (str('SYNC_ENGINE') ?? 'on').toLowerCase();
   if (!(SYNC_ENGINE_MODES as readonly string[]).includes(syncEngineRaw)) {
     problems.push(`SYNC_ENGINE must be one of ${SYNC_ENGINE_MODES.join(', ')} (got "${syncEngineRaw}")`);
@@ -235,6 +244,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,
     neonAuthReconcileIntervalSeconds,
+    outboundAllowedHosts: outboundAllowList.entries,
   };
 }
 
