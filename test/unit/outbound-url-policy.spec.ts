@@ -1,5 +1,7 @@
+import { OutboundHttp, type OutboundResolver } from '../../src/common/outbound-http.js';
 import {
   classifyAddress,
+  findOutboundRefusal,
   isPublicAddress,
   OutboundDestinationRefused,
   OutboundUrlPolicy,
@@ -227,5 +229,36 @@ describe('OUTBOUND_ALLOWED_HOSTS', () => {
     expect(allowed.checkResolved('auth.corp.internal', ['10.1.2.3', '127.0.0.1'])).toBeUndefined();
     expect(allowed.checkResolved('other.corp.internal', ['127.0.0.1'])).toBeInstanceOf(OutboundDestinationRefused);
     expect(allowed.checkUrl('http://metadata.google.internal').verdict).toBe('resolve');
+  });
+});
+
+describe('OutboundHttp without a network: validation through a resolver, refusals before any connection', () => {
+  const answering = (...addresses: string[]): OutboundResolver => async () => addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+
+  it('assertAllowed resolves the name now and checks every address', async () => {
+    await expect(new OutboundHttp(new OutboundUrlPolicy(), { resolver: answering('93.184.215.14') }).assertAllowed('https://provider.example/x')).resolves.toBeUndefined();
+    await expect(new OutboundHttp(new OutboundUrlPolicy(), { resolver: answering('93.184.215.14', '10.0.0.1') }).assertAllowed('https://provider.example/x')).rejects.toBeInstanceOf(
+      OutboundDestinationRefused,
+    );
+    await expect(new OutboundHttp(new OutboundUrlPolicy(), { resolver: answering('::ffff:7f00:1') }).assertAllowed('https://provider.example/x')).rejects.toBeInstanceOf(
+      OutboundDestinationRefused,
+    );
+    const failing: OutboundResolver = async () => {
+      throw Object.assign(new Error('getaddrinfo ENOTFOUND'), { code: 'ENOTFOUND' });
+    };
+    await expect(new OutboundHttp(new OutboundUrlPolicy(), { resolver: failing }).assertAllowed('https://nowhere.example')).rejects.toBeInstanceOf(OutboundDestinationRefused);
+    await expect(new OutboundHttp(new OutboundUrlPolicy(), { resolver: failing }).assertAllowed('http://169.254.169.254')).rejects.toBeInstanceOf(OutboundDestinationRefused);
+  });
+
+  it('fetch refuses IP literals, metadata names and other schemes without opening a connection (this tier refuses connections)', async () => {
+    const outbound = new OutboundHttp(new OutboundUrlPolicy());
+    try {
+      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://[::ffff:a9fe:a9fe]/', 'http://metadata.google.internal/', 'data:text/plain,x']) {
+        const err = await outbound.fetch(url).catch((e: unknown) => e);
+        expect(findOutboundRefusal(err)).toBeInstanceOf(OutboundDestinationRefused);
+      }
+    } finally {
+      await outbound.onApplicationShutdown();
+    }
   });
 });
