@@ -2099,7 +2099,7 @@ export class Api<
       }),
 
     /**
-     * @description Runs a full reconciliation of the branch's `neon_auth.users_sync` with the auth provider (waits for a run in progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch.
+     * @description Runs a full reconciliation of the branch's `neon_auth.users_sync` with the auth provider (waits for a run in progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch; 503 AUTH_PROVIDER_UNAVAILABLE when the provider cannot be reached.
      *
      * @tags Extensions
      * @name StartNeonAuthSync
