@@ -221,10 +221,16 @@ export class ProviderUnavailable extends ProviderError {
  * The provider's URL names a destination outgoing calls may not reach (loopback, private, link-local, metadata, ...:
  * src/common/outbound-url-policy.ts); nothing was sent. For stored credentials it is an outage like any other
  * (the provider cannot be reached); callers answer 400 when the URL was just given by a person (manual setup).
- * The message may name the refused address: for logs only.
+ * The message names no resolved address (it may end up where a project reader sees it, e.g. a reconciliation's
+ * last error); `reason` does, for operators' logs only.
  */
 export class ProviderDestinationRefused extends ProviderUnavailable {
-  constructor(message: string, options: { cause?: unknown } = {}) {
+  constructor(
+    message: string,
+    /** Which rule refused it, possibly naming the address a name resolved to: logs only. */
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
     super(message, options);
     this.name = 'ProviderDestinationRefused';
   }

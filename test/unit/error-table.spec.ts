@@ -114,7 +114,7 @@ describe('provider errors -> API errors (the table of src/neon-auth/provider-err
     ['ProviderRequestRejected', new ProviderRequestRejected('bad email', 400), ErrorCode.AuthProviderRequestRejected, 400, 'the auth provider rejected the request: bad email'],
     ['ProviderAuthFailed', new ProviderAuthFailed('key revoked', 'INVALID_SECRET_SERVER_KEY'), ErrorCode.AuthProviderAuthFailed, 400, 'the auth provider refused the stored credentials of this integration (INVALID_SECRET_SERVER_KEY): key revoked'],
     ['ProviderUnavailable', new ProviderUnavailable('ECONNRESET at 10.0.0.7', { status: 502 }), ErrorCode.AuthProviderUnavailable, 503, 'the auth provider is unavailable; retry later'],
-    ['ProviderDestinationRefused (stored credentials)', new ProviderDestinationRefused('list users: 10.0.0.7 (private)'), ErrorCode.AuthProviderUnavailable, 503, 'the auth provider is unavailable; retry later'],
+    ['ProviderDestinationRefused (stored credentials)', new ProviderDestinationRefused('list users: the base URL names a refused destination', '10.0.0.7 (private)'), ErrorCode.AuthProviderUnavailable, 503, 'the auth provider is unavailable; retry later'],
   ])('%s', (_name, providerError, code, status, message) => {
     const mapped = providerErrorToApi(providerError);
     if (!(mapped instanceof ApiError)) throw new Error('expected an ApiError');
@@ -128,7 +128,7 @@ describe('provider errors -> API errors (the table of src/neon-auth/provider-err
   });
 
   it('a refused destination in a URL a person just gave is one generic 400 that names no address', () => {
-    const mapped = providerErrorToApi(new ProviderDestinationRefused('list users: it resolves to 10.0.0.7 (private)'), { credentials: 'caller' });
+    const mapped = providerErrorToApi(new ProviderDestinationRefused('list users: the base URL names a refused destination', 'it resolves to 10.0.0.7 (private)'), { credentials: 'caller' });
     if (!(mapped instanceof ApiError)) throw new Error('expected an ApiError');
     expect({ code: mapped.code, status: mapped.status, message: mapped.message }).toEqual({
       code: ErrorCode.AuthProviderUrlNotAllowed,

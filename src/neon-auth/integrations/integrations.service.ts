@@ -262,7 +262,7 @@ export class NeonAuthIntegrationsService {
         provider.verifyConnection(credentials).catch((err: unknown) => {
           // The caller gets one generic 400; the operator sees why (it may name a resolved address).
           if (err instanceof ProviderDestinationRefused) {
-            this.logger.warn({ provider: provider.kind, reason: err.message }, 'manual setup refused: the base URL names a destination outgoing calls may not reach (see OUTBOUND_ALLOWED_HOSTS)');
+            this.logger.warn({ provider: provider.kind, err: err.message, reason: err.reason }, 'manual setup refused: the base URL names a destination outgoing calls may not reach (see OUTBOUND_ALLOWED_HOSTS)');
           }
           throw err;
         }),

@@ -146,7 +146,9 @@ export class StackHttpClient {
       return { status, headers: res.headers, text };
     } catch (err) {
       const refusal = findOutboundRefusal(err);
-      if (refusal) throw new ProviderDestinationRefused(`${operation}: the auth provider base URL names a destination outgoing calls may not reach (${refusal.reason})`, { cause: refusal });
+      if (refusal) {
+        throw new ProviderDestinationRefused(`${operation}: the auth provider base URL (host ${refusal.host}) names a destination outgoing calls may not reach`, refusal.reason, { cause: refusal });
+      }
       const timedOut = err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
       const reason = timedOut ? `no answer within ${this.options.timeoutMs} ms` : describeNetworkError(err);
       throw new ProviderUnavailable(`${operation}: the auth provider is unreachable (${reason}, after ${Date.now() - started} ms)`, { cause: err });
