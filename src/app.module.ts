@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { LOGGER } from './common/logger.js';
+import { OutboundHttp } from './common/outbound-http.js';
 import { SecretsService } from './common/secrets.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { controlPlaneDataSourceOptions } from './database/data-source.js';
@@ -18,7 +19,7 @@ import { StackAuthModule } from './stack-auth/stack-auth.module.js';
 import { SyncDeadLettersModule } from './sync/dead-letters/dead-letters.module.js';
 import { SyncModule } from './sync/sync.module.js';
 
-/** Configuration, logger and secrets encryption, available to every module. */
+/** Configuration, logger, secrets encryption and the guarded outbound HTTP client, available to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -29,8 +30,9 @@ class CoreModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
         SecretsService,
+        { provide: OutboundHttp, useFactory: () => OutboundHttp.forConfig(config) },
       ],
-      exports: [APP_CONFIG, LOGGER, SecretsService],
+      exports: [APP_CONFIG, LOGGER, SecretsService, OutboundHttp],
     };
   }
 }

@@ -569,7 +569,7 @@ export interface EnableNeonAuthIntegrationRequest {
   /** mock and stack are supported; better_auth answers 400 AUTH_PROVIDER_NOT_SUPPORTED */
   auth_provider: NeonAuthSupportedAuthProvider;
   /**
-   * Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and `secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. The connection is verified with the provider, the integration is `owned_by: user`, and the provider's existing users are copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names (`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and `secret_server_key` of the response are empty (use your provider project's own keys).
+   * Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and `secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. The connection is verified with the provider, the integration is `owned_by: user`, and the provider's existing users are copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names (`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and `secret_server_key` of the response are empty (use your provider project's own keys). The server calls the base URL only on a public address: loopback, private, link-local, unique-local, shared, reserved and cloud metadata addresses (and names resolving to them) answer 400 `AUTH_PROVIDER_URL_NOT_ALLOWED` unless the operator allows them (`OUTBOUND_ALLOWED_HOSTS`).
    *
    * Base URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).
    * @format uri
@@ -1023,7 +1023,7 @@ export interface NeonAuthCreateAuthProviderSDKKeysRequest {
 export interface NeonAuthCreateIntegrationRequest {
   auth_provider: NeonAuthSupportedAuthProvider;
   /**
-   * Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and `secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. The connection is verified with the provider, the integration is `owned_by: user`, and the provider's existing users are copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names (`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and `secret_server_key` of the response are empty (use your provider project's own keys).
+   * Manual setup (extension of this product; Neon offers it in its console only): connect an EXISTING provider project instead of having one provisioned (Quick Start). Give `auth_provider_base_url`, `auth_provider_project_id` and `secret_server_key` together (all three, or none for Quick Start); `webhook_signing_secret` is optional. The connection is verified with the provider, the integration is `owned_by: user`, and the provider's existing users are copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names (`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and `secret_server_key` of the response are empty (use your provider project's own keys). The server calls the base URL only on a public address: loopback, private, link-local, unique-local, shared, reserved and cloud metadata addresses (and names resolving to them) answer 400 `AUTH_PROVIDER_URL_NOT_ALLOWED` unless the operator allows them (`OUTBOUND_ALLOWED_HOSTS`).
    *
    * Base URL of the provider (Stack: the SDK's baseUrl, e.g. https://api.stack-auth.com).
    * @format uri
@@ -2191,7 +2191,7 @@ export class Api<
       }),
 
     /**
-     * @description Runs a full reconciliation of the branch's `neon_auth.users_sync` with the auth provider (waits for a run in progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch.
+     * @description Runs a full reconciliation of the branch's `neon_auth.users_sync` with the auth provider (waits for a run in progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch; 503 AUTH_PROVIDER_UNAVAILABLE when the provider cannot be reached.
      *
      * @tags Extensions
      * @name StartNeonAuthSync

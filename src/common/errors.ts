@@ -25,6 +25,8 @@ export enum ErrorCode {
   AuthProviderAuthFailed = 'AUTH_PROVIDER_AUTH_FAILED',
   AuthProviderRequestRejected = 'AUTH_PROVIDER_REQUEST_REJECTED',
   AuthProviderUnavailable = 'AUTH_PROVIDER_UNAVAILABLE',
+  /** A manual-setup base URL names a destination outgoing calls may not reach (src/common/outbound-url-policy.ts). */
+  AuthProviderUrlNotAllowed = 'AUTH_PROVIDER_URL_NOT_ALLOWED',
   AuthUserNotFound = 'AUTH_USER_NOT_FOUND',
   AuthUserAlreadyExists = 'AUTH_USER_ALREADY_EXISTS',
   AuthTransferNotAllowed = 'AUTH_TRANSFER_NOT_ALLOWED',
@@ -48,6 +50,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.AuthProviderNotSupported:
     case ErrorCode.AuthProviderAuthFailed:
     case ErrorCode.AuthProviderRequestRejected:
+    case ErrorCode.AuthProviderUrlNotAllowed:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;

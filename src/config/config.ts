@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import path from 'node:path';
+import { parseOutboundAllowList, type OutboundAllowEntry } from '../common/outbound-url-policy.js';
 import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
 
 /**
@@ -80,6 +81,11 @@ export interface AppConfig {
   neonAuthReconcileIntervalSeconds: number;
   /** Bearer token that GET /metrics requires; unset means: /metrics is not served (404). */
   metricsToken?: string;
+  /**
+   * OUTBOUND_ALLOWED_HOSTS: host names, IPs and CIDR ranges that outgoing calls to user-supplied URLs may reach
+   * although they are not public (a self-hosted provider on a private address). See src/common/outbound-url-policy.ts.
+   */
+  outboundAllowedHosts: OutboundAllowEntry[];
 }
 
 /** SYNC_ENGINE: see AppConfig.syncEngine. */
@@ -127,6 +133,7 @@ export const ENVIRONMENT_VARIABLES = [
   'STACK_AUTH_WEBHOOK_POLL_SECONDS',
   'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
   'NEON_AUTH_RECONCILE_INTERVAL_SECONDS',
+  'OUTBOUND_ALLOWED_HOSTS',
   'SYNC_ENGINE',
   'SYNC_MAX_ATTEMPTS',
   'SYNC_RETRY_DELAY_SECONDS',
@@ -227,6 +234,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
   const neonAuthReconcileIntervalSeconds = int('NEON_AUTH_RECONCILE_INTERVAL_SECONDS', 3600, 0, 7 * 86400);
+  const outboundAllowList = parseOutboundAllowList(str('OUTBOUND_ALLOWED_HOSTS'));
+  for (const problem of outboundAllowList.problems) problems.push(`OUTBOUND_ALLOWED_HOSTS: ${problem}`);
   const syncEngineRaw = (str('SYNC_ENGINE') ?? 'on').toLowerCase();
   if (!(SYNC_ENGINE_MODES as readonly string[]).includes(syncEngineRaw)) {
     problems.push(`SYNC_ENGINE must be one of ${SYNC_ENGINE_MODES.join(', ')} (got "${syncEngineRaw}")`);
@@ -277,6 +286,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthWebhookRetryDelaySeconds,
     neonAuthReconcileIntervalSeconds,
     metricsToken,
+    outboundAllowedHosts: outboundAllowList.entries,
   };
 }
 

@@ -1,6 +1,7 @@
 import { ApiError, ErrorCode } from '../common/errors.js';
 import {
   ProviderAuthFailed,
+  ProviderDestinationRefused,
   ProviderDuplicateEmail,
   ProviderError,
   ProviderNotSupported,
@@ -22,6 +23,7 @@ import {
  * | ProviderRequestRejected      | 400    | AUTH_PROVIDER_REQUEST_REJECTED  |
  * | ProviderAuthFailed           | 400    | AUTH_PROVIDER_AUTH_FAILED       |
  * | ProviderUnavailable          | 503    | AUTH_PROVIDER_UNAVAILABLE       |
+ * | ProviderDestinationRefused   | 400    | AUTH_PROVIDER_URL_NOT_ALLOWED   | (credentials 'caller'; else as ProviderUnavailable)
  *
  * `credentials` says whose credentials the call used: 'caller' (manual setup: a person typed them, so the
  * message asks them to check what they sent) or 'product' (stored ones: the message says the provider refused
@@ -30,6 +32,10 @@ import {
 export interface ProviderErrorOptions {
   credentials?: 'caller' | 'product';
 }
+
+export const AUTH_PROVIDER_URL_NOT_ALLOWED_MESSAGE =
+  'auth_provider_base_url is not allowed: outgoing calls go to public addresses only (not to loopback, private, link-local, ' +
+  'unique-local, shared or reserved addresses, nor to cloud metadata services); an operator can allow a self-hosted provider with OUTBOUND_ALLOWED_HOSTS';
 
 export function isProviderError(err: unknown): err is ProviderError {
   return err instanceof ProviderError;
@@ -55,6 +61,10 @@ export function providerErrorToApi(err: unknown, options: ProviderErrorOptions =
         ? `the auth provider refused the credentials${why}: check the provider project id, base URL and secret server key`
         : `the auth provider refused the stored credentials of this integration${why}: ${err.message}`,
     );
+  }
+  if (err instanceof ProviderDestinationRefused && options.credentials === 'caller') {
+    // One message for every refusal: nothing about what the name resolved to, or whether anything listens there.
+    return new ApiError(ErrorCode.AuthProviderUrlNotAllowed, AUTH_PROVIDER_URL_NOT_ALLOWED_MESSAGE);
   }
   if (err instanceof ProviderUnavailable) {
     const retry = err.retryAfterSeconds !== undefined ? `; retry after ${err.retryAfterSeconds} s` : '; retry later';

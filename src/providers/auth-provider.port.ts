@@ -217,6 +217,25 @@ export class ProviderUnavailable extends ProviderError {
   }
 }
 
+/**
+ * The provider's URL names a destination outgoing calls may not reach (loopback, private, link-local, metadata, ...:
+ * src/common/outbound-url-policy.ts); nothing was sent. For stored credentials it is an outage like any other
+ * (the provider cannot be reached); callers answer 400 when the URL was just given by a person (manual setup).
+ * The message names no resolved address (it may end up where a project reader sees it, e.g. a reconciliation's
+ * last error); `reason` does, for operators' logs only.
+ */
+export class ProviderDestinationRefused extends ProviderUnavailable {
+  constructor(
+    message: string,
+    /** Which rule refused it, possibly naming the address a name resolved to: logs only. */
+    readonly reason: string,
+    options: { cause?: unknown } = {},
+  ) {
+    super(message, options);
+    this.name = 'ProviderDestinationRefused';
+  }
+}
+
 /** The provider refused the request itself (validation and similar 4xx). */
 export class ProviderRequestRejected extends ProviderError {
   readonly code = 'provider_request_rejected';

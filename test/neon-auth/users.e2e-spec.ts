@@ -43,7 +43,8 @@ describe('Neon Auth users (branch routes)', () => {
   const base = (branchId: string) => `/projects/${project.projectId}/branches/${branchId}/auth/users`;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    // The relay of 'provider unavailable' listens on 127.0.0.1, which outgoing calls may only reach when the operator allows it.
+    t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
     admin = api(t, t.adminKey);
     project = await newAuthProject(t);
     // Branches first: a branch is a copy of its parent, made while nothing is connected to it.

@@ -12,7 +12,8 @@ describe('stack adapter: error bodies of non-Stack servers are not passed on', (
   let server: http.Server;
   let baseUrl: string;
   beforeAll(async () => {
-    t = await startTestApp();
+    // The non-Stack server below listens on 127.0.0.1, which outgoing calls may only reach when the operator allows it.
+    t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
     server = http.createServer((req, res) => {
       if (req.url?.startsWith('/stack-like/')) {
         res.writeHead(400, { 'content-type': 'text/plain', 'x-stack-request-id': 'r1' });

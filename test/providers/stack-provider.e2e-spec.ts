@@ -78,7 +78,8 @@ describe('stack provider adapter against the embedded provider (real HTTP)', () 
   let t: TestApp;
   let stack: StackProviderAdapter;
   beforeAll(async () => {
-    t = await startTestApp();
+    // The scripted servers below listen on 127.0.0.1, which outgoing calls may only reach when the operator allows it.
+    t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
     stack = t.app.get(StackProviderAdapter);
   });
   afterAll(async () => {

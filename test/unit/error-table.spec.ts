@@ -14,9 +14,10 @@ import { pino } from 'pino';
 import { ErrorFilter, errorBody, toApiError, writeError } from '../../src/common/error.filter.js';
 import { serializeError } from '../../src/common/logger.js';
 import { ApiError, ErrorCode, httpStatusOf } from '../../src/common/errors.js';
-import { providerErrorToApi } from '../../src/neon-auth/provider-errors.js';
+import { AUTH_PROVIDER_URL_NOT_ALLOWED_MESSAGE, providerErrorToApi } from '../../src/neon-auth/provider-errors.js';
 import {
   ProviderAuthFailed,
+  ProviderDestinationRefused,
   ProviderDuplicateEmail,
   ProviderNotSupported,
   ProviderRequestRejected,
@@ -52,6 +53,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.AuthProviderAuthFailed]: 400,
   [ErrorCode.AuthProviderRequestRejected]: 400,
   [ErrorCode.AuthProviderUnavailable]: 503,
+  [ErrorCode.AuthProviderUrlNotAllowed]: 400,
   [ErrorCode.AuthUserNotFound]: 404,
   [ErrorCode.AuthUserAlreadyExists]: 409,
   [ErrorCode.AuthTransferNotAllowed]: 409,
@@ -115,6 +117,7 @@ describe('provider errors -> API errors (the table of src/neon-auth/provider-err
     ['ProviderRequestRejected', new ProviderRequestRejected('bad email', 400), ErrorCode.AuthProviderRequestRejected, 400, 'the auth provider rejected the request: bad email'],
     ['ProviderAuthFailed', new ProviderAuthFailed('key revoked', 'INVALID_SECRET_SERVER_KEY'), ErrorCode.AuthProviderAuthFailed, 400, 'the auth provider refused the stored credentials of this integration (INVALID_SECRET_SERVER_KEY): key revoked'],
     ['ProviderUnavailable', new ProviderUnavailable('ECONNRESET at 10.0.0.7', { status: 502 }), ErrorCode.AuthProviderUnavailable, 503, 'the auth provider is unavailable; retry later'],
+    ['ProviderDestinationRefused (stored credentials)', new ProviderDestinationRefused('list users: the base URL names a refused destination', '10.0.0.7 (private)'), ErrorCode.AuthProviderUnavailable, 503, 'the auth provider is unavailable; retry later'],
   ])('%s', (_name, providerError, code, status, message) => {
     const mapped = providerErrorToApi(providerError);
     if (!(mapped instanceof ApiError)) throw new Error('expected an ApiError');
@@ -125,6 +128,17 @@ describe('provider errors -> API errors (the table of src/neon-auth/provider-err
     const mapped = providerErrorToApi(new ProviderAuthFailed('nope'), { credentials: 'caller' });
     expect(mapped).toBeInstanceOf(ApiError);
     expect((mapped as ApiError).message).toBe('the auth provider refused the credentials: check the provider project id, base URL and secret server key');
+  });
+
+  it('a refused destination in a URL a person just gave is one generic 400 that names no address', () => {
+    const mapped = providerErrorToApi(new ProviderDestinationRefused('list users: the base URL names a refused destination', 'it resolves to 10.0.0.7 (private)'), { credentials: 'caller' });
+    if (!(mapped instanceof ApiError)) throw new Error('expected an ApiError');
+    expect({ code: mapped.code, status: mapped.status, message: mapped.message }).toEqual({
+      code: ErrorCode.AuthProviderUrlNotAllowed,
+      status: 400,
+      message: AUTH_PROVIDER_URL_NOT_ALLOWED_MESSAGE,
+    });
+    expect(mapped.message).not.toContain('10.0.0.7');
   });
 
   it('anything that is not a ProviderError comes back unchanged', () => {

@@ -15,6 +15,7 @@ import { ProjectEntity } from '../../projects/entities/project.entity.js';
 import {
   AUTH_PROVIDER_KINDS,
   iterateProviderUsers,
+  ProviderDestinationRefused,
   type AuthProvider,
   type AuthProviderKind,
   type ProviderCredentials,
@@ -288,7 +289,17 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
   private async connectExisting(provider: AuthProvider, manual: ManualSetup): Promise<ProviderSide> {
     const baseUrl = manual.baseUrl.replace(/\/+$/, '');
     const credentials: ProviderCredentials = { baseUrl, projectId: manual.projectId, secretServerKey: manual.secretServerKey };
-    await callProvider(() => provider.verifyConnection(credentials), { credentials: 'caller' });
+    await callProvider(
+      () =>
+        provider.verifyConnection(credentials).catch((err: unknown) => {
+          // The caller gets one generic 400; the operator sees why (it may name a resolved address).
+          if (err instanceof ProviderDestinationRefused) {
+            this.logger.warn({ provider: provider.kind, err: err.message, reason: err.reason }, 'manual setup refused: the base URL names a destination outgoing calls may not reach (see OUTBOUND_ALLOWED_HOSTS)');
+          }
+          throw err;
+        }),
+      { credentials: 'caller' },
+    );
     return {
       providerProjectId: manual.projectId,
       credentials,

@@ -1,5 +1,14 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ProviderAuthFailed, ProviderRequestRejected, ProviderUnavailable, type ProviderError } from '../auth-provider.port.js';
+import type { RequestInit } from 'undici';
+import type { OutboundHttp } from '../../common/outbound-http.js';
+import { findOutboundRefusal } from '../../common/outbound-url-policy.js';
+import { ProviderAuthFailed, ProviderDestinationRefused, ProviderRequestRejected, ProviderUnavailable, type ProviderError } from '../auth-provider.port.js';
+
+/** The headers of an answer, as read here (fetch's Headers). */
+interface AnswerHeaders {
+  get(name: string): string | null;
+  has(name: string): boolean;
+}
 
 /**
  * HTTP to a Stack-Auth-compatible server, following the adapter checklist of the reference (§6.2):
@@ -7,6 +16,11 @@ import { ProviderAuthFailed, ProviderRequestRejected, ProviderUnavailable, type 
  * real statuses come back; `x-*-actual-status` is still honoured if a proxy adds it), known errors read
  * from `x-hexclave-known-error ?? x-stack-known-error`, a timeout on every attempt, 429 retried a bounded
  * number of times honouring Retry-After, no redirects (they would carry the keys elsewhere).
+ *
+ * Every request goes through OutboundHttp (src/common/outbound-http.ts): a base URL may come from a person
+ * (manual setup), so connections to loopback, private, link-local and metadata addresses are refused at connect
+ * time (ProviderDestinationRefused), unless the origin is the operator's (embedded provider, STACK_AUTH_URL) or
+ * OUTBOUND_ALLOWED_HOSTS lets it through.
  */
 export interface StackHttpOptions {
   /** Per attempt, the answer's body included. */
@@ -66,7 +80,10 @@ const AUTH_CODES = new Set([
 const MAX_MESSAGE = 300;
 
 export class StackHttpClient {
-  constructor(readonly options: StackHttpOptions = DEFAULT_STACK_HTTP_OPTIONS) {}
+  constructor(
+    private readonly outbound: OutboundHttp,
+    readonly options: StackHttpOptions = DEFAULT_STACK_HTTP_OPTIONS,
+  ) {}
 
   /** The answer's JSON body on 2xx; a ProviderError otherwise. */
   async request<T>(call: StackCall): Promise<T> {
@@ -118,16 +135,20 @@ export class StackHttpClient {
   }
 
   /** One request with its timeout; network failures and timeouts become ProviderUnavailable. */
-  private async attempt(url: string, init: RequestInit, operation: string): Promise<{ status: number; headers: Headers; text: string }> {
+  private async attempt(url: string, init: RequestInit, operation: string): Promise<{ status: number; headers: AnswerHeaders; text: string }> {
     const started = Date.now();
     try {
-      const res = await fetch(url, { ...init, signal: AbortSignal.timeout(this.options.timeoutMs) });
+      const res = await this.outbound.fetch(url, { ...init, signal: AbortSignal.timeout(this.options.timeoutMs) });
       const text = await res.text();
       // A proxy in front may still turn statuses into 200 + actual-status; honour it.
       const actual = res.headers.get('x-hexclave-actual-status') ?? res.headers.get('x-stack-actual-status');
       const status = actual !== null && /^\d{3}$/.test(actual) ? Number(actual) : res.status;
       return { status, headers: res.headers, text };
     } catch (err) {
+      const refusal = findOutboundRefusal(err);
+      if (refusal) {
+        throw new ProviderDestinationRefused(`${operation}: the auth provider base URL (host ${refusal.host}) names a destination outgoing calls may not reach`, refusal.reason, { cause: refusal });
+      }
       const timedOut = err instanceof DOMException && (err.name === 'TimeoutError' || err.name === 'AbortError');
       const reason = timedOut ? `no answer within ${this.options.timeoutMs} ms` : describeNetworkError(err);
       throw new ProviderUnavailable(`${operation}: the auth provider is unreachable (${reason}, after ${Date.now() - started} ms)`, { cause: err });
@@ -146,7 +167,7 @@ export class StackHttpClient {
   }
 }
 
-function failureOf(status: number, headers: Headers, text: string): StackFailure {
+function failureOf(status: number, headers: AnswerHeaders, text: string): StackFailure {
   let code = headers.get('x-hexclave-known-error') ?? headers.get('x-stack-known-error') ?? undefined;
   let message = text;
   try {

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { integrationClientCredentials } from '../../stack-auth/stack-auth.config.js';
@@ -73,9 +74,11 @@ export class StackProviderAdapter implements AuthProvider {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly secrets: SecretsService,
     @Optional() @Inject(STACK_PROVIDER_HTTP_OPTIONS) options?: Partial<StackHttpOptions>,
+    /** The app's guarded client; built from the configuration when absent (an adapter made by hand). */
+    @Optional() outbound?: OutboundHttp,
   ) {
     this.integrationBaseUrl = (config.stackAuthUrl ?? `${config.publicUrl}/stack-auth`).replace(/\/+$/, '');
-    this.http = new StackHttpClient({ ...DEFAULT_STACK_HTTP_OPTIONS, ...options });
+    this.http = new StackHttpClient(outbound ?? OutboundHttp.forConfig(config), { ...DEFAULT_STACK_HTTP_OPTIONS, ...options });
   }
 
   /** Provisions a project (integration client), then a secret server key for the control plane (admin key). */

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { LOGGER } from '../../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { NeonAuthIntegrationEntity } from '../../neon-auth/integrations/integration.entity.js';
+import { ProviderDestinationRefused } from '../../providers/auth-provider.port.js';
 import { SyncReconcilerService } from './reconciler.service.js';
 
 /**
@@ -61,7 +62,12 @@ export class SyncReconcilerScheduler implements OnApplicationBootstrap, BeforeAp
         if (counts) ran++;
       } catch (err) {
         this.logger.warn(
-          { integrationId: integration.id, err: err instanceof Error ? err.message : String(err) },
+          {
+            integrationId: integration.id,
+            err: err instanceof Error ? err.message : String(err),
+            // Why the outbound policy refused the provider's address (for the operator; never shown to API callers).
+            ...(err instanceof ProviderDestinationRefused ? { reason: err.reason } : {}),
+          },
           'scheduled reconcile failed; retried at the next interval',
         );
       }

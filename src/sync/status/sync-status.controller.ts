@@ -41,12 +41,13 @@ export class SyncStatusController {
     summary: 'Reconcile users_sync with the provider now (extension)',
     description:
       "Runs a full reconciliation of the branch's `neon_auth.users_sync` with the auth provider (waits for a run in " +
-      'progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch.',
+      'progress first) and answers its counts. Organization admins only. 404 when Neon Auth is not enabled on the branch; ' +
+      '503 AUTH_PROVIDER_UNAVAILABLE when the provider cannot be reached.',
   })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: NeonAuthSyncReconcileResponseDto })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiErrors(400, 401, 403, 404, 503)
   startNeonAuthSync(
     @Param('project_id', NeonIdPipe) projectId: string,
     @Param('branch_id', NeonIdPipe) branchId: string,

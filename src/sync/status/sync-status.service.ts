@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
+import { callProvider } from '../../neon-auth/provider-errors.js';
 import { SyncReconcilerService } from '../reconciler/reconciler.service.js';
 import type { NeonAuthSyncReconcileResponseDto, NeonAuthSyncStatusDto } from './sync-status.dto.js';
 
@@ -59,7 +60,9 @@ export class SyncStatusService {
 
   async reconcileBranch(projectId: string, branchId: string): Promise<NeonAuthSyncReconcileResponseDto> {
     const integration = await this.integrations.findForBranch(projectId, branchId);
-    const c = await this.reconciler.reconcile(integration);
+    // A provider that cannot be reached (down, or its stored URL refused by the outbound policy) is a 503, as on
+    // every other route that calls it, not an unhandled 500.
+    const c = await callProvider(() => this.reconciler.reconcile(integration));
     return { inserted: c.inserted, updated: c.updated, deleted: c.deleted, unchanged: c.unchanged, skipped: c.skipped, complete: c.complete, ms: c.ms };
   }
 }

@@ -11,7 +11,9 @@ const MANUAL_SETUP_DOC =
   'The connection is verified with the provider, the integration is `owned_by: user`, and the provider\'s existing users are ' +
   'copied into neon_auth.users_sync. Register the sync webhook in your provider at the `webhook_url` the response names ' +
   '(`<PUBLIC_URL>/webhooks/neon-auth/<integration id>`). No SDK keys are created: `pub_client_key` and ' +
-  '`secret_server_key` of the response are empty (use your provider project\'s own keys).';
+  '`secret_server_key` of the response are empty (use your provider project\'s own keys). The server calls the base URL ' +
+  'only on a public address: loopback, private, link-local, unique-local, shared, reserved and cloud metadata addresses ' +
+  '(and names resolving to them) answer 400 `AUTH_PROVIDER_URL_NOT_ALLOWED` unless the operator allows them (`OUTBOUND_ALLOWED_HOSTS`).';
 
 /** Key sizes of a svix endpoint secret: Svix issues 24 bytes; up to 64 are accepted (an HMAC-SHA256 block). */
 export const WEBHOOK_SECRET_MIN_BYTES = 24;
