@@ -17,8 +17,6 @@ describe('quotas on projects and branches', () => {
     await t?.close();
   });
 
-  const databasesOnCluster = async (): Promise<number> => (await adminQuery<{ n: number }>('SELECT count(*)::int AS n FROM pg_database'))[0].n;
-
   it('GET /users/me reports the limits', async () => {
     const me = await admin.get('/users/me').expect(200);
     expect(me.body).toMatchObject({ projects_limit: 3, branches_limit: 3 });
@@ -27,7 +25,6 @@ describe('quotas on projects and branches', () => {
   it('branches: the limit counts the default branch; concurrent creations never pass it; nothing is left behind', async () => {
     const created = await createProject(admin, { name: 'quota branches' });
     const projectId = created.project.id as string;
-    const before = await databasesOnCluster();
     const results = await Promise.all(
       Array.from({ length: 5 }, (_, i) => admin.post(`/projects/${projectId}/branches`, { branch: { name: `b${i}` }, endpoints: [{ type: 'read_write' }] })),
     );
@@ -36,9 +33,17 @@ describe('quotas on projects and branches', () => {
     const refused = results.find((r) => r.status === 422)!;
     expect(refused.body).toMatchObject({ code: 'BRANCHES_LIMIT_EXCEEDED', message: expect.stringContaining('limit is 3') });
     expect(typeof refused.body.request_id).toBe('string');
-    expect(await databasesOnCluster()).toBe(before + 2);
     const branches = await admin.get(`/projects/${projectId}/branches`).expect(200);
     expect(branches.body.branches).toHaveLength(3);
+    // Each branch has its real database, and the refused ones made none (they were refused before any copy).
+    const physical = await adminQuery<{ physical_name: string }>(
+      'SELECT d.physical_name FROM branch_databases d JOIN branches b ON b.id = d.branch_id WHERE b.project_id = $1',
+      [projectId],
+      t.database,
+    );
+    expect(physical).toHaveLength(3);
+    const onCluster = await adminQuery<{ datname: string }>('SELECT datname FROM pg_database WHERE datname = ANY($1::text[])', [physical.map((p) => p.physical_name)]);
+    expect(onCluster).toHaveLength(3);
   });
 
   it('projects: concurrent creations in one organization stop at the limit', async () => {
