@@ -130,19 +130,15 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     const sql =
       `CREATE ROLE ${ident(name)} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)} ` +
       'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
-    const client = await this.adminPool().connect();
     try {
-      await client.query('BEGIN');
-      await quietPasswordStatements(client);
-      await client.query(sql);
-      await client.query('COMMIT');
+      await this.adminTransaction(async (client) => {
+        await quietPasswordStatements(client);
+        await client.query(sql);
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
       // 42710: the role exists. 23505: another session is creating it right now (pg_authid's unique index).
       if (sqlState(err) === '42710' || sqlState(err) === '23505') throw new ComputeNameTakenError(`role ${name}`);
       throw err;
-    } finally {
-      client.release();
     }
   }
 
@@ -181,20 +177,12 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
 
   /** Revokes CONNECT/TEMPORARY from PUBLIC, so other projects' roles cannot connect, and grants them to `roles`. */
   async grantConnect(database: string, roles: string[]): Promise<void> {
-    const client = await this.adminPool().connect();
-    try {
-      await client.query('BEGIN');
+    await this.adminTransaction(async (client) => {
       await client.query(`REVOKE ALL ON DATABASE ${ident(database)} FROM PUBLIC`);
       if (roles.length > 0) {
         await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(database)} TO ${roles.map(ident).join(', ')}`);
       }
-      await client.query('COMMIT');
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+    });
   }
 
   /** Drops a database, ending its sessions (ours first, then everyone's: WITH (FORCE)). Idempotent. */
@@ -309,9 +297,7 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
   private async setUpTenantDataRole(): Promise<void> {
     const role = ident(this.tenantDataRole);
     const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT';
-    const client = await this.adminPool().connect();
-    try {
-      await client.query('BEGIN');
+    await this.adminTransaction(async (client) => {
       await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1)', [TENANT_DATA_ROLE_LOCK_KEY]);
       await quietPasswordStatements(client);
       const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [this.tenantDataRole]);
@@ -325,7 +311,17 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
         [this.tenantDataRole],
       );
       for (const m of memberships) await client.query(`REVOKE ${ident(m.rolname)} FROM ${role}`);
+    });
+  }
+
+  /** Runs `fn` in a transaction on an admin connection: committed when it returns, rolled back when it throws. */
+  private async adminTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.adminPool().connect();
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
       await client.query('COMMIT');
+      return result;
     } catch (err) {
       await client.query('ROLLBACK').catch(() => undefined);
       throw err;
