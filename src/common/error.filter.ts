@@ -79,5 +79,6 @@ export function errorBody(requestId: string, error: ApiError): GeneralErrorBody 
 export function writeError(req: Request, res: Response, error: ApiError): void {
   const body = errorBody(requestIdOf(req), error);
   if (res.headersSent) return;
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
   res.status(httpStatusOf(error.code)).json(body);
 }

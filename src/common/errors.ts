@@ -39,6 +39,8 @@ export enum ErrorCode {
   // Quotas (PROJECTS_LIMIT, BRANCHES_LIMIT).
   ProjectsLimitExceeded = 'PROJECTS_LIMIT_EXCEEDED',
   BranchesLimitExceeded = 'BRANCHES_LIMIT_EXCEEDED',
+  // Brute-force throttling (src/common/rate-limit.ts): sent with Retry-After.
+  RateLimited = 'RATE_LIMITED',
 }
 
 export function httpStatusOf(code: ErrorCode): HttpStatus {
@@ -76,6 +78,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.Locked:
       return HttpStatus.LOCKED;
+    case ErrorCode.RateLimited:
+      return HttpStatus.TOO_MANY_REQUESTS;
     case ErrorCode.ServiceUnavailable:
     case ErrorCode.AuthProviderUnavailable:
     case ErrorCode.NeonAuthUsersSyncUnavailable:
@@ -98,6 +102,8 @@ export class ApiError extends Error {
     message: string,
     /** What the refusal concerns, for the audit log (never rendered to the caller). */
     readonly subject: { orgId?: string; projectId?: string } = {},
+    /** Sent as the `Retry-After` header (seconds). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'ApiError';
@@ -121,6 +127,10 @@ export class ApiError extends Error {
 
   static conflict(message: string): ApiError {
     return new ApiError(ErrorCode.Conflict, message);
+  }
+
+  static rateLimited(retryAfterSeconds: number, message: string): ApiError {
+    return new ApiError(ErrorCode.RateLimited, message, {}, retryAfterSeconds);
   }
 
   static unauthorized(message = 'authentication required: send a valid API key as "Authorization: Bearer <key>"'): ApiError {

@@ -64,6 +64,17 @@ export interface AppConfig {
   projectsLimit: number;
   /** Most branches one project may have, its default branch included (BRANCHES_LIMIT; 0: no limit). */
   branchesLimit: number;
+  /**
+   * Brute-force throttling of the embedded provider's sign-in and sign-up (see src/common/rate-limit.ts), per
+   * window of STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS: failed sign-ins (and sign-up attempts) per account of a project
+   * (STACK_AUTH_RATE_LIMIT_PER_ACCOUNT) and per client address (STACK_AUTH_RATE_LIMIT_PER_IP); 0 turns one off.
+   */
+  stackAuthRateLimitPerAccount: number;
+  stackAuthRateLimitPerIp: number;
+  stackAuthRateLimitWindowSeconds: number;
+  /** Failed API-key authentications of /api/v2 per client address per API_KEY_RATE_LIMIT_WINDOW_SECONDS (0: no limit). */
+  apiKeyRateLimitPerIp: number;
+  apiKeyRateLimitWindowSeconds: number;
   /** HTTP Basic client id of Neon's integration calls to the embedded provider. */
   stackAuthIntegrationClientId: string;
   /** Its secret; unset means: derived from the secrets key (see src/stack-auth/stack-auth.config.ts). */
@@ -124,6 +135,11 @@ export const ENVIRONMENT_VARIABLES = [
   'BODY_LIMIT',
   'PROJECTS_LIMIT',
   'BRANCHES_LIMIT',
+  'STACK_AUTH_RATE_LIMIT_PER_ACCOUNT',
+  'STACK_AUTH_RATE_LIMIT_PER_IP',
+  'STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS',
+  'API_KEY_RATE_LIMIT_PER_IP',
+  'API_KEY_RATE_LIMIT_WINDOW_SECONDS',
   'TRUST_PROXY',
   'REGION_ID',
   'DATABASE_POOL_SIZE',
@@ -250,6 +266,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (metricsToken !== undefined && !METRICS_TOKEN_PATTERN.test(metricsToken)) {
     problems.push('METRICS_TOKEN must be 16 to 512 characters of A-Z a-z 0-9 - . _ ~ + / (a bearer token), optionally ending in =');
   }
+  const stackAuthRateLimitPerAccount = int('STACK_AUTH_RATE_LIMIT_PER_ACCOUNT', 10, 0, 1_000_000);
+  const stackAuthRateLimitPerIp = int('STACK_AUTH_RATE_LIMIT_PER_IP', 100, 0, 1_000_000);
+  const stackAuthRateLimitWindowSeconds = int('STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1, 86_400);
+  const apiKeyRateLimitPerIp = int('API_KEY_RATE_LIMIT_PER_IP', 30, 0, 1_000_000);
+  const apiKeyRateLimitWindowSeconds = int('API_KEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -281,6 +302,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncInboxRetentionDays,
     projectsLimit,
     branchesLimit,
+    stackAuthRateLimitPerAccount,
+    stackAuthRateLimitPerIp,
+    stackAuthRateLimitWindowSeconds,
+    apiKeyRateLimitPerIp,
+    apiKeyRateLimitWindowSeconds,
     stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,

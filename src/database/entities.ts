@@ -14,6 +14,7 @@ import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
 import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
+import { RateLimitEntity } from '../common/rate-limit.entity.js';
 import { NeonAuthSyncReconciliationEntity } from '../sync/reconciler/reconciliation.entity.js';
 import { SyncConfirmationEntity } from '../sync/sync-confirmation.entity.js';
 import { SyncInboxEntity } from '../sync/sync-inbox.entity.js';
@@ -38,6 +39,7 @@ export const CONTROL_PLANE_ENTITIES = [
   ProjectPermissionEntity,
   NeonAuthIntegrationEntity,
   IdempotencyKeyEntity,
+  RateLimitEntity,
   NeonAuthSyncReconciliationEntity,
   SyncConfirmationEntity,
   SyncInboxEntity,

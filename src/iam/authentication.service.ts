@@ -2,7 +2,10 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
+import { ApiError } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
+import { clientAddressKey, RateLimits, type RateLimit, type Throttled } from '../common/rate-limit.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { hashApiKeySecret } from './api-key-secret.js';
 import type { ApiKeyKind } from './entities/api-key.entity.js';
 import type { Principal } from './principal.js';
@@ -21,24 +24,45 @@ interface KeyRow {
 /** Don't write last_used_at more often than this per key. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
-/** Turns a bearer secret into a Principal. Revoked or unknown keys authenticate as nobody. */
+/**
+ * Turns a bearer secret into a Principal. Revoked or unknown keys authenticate as nobody.
+ *
+ * Failed attempts are counted per client address (API_KEY_RATE_LIMIT_PER_IP per API_KEY_RATE_LIMIT_WINDOW_SECONDS):
+ * once an address has spent its budget, every key it sends, valid or not, is refused with 429 RATE_LIMITED until
+ * the window ends (so it cannot go on testing keys), and nothing is written for it. A valid key pays no write for
+ * this, and its one extra query (the address's count) runs alongside the key lookup, not before it; an address this
+ * process already saw over the budget is refused from memory, without a query, so a flood of bad keys does not
+ * queue on the database pool in front of valid ones. Only the address's own keys are refused: other addresses'
+ * keys are counted apart.
+ */
 @Injectable()
 export class AuthenticationService {
+  private readonly failures: RateLimit;
+
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
-
-  async authenticate(secret: string, remoteAddr: string): Promise<Principal | null> {
-    if (!secret || secret.length > 512) return null;
-    const rows: KeyRow[] = await this.db.query(
-      `SELECT k.id, k.kind, k.account_id, k.org_id, k.project_id, k.last_used_at, a.email, a.is_platform_admin
-         FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id
-        WHERE k.token_hash = $1 AND k.revoked_at IS NULL`,
-      [hashApiKeySecret(secret)],
+    @Inject(APP_CONFIG) config: AppConfig,
+    rateLimits: RateLimits,
+  ) {
+    this.failures = rateLimits.budget(
+      { name: 'api_key_failures_ip', limit: config.apiKeyRateLimitPerIp, windowSeconds: config.apiKeyRateLimitWindowSeconds },
+      { rememberBlocked: true }, // failures are never given back, so a block lasts until its window ends
     );
-    const row = rows[0];
-    if (!row) return null;
+  }
+
+  /** The caller's principal, null for a key that authenticates nobody; throws 429 RATE_LIMITED for a throttled address. */
+  async authenticate(secret: string, remoteAddr: string): Promise<Principal | null> {
+    const source = clientAddressKey(remoteAddr);
+    const known = this.failures.remembered(source);
+    if (known) throw rateLimited(known);
+    const [throttled, row] = await Promise.all([this.failures.check(source), this.findKey(secret)]);
+    if (throttled) throw rateLimited(throttled);
+    if (!row) {
+      const over = await this.failures.consume(source);
+      if (over) throw rateLimited(over); // concurrent failures spent the budget meanwhile
+      return null;
+    }
     this.recordUse(row, remoteAddr);
     const keyId = Number(row.id);
     switch (row.kind) {
@@ -59,10 +83,28 @@ export class AuthenticationService {
     }
   }
 
+  private async findKey(secret: string): Promise<KeyRow | undefined> {
+    if (!secret || secret.length > 512) return undefined;
+    const rows: KeyRow[] = await this.db.query(
+      `SELECT k.id, k.kind, k.account_id, k.org_id, k.project_id, k.last_used_at, a.email, a.is_platform_admin
+         FROM api_keys k LEFT JOIN accounts a ON a.id = k.account_id
+        WHERE k.token_hash = $1 AND k.revoked_at IS NULL`,
+      [hashApiKeySecret(secret)],
+    );
+    return rows[0];
+  }
+
   private recordUse(row: KeyRow, remoteAddr: string): void {
     if (row.last_used_at && Date.now() - row.last_used_at.getTime() < LAST_USED_RESOLUTION_MS) return;
     this.db
       .query(`UPDATE api_keys SET last_used_at = now(), last_used_from_addr = $2 WHERE id = $1`, [row.id, remoteAddr])
       .catch((err: unknown) => this.logger.warn({ err, keyId: row.id }, 'could not record API key use'));
   }
+}
+
+function rateLimited(throttled: Throttled): ApiError {
+  return ApiError.rateLimited(
+    throttled.retryAfterSeconds,
+    `too many failed API key attempts from this address: retry in ${throttled.retryAfterSeconds} s`,
+  );
 }

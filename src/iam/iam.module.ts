@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { PassportModule } from '@nestjs/passport';
+import { RateLimitModule } from '../common/rate-limit.js';
 import { AccessService } from './access.service.js';
 import { AccountsService } from './accounts.service.js';
 import { AdminController } from './admin.controller.js';
@@ -18,7 +19,7 @@ import { CurrentUserController } from './current-user.controller.js';
 import { CurrentUserService } from './current-user.service.js';
 
 @Module({
-  imports: [PassportModule.register({ session: false })],
+  imports: [PassportModule.register({ session: false }), RateLimitModule],
   controllers: [CurrentUserController, ApiKeysController, OrganizationsController, InvitationsController, AdminController],
   providers: [
     AccessService,

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { RateLimitModule } from '../common/rate-limit.js';
+import { StackAuthThrottle } from './auth/auth-throttle.service.js';
 import { StackAuthController } from './auth/auth.controller.js';
 import { OAuthTokenService } from './auth/oauth-token.service.js';
 import { PasswordAuthService } from './auth/password-auth.service.js';
@@ -27,8 +29,9 @@ import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js
  * it only through signed webhooks.
  */
 @Module({
+  imports: [RateLimitModule],
   controllers: [StackProjectsController, StackInternalProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
-  providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService, SessionsService, PasswordAuthService, OAuthTokenService,
+  providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService, SessionsService, PasswordAuthService, StackAuthThrottle, OAuthTokenService,
     IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService],
   exports: [],
 })

@@ -64,6 +64,7 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.AuthProviderProjectOwnedByUser]: 409,
   [ErrorCode.ProjectsLimitExceeded]: 422,
   [ErrorCode.BranchesLimitExceeded]: 422,
+  [ErrorCode.RateLimited]: 429,
 };
 
 describe('ErrorCode -> HTTP status', () => {
@@ -102,6 +103,7 @@ describe('ErrorCode -> HTTP status', () => {
     ['NEON_AUTH_ALREADY_ENABLED', 409, 'src/neon-auth/integrations/integrations.controller.ts'],
     ['IDEMPOTENCY_KEY_REUSED', 422, 'src/common/idempotency.ts'],
     ['IDEMPOTENCY_KEY_IN_PROGRESS', 409, 'src/common/idempotency.ts'],
+    ['RATE_LIMITED', 429, 'README, Brute-force throttling'],
   ])('%s is %i (%s)', (code, status) => {
     expect(Object.values(ErrorCode)).toContain(code);
     expect(httpStatusOf(code as ErrorCode)).toBe(status);
@@ -168,6 +170,9 @@ describe('ApiError and Neon\'s error body', () => {
     expect(view(ApiError.forbidden())).toEqual(['FORBIDDEN', 403, 'you do not have permission to perform this action']);
     expect(view(ApiError.conflict('taken'))).toEqual(['CONFLICT', 409, 'taken']);
     expect(view(ApiError.unauthorized())).toEqual(['UNAUTHORIZED', 401, 'authentication required: send a valid API key as "Authorization: Bearer <key>"']);
+    const limited = ApiError.rateLimited(7, 'slow down');
+    expect([...view(limited), limited.retryAfterSeconds]).toEqual(['RATE_LIMITED', 429, 'slow down', 7]);
+    expect(ApiError.conflict('x').retryAfterSeconds).toBeUndefined();
   });
 
   it('the body is exactly {request_id, code, message}', () => {
@@ -191,6 +196,25 @@ describe('ApiError and Neon\'s error body', () => {
     };
     writeError({ requestId: 'req-2' } as Request, res as unknown as Response, new ApiError(ErrorCode.Locked, 'busy'));
     expect(sent).toEqual({ status: 423, body: { request_id: 'req-2', code: 'LOCKED', message: 'busy' } });
+
+    const throttled: { status?: number; body?: unknown; headers: Record<string, string> } = { headers: {} };
+    const throttledRes = {
+      headersSent: false,
+      setHeader(name: string, value: string) {
+        throttled.headers[name.toLowerCase()] = value;
+        return this;
+      },
+      status(code: number) {
+        throttled.status = code;
+        return this;
+      },
+      json(body: unknown) {
+        throttled.body = body;
+        return this;
+      },
+    };
+    writeError({ requestId: 'req-4' } as Request, throttledRes as unknown as Response, ApiError.rateLimited(42, 'too many failed API keys'));
+    expect(throttled).toEqual({ status: 429, headers: { 'retry-after': '42' }, body: { request_id: 'req-4', code: 'RATE_LIMITED', message: 'too many failed API keys' } });
 
     const late: { status?: number } = {};
     writeError({ requestId: 'req-3' } as Request, { headersSent: true, status: (s: number) => (late.status = s) } as unknown as Response, ApiError.forbidden());

@@ -1,4 +1,4 @@
-import { Body, Delete, Headers, HttpCode, Post, Res } from '@nestjs/common';
+import { Body, Delete, Headers, HttpCode, Ip, Post, Res } from '@nestjs/common';
 import type { Response } from 'express';
 import { ApiError } from '../../common/errors.js';
 import { KnownErrors } from '../http/known-errors.js';
@@ -21,15 +21,15 @@ export class StackAuthController {
   @Post('password/sign-up')
   @HttpCode(200)
   @StackAccess('client', 'server', 'admin')
-  signUp(@StackCaller() auth: StackAuth, @Body() body: PasswordSignUpDto) {
-    return this.passwords.signUp(auth.project, body);
+  signUp(@StackCaller() auth: StackAuth, @Body() body: PasswordSignUpDto, @Ip() ip: string | undefined) {
+    return this.passwords.signUp(auth.project, body, { ip, accessType: auth.type });
   }
 
   @Post('password/sign-in')
   @HttpCode(200)
   @StackAccess('client', 'server', 'admin')
-  signIn(@StackCaller() auth: StackAuth, @Body() body: PasswordSignInDto) {
-    return this.passwords.signIn(auth.project, body);
+  signIn(@StackCaller() auth: StackAuth, @Body() body: PasswordSignInDto, @Ip() ip: string | undefined) {
+    return this.passwords.signIn(auth.project, body, { ip, accessType: auth.type });
   }
 
   /** The OAuth refresh grant (form-encoded, no x-stack headers): the client authenticates in the body. */

@@ -3,9 +3,10 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { StackProjectEntity } from '../entities/stack-project.entity.js';
 import { StackUserEntity } from '../entities/stack-user.entity.js';
-import { KnownErrors, StackStatusError } from '../http/known-errors.js';
+import { KnownErrors, StackKnownError, StackStatusError } from '../http/known-errors.js';
 import { normalizeEmail, passwordHashFrom, StackUsersService } from '../users/stack-users.service.js';
 import { OutboxService } from '../webhooks/outbox.service.js';
+import { StackAuthThrottle, type AttemptSource } from './auth-throttle.service.js';
 import type { PasswordSignInDto, PasswordSignUpDto } from './dto/password-auth.dto.js';
 import { isTrustedRedirectUrl } from './redirect-urls.js';
 import { SessionsService, type AuthTokens } from './sessions.service.js';
@@ -14,7 +15,13 @@ import { SessionsService, type AuthTokens } from './sessions.service.js';
 export const PASSWORD_MIN_LENGTH = 8;
 export const PASSWORD_MAX_LENGTH = 70;
 
-/** Password sign-up and sign-in, with Stack Auth's checks, in its order, and its error codes. */
+/** Who is calling: the client address and the access type (for the throttle). */
+export type Caller = Pick<AttemptSource, 'ip' | 'accessType'>;
+
+/**
+ * Password sign-up and sign-in, with Stack Auth's checks, in its order, and its error codes; throttled first
+ * (StackAuthThrottle), so a refused attempt hashes nothing and writes nothing but its counter.
+ */
 @Injectable()
 export class PasswordAuthService {
   constructor(
@@ -22,9 +29,11 @@ export class PasswordAuthService {
     private readonly users: StackUsersService,
     private readonly sessions: SessionsService,
     private readonly outbox: OutboxService,
+    private readonly throttle: StackAuthThrottle,
   ) {}
 
-  async signUp(project: StackProjectEntity, body: PasswordSignUpDto): Promise<AuthTokens> {
+  async signUp(project: StackProjectEntity, body: PasswordSignUpDto, caller: Caller): Promise<AuthTokens> {
+    await this.throttle.signUp({ projectId: project.id, email: body.email, ...caller });
     const config = project.config;
     if (!config.credential_enabled) throw KnownErrors.passwordAuthenticationNotEnabled();
     const callbackUrl = body.verification_callback_url ?? undefined;
@@ -51,7 +60,21 @@ export class PasswordAuthService {
     return this.sessions.tokensOf(user, session, refreshToken);
   }
 
-  async signIn(project: StackProjectEntity, body: PasswordSignInDto): Promise<AuthTokens> {
+  async signIn(project: StackProjectEntity, body: PasswordSignInDto, caller: Caller): Promise<AuthTokens> {
+    const attempt = await this.throttle.signIn({ projectId: project.id, email: body.email, ...caller });
+    let tokens: AuthTokens;
+    try {
+      tokens = await this.checkPasswordAndSignIn(project, body);
+    } catch (err) {
+      // Only a wrong e-mail or password is a guess; anything else gives the attempt back.
+      if (!(err instanceof StackKnownError && err.code === 'EMAIL_PASSWORD_MISMATCH')) await attempt.notAGuess();
+      throw err;
+    }
+    await attempt.succeeded();
+    return tokens;
+  }
+
+  private async checkPasswordAndSignIn(project: StackProjectEntity, body: PasswordSignInDto): Promise<AuthTokens> {
     if (!project.config.credential_enabled) throw KnownErrors.passwordAuthenticationNotEnabled();
     const user = await this.db
       .getRepository(StackUserEntity)

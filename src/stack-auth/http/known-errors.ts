@@ -27,6 +27,21 @@ export class StackStatusError extends Error {
   }
 }
 
+/**
+ * Too many attempts: a plain-text 429 with `Retry-After` (seconds). Stack Auth has no known error for this:
+ * @stackframe/stack-shared 2.8.108 (and 2.8.102) defines none, and its SDK answers a known error whose code it does
+ * not know with "Please update your version of the Stack Auth SDK". What the SDK does understand is a 429 that is
+ * not a known error: its request loop reads Retry-After, waits that long and sends the request again (up to five
+ * tries in all), so a sign-in made through the SDK during a lockout goes through, or fails on its merits, once the
+ * window has ended. Other clients get the status, the header and a message, as for any Stack status error.
+ */
+export class StackTooManyRequestsError extends StackStatusError {
+  constructor(readonly retryAfterSeconds: number) {
+    super(429, `Too many attempts. Try again in ${retryAfterSeconds} seconds.`);
+    this.name = 'StackTooManyRequestsError';
+  }
+}
+
 const known = (code: string, status: number, message: string, details?: Record<string, unknown>) =>
   new StackKnownError(code, status, message, details);
 

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER, serializeError } from '../../common/logger.js';
-import { KnownErrors, StackKnownError, StackStatusError } from './known-errors.js';
+import { KnownErrors, StackKnownError, StackStatusError, StackTooManyRequestsError } from './known-errors.js';
 import { writeStackError } from './stack-http.js';
 
 /** Renders every failure of a provider route in Stack Auth's error format (see known-errors.ts). */
@@ -32,6 +32,7 @@ export function toStackError(req: Request, exception: unknown): StackKnownError 
       return KnownErrors.schemaError(`Request validation failed on ${req.method} ${req.originalUrl.split('?')[0]}:\n  - ${detail.split('; ').join('\n  - ')}`);
     }
     if (exception.code === ErrorCode.MalformedJson) return KnownErrors.bodyParsingError(exception.message);
+    if (exception.retryAfterSeconds !== undefined) return new StackTooManyRequestsError(exception.retryAfterSeconds);
     if (exception.status < 500) return new StackStatusError(exception.status, exception.message);
   }
   if (exception instanceof HttpException && exception.getStatus() < 500) {

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { KnownErrors, StackKnownError, StackStatusError } from './known-errors.js';
+import { KnownErrors, StackKnownError, StackStatusError, StackTooManyRequestsError } from './known-errors.js';
 
 /** Where the embedded provider is mounted; its API is at `${STACK_AUTH_PATH}/api/v1`. */
 export const STACK_AUTH_PATH = '/stack-auth';
 
 const EXPOSED = ['content-type', 'x-stack-actual-status', 'x-stack-known-error', 'x-stack-request-id'];
+/** Read by the SDK on a 429 (see StackTooManyRequestsError); a browser hides it unless exposed. */
+const EXPOSED_PLAIN = ['retry-after'];
 
 /**
  * Request pipeline of the provider, before routing: `x-hexclave-*` request headers are copied onto their
@@ -21,7 +23,7 @@ export function stackHttpMiddleware(req: Request, res: Response, next: NextFunct
   res.setHeader('x-hexclave-request-id', requestId);
   res.setHeader('cache-control', 'no-store, max-age=0');
   res.setHeader('access-control-allow-origin', '*');
-  res.setHeader('access-control-expose-headers', [...EXPOSED, ...EXPOSED.map((h) => h.replace('x-stack-', 'x-hexclave-'))].join(', '));
+  res.setHeader('access-control-expose-headers', [...EXPOSED, ...EXPOSED.map((h) => h.replace('x-stack-', 'x-hexclave-')), ...EXPOSED_PLAIN].join(', '));
   if (req.method === 'OPTIONS') {
     res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
     res.setHeader('access-control-allow-headers', req.header('access-control-request-headers') ?? '*');
@@ -65,6 +67,7 @@ export function stackHeader(req: Request, name: string): string | undefined {
  */
 export function writeStackError(req: Request, res: Response, error: StackKnownError | StackStatusError): void {
   if (res.headersSent) return;
+  if (error instanceof StackTooManyRequestsError) res.setHeader('retry-after', String(error.retryAfterSeconds));
   let status = error.status;
   if (status >= 400 && status < 500 && stackHeader(req, 'override-error-status') !== undefined) {
     res.setHeader('x-stack-actual-status', String(status));
