@@ -6,8 +6,8 @@ import { clientHeaders, createStackProject, serverHeaders, type StackTestProject
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
- * bcrypt runs on the main thread and doubles its work with each cost step, so a hash with a high cost is a
- * lever on the whole server: imported hashes above cost 12 are refused, and a stored one is never computed
+ * bcrypt doubles its work with each cost step, so a hash with a high cost is a lever on the whole server (it
+ * runs natively on libuv's small thread pool): imported hashes above cost 12 are refused, and a stored one is never computed
  * at sign-in (the sign-in fails as a wrong password does, in about the same time).
  */
 
@@ -45,6 +45,24 @@ async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }
   const value = await run();
   return { value, ms: Number(process.hrtime.bigint() - start) / 1e6 };
 }
+
+describe('hashes Stack Auth wrote', () => {
+  it.each(['$2a$', '$2b$'])('a cost-10 %s hash made by bcryptjs (as Stack Auth does) verifies; a wrong password does not', async (prefix) => {
+    const hash = bcrypt.hashSync(PASSWORD, 10).replace(/^\$2[ab]\$/, prefix);
+    const address = email('stack-written');
+    await api().post('/users').set(serverHeaders(p)).send({ primary_email: address, primary_email_auth_enabled: true, password_hash: hash }).expect(201);
+    await signIn({ email: address, password: PASSWORD }).expect(200);
+    expect((await signIn({ email: address, password: 'wrong horse battery' })).status).toBe(400);
+  });
+
+  it('new hashes are bcrypt cost 10, verifiable by bcryptjs', async () => {
+    const address = email('new-hash');
+    const created = await api().post('/users').set(serverHeaders(p)).send({ primary_email: address, password: PASSWORD }).expect(201);
+    const stored = (await db.getRepository(StackUserEntity).findOneByOrFail({ id: created.body.id })).passwordHash!;
+    expect(stored).toMatch(/^\$2[ab]\$10\$/);
+    expect(bcrypt.compareSync(PASSWORD, stored)).toBe(true);
+  });
+});
 
 describe('imported password hashes', () => {
   it.each([13, 17, 31])('POST /users with a cost-%i hash -> 400, nothing created', async (cost) => {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import bcrypt from 'bcryptjs';
+import { hash as bcryptHash, hashSync as bcryptHashSync, verify as bcryptVerify } from '@node-rs/bcrypt';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { isUniqueViolation } from '../../common/db-errors.js';
 import { SecretsService } from '../../common/secrets.js';
@@ -64,8 +64,9 @@ const BCRYPT_MCF = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
 /**
  * The highest bcrypt cost the provider will ever compute. Each step doubles the work: cost 12 is about
- * 0.25 s of CPU here, cost 17 about 10 s, cost 31 days. bcrypt runs on the main thread, so a hash planted
- * with a high cost would let anyone who knows the e-mail stall the whole server with one sign-in.
+ * 0.25 s of CPU here, cost 17 about 10 s, cost 31 days. bcrypt runs natively on libuv's small thread pool (off
+ * the event loop), so a hash planted with a high cost would still let anyone who knows the e-mail tie up that pool,
+ * and with it every other sign-in, file and DNS operation of the process.
  *
  * Imported hashes above this cost are refused (400, like any other unusable password_hash), and a stored
  * one is refused at sign-in without being computed. Refusing was chosen over rehashing: a rehash needs the
@@ -115,7 +116,7 @@ function likeContains(text: string): string {
 export async function passwordHashFrom(input: { password?: string | null; password_hash?: string }): Promise<string | null | undefined> {
   if (input.password !== undefined) {
     if (input.password_hash !== undefined) throw new StackStatusError(400, 'Cannot set both password and password_hash at the same time.');
-    return input.password === null ? null : bcrypt.hash(input.password, BCRYPT_ROUNDS);
+    return input.password === null ? null : bcryptHash(input.password, BCRYPT_ROUNDS);
   }
   if (input.password_hash !== undefined) {
     if (!BCRYPT_MCF.test(input.password_hash)) {
@@ -389,7 +390,8 @@ export class StackUsersService {
   async passwordMatches(user: StackUserEntity | null, password: string): Promise<boolean> {
     const stored = user?.passwordHash ?? null;
     const usable = stored !== null && (bcryptCost(stored) ?? Infinity) <= MAX_BCRYPT_COST;
-    const ok = await bcrypt.compare(password, usable ? stored : DUMMY_HASH);
+    // Native bcrypt on libuv's thread pool: a sign-in never stalls the event loop. A malformed stored hash is a mismatch.
+    const ok = await bcryptVerify(password, usable ? stored : DUMMY_HASH).catch(() => false);
     return ok && usable;
   }
 
@@ -424,4 +426,4 @@ function isBase64Image(value: string): boolean {
   return /^data:image\/(png|jpg|jpeg|gif|bmp|webp);base64,[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9+/]+={0,2}$/.test(value);
 }
 
-const DUMMY_HASH = bcrypt.hashSync('not-a-real-password', BCRYPT_ROUNDS);
+const DUMMY_HASH = bcryptHashSync('not-a-real-password', BCRYPT_ROUNDS);
