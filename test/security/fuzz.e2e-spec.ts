@@ -243,7 +243,7 @@ describe(`fuzz: every operation of openapi/openapi.json (seed ${SEED}, ${REQUEST
     return rows[0].digest;
   }
 
-  async function fuzz(caller: string, count: number, rnd: () => number): Promise<string[]> {
+  async function fuzz(caller: string, count: number, rnd: () => number, concurrency = CONCURRENCY): Promise<string[]> {
     const f = new Fuzzer(rnd, ids);
     const plan = Array.from({ length: count }, (_, i) => ({ i, req: f.request(OPERATIONS[i % OPERATIONS.length]) }));
     const failures: string[] = [];
@@ -257,7 +257,7 @@ describe(`fuzz: every operation of openapi/openapi.json (seed ${SEED}, ${REQUEST
         if (res.status >= 500) failures.push(`#${i} ${caller} ${req.method} ${req.url} ${req.body?.slice(0, 200) ?? ''} -> ${res.status} ${text.slice(0, 300)}`);
       }
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
     return failures;
   }
 
@@ -280,7 +280,8 @@ describe(`fuzz: every operation of openapi/openapi.json (seed ${SEED}, ${REQUEST
 
   it("organization A's admin gets no 5xx either", async () => {
     const rnd = prng(SEED + 1);
-    const failures = await fuzz('admin', Math.floor(REQUESTS / 6), rnd);
+    // One request at a time: the admin may delete what its other requests use, and a run must be the same for a seed.
+    const failures = await fuzz('admin', Math.floor(REQUESTS / 6), rnd, 1);
     expect({ seed: SEED, failures }).toEqual({ seed: SEED, failures: [] });
   });
 

@@ -40,7 +40,8 @@ export class BranchDatabasesService {
       throw ApiError.notFound(databaseName !== undefined ? `database ${databaseName} on branch ${branchId}` : `a database on branch ${branchId}`);
     }
     const owner = await this.db.getRepository(RoleEntity).findOneBy({ branchId, name: database.ownerName });
-    if (!owner) throw new Error(`database ${database.name} of branch ${branchId} is owned by unknown role ${database.ownerName}`);
+    // A database row without its owner's row: the branch was deleted between the two reads.
+    if (!owner) throw ApiError.notFound(`branch ${branchId}`);
     return { branchId, name: database.name, physicalName: database.physicalName, ownerRole: owner.physicalName };
   }
 }
