@@ -14,11 +14,11 @@ import { enableAuth, newAuthProject, usersSync, type AuthProject, type EnabledAu
 describe('the tenant-data role and its grants', () => {
   let t: TestApp;
   let admin: Api;
-  let role: string;
+  /** The tenant-data role of a project's default database (its physical name is the connection URI's path). */
+  const roleOf = (uri: string): string => t.app.get(BranchDatabaseCluster).tenantDataRoleOf(new URL(uri).pathname.slice(1));
   beforeAll(async () => {
     t = await startTestApp({ STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS: '1', SYNC_RETRY_DELAY_SECONDS: '1' });
     admin = api(t, t.adminKey);
-    role = t.app.get(BranchDatabaseCluster).tenantDataRole;
   });
   afterAll(async () => {
     await t?.close();
@@ -44,7 +44,8 @@ describe('the tenant-data role and its grants', () => {
   it('has no attributes and no memberships, and may connect only where Neon Auth is provisioned', async () => {
     const p = await newAuthProject(t, 'grants-role');
     const database = new URL(p.uri).pathname.slice(1);
-    await t.app.get(BranchDatabaseCluster).ensureTenantDataRole();
+    const role = roleOf(p.uri);
+    await t.app.get(BranchDatabaseCluster).ensureTenantDataRole(database);
     const canConnect = async () =>
       (await adminQuery<{ ok: boolean }>('SELECT has_database_privilege($1, $2, $3) AS ok', [role, database, 'CONNECT']))[0].ok;
     expect(await canConnect()).toBe(false);
@@ -72,6 +73,7 @@ describe('the tenant-data role and its grants', () => {
     const p: AuthProject = await newAuthProject(t, 'grants-revoked');
     const auth = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');
     const base = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
+    const role = roleOf(p.uri);
     await withClient(p.uri, (c) => c.query(`REVOKE ALL ON neon_auth.users_sync FROM ${role}`));
 
     const created = await admin.post(`${base}/users`, { email: 'refused@example.com' }).expect(503);
@@ -99,6 +101,7 @@ describe('the tenant-data role and its grants', () => {
     const p = await newAuthProject(t, 'grants-restored');
     const auth = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');
     const database = new URL(p.uri).pathname.slice(1);
+    const role = roleOf(p.uri);
     await adminQuery(`REVOKE ALL ON neon_auth.users_sync FROM ${role}`, [], database);
     await adminQuery(`REVOKE CONNECT ON DATABASE "${database}" FROM ${role}`);
     await t.app.get(NeonAuthIntegrationsService).restoreTenantDataGrants();

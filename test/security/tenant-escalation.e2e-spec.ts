@@ -2,8 +2,9 @@ import pg from 'pg';
 import request from 'supertest';
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { BranchDatabaseCluster } from '../../src/projects/branch-databases/branch-database-cluster.js';
 import { testAdminUrl } from '../helpers/test-db.js';
-import { enableAuth, newAuthProject, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { enableAuth, newAuthProject, usersSync, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
 
 /**
  * A tenant (the owner role of a branch database, whose connection URI any project reader gets) owns
@@ -202,5 +203,50 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
       const refused = await withClient(cp.toString(), async () => 'connected').catch((err: { code?: string }) => err.code);
       expect(refused).toBe('42501');
     });
+  });
+
+  it("the tenant-data role a tenant's code hijacks (its password, its settings, its sessions) reaches no other tenant", async () => {
+    const a = await newAuthProject(t, 'hijacker');
+    const authA = await enableAuth(t, a.projectId, a.defaultBranchId, 'stack');
+    const b = await newAuthProject(t, 'neighbour');
+    const authB = await enableAuth(t, b.projectId, b.defaultBranchId, 'stack');
+    const dbA = new URL(a.uri).pathname.slice(1);
+    const dbB = new URL(b.uri).pathname.slice(1);
+    const roleA = t.app.get(BranchDatabaseCluster).tenantDataRoleOf(dbA);
+    expect(roleA).not.toBe(t.app.get(BranchDatabaseCluster).tenantDataRoleOf(dbB));
+    await withClient(a.uri, async (c) => {
+      await c.query(`CREATE FUNCTION public.hijack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+        PERFORM pg_notify('escalation', current_user);
+        BEGIN EXECUTE 'ALTER ROLE CURRENT_USER PASSWORD ''stolen-password'''; EXCEPTION WHEN OTHERS THEN NULL; END;
+        BEGIN EXECUTE format('ALTER ROLE CURRENT_USER IN DATABASE %I SET default_transaction_read_only = on', '${dbB}'); EXCEPTION WHEN OTHERS THEN NULL; END;
+        BEGIN PERFORM pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename <> current_user AND pid <> pg_backend_pid(); EXCEPTION WHEN OTHERS THEN NULL; END;
+        RETURN NEW; END $$`);
+      await c.query('CREATE TRIGGER hijack BEFORE INSERT OR UPDATE ON neon_auth.users_sync FOR EACH ROW EXECUTE FUNCTION public.hijack()');
+    });
+    const reports = await listen(a.uri);
+    try {
+      await signUp(authA, `hijack-${Date.now()}@example.com`);
+      const deadline = Date.now() + 10_000;
+      while (!reports.ranAs.includes(roleA) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      await reports.close();
+    }
+    expect(reports.ranAs).toContain(roleA);
+    // The stolen credentials open neither the neighbour's database nor the control plane's.
+    for (const database of [dbB, t.database]) {
+      const url = new URL(a.uri);
+      url.username = roleA;
+      url.password = 'stolen-password';
+      url.pathname = `/${database}`;
+      const refused = await withClient(url.toString(), async () => 'connected').catch((err: { code?: string }) => err.code);
+      expect([database, refused]).toEqual([database, '42501']); // permission denied for database
+    }
+    // The neighbour's sync is untouched.
+    const id = await signUp(authB, `neighbour-${Date.now()}@example.com`);
+    const deadline = Date.now() + 10_000;
+    while ((await usersSync(b.uri, 'id = $1', [id])).length === 0) {
+      if (Date.now() > deadline) throw new Error("the neighbour's sign-up never reached its users_sync");
+      await new Promise((r) => setTimeout(r, 100));
+    }
   });
 });

@@ -91,7 +91,7 @@ const PROVISION_LOCK_KEY = 0x6e61_7573;
  *
  * Privilege: the schema and the table belong to the branch's owner role, a tenant, who can put triggers, rules,
  * defaults, index expressions or a view in the way of every statement on them. So every read and write of a row
- * runs as the cluster's tenant-data role (BranchDatabaseCluster.tenantDataRole: no attributes, member of nothing, rights on these
+ * runs as the database's tenant-data role (BranchDatabaseCluster.tenantDataRoleOf: no attributes, member of nothing, rights on these
  * tables only), never as the admin: whatever a tenant's code makes it run, it runs with less than the tenant has.
  * The admin runs only the provisioning DDL, the grants and catalog reads, with search_path pinned to
  * `pg_catalog, pg_temp` and every name qualified.
@@ -415,6 +415,11 @@ export class NeonAuthUsersSyncStore {
         client = await pool.connect();
       } catch (err) {
         if ((pool.ending || pool.ended) && attempt < 3) continue;
+        // The tenant-data role's login was refused: its password was changed (a tenant's code can, as the role).
+        if (as === 'data' && sqlState(err) === '28P01' && attempt < 1) {
+          await this.cluster.resetTenantDataRole(database);
+          continue;
+        }
         throw err;
       }
     }
@@ -437,8 +442,17 @@ export class NeonAuthUsersSyncStore {
    * so an enable repairs grants a tenant revoked.
    */
   private async grantTenantData(c: pg.ClientBase, target: Pick<BranchDatabase, 'physicalName'>): Promise<void> {
-    const role = pg.escapeIdentifier(this.cluster.tenantDataRole);
+    const roleName = this.cluster.tenantDataRoleOf(target.physicalName);
+    const role = pg.escapeIdentifier(roleName);
     await this.cluster.grantTenantDataConnect(c, target.physicalName);
+    // A branch copied from a provisioned database carries its parent's grants: only this database's role keeps any.
+    const { rows: others } = await c.query<{ grantee: string }>(
+      `SELECT DISTINCT r.rolname AS grantee
+         FROM pg_catalog.pg_class t, pg_catalog.aclexplode(t.relacl) a JOIN pg_catalog.pg_roles r ON r.oid = a.grantee
+        WHERE t.oid = $1::regclass AND r.rolname LIKE 'neon\\_auth\\_data\\_%' AND r.rolname <> $2`,
+      [`${NEON_AUTH_SCHEMA}.${USERS_SYNC_TABLE}`, roleName],
+    );
+    for (const o of others) await c.query(`REVOKE ALL ON ${USERS_SYNC_QUALIFIED} FROM ${pg.escapeIdentifier(o.grantee)}`);
     await c.query(`GRANT USAGE ON SCHEMA ${pg.escapeIdentifier(NEON_AUTH_SCHEMA)} TO ${role}`);
     await c.query(`GRANT SELECT, INSERT, UPDATE ON ${USERS_SYNC_QUALIFIED} TO ${role}`);
   }

@@ -40,12 +40,15 @@ export interface ConnectionTarget {
 }
 
 /**
- * The login role the product reads and writes tenant-owned tables with (Neon Auth's `neon_auth` tables): one per
- * cluster and secrets key (`neon_auth_data_<12 hex derived from SECRETS_KEY>`, so replicas share it and two control
- * planes on one cluster do not take each other's), NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT, member of nothing, granted
- * CONNECT on a database and rights on its Neon Auth tables only where Neon Auth is provisioned. Whatever a tenant's
- * trigger, rule, default, index expression or view makes it run, it runs with these rights, which are less than the
- * tenant's own.
+ * The login roles the product reads and writes tenant-owned tables with (Neon Auth's `neon_auth` tables): one per
+ * branch database (`neon_auth_data_<16 hex derived from SECRETS_KEY and the database's name>`, so replicas share it,
+ * and two control planes on one cluster do not take each other's), LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE
+ * NOREPLICATION NOBYPASSRLS NOINHERIT, member of nothing, granted CONNECT on its own database and rights on its
+ * Neon Auth tables, nothing else. Whatever a tenant's trigger, rule, default, index expression or view makes it run,
+ * it runs with these rights, which are less than the tenant's own; and what it can do to itself (change its own
+ * password or settings, end its own sessions) reaches no other tenant's database, since each database has its own
+ * role. The role is re-asserted (password, attributes, settings, memberships) when a process first uses it and
+ * whenever a login with it fails, and dropped with its database.
  */
 const TENANT_DATA_ROLE_PREFIX = 'neon_auth_data_';
 
@@ -81,7 +84,8 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
   private admin?: pg.Pool;
   /** Per database: the admin's pool and the tenant-data role's pool. */
   private readonly pools = new Map<string, { admin?: pg.Pool; data?: pg.Pool }>();
-  private tenantDataRoleReady?: Promise<void>;
+  /** Per database: the set-up of its tenant-data role in this process. */
+  private readonly tenantDataRoles = new Map<string, Promise<void>>();
   private readonly gates = new Map<string, { count: number; released: Promise<void>; release: () => void }>();
   private majorVersion?: number;
 
@@ -190,6 +194,22 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     await this.withDatabasesQuiesced([name], async () => {
       await this.adminPool().query(`DROP DATABASE IF EXISTS ${ident(name)} WITH (FORCE)`);
     });
+    await this.dropTenantDataRole(name);
+  }
+
+  /**
+   * Drops a dropped database's tenant-data role. Copies of the database (branches) may still hold grants to it on
+   * their tables; then the role only loses its login (it can connect nowhere: CONNECT is granted per database).
+   */
+  private async dropTenantDataRole(database: string): Promise<void> {
+    this.tenantDataRoles.delete(database);
+    const role = ident(this.tenantDataRoleOf(database));
+    try {
+      await this.adminPool().query(`DROP ROLE IF EXISTS ${role}`);
+    } catch (err) {
+      if (sqlState(err) !== '2BP01') throw err; // dependent privileges in a copy of the database
+      await this.adminPool().query(`ALTER ROLE ${role} NOLOGIN`);
+    }
   }
 
   /** Whether a database exists on the compute server. */
@@ -264,51 +284,74 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     return pools.admin;
   }
 
-  /** The tenant-data role (see TENANT_DATA_ROLE_PREFIX). */
-  get tenantDataRole(): string {
-    return `${TENANT_DATA_ROLE_PREFIX}${this.secrets.derive('compute cluster tenant data role name v1').slice(0, 12)}`;
+  /** The tenant-data role of a branch database (see TENANT_DATA_ROLE_PREFIX). */
+  tenantDataRoleOf(database: string): string {
+    return `${TENANT_DATA_ROLE_PREFIX}${this.secrets.derive(`compute cluster tenant data role name v2:${database}`).slice(0, 16)}`;
   }
 
   /**
-   * This process's pool to a branch database as the tenant-data role (see TENANT_DATA_ROLE_PREFIX), created on first use. The
-   * role gets CONNECT and table rights from the provisioning of the objects it uses (grantTenantData).
+   * This process's pool to a branch database as its tenant-data role (see TENANT_DATA_ROLE_PREFIX), created on first
+   * use. The role gets CONNECT and table rights from the provisioning of the objects it uses (grantTenantDataConnect).
+   * A login the server refuses (SQLSTATE 28P01: someone changed the role's password) re-asserts the role once.
    */
   async tenantDataPoolFor(database: string): Promise<pg.Pool> {
-    await this.ensureTenantDataRole();
+    await this.ensureTenantDataRole(database);
     await this.gateOf(database);
     const pools = this.poolsOf(database);
-    pools.data ??= this.newPool(database, 4, { user: this.tenantDataRole, password: this.tenantDataPassword() });
+    pools.data ??= this.newPool(database, 4, { user: this.tenantDataRoleOf(database), password: this.tenantDataPassword(database) });
     return pools.data;
   }
 
-  /**
-   * Creates the tenant-data role if it does not exist, and (every first use in a process) sets what it must be:
-   * its password, no attributes beyond LOGIN, member of no role, search_path pinned. Replicas derive the same
-   * password from the secrets key; concurrent creation by two replicas is retried as an ALTER.
-   */
-  ensureTenantDataRole(): Promise<void> {
-    this.tenantDataRoleReady ??= this.setUpTenantDataRole().catch((err: unknown) => {
-      this.tenantDataRoleReady = undefined;
-      throw err;
-    });
-    return this.tenantDataRoleReady;
+  /** After a refused login: drops the pool and sets the role up again, so the next tenantDataPoolFor works. */
+  async resetTenantDataRole(database: string): Promise<void> {
+    const pools = this.pools.get(database);
+    const data = pools?.data;
+    if (pools) pools.data = undefined;
+    await data?.end().catch(() => undefined);
+    this.tenantDataRoles.delete(database);
+    await this.ensureTenantDataRole(database);
   }
 
-  private async setUpTenantDataRole(): Promise<void> {
-    const role = ident(this.tenantDataRole);
+  /**
+   * Creates the database's tenant-data role if it does not exist, and (on first use in a process) sets what it must
+   * be: its password, no attributes beyond LOGIN, no settings of its own in any database but the pinned search_path,
+   * member of no role. Replicas derive the same password from the secrets key and take turns (an advisory lock).
+   */
+  ensureTenantDataRole(database: string): Promise<void> {
+    let ready = this.tenantDataRoles.get(database);
+    if (!ready) {
+      ready = this.setUpTenantDataRole(database).catch((err: unknown) => {
+        this.tenantDataRoles.delete(database);
+        throw err;
+      });
+      this.tenantDataRoles.set(database, ready);
+    }
+    return ready;
+  }
+
+  private async setUpTenantDataRole(database: string): Promise<void> {
+    const name = this.tenantDataRoleOf(database);
+    const role = ident(name);
     const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS NOINHERIT';
     await this.adminTransaction(async (client) => {
-      await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1)', [TENANT_DATA_ROLE_LOCK_KEY]);
+      await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))', [TENANT_DATA_ROLE_LOCK_KEY, name]);
       await quietPasswordStatements(client);
-      const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [this.tenantDataRole]);
-      const password = pg.escapeLiteral(this.tenantDataPassword());
+      const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
+      const password = pg.escapeLiteral(this.tenantDataPassword(database));
       await client.query(rows.length === 0 ? `CREATE ROLE ${role} WITH ${attributes} PASSWORD ${password}` : `ALTER ROLE ${role} WITH ${attributes} PASSWORD ${password}`);
+      // No settings of its own (a tenant's code, running as the role, can ALTER ROLE CURRENT_USER SET ...), but the pin.
+      const { rows: settings } = await client.query<{ datname: string | null }>(
+        `SELECT d.datname FROM pg_catalog.pg_db_role_setting s LEFT JOIN pg_catalog.pg_database d ON d.oid = s.setdatabase
+          WHERE s.setrole = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)`,
+        [name],
+      );
+      for (const st of settings) await client.query(`ALTER ROLE ${role}${st.datname === null ? '' : ` IN DATABASE ${ident(st.datname)}`} RESET ALL`);
       await client.query(`ALTER ROLE ${role} SET search_path = pg_catalog, pg_temp`);
       // Member of nothing: whatever granted it a role since is taken back.
       const { rows: memberships } = await client.query<{ rolname: string }>(
         `SELECT r.rolname FROM pg_catalog.pg_auth_members m JOIN pg_catalog.pg_roles r ON r.oid = m.roleid
           WHERE m.member = (SELECT oid FROM pg_catalog.pg_roles WHERE rolname = $1)`,
-        [this.tenantDataRole],
+        [name],
       );
       for (const m of memberships) await client.query(`REVOKE ${ident(m.rolname)} FROM ${role}`);
     });
@@ -330,14 +373,14 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     }
   }
 
-  /** The tenant-data role may connect to `database` (admin; idempotent). Table rights are granted with the tables. */
+  /** The database's tenant-data role may connect to it (admin; idempotent). Table rights are granted with the tables. */
   async grantTenantDataConnect(client: pg.ClientBase, database: string): Promise<void> {
-    await this.ensureTenantDataRole();
-    await client.query(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${ident(this.tenantDataRole)}`);
+    await this.ensureTenantDataRole(database);
+    await client.query(`GRANT CONNECT ON DATABASE ${ident(database)} TO ${ident(this.tenantDataRoleOf(database))}`);
   }
 
-  private tenantDataPassword(): string {
-    return this.secrets.derive('compute cluster tenant data role password v1');
+  private tenantDataPassword(database: string): string {
+    return this.secrets.derive(`compute cluster tenant data role password v2:${database}`);
   }
 
   private async gateOf(database: string): Promise<void> {
