@@ -28,12 +28,12 @@ const LAST_USED_RESOLUTION_MS = 60_000;
  * Turns a bearer secret into a Principal. Revoked or unknown keys authenticate as nobody.
  *
  * Failed attempts are counted per client address (API_KEY_RATE_LIMIT_PER_IP per API_KEY_RATE_LIMIT_WINDOW_SECONDS):
- * once an address has spent its budget, every key it sends, valid or not, is refused with 429 RATE_LIMITED until
- * the window ends (so it cannot go on testing keys), and nothing is written for it. A valid key pays no write for
- * this, and its one extra query (the address's count) runs alongside the key lookup, not before it; an address this
- * process already saw over the budget is refused from memory, without a query, so a flood of bad keys does not
- * queue on the database pool in front of valid ones. Only the address's own keys are refused: other addresses'
- * keys are counted apart.
+ * once an address has spent its budget, every key it sends that authenticates nobody is refused with 429
+ * RATE_LIMITED until the window ends (so it cannot go on testing keys), and nothing is written for it. A key that
+ * authenticates is never refused: many clients can share one address (a NAT, or a proxy not named in TRUST_PROXY),
+ * and keys are too long to guess, so refusing valid ones would let anyone lock everyone else out for nothing. A
+ * valid key pays no write and no extra query for this; an address this process already saw over the budget is
+ * refused without counting again.
  */
 @Injectable()
 export class AuthenticationService {
@@ -51,14 +51,13 @@ export class AuthenticationService {
     );
   }
 
-  /** The caller's principal, null for a key that authenticates nobody; throws 429 RATE_LIMITED for a throttled address. */
+  /** The caller's principal, null for a key that authenticates nobody; 429 RATE_LIMITED for such a key from a throttled address. */
   async authenticate(secret: string, remoteAddr: string): Promise<Principal | null> {
     const source = clientAddressKey(remoteAddr);
-    const known = this.failures.remembered(source);
-    if (known) throw rateLimited(known);
-    const [throttled, row] = await Promise.all([this.failures.check(source), this.findKey(secret)]);
-    if (throttled) throw rateLimited(throttled);
+    const row = await this.findKey(secret);
     if (!row) {
+      const known = this.failures.remembered(source);
+      if (known) throw rateLimited(known);
       const over = await this.failures.consume(source);
       if (over) throw rateLimited(over); // concurrent failures spent the budget meanwhile
       return null;

@@ -45,14 +45,15 @@ describe('failed API keys are throttled per client address', () => {
     expect(body.request_id).toBe(res.headers['x-request-id']);
   }
 
-  it(`the ${LIMIT + 1}th bad key from one address is 429 RATE_LIMITED with Retry-After; a valid key from there too, from elsewhere it works`, async () => {
+  it(`the ${LIMIT + 1}th bad key from one address is 429 RATE_LIMITED with Retry-After; a valid key still works, from there and elsewhere`, async () => {
     const attacker = '127.0.0.31';
     for (let i = 0; i < LIMIT; i++) expectUnauthorized(await me(attacker, generateApiKeySecret()));
     expectThrottled(await me(attacker, generateApiKeySecret()));
-    // The address cannot go on testing keys: a valid one is refused as well, and its use is not recorded.
-    expectThrottled(await me(attacker, t.adminKey));
-    const recorded = await adminQuery<{ addr: string | null }>('SELECT last_used_from_addr AS addr FROM api_keys', [], t.database);
-    expect(recorded.map((r) => r.addr)).not.toContain(attacker);
+    // The address cannot go on testing keys, but a key that authenticates is never refused: clients behind one
+    // address (a NAT, a proxy) must not be locked out by whoever else sends bad keys from it.
+    expectThrottled(await me(attacker, generateApiKeySecret()));
+    expect((await me(attacker, t.adminKey)).status).toBe(200);
+    expectThrottled(await me(attacker, generateApiKeySecret()));
 
     // Another source is not affected: its valid key works, and its bad keys are counted apart.
     const other = '127.0.0.32';
@@ -71,7 +72,8 @@ describe('failed API keys are throttled per client address', () => {
     for (let i = 0; i < 2 * LIMIT; i++) expectUnauthorized(await me(from, undefined));
     expect((await me(from, t.adminKey)).status).toBe(200);
     for (let i = 0; i < LIMIT; i++) expectUnauthorized(await me(from, key));
-    expectThrottled(await me(from, t.adminKey));
+    expectThrottled(await me(from, key));
+    expect((await me(from, t.adminKey)).status).toBe(200);
   });
 
   it('the counts live in the control-plane database: a second server on it sees them', async () => {
@@ -86,12 +88,12 @@ describe('failed API keys are throttled per client address', () => {
     // Two failures here, three there: the second server reaches the limit and remembers the address ...
     for (let i = 0; i < 2; i++) expectUnauthorized(await me(from, generateApiKeySecret()));
     for (let i = 0; i < LIMIT - 2; i++) expectUnauthorized(await me(from, generateApiKeySecret(), second.baseUrl));
-    expectThrottled(await me(from, t.adminKey, second.baseUrl));
+    expectThrottled(await me(from, generateApiKeySecret(), second.baseUrl));
     // ... and this one reads the shared count.
     expectThrottled(await me(from, generateApiKeySecret()));
-    expectThrottled(await me(from, t.adminKey));
+    expect((await me(from, t.adminKey)).status).toBe(200);
     const rows = await adminQuery<{ points: number }>('SELECT points FROM rate_limits WHERE key = $1', [`api_key_failures_ip:${from}`], t.database);
-    expect(rows).toEqual([{ points: LIMIT }]);
+    expect(rows[0].points).toBeGreaterThanOrEqual(LIMIT);
     // Another source still gets through on both.
     for (const baseUrl of [t.baseUrl, second.baseUrl]) expect((await me('127.0.0.35', t.adminKey, baseUrl)).status).toBe(200);
     expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
