@@ -89,6 +89,11 @@ describe('the tenant-data role and its grants', () => {
     expect(status.body.apply_error).toMatch(/refuses the control plane's reads and writes .*grants .* revoked/);
     expect(status.body.queued).toBeGreaterThan(0);
 
+    // An on-demand reconcile says the same (it used to be an unhandled 500).
+    const reconciled = await admin.post(`${base}/sync`, {});
+    expect(reconciled.status).toBe(503);
+    expect(reconciled.body).toMatchObject({ code: 'NEON_AUTH_USERS_SYNC_UNAVAILABLE', message: expect.stringContaining('grants were revoked') });
+
     // The tenant's table is intact; an enable after a disable (data kept) grants again and the event is applied.
     await admin.delete(base).send({ delete_data: false }).expect(200);
     const again = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');

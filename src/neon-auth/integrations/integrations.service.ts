@@ -25,6 +25,7 @@ import { authorizeNeonAuthProject, type ProjectAccess } from '../access.js';
 import { callProvider, providerErrorToApi } from '../provider-errors.js';
 import { NEON_AUTH_SCHEMA, USERS_SYNC_TABLE } from '../users-sync/users-sync.ddl.js';
 import type { UsersSyncRow } from '../users-sync/users-sync.statements.js';
+import { usersSyncErrorToApi } from '../users-sync/users-sync.errors.js';
 import { NeonAuthUsersSyncStore } from '../users-sync/users-sync.store.js';
 import type {
   EnableNeonAuthIntegrationRequestDto,
@@ -207,7 +208,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
       });
     } catch (err) {
       await this.compensate(provider, side, target, schemaExisted, err);
-      throw providerErrorToApi(err, { credentials: manual ? 'caller' : 'product' });
+      throw usersSyncErrorToApi(err, target.name) ?? providerErrorToApi(err, { credentials: manual ? 'caller' : 'product' });
     }
     this.logger.info(
       { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },

@@ -59,3 +59,24 @@ export class UsersSyncRowError extends Error {
     this.name = 'UsersSyncRowError';
   }
 }
+
+/**
+ * The API error for a failure of the users_sync store (`database`: its name in the API), or undefined for anything
+ * else: a missing table 409, a dropped database 404, revoked grants or unusable provider users 503.
+ */
+export function usersSyncErrorToApi(err: unknown, database: string): ApiError | undefined {
+  if (err instanceof UsersSyncMissingError) {
+    return new ApiError(ErrorCode.NeonAuthUsersSyncMissing, `neon_auth.users_sync does not exist in database ${database}: disable and enable Neon Auth to provision it again`);
+  }
+  if (err instanceof BranchDatabaseGoneError) return ApiError.notFound(`database ${database}`);
+  if (err instanceof UsersSyncAccessDeniedError) {
+    return new ApiError(
+      ErrorCode.NeonAuthUsersSyncUnavailable,
+      `neon_auth.users_sync in database ${database} refuses the control plane's writes (its grants were revoked?): disable and enable Neon Auth to grant them again`,
+    );
+  }
+  if (err instanceof UsersSyncRowError) {
+    return new ApiError(ErrorCode.AuthProviderUnavailable, `the auth provider answered users that cannot be stored in neon_auth.users_sync: ${err.message}`);
+  }
+  return undefined;
+}

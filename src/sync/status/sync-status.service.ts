@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
 import { callProvider } from '../../neon-auth/provider-errors.js';
+import { usersSyncErrorToApi } from '../../neon-auth/users-sync/users-sync.errors.js';
 import { SyncReconcilerService } from '../reconciler/reconciler.service.js';
 import type { NeonAuthSyncReconcileResponseDto, NeonAuthSyncStatusDto } from './sync-status.dto.js';
 
@@ -62,7 +63,13 @@ export class SyncStatusService {
     const integration = await this.integrations.findForBranch(projectId, branchId);
     // A provider that cannot be reached (down, or its stored URL refused by the outbound policy) is a 503, as on
     // every other route that calls it, not an unhandled 500.
-    const c = await callProvider(() => this.reconciler.reconcile(integration));
+    let c: Awaited<ReturnType<SyncReconcilerService['reconcile']>>;
+    try {
+      c = await callProvider(() => this.reconciler.reconcile(integration));
+    } catch (err) {
+      // A broken, missing or refused users_sync is the caller's to repair: a clear 4xx/503, not an unhandled 500.
+      throw usersSyncErrorToApi(err, integration.databaseName) ?? err;
+    }
     return { inserted: c.inserted, updated: c.updated, deleted: c.deleted, unchanged: c.unchanged, skipped: c.skipped, complete: c.complete, ms: c.ms };
   }
 }
