@@ -510,6 +510,11 @@ describe('Neon Auth integrations', () => {
       await a
         .post(path, { auth_provider: 'stack', auth_provider_base_url: 'ftp://x', auth_provider_project_id: sp.projectId, secret_server_key: sp.secretServerKey })
         .expect(400);
+      // A query, a fragment or credentials would steer the paths the adapter appends (e.g. `${PUBLIC_URL}/metrics#`).
+      for (const steered of [`${t.baseUrl}/metrics#`, `${t.baseUrl}/stack-auth?x=`, `http://user:pw@127.0.0.1:${new URL(t.baseUrl).port}/stack-auth`]) {
+        const res = await a.post(path, { auth_provider: 'stack', auth_provider_base_url: steered, auth_provider_project_id: sp.projectId, secret_server_key: sp.secretServerKey }).expect(400);
+        expect(res.body.message).toContain('[auth_provider_base_url] must be a plain http(s) URL');
+      }
       expect(await integrationRows(t, p.projectId)).toEqual([]);
       expect(await neonAuthState(p.uri)).toEqual({ schema: false, table: false, rows: 0 });
     });

@@ -453,6 +453,11 @@ function manualSetupOf(body: EnableNeonAuthIntegrationRequestDto): ManualSetup |
     const missing = Object.entries(fields).filter(([, v]) => v === undefined || v === null).map(([k]) => k);
     throw ApiError.validation(`manual setup needs auth_provider_base_url, auth_provider_project_id and secret_server_key together; missing: ${missing.join(', ')}`);
   }
+  // The adapter appends its API paths to the base URL: a query, a fragment or credentials in it would steer them.
+  const base = new URL(body.auth_provider_base_url!);
+  if (base.search || base.hash || base.username || base.password || body.auth_provider_base_url!.includes('#')) {
+    throw ApiError.validation('invalid request: [auth_provider_base_url] must be a plain http(s) URL: no query, fragment or credentials');
+  }
   return {
     baseUrl: body.auth_provider_base_url!,
     projectId: body.auth_provider_project_id!,
