@@ -109,11 +109,29 @@ const SQL = /\b(SELECT|INSERT|UPDATE|DELETE|FROM|INTO|JOIN|CREATE|DROP|ALTER|GRA
 const NEON_AUTH_OBJECT = /neon_auth"?\s*\.|\$\{(NEON_AUTH_SCHEMA|USERS_SYNC_QUALIFIED)\}|"neon_auth"|SCHEMA\s+neon_auth\b/;
 const USERS_SYNC_ROOM = src('neon-auth', 'users-sync');
 
+/**
+ * A literal that is nothing but the qualified name of a Neon Auth table (what a query builder would be handed):
+ * users_sync, and the tables Better Auth keeps in the schema.
+ */
+const NEON_AUTH_NAME = /^\s*"?neon_auth"?\s*\.\s*"?(users_sync|user|session|account|verification|jwks|organization|member|invitation|project_config)"?\s*$/i;
+
 /** Literals outside the users_sync room that build SQL against the neon_auth schema. */
 function neonAuthSql(sources: Source[]): string[] {
   return sources
     .filter((s) => !isWithin(s.file, USERS_SYNC_ROOM))
-    .flatMap((s) => stringLiterals(s.text).filter((l) => SQL.test(l) && NEON_AUTH_OBJECT.test(l)).map((l) => `${relative(s.file)}: ${l.slice(0, 80)}`));
+    .flatMap((s) =>
+      stringLiterals(s.text)
+        .filter((l) => (SQL.test(l) && NEON_AUTH_OBJECT.test(l)) || NEON_AUTH_NAME.test(l))
+        .map((l) => `${relative(s.file)}: ${l.slice(0, 80)}`),
+    );
+}
+
+const CLUSTER = src('projects', 'branch-databases', 'branch-database-cluster');
+
+/** Files outside src/projects and the users_sync room that import the cluster (its pools reach branch databases). */
+function clusterImporters(sources: Source[]): string[] {
+  const outside = sources.filter((s) => !isWithin(s.file, src('projects')) && !isWithin(s.file, USERS_SYNC_ROOM));
+  return describeEdges(importsOf(outside).filter((e) => e.target === CLUSTER));
 }
 
 /** Files outside src/projects and the users_sync room that take a connection to a branch database. */
@@ -156,6 +174,17 @@ describe('one room for neon_auth', () => {
     for (const text of made) expect(neonAuthSql([{ file: src('sync', 'x.ts'), text }])).toHaveLength(1);
     // Prose that names the table is not SQL.
     expect(neonAuthSql([{ file: src('sync', 'x.ts'), text: "const d = 'Reads `neon_auth.users_sync` of the branch';" }])).toEqual([]);
+  });
+
+  it('only src/projects and the users_sync room import the branch-database cluster (by any import form)', () => {
+    expect(clusterImporters(sources)).toEqual([]);
+    const made = [
+      "import { BranchDatabaseCluster } from '../projects/branch-databases/branch-database-cluster.js';",
+      "import type { BranchDatabaseCluster } from '../projects/branch-databases/branch-database-cluster.js';",
+      "const m = await import('../projects/branch-databases/branch-database-cluster.js');",
+    ];
+    for (const text of made) expect(clusterImporters([{ file: src('sync', 'x.ts'), text }])).toHaveLength(1);
+    expect(neonAuthSql([{ file: src('sync', 'x.ts'), text: "qb.from('neon_auth.users_sync', 'u');" }])).toHaveLength(1);
   });
 
   it('only src/projects and the users_sync room open connections to branch databases', () => {
