@@ -36,9 +36,11 @@ export enum ErrorCode {
   NeonAuthUsersSyncUnavailable = 'NEON_AUTH_USERS_SYNC_UNAVAILABLE',
   NeonAuthUsersSyncMissing = 'NEON_AUTH_USERS_SYNC_MISSING',
   AuthProviderProjectOwnedByUser = 'AUTH_PROVIDER_PROJECT_OWNED_BY_USER',
-  // Quotas (PROJECTS_LIMIT, BRANCHES_LIMIT).
+  // Quotas (PROJECTS_LIMIT, BRANCHES_LIMIT, DATABASES_LIMIT, ORGANIZATIONS_LIMIT).
   ProjectsLimitExceeded = 'PROJECTS_LIMIT_EXCEEDED',
   BranchesLimitExceeded = 'BRANCHES_LIMIT_EXCEEDED',
+  DatabasesLimitExceeded = 'DATABASES_LIMIT_EXCEEDED',
+  OrganizationsLimitExceeded = 'ORGANIZATIONS_LIMIT_EXCEEDED',
   // Brute-force throttling (src/common/rate-limit.ts): sent with Retry-After.
   RateLimited = 'RATE_LIMITED',
 }
@@ -75,6 +77,8 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.IdempotencyKeyReused:
     case ErrorCode.ProjectsLimitExceeded:
     case ErrorCode.BranchesLimitExceeded:
+    case ErrorCode.DatabasesLimitExceeded:
+    case ErrorCode.OrganizationsLimitExceeded:
       return HttpStatus.UNPROCESSABLE_ENTITY;
     case ErrorCode.Locked:
       return HttpStatus.LOCKED;

@@ -64,6 +64,10 @@ export interface AppConfig {
   projectsLimit: number;
   /** Most branches one project may have, its default branch included (BRANCHES_LIMIT; 0: no limit). */
   branchesLimit: number;
+  /** Most databases one branch may have (DATABASES_LIMIT; 0: no limit). */
+  databasesLimit: number;
+  /** Most organizations one account may belong to (ORGANIZATIONS_LIMIT; 0: no limit). */
+  organizationsLimit: number;
   /**
    * Brute-force throttling of the embedded provider's sign-in and sign-up (see src/common/rate-limit.ts), per
    * window of STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS: failed sign-ins (and sign-up attempts) per account of a project
@@ -135,6 +139,8 @@ export const ENVIRONMENT_VARIABLES = [
   'BODY_LIMIT',
   'PROJECTS_LIMIT',
   'BRANCHES_LIMIT',
+  'DATABASES_LIMIT',
+  'ORGANIZATIONS_LIMIT',
   'STACK_AUTH_RATE_LIMIT_PER_ACCOUNT',
   'STACK_AUTH_RATE_LIMIT_PER_IP',
   'STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS',
@@ -262,6 +268,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const syncInboxRetentionDays = int('SYNC_INBOX_RETENTION_DAYS', 7, 1, 3650);
   const projectsLimit = int('PROJECTS_LIMIT', 100, 0, 1_000_000);
   const branchesLimit = int('BRANCHES_LIMIT', 100, 0, 1_000_000);
+  const databasesLimit = int('DATABASES_LIMIT', 20, 0, 1_000_000);
+  const organizationsLimit = int('ORGANIZATIONS_LIMIT', 10, 0, 1_000_000);
   const metricsToken = str('METRICS_TOKEN');
   if (metricsToken !== undefined && !METRICS_TOKEN_PATTERN.test(metricsToken)) {
     problems.push('METRICS_TOKEN must be 16 to 512 characters of A-Z a-z 0-9 - . _ ~ + / (a bearer token), optionally ending in =');
@@ -302,6 +310,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncInboxRetentionDays,
     projectsLimit,
     branchesLimit,
+    databasesLimit,
+    organizationsLimit,
     stackAuthRateLimitPerAccount,
     stackAuthRateLimitPerIp,
     stackAuthRateLimitWindowSeconds,

@@ -1,4 +1,5 @@
 import { Audited } from '../common/audited.js';
+import { ErrorCode } from '../common/errors.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { Int64IdPipe, NEON_ID_PARAM_SCHEMA, NeonIdPipe, UuidPipe } from '../common/validation.js';
@@ -41,12 +42,12 @@ export class OrganizationsController {
   ) {}
 
   @Post()
-  @Audited({ action: 'organization.create', target: 'organization', targetId: { response: 'id' }, details: ['name'] })
+  @Audited({ action: 'organization.create', target: 'organization', targetId: { response: 'id' }, details: ['name'], refusals: [ErrorCode.OrganizationsLimitExceeded] })
   @Access(Policy.PersonalKey)
   @ApiTags(EXTENSIONS_TAG)
   @ApiOperation({ summary: 'Create an organization; the caller becomes its admin (Extension: Neon does this in its console)' })
   @ApiCreatedResponse({ type: OrganizationDto })
-  @ApiErrors(400, 401, 403)
+  @ApiErrors(400, 401, 403, 422)
   createOrganization(@Caller() caller: AccessContext, @Body() body: OrganizationCreateRequestDto): Promise<OrganizationDto> {
     return this.organizations.create(caller.principal as Extract<Principal, { kind: 'personal' }>, body.name);
   }

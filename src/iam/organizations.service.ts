@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { isUniqueViolation } from '../common/db-errors.js';
+import { ApiError, ErrorCode } from '../common/errors.js';
 import { newOrgId, randomAlnum } from '../common/ids.js';
 import { isoTime } from '../common/pagination.js';
+import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import type { OrganizationDto, OrganizationsResponseDto } from './dto/organization.dto.js';
 import { MemberEntity } from './entities/member.entity.js';
 import { OrganizationEntity } from './entities/organization.entity.js';
@@ -11,7 +13,10 @@ import type { AccessContext, Principal } from './principal.js';
 
 @Injectable()
 export class OrganizationsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Creates an organization whose only member is `adminAccountId`, as admin. */
   async createWithAdmin(tx: EntityManager, name: string, adminAccountId: string): Promise<OrganizationEntity> {
@@ -21,8 +26,25 @@ export class OrganizationsService {
   }
 
   async create(principal: Extract<Principal, { kind: 'personal' }>, name: string): Promise<OrganizationDto> {
-    const org = await this.db.transaction((tx) => this.createWithAdmin(tx, name, principal.accountId));
+    const org = await this.db.transaction(async (tx) => {
+      await this.assertOrganizationQuota(tx, principal.accountId);
+      return this.createWithAdmin(tx, name, principal.accountId);
+    });
     return toOrganizationDto(org);
+  }
+
+  /**
+   * ORGANIZATIONS_LIMIT: an account belongs to at most that many organizations (each may hold PROJECTS_LIMIT
+   * projects, so this bounds what one account can create). Counted under a transaction advisory lock.
+   */
+  private async assertOrganizationQuota(tx: EntityManager, accountId: string): Promise<void> {
+    const limit = this.config.organizationsLimit;
+    if (limit === 0) return;
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`organizations:${accountId}`]);
+    const [{ n }] = (await tx.query('SELECT count(*)::int AS n FROM organization_members WHERE account_id = $1', [accountId])) as { n: number }[];
+    if (n >= limit) {
+      throw new ApiError(ErrorCode.OrganizationsLimitExceeded, `organizations limit exceeded: the account belongs to ${n} organizations and its limit is ${limit}`);
+    }
   }
 
   get(access: AccessContext): OrganizationDto {

@@ -50,7 +50,7 @@ export class BranchesController {
   })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiCreatedResponse({ type: BranchCreateResponseDto })
-  @ApiErrors(400, 401, 404, 409, 423)
+  @ApiErrors(400, 401, 404, 409, 422, 423)
   createProjectBranch(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,
@@ -106,12 +106,13 @@ export class BranchesController {
   }
 
   @Post(':branch_id/databases')
+  @Audited({ action: 'database.create', target: 'database', refusals: [ErrorCode.DatabasesLimitExceeded], refusalsOnly: true })
   @Access(Policy.ProjectWrite)
   @ApiOperation({ summary: 'Create a real database on a branch, owned by one of its roles' })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiCreatedResponse({ type: DatabaseOperationsDto })
-  @ApiErrors(400, 401, 404, 409)
+  @ApiErrors(400, 401, 404, 409, 422)
   createProjectBranchDatabase(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,

@@ -28,7 +28,7 @@ import { EndpointEntity } from './entities/endpoint.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { finishedOperation, toBranchDto, toDatabaseDto, toEndpointDto, toRoleDto } from './projects.mappers.js';
 import { escapeLike } from './projects.service.js';
-import { assertBranchQuota } from './quotas.js';
+import { assertBranchQuota, assertDatabaseQuota } from './quotas.js';
 
 const SORT_EXPRESSIONS = { name: 'b.name', created_at: 'b.created_at', updated_at: 'b.updated_at' } as const;
 
@@ -251,6 +251,7 @@ export class BranchesService {
         // Before any real database exists: a branch or project delete that comes first makes this a 404; one that
         // comes later waits for the commit and then drops this database with the others (no orphan, no stuck role).
         await this.lockBranch(tx, projectId, branch.id);
+        await assertDatabaseQuota(tx, branch.id, this.config.databasesLimit);
         const roles = await tx.getRepository(RoleEntity).find({ where: { branchId: branch.id } });
         const owner = roles.find((r) => r.name === body.owner_name);
         if (!owner) {

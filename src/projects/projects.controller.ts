@@ -59,7 +59,7 @@ export class ProjectsController {
       'uses the account\'s only organization, and with several answers 400 "org_id is required".',
   })
   @ApiCreatedResponse({ type: ProjectCreateResponseDto })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiErrors(400, 401, 403, 404, 422)
   createProject(@Caller() caller: AccessContext, @Body() body: ProjectCreateRequestDto): Promise<ProjectCreateResponseDto> {
     return this.projects.create(caller.principal, body.project);
   }

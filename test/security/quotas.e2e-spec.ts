@@ -3,14 +3,15 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
 
 /**
- * Quotas: PROJECTS_LIMIT per organization and BRANCHES_LIMIT per project, so one account cannot fill the disk with
+ * Quotas: PROJECTS_LIMIT per organization, BRANCHES_LIMIT per project, DATABASES_LIMIT per branch and
+ * ORGANIZATIONS_LIMIT per account, so one account cannot fill the disk with
  * real database copies. Refused with 422 in Neon's error shape before any database is made, also under concurrency.
  */
 describe('quotas on projects and branches', () => {
   let t: TestApp;
   let admin: Api;
   beforeAll(async () => {
-    t = await startTestApp({ PROJECTS_LIMIT: '3', BRANCHES_LIMIT: '3' });
+    t = await startTestApp({ PROJECTS_LIMIT: '3', BRANCHES_LIMIT: '3', DATABASES_LIMIT: '2', ORGANIZATIONS_LIMIT: '2' });
     admin = api(t, t.adminKey);
   });
   afterAll(async () => {
@@ -46,6 +47,15 @@ describe('quotas on projects and branches', () => {
     expect(onCluster).toHaveLength(3);
   });
 
+  it('databases: a branch holds at most DATABASES_LIMIT (its default database included)', async () => {
+    const created = await createProject(admin, { name: 'quota databases' });
+    const base = `/projects/${created.project.id}/branches/${created.branch.id}/databases`;
+    await admin.post(base, { database: { name: 'second', owner_name: 'neondb_owner' } }).expect(201);
+    const refused = await admin.post(base, { database: { name: 'third', owner_name: 'neondb_owner' } }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'DATABASES_LIMIT_EXCEEDED', message: expect.stringContaining('limit is 2') });
+    expect((await admin.get(base).expect(200)).body.databases).toHaveLength(2);
+  });
+
   it('projects: concurrent creations in one organization stop at the limit', async () => {
     const [{ n }] = await adminQuery<{ n: number }>('SELECT count(*)::int AS n FROM projects', [], t.database);
     const room = 3 - n;
@@ -56,5 +66,13 @@ describe('quotas on projects and branches', () => {
     expect(refused[0].body).toMatchObject({ code: 'PROJECTS_LIMIT_EXCEEDED' });
     const [{ m }] = await adminQuery<{ m: number }>('SELECT count(*)::int AS m FROM projects', [], t.database);
     expect(m).toBe(3);
+  });
+
+  // Last: with two organizations, POST /projects needs an org_id.
+  it('organizations: an account belongs to at most ORGANIZATIONS_LIMIT', async () => {
+    await admin.post('/organizations', { name: 'second org' }).expect(201);
+    const refused = await admin.post('/organizations', { name: 'third org' }).expect(422);
+    expect(refused.body).toMatchObject({ code: 'ORGANIZATIONS_LIMIT_EXCEEDED' });
+    expect((await admin.get('/users/me/organizations').expect(200)).body.organizations).toHaveLength(2);
   });
 });

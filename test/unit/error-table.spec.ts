@@ -64,6 +64,8 @@ const STATUS: Record<ErrorCode, number> = {
   [ErrorCode.AuthProviderProjectOwnedByUser]: 409,
   [ErrorCode.ProjectsLimitExceeded]: 422,
   [ErrorCode.BranchesLimitExceeded]: 422,
+  [ErrorCode.DatabasesLimitExceeded]: 422,
+  [ErrorCode.OrganizationsLimitExceeded]: 422,
   [ErrorCode.RateLimited]: 429,
 };
 

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
@@ -80,7 +80,7 @@ const IDLE_WAIT_DELAY_MS = 200;
  * The admin should be a superuser (it creates databases owned by other roles and copies them).
  */
 @Injectable()
-export class BranchDatabaseCluster implements OnModuleDestroy {
+export class BranchDatabaseCluster implements OnApplicationShutdown {
   private admin?: pg.Pool;
   /** Per database: the admin's pool and the tenant-data role's pool. */
   private readonly pools = new Map<string, { admin?: pg.Pool; data?: pg.Pool }>();
@@ -95,7 +95,8 @@ export class BranchDatabaseCluster implements OnModuleDestroy {
     private readonly secrets: SecretsService,
   ) {}
 
-  async onModuleDestroy(): Promise<void> {
+  /** Last of the shutdown (after the sync engine and other users of the pools have finished in beforeApplicationShutdown). */
+  async onApplicationShutdown(): Promise<void> {
     const pools = [...this.pools.values()].flatMap((p) => [p.admin, p.data]).filter((p): p is pg.Pool => p !== undefined);
     if (this.admin) pools.push(this.admin);
     this.pools.clear();
