@@ -1,6 +1,6 @@
 // Counts and rates of one benchmark run, from the environment (BENCH_QUICK=1 scales the counts down ~10x).
 
-export const SCENARIOS = ['burst', 'applier', 'resync', 'providerCapacity', 'lag'] as const;
+export const SCENARIOS = ['eventLoop', 'burst', 'applier', 'resync', 'providerCapacity', 'lag'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -30,6 +30,14 @@ export interface BenchConfig {
   setupConcurrency: number;
   /** How long a change may take to become visible before it counts as lost. */
   visibilityTimeoutMs: number;
+  /** Password sign-ins per second of the event-loop scenario (open loop). */
+  eventLoopRate: number;
+  /** Seconds of each event-loop phase (idle probe, then probe under sign-ins). */
+  eventLoopSeconds: number;
+  /** Interval of the GET /health/live probe, ms. */
+  eventLoopProbeMs: number;
+  /** Accounts the sign-ins take turns on (created by sign-ups first). */
+  eventLoopAccounts: number;
   /** Where the JSON results go. */
   outputFile: string;
 }
@@ -67,6 +75,10 @@ export function loadBenchConfig(): BenchConfig {
     resyncUsers: int('BENCH_RESYNC_USERS', scale(100_000)),
     setupConcurrency: int('BENCH_SETUP_CONCURRENCY', 32),
     visibilityTimeoutMs: int('BENCH_VISIBILITY_TIMEOUT_MS', 15_000),
+    eventLoopRate: int('BENCH_EVENT_LOOP_RATE', 50),
+    eventLoopSeconds: int('BENCH_EVENT_LOOP_SECONDS', quick ? 3 : 10),
+    eventLoopProbeMs: int('BENCH_EVENT_LOOP_PROBE_MS', 20),
+    eventLoopAccounts: int('BENCH_EVENT_LOOP_ACCOUNTS', 10),
     outputFile: process.env.BENCH_OUTPUT ?? 'bench/results/latest.json',
   };
 }

@@ -20,6 +20,17 @@ export interface AuthBranch {
   branchDbUrl: string;
   providerProjectId: string;
   secretServerKey: string;
+  /** The provider project's publishable client key (client access: sign-up and sign-in). */
+  publishableClientKey: string;
+}
+
+export interface ProductOptions {
+  /** Name of the process in logs (BENCH_SERVER_LOG_DIR file name). */
+  name?: string;
+  /** Its control-plane database on the bench's PostgreSQL (must not exist yet). */
+  database?: string;
+  /** Environment added to (or overriding) the product's. */
+  env?: Record<string, string>;
 }
 
 export type StackUser = Record<string, unknown> & { id: string };
@@ -74,13 +85,14 @@ export class Product {
   }
 
   /** Starts `node dist/src/main.js` on its own control-plane database of `pgServer`. */
-  static async start(pgServer: BenchPostgres): Promise<Product> {
-    const controlPlaneUrl = await pgServer.createDatabase('bench_control_plane');
+  static async start(pgServer: BenchPostgres, options: ProductOptions = {}): Promise<Product> {
+    const database = options.database ?? 'bench_control_plane';
+    const controlPlaneUrl = await pgServer.createDatabase(database);
     const apiKey = `napi_${randomBytes(48).toString('hex').slice(0, 64)}`;
     const secretsKey = randomBytes(32).toString('hex');
-    const dataDir = path.join(pgServer.dir, 'product-data');
+    const dataDir = path.join(pgServer.dir, options.database === undefined ? 'product-data' : `product-data-${database}`);
     fs.mkdirSync(dataDir, { recursive: true });
-    const server = await ServerProcess.start('product', PRODUCT_ENTRY, (port) => ({
+    const server = await ServerProcess.start(options.name ?? 'product', PRODUCT_ENTRY, (port) => ({
       DATABASE_URL: controlPlaneUrl,
       HOST: '127.0.0.1',
       PUBLIC_URL: `http://127.0.0.1:${port}`,
@@ -91,6 +103,7 @@ export class Product {
       LOG_LEVEL: 'warn',
       // No scheduled reconciliation in the middle of a measurement; the resync scenario starts one on demand.
       NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0',
+      ...options.env,
     }),
       // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the product under the bench's load.
       (process.env.BENCH_PRODUCT_NODE_ARGS ?? '').split(' ').filter(Boolean),
@@ -105,7 +118,7 @@ export class Product {
     );
     const projectId = created.project.id;
     const branchId = created.branch.id;
-    const auth = await this.api.json<{ auth_provider_project_id: string; secret_server_key: string }>(
+    const auth = await this.api.json<{ auth_provider_project_id: string; secret_server_key: string; pub_client_key: string }>(
       this.neon('POST', `/projects/${projectId}/branches/${branchId}/auth`, { auth_provider: 'stack' }),
     );
     const database = new URL(created.connection_uris[0].connection_uri).pathname.slice(1);
@@ -118,6 +131,7 @@ export class Product {
       branchDbUrl: pgServer.url(database),
       providerProjectId: auth.auth_provider_project_id,
       secretServerKey: auth.secret_server_key,
+      publishableClientKey: auth.pub_client_key,
     };
   }
 
@@ -141,6 +155,21 @@ export class Product {
         'x-stack-access-type': 'server',
         'x-stack-project-id': branch.providerProjectId,
         'x-stack-secret-server-key': branch.secretServerKey,
+      },
+      body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
+    };
+  }
+
+  /** A request to the embedded provider's client API (what a browser sends, with the publishable client key). */
+  client(branch: AuthBranch, method: PreparedRequest['method'], apiPath: string, body?: unknown): PreparedRequest {
+    return {
+      method,
+      path: `/stack-auth/api/v1${apiPath}`,
+      headers: {
+        'content-type': 'application/json',
+        'x-stack-access-type': 'client',
+        'x-stack-project-id': branch.providerProjectId,
+        'x-stack-publishable-client-key': branch.publishableClientKey,
       },
       body: body === undefined ? undefined : Buffer.from(JSON.stringify(body)),
     };

@@ -5,6 +5,7 @@ import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import type { ApplierResult } from './scenarios/applier.js';
 import type { BurstResult } from './scenarios/burst.js';
+import type { EventLoopResult, ProbePhase } from './scenarios/event-loop.js';
 import type { LagResult } from './scenarios/lag.js';
 import type { ProviderCapacityResult } from './scenarios/provider-capacity.js';
 import type { ResyncResult } from './scenarios/resync.js';
@@ -12,6 +13,7 @@ import { round } from './stats.js';
 import type { WritesPerEvent } from './writes.js';
 
 export interface Results {
+  eventLoop?: EventLoopResult;
   lag?: LagResult[];
   burst?: BurstResult;
   applier?: ApplierResult;
@@ -71,6 +73,7 @@ export function verdicts(r: Results): Verdict[] {
       out.push({ metric: `Lag, naive (a), ${lag.rate_per_s}/s`, measured: shown, value: p99, target: anchor === undefined ? 'reference' : `reference (issue: p99 ~${anchor} ms)`, pass: null });
     }
   }
+  if (r.eventLoop) out.push(eventLoopVerdict(r.eventLoop));
   if (r.burst) {
     const b = r.burst;
     out.push({
@@ -112,6 +115,25 @@ export function verdicts(r: Results): Verdict[] {
     });
   }
   return out;
+}
+
+/** GET /health/live while password sign-ins run, beside the same probe idle (no target: the issue asks for the figures). */
+export function eventLoopVerdict(e: EventLoopResult): Verdict {
+  const s = e.loaded.sign_ins;
+  const failedProbes = (p: ProbePhase): string => (p.probe_failed ? `, ${p.probe_failed} probes failed` : '');
+  const delay = (p: ProbePhase): string => fmt(p.event_loop_delay?.p99_ms);
+  return {
+    metric: `Event loop under ${fmt(e.rate_per_s)} sign-ins/s`,
+    measured:
+      `/health/live p99 ${fmt(e.loaded.probe.p99_ms)} ms, p50 ${fmt(e.loaded.probe.p50_ms)} ms${failedProbes(e.loaded)} ` +
+      `(idle p99 ${fmt(e.idle.probe.p99_ms)} ms, p50 ${fmt(e.idle.probe.p50_ms)} ms${failedProbes(e.idle)}); ` +
+      `product's event-loop delay p99 ${delay(e.loaded)} ms (idle ${delay(e.idle)} ms); ` +
+      `sign-ins ${fmt(s.answered_per_s)} answered/s, answer p50 ${fmt(s.response.p50_ms)} / p99 ${fmt(s.response.p99_ms)} ms` +
+      `${s.failed ? `, ${s.failed} failed ${JSON.stringify(s.statuses)}` : ''}`,
+    value: e.loaded.probe.p99_ms,
+    target: '-',
+    pass: null,
+  };
 }
 
 /** "2.1 commits, 1,900 WAL bytes per event" (diagnostic). */

@@ -10,6 +10,7 @@ import { Deliveries, Product } from './product.js';
 import { table, verdicts, writeJson, type Results } from './report.js';
 import { applierScenario } from './scenarios/applier.js';
 import { burstScenario } from './scenarios/burst.js';
+import { eventLoopScenario } from './scenarios/event-loop.js';
 import { lagScenarios, seedLagUsers } from './scenarios/lag.js';
 import { providerCapacityScenario } from './scenarios/provider-capacity.js';
 import { resyncScenario } from './scenarios/resync.js';
@@ -35,10 +36,22 @@ async function main(): Promise<number> {
   const loadBefore = os.loadavg();
   log(`config: ${JSON.stringify(config)}`);
   const results: Results = { errors: [] };
+  const scenario = async <K extends ScenarioName>(name: K, fn: () => Promise<Results[K]>): Promise<void> => {
+    if (!config.scenarios.includes(name)) return;
+    try {
+      results[name] = await fn();
+    } catch (err) {
+      log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
+      results.errors.push({ scenario: name, error: (err as Error).message });
+    }
+  };
   try {
     log('starting embedded PostgreSQL');
     const pgServer = await BenchPostgres.start();
     cleanups.push(() => pgServer.stop());
+
+    // First, with its own product process and nothing else running yet (it stops its product when done).
+    await scenario('eventLoop', () => eventLoopScenario(pgServer, config, log));
 
     log('starting the product');
     const product = await Product.start(pgServer);
@@ -83,15 +96,6 @@ async function main(): Promise<number> {
     const probe = await ctx.bare.http.send({ method: 'POST', path: BARE_PATH, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') });
     if (probe.status !== 200) throw new Error(`bare route answered ${probe.status}`);
 
-    const scenario = async <K extends ScenarioName>(name: K, fn: () => Promise<Results[K]>): Promise<void> => {
-      if (!config.scenarios.includes(name)) return;
-      try {
-        results[name] = await fn();
-      } catch (err) {
-        log(`${name} failed: ${(err as Error).stack ?? String(err)}`);
-        results.errors.push({ scenario: name, error: (err as Error).message });
-      }
-    };
     // Lag last: a rate the product cannot keep up with leaves a delivery backlog behind.
     await scenario('burst', () => burstScenario(ctx, log));
     await scenario('applier', () => applierScenario(ctx, log));
