@@ -1,6 +1,5 @@
 import 'reflect-metadata';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { createApp } from './app.factory.js';
 import { createLogger } from './common/logger.js';
 import { loadConfigOrExit, logStartFailure, stopOnSignals } from './common/process-lifecycle.js';
 import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres.js';
@@ -16,6 +15,10 @@ async function main(): Promise<void> {
     await embedded?.stop();
   });
 
+  // The application's module graph (Nest, TypeORM, Swagger, ...: most of a warm start) loads while the embedded
+  // PostgreSQL starts or recovers, not after it.
+  const factory = import('./app.factory.js');
+  factory.catch(() => undefined); // awaited below; a failure is reported there
   try {
     if (!config.databaseUrl) {
       embedded = await startEmbeddedPostgres(
@@ -26,6 +29,7 @@ async function main(): Promise<void> {
       config = { ...config, databaseUrl: embedded.databaseUrl, computeDatabaseUrl: config.computeDatabaseUrl ?? embedded.computeUrl };
     }
     if (stopping()) return;
+    const { createApp } = await factory;
     app = await createApp(config, logger);
     const server = await app.listen(config.port, config.host);
     server.keepAliveTimeout = 5000;
