@@ -1,3 +1,4 @@
+import { ensureDirectory } from './data-dir.js';
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -77,7 +78,7 @@ export class SecretsService implements OnModuleInit {
       return key;
     }
     const file = path.join(this.config.dataDir, SECRETS_KEY_FILE);
-    fs.mkdirSync(this.config.dataDir, { recursive: true });
+    ensureDirectory(this.config.dataDir);
     let generated = false;
     if (!fs.existsSync(file)) {
       // Written whole to a private temp file, then linked into place: link() fails if the file exists, so

@@ -1,3 +1,4 @@
+import { ensureDirectory } from '../common/data-dir.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -170,7 +171,7 @@ async function ensureDatabases(port: number, password: string, database?: string
  * they are (`sharedCompute`; the server warns at start).
  */
 export async function startEmbeddedPostgres(dataDir: string, options: EmbeddedPostgresOptions, log: Logger): Promise<EmbeddedPostgresHandle> {
-  fs.mkdirSync(dataDir, { recursive: true, mode: 0o755 });
+  ensureDirectory(dataDir);
   if (process.getuid?.() === 0) {
     // PostgreSQL runs as the unprivileged "postgres" user, which must be able to reach the data dir.
     fs.chmodSync(dataDir, 0o755);

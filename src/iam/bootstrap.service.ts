@@ -1,3 +1,4 @@
+import { ensureDirectory } from '../common/data-dir.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Inject, Injectable } from '@nestjs/common';
@@ -50,7 +51,7 @@ export class BootstrapService {
     this.logger.info({ accountId, orgId, keyId }, 'created the bootstrap platform-admin account, organization and API key');
     if (!this.config.bootstrapApiKey) {
       const file = path.join(this.config.dataDir, BOOTSTRAP_KEY_FILE);
-      fs.mkdirSync(this.config.dataDir, { recursive: true });
+      ensureDirectory(this.config.dataDir);
       fs.writeFileSync(file, `${secret}\n`, { mode: 0o600 });
       fs.chmodSync(file, 0o600);
       // Printed once, outside the JSON log stream, so the secret never lands in collected logs.

@@ -30,6 +30,21 @@ describe('start-up failures are clear and stop the process', () => {
     expect(fs.existsSync(path.join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
   });
 
+  it.each([
+    ['on a file system where it cannot be made (under /proc: used to spin forever)', '/proc/neon-auth-data', 'ENOENT'],
+    ['on a read-only file system', '/sys/kernel/neon-auth-data', 'EPERM'],
+    ['under a file', '/etc/hostname/data', 'is not a directory'],
+  ])('DATA_DIR %s: exits non-zero at once with one error naming DATA_DIR', async (_what, dataDir, reason) => {
+    const server = spawnServer({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), EMBEDDED_COMPUTE_PG_PORT: String(await freePort()) });
+    const exit = await server.waitForExit(15_000);
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    const fatal = server.logLines().filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    expect(JSON.stringify(fatal[0])).toContain(`DATA_DIR ${dataDir} cannot be used`);
+    expect(JSON.stringify(fatal[0])).toContain(reason);
+  });
+
   it('several bad variables at once: exits non-zero with ONE error that lists every bad variable', async () => {
     const server = spawnServer({
       PORT: 'abc',
