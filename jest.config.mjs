@@ -1,14 +1,7 @@
-// Jest runs in native ESM mode (see README "Tests"); TypeScript is compiled by swc.
-const swc = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    target: 'es2022',
-    keepClassNames: true,
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-  },
-  module: { type: 'es6' },
-  sourceMaps: 'inline',
-};
+// Jest runs in native ESM mode (see README "Tests"); TypeScript is compiled by swc, as the build does.
+import { swcOptions } from './scripts/swc-options.mjs';
+
+const swc = swcOptions('inline');
 
 export default {
   testEnvironment: 'node',

@@ -6,18 +6,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { transformFile } from '@swc/core';
 import { DIST, ROOT, SOURCE_DIRS, fingerprint, sourceFiles } from './sources.mjs';
+import { swcOptions } from './swc-options.mjs';
 
-/** The same transform as Jest's (jest.config.mjs): legacy decorators with metadata, class fields assigned. */
-const SWC = {
-  jsc: {
-    parser: { syntax: 'typescript', decorators: true },
-    target: 'es2022',
-    keepClassNames: true,
-    transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
-  },
-  module: { type: 'es6' },
-  sourceMaps: true,
-};
+/** The same transform as Jest's (scripts/swc-options.mjs), with source maps beside the files. */
+const SWC = swcOptions(true);
 
 export async function build() {
   const started = Date.now();

@@ -9,7 +9,7 @@ export const DIST = path.join(ROOT, 'dist');
 /** Folders compiled into dist/. */
 export const SOURCE_DIRS = ['src', 'migrations'];
 /** Files whose change also means a rebuild (the transform, the dependencies). */
-const ALSO = ['scripts/build.mjs', 'scripts/sources.mjs', 'package-lock.json'];
+const ALSO = ['scripts/build.mjs', 'scripts/sources.mjs', 'scripts/swc-options.mjs', 'package-lock.json'];
 
 function walk(dir) {
   if (!fs.existsSync(dir)) return [];
