@@ -45,6 +45,24 @@ describe('start-up failures are clear and stop the process', () => {
     expect(JSON.stringify(fatal[0])).toContain(reason);
   });
 
+  it.each([
+    ['a foreign directory where the cluster belongs', (dir: string) => fs.writeFileSync(path.join(dir, 'pg', 'notes.txt'), 'not a database'), 'is not a PostgreSQL data directory'],
+    ['a corrupt cluster (PG_VERSION and nothing else)', (dir: string) => fs.writeFileSync(path.join(dir, 'pg', 'PG_VERSION'), '17\n'), 'embedded PostgreSQL failed to start'],
+  ])('DATA_DIR holding %s: exits non-zero with one error, leaving nothing running', async (_what, spoil, message) => {
+    const dataDir = makeTempDir();
+    fs.mkdirSync(path.join(dataDir, 'pg'));
+    spoil(dataDir);
+    const server = spawnServer({ DATA_DIR: dataDir, EMBEDDED_PG_PORT: String(await freePort()), EMBEDDED_COMPUTE_PG_PORT: String(await freePort()) });
+    const exit = await server.waitForExit(30_000);
+    expect(exit.code).not.toBe(0);
+    expect(exit.code).not.toBeNull();
+    const fatal = server.logLines().filter((l) => l.level === 'fatal');
+    expect(fatal).toHaveLength(1);
+    expect(JSON.stringify(fatal[0])).toContain(message);
+    // The second cluster, started beside the first, was stopped again.
+    expect(fs.existsSync(path.join(dataDir, 'compute-pg', 'postmaster.pid'))).toBe(false);
+  });
+
   it('several bad variables at once: exits non-zero with ONE error that lists every bad variable', async () => {
     const server = spawnServer({
       PORT: 'abc',
