@@ -4,7 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+/** The checkout (BUILD_ROOT overrides it, for the test of this build check on a scratch tree). */
+export const ROOT = process.env.BUILD_ROOT ? path.resolve(process.env.BUILD_ROOT) : path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = path.join(ROOT, 'dist');
 /** Folders compiled into dist/. */
 export const SOURCE_DIRS = ['src', 'migrations'];
