@@ -282,6 +282,9 @@ describe('Neon Auth users (branch routes)', () => {
           secret_server_key: own.secretServerKey,
         })
         .expect(201);
+      // A manual-setup enable reconciles in the background: let it finish, or its write may land after `before`.
+      const sync = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth/sync`;
+      for (let i = 0; i < 200 && (await admin.get(sync).expect(200)).body.last_reconciled_at === null; i++) await new Promise((r) => setTimeout(r, 50));
       const users = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth/users`;
       const id = (await admin.post(users, { email: uniqueEmail('relayed') }).expect(201)).body.id as string;
       const before = await usersSync(p.uri);
