@@ -208,7 +208,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
       });
     } catch (err) {
       await this.compensate(provider, side, target, schemaExisted, err);
-      throw usersSyncErrorToApi(err, target.name) ?? providerErrorToApi(err, { credentials: manual ? 'caller' : 'product' });
+      throw usersSyncErrorToApi(err, target) ?? providerErrorToApi(err, { credentials: manual ? 'caller' : 'product' });
     }
     this.logger.info(
       { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },

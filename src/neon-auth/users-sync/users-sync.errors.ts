@@ -61,21 +61,32 @@ export class UsersSyncRowError extends Error {
 }
 
 /**
- * The API error for a failure of the users_sync store (`database`: its name in the API), or undefined for anything
- * else: a missing table 409, a dropped database 404, revoked grants or unusable provider users 503.
+ * The API error for a failure of the users_sync store on `database` (its name in the API and its branch), or
+ * undefined for anything else: a missing table 409, a dropped database 404, revoked grants 503 and, unless
+ * `rowErrors` is false, unusable provider users 503. `consequence` is appended to the two that the caller's call
+ * may have left half done (e.g. "; nothing was changed").
  */
-export function usersSyncErrorToApi(err: unknown, database: string): ApiError | undefined {
+export function usersSyncErrorToApi(
+  err: unknown,
+  database: { name: string; branchId: string },
+  options: { consequence?: string; rowErrors?: boolean } = {},
+): ApiError | undefined {
+  const consequence = options.consequence ?? '';
   if (err instanceof UsersSyncMissingError) {
-    return new ApiError(ErrorCode.NeonAuthUsersSyncMissing, `neon_auth.users_sync does not exist in database ${database}: disable and enable Neon Auth to provision it again`);
+    return new ApiError(
+      ErrorCode.NeonAuthUsersSyncMissing,
+      `neon_auth.users_sync does not exist in database ${database.name}: disable and enable Neon Auth to provision it again${consequence}`,
+    );
   }
-  if (err instanceof BranchDatabaseGoneError) return ApiError.notFound(`database ${database}`);
+  // Its branch (or project) was deleted while the call ran.
+  if (err instanceof BranchDatabaseGoneError) return ApiError.notFound(`database ${database.name} of branch ${database.branchId}`);
   if (err instanceof UsersSyncAccessDeniedError) {
     return new ApiError(
       ErrorCode.NeonAuthUsersSyncUnavailable,
-      `neon_auth.users_sync in database ${database} refuses the control plane's writes (its grants were revoked?): disable and enable Neon Auth to grant them again`,
+      `neon_auth.users_sync in database ${database.name} refuses the control plane's writes (its grants were revoked?): disable and enable Neon Auth to grant them again${consequence}`,
     );
   }
-  if (err instanceof UsersSyncRowError) {
+  if (err instanceof UsersSyncRowError && options.rowErrors !== false) {
     return new ApiError(ErrorCode.AuthProviderUnavailable, `the auth provider answered users that cannot be stored in neon_auth.users_sync: ${err.message}`);
   }
   return undefined;

@@ -10,7 +10,7 @@ import { ProviderUserNotFound, rolesOf, type ProviderUser } from '../../provider
 import { authorizeNeonAuthProject, projectAccessOf } from '../access.js';
 import { NeonAuthIntegrationResolver, type ResolvedIntegration } from '../integrations/integration-resolver.js';
 import { callProvider, providerErrorToApi } from '../provider-errors.js';
-import { BranchDatabaseGoneError, UsersSyncAccessDeniedError, UsersSyncMissingError } from '../users-sync/users-sync.errors.js';
+import { usersSyncErrorToApi } from '../users-sync/users-sync.errors.js';
 import { NeonAuthUsersSyncStore, type UsersSyncRecord } from '../users-sync/users-sync.store.js';
 import {
   DEFAULT_USERS_PAGE,
@@ -218,20 +218,9 @@ export class NeonAuthUsersService {
   private usersSyncFailure(err: unknown, database: BranchDatabase, outcome: string, leftInProvider: string | undefined): ApiError {
     if (err instanceof ApiError) return err;
     const left = leftInProvider !== undefined ? ` (the auth provider still has user ${leftInProvider}; the sync will reconcile it)` : '';
-    if (err instanceof UsersSyncMissingError) {
-      return new ApiError(
-        ErrorCode.NeonAuthUsersSyncMissing,
-        `neon_auth.users_sync does not exist in database ${database.name}: disable and enable Neon Auth to provision it again; ${outcome}${left}`,
-      );
-    }
-    // Its branch (or project) was deleted while the call ran.
-    if (err instanceof BranchDatabaseGoneError) return ApiError.notFound(`database ${database.name} of branch ${database.branchId}`);
-    if (err instanceof UsersSyncAccessDeniedError) {
-      return new ApiError(
-        ErrorCode.NeonAuthUsersSyncUnavailable,
-        `neon_auth.users_sync in database ${database.name} refuses the control plane's writes (its grants were revoked?): disable and enable Neon Auth to grant them again; ${outcome}${left}`,
-      );
-    }
+    // A users_sync write that PostgreSQL refused row by row is this service's own input: reported as unavailable below.
+    const known = usersSyncErrorToApi(err, database, { consequence: `; ${outcome}${left}`, rowErrors: false });
+    if (known) return known;
     this.logger.warn({ err: errText(err), database: database.physicalName }, 'neon auth: users_sync is unavailable');
     return new ApiError(
       ErrorCode.NeonAuthUsersSyncUnavailable,

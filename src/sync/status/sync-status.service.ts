@@ -68,7 +68,7 @@ export class SyncStatusService {
       c = await callProvider(() => this.reconciler.reconcile(integration));
     } catch (err) {
       // A broken, missing or refused users_sync is the caller's to repair: a clear 4xx/503, not an unhandled 500.
-      throw usersSyncErrorToApi(err, integration.databaseName) ?? err;
+      throw usersSyncErrorToApi(err, { name: integration.databaseName, branchId: integration.branchId }) ?? err;
     }
     return { inserted: c.inserted, updated: c.updated, deleted: c.deleted, unchanged: c.unchanged, skipped: c.skipped, complete: c.complete, ms: c.ms };
   }
