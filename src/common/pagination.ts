@@ -1,3 +1,4 @@
+import { isDataException } from './db-errors.js';
 import type { ObjectLiteral, SelectQueryBuilder } from 'typeorm';
 import { ApiError } from './errors.js';
 
@@ -30,14 +31,9 @@ export function decodeCursor(raw: string): CursorPayload {
   throw invalidCursor();
 }
 
-function invalidCursor(): ApiError {
+/** 400 for a cursor this server did not issue (or one of another listing). */
+export function invalidCursor(): ApiError {
   return ApiError.validation('invalid cursor: pass the value of pagination.next (or pagination.cursor) unchanged');
-}
-
-function isDataException(err: unknown): boolean {
-  const e = err as { code?: unknown; driverError?: { code?: unknown } } | null;
-  const code = e?.code ?? e?.driverError?.code;
-  return typeof code === 'string' && code.startsWith('22');
 }
 
 export interface KeysetOptions {

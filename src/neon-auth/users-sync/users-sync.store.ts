@@ -1,3 +1,4 @@
+import { isDataException, sqlStateOf } from '../../common/db-errors.js';
 import { Inject, Injectable } from '@nestjs/common';
 import pg from 'pg';
 import type { Logger } from 'pino';
@@ -321,7 +322,7 @@ export class NeonAuthUsersSyncStore {
       ));
     } catch (err) {
       // A cursor is client input: one whose key is not a timestamp is a data exception (class 22), i.e. a 400.
-      if (cursor && sqlState(err)?.startsWith('22')) throw ApiError.validation('invalid cursor: pass the value of pagination.next unchanged');
+      if (cursor && isDataException(err)) throw ApiError.validation('invalid cursor: pass the value of pagination.next unchanged');
       throw err;
     }
     let next: string | undefined;
@@ -348,7 +349,7 @@ export class NeonAuthUsersSyncStore {
    * tenant revoked) is UsersSyncMissingError when Neon's table is not there, else UsersSyncAccessDeniedError.
    */
   private async dataError(database: string, err: unknown): Promise<unknown> {
-    const code = sqlState(err);
+    const code = sqlStateOf(err);
     if (code === '42P01' || code === '3F000') return new UsersSyncMissingError(database);
     if (code === '3D000') return new BranchDatabaseGoneError(database);
     if (code !== '42501') return err;
@@ -391,7 +392,7 @@ export class NeonAuthUsersSyncStore {
         true,
       );
     } catch (err) {
-      if (sqlState(err) === '55P03') {
+      if (sqlStateOf(err) === '55P03') {
         throw new ApiError(
           ErrorCode.Locked,
           `neon_auth in database ${target.name} is in use by another transaction; retry when it has finished`,
@@ -416,7 +417,7 @@ export class NeonAuthUsersSyncStore {
       } catch (err) {
         if ((pool.ending || pool.ended) && attempt < 3) continue;
         // The tenant-data role's login was refused: its password was changed (a tenant's code can, as the role).
-        if (as === 'data' && sqlState(err) === '28P01' && attempt < 1) {
+        if (as === 'data' && sqlStateOf(err) === '28P01' && attempt < 1) {
           await this.cluster.resetTenantDataRole(database);
           continue;
         }
@@ -518,8 +519,4 @@ export class NeonAuthUsersSyncStore {
     );
     return rows.map((r) => r.what);
   }
-}
-
-function sqlState(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
 }

@@ -1,3 +1,4 @@
+import { sqlStateOf } from '../../common/db-errors.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
@@ -142,7 +143,7 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
       });
     } catch (err) {
       // 42710: the role exists. 23505: another session is creating it right now (pg_authid's unique index).
-      if (sqlState(err) === '42710' || sqlState(err) === '23505') throw new ComputeNameTakenError(`role ${name}`);
+      if (sqlStateOf(err) === '42710' || sqlStateOf(err) === '23505') throw new ComputeNameTakenError(`role ${name}`);
       throw err;
     }
   }
@@ -166,8 +167,8 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
       await this.adminPool().query(`CREATE DATABASE ${ident(db.name)} OWNER ${ident(db.owner)} TEMPLATE ${ident(template)}`);
     } catch (err) {
       // 42P04: the database exists. 23505: another session is creating it right now (pg_database's unique index).
-      if (sqlState(err) === '42P04' || sqlState(err) === '23505') throw new ComputeNameTakenError(`database ${db.name}`);
-      if (sqlState(err) === '55006') throw new ComputeBusyError([template]);
+      if (sqlStateOf(err) === '42P04' || sqlStateOf(err) === '23505') throw new ComputeNameTakenError(`database ${db.name}`);
+      if (sqlStateOf(err) === '55006') throw new ComputeBusyError([template]);
       throw err;
     }
     try {
@@ -208,7 +209,7 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
     try {
       await this.adminPool().query(`DROP ROLE IF EXISTS ${role}`);
     } catch (err) {
-      if (sqlState(err) !== '2BP01') throw err; // dependent privileges in a copy of the database
+      if (sqlStateOf(err) !== '2BP01') throw err; // dependent privileges in a copy of the database
       await this.adminPool().query(`ALTER ROLE ${role} NOLOGIN`);
     }
   }
@@ -436,10 +437,6 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
 
 function ident(name: string): string {
   return pg.escapeIdentifier(name);
-}
-
-function sqlState(err: unknown): string | undefined {
-  return (err as { code?: string } | null)?.code;
 }
 
 /** pg_advisory_xact_lock key serializing the tenant-data role's set-up across replicas. ASCII "tdat". */
