@@ -91,19 +91,8 @@ export class RateLimit {
     return null;
   }
 
-  /** Read-only: refused when the budget is spent (`limit` attempts counted in the window). Counts nothing. */
-  async check(subject: string): Promise<Throttled | null> {
-    if (!this.limiter) return null;
-    const remembered = this.remembered(subject);
-    if (remembered) return remembered;
-    const res = await this.limiter.get(subject);
-    if (!res || res.consumedPoints < this.rule.limit) return null;
-    this.remember(subject, res.msBeforeNext);
-    return throttled(res.msBeforeNext);
-  }
-
   /** The refusal this process already knows of, without a query (only with `rememberBlocked`). */
-  remembered(subject: string): Throttled | null {
+  private remembered(subject: string): Throttled | null {
     const until = this.blockedUntil.get(subject);
     if (until === undefined) return null;
     const ms = until - Date.now();

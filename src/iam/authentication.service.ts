@@ -53,13 +53,11 @@ export class AuthenticationService {
 
   /** The caller's principal, null for a key that authenticates nobody; 429 RATE_LIMITED for such a key from a throttled address. */
   async authenticate(secret: string, remoteAddr: string): Promise<Principal | null> {
-    const source = clientAddressKey(remoteAddr);
     const row = await this.findKey(secret);
     if (!row) {
-      const known = this.failures.remembered(source);
-      if (known) throw rateLimited(known);
-      const over = await this.failures.consume(source);
-      if (over) throw rateLimited(over); // concurrent failures spent the budget meanwhile
+      // Counted against the address (an address already known to be over its budget is refused without a query).
+      const over = await this.failures.consume(clientAddressKey(remoteAddr));
+      if (over) throw rateLimited(over);
       return null;
     }
     this.recordUse(row, remoteAddr);
