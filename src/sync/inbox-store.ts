@@ -2,10 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
-import { syncSettings, type SyncSettings } from './sync-settings.js';
+import type { SyncSettings } from './sync-settings.js';
 import { micros } from './versions.js';
 import { APPLIED_EVENT_TYPES, type InboxRow, type UserHistory } from './write-plan.js';
 
@@ -28,15 +27,15 @@ const PRUNE_ROUNDS = 20;
  */
 @Injectable()
 export class SyncInboxStore {
-  readonly settings: SyncSettings;
-
   constructor(
     private readonly queue: SyncQueue,
     private readonly metrics: SyncMetrics,
-    @Inject(APP_CONFIG) config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {
-    this.settings = syncSettings(config);
+  ) {}
+
+  /** The sync engine's settings (the queue's, read from the configuration once). */
+  get settings(): SyncSettings {
+    return this.queue.settings;
   }
 
   /** Up to batchSize pending rows of the integration above `afterId`, in id order, with their users' history. */

@@ -2,14 +2,13 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
-import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { NeonAuthUsersSyncStore } from '../neon-auth/users-sync/users-sync.store.js';
 import { SyncInboxStore, type InboxBatch } from './inbox-store.js';
 import { SyncConfirmationService } from './sync-confirmation.service.js';
 import { SyncIntegrations, type SyncIntegration } from './sync-integrations.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
-import { PARALLEL_DRAINS, syncSettings, type SyncSettings } from './sync-settings.js';
+import { PARALLEL_DRAINS, type SyncSettings } from './sync-settings.js';
 import { APPLIED_EVENT_TYPES, planWrites, type WritePlan } from './write-plan.js';
 
 /** Advisory lock (APPLY_LOCK_CLASS, hashtext(integration id)): one applier of an integration at a time across replicas. ASCII "aply". */
@@ -85,7 +84,6 @@ interface Lane {
  */
 @Injectable()
 export class SyncApplierService implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  readonly settings: SyncSettings;
   private readonly lanes = new Map<string, Lane>();
   /** Integration id -> until when (epoch ms) hot-path kicks leave its rows to the pending retry. */
   private readonly backoffUntil = new Map<string, number>();
@@ -93,7 +91,6 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private readonly drainSlots = new Slots(PARALLEL_DRAINS);
 
   constructor(
-    @Inject(APP_CONFIG) config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
     private readonly queue: SyncQueue,
     private readonly inbox: SyncInboxStore,
@@ -101,8 +98,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     private readonly usersSync: NeonAuthUsersSyncStore,
     private readonly confirmations: SyncConfirmationService,
     private readonly metrics: SyncMetrics,
-  ) {
-    this.settings = syncSettings(config);
+  ) {}
+
+  /** The sync engine's settings (the queue's, read from the configuration once). */
+  get settings(): SyncSettings {
+    return this.queue.settings;
   }
 
   async onApplicationBootstrap(): Promise<void> {
