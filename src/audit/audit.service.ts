@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { AuditSpec, AuditTargetId } from '../common/audited.js';
 import type { ApiError } from '../common/errors.js';
-import { decodeCursor, encodeCursor, isoTime } from '../common/pagination.js';
+import { decodeCursor, encodeCursor, invalidCursor, isoTime } from '../common/pagination.js';
 import { LOGGER } from '../common/logger.js';
 import { requestIdOf } from '../common/request-id.js';
 import type { AccessContext } from '../iam/principal.js';
@@ -66,7 +66,7 @@ export class AuditService {
   async list(orgId: string, query: ListAuditLogQueryDto): Promise<AuditLogResponseDto> {
     const limit = query.limit ?? DEFAULT_AUDIT_PAGE;
     const before = query.cursor !== undefined ? decodeCursor(query.cursor).id : undefined;
-    if (before !== undefined && !/^\d{1,19}$/.test(before)) decodeCursor('!'); // a cursor this server did not issue
+    if (before !== undefined && !/^\d{1,19}$/.test(before)) throw invalidCursor();
     const qb = this.db.getRepository(AuditEventEntity).createQueryBuilder('e').where('e.org_id = :orgId', { orgId });
     if (before !== undefined) qb.andWhere('e.id < :before', { before });
     const rows = await qb.orderBy('e.id', 'DESC').limit(limit + 1).getMany();
