@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { isUniqueViolation } from '../common/db-errors.js';
 import { ApiError, ErrorCode } from '../common/errors.js';
+import { countUnderQuotaLock } from '../common/quota.js';
 import { newOrgId, randomAlnum } from '../common/ids.js';
 import { isoTime } from '../common/pagination.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -39,10 +40,8 @@ export class OrganizationsService {
    */
   private async assertOrganizationQuota(tx: EntityManager, accountId: string): Promise<void> {
     const limit = this.config.organizationsLimit;
-    if (limit === 0) return;
-    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`organizations:${accountId}`]);
-    const [{ n }] = (await tx.query('SELECT count(*)::int AS n FROM organization_members WHERE account_id = $1', [accountId])) as { n: number }[];
-    if (n >= limit) {
+    const n = await countUnderQuotaLock(tx, `organizations:${accountId}`, 'SELECT count(*)::int AS n FROM organization_members WHERE account_id = $1', accountId, limit);
+    if (n !== undefined && n >= limit) {
       throw new ApiError(ErrorCode.OrganizationsLimitExceeded, `organizations limit exceeded: the account belongs to ${n} organizations and its limit is ${limit}`);
     }
   }

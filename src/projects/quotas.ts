@@ -1,8 +1,6 @@
 import type { EntityManager } from 'typeorm';
 import { ApiError, ErrorCode } from '../common/errors.js';
-
-/** pg_advisory_xact_lock class of the quota checks (with hashtext of what is counted). ASCII "quot". */
-const QUOTA_LOCK_CLASS = 0x7175_6f74;
+import { countUnderQuotaLock } from '../common/quota.js';
 
 /**
  * Quotas, so one account cannot fill the disk with real databases: PROJECTS_LIMIT projects per organization,
@@ -12,29 +10,22 @@ const QUOTA_LOCK_CLASS = 0x7175_6f74;
  * transaction ends, so concurrent creations are counted one after the other and cannot all pass.
  */
 export async function assertProjectQuota(tx: EntityManager, orgId: string, limit: number): Promise<void> {
-  const n = await countUnderLock(tx, `projects:${orgId}`, 'SELECT count(*)::int AS n FROM projects WHERE org_id = $1', orgId, limit);
+  const n = await countUnderQuotaLock(tx, `projects:${orgId}`, 'SELECT count(*)::int AS n FROM projects WHERE org_id = $1', orgId, limit);
   if (n !== undefined && n >= limit) {
     throw new ApiError(ErrorCode.ProjectsLimitExceeded, `projects limit exceeded: organization ${orgId} has ${n} projects and its limit is ${limit}`, { orgId });
   }
 }
 
 export async function assertBranchQuota(tx: EntityManager, projectId: string, limit: number): Promise<void> {
-  const n = await countUnderLock(tx, `branches:${projectId}`, 'SELECT count(*)::int AS n FROM branches WHERE project_id = $1', projectId, limit);
+  const n = await countUnderQuotaLock(tx, `branches:${projectId}`, 'SELECT count(*)::int AS n FROM branches WHERE project_id = $1', projectId, limit);
   if (n !== undefined && n >= limit) {
     throw new ApiError(ErrorCode.BranchesLimitExceeded, `branches limit exceeded: project ${projectId} has ${n} branches and its limit is ${limit}`, { projectId });
   }
 }
 
 export async function assertDatabaseQuota(tx: EntityManager, branchId: string, limit: number): Promise<void> {
-  const n = await countUnderLock(tx, `databases:${branchId}`, 'SELECT count(*)::int AS n FROM branch_databases WHERE branch_id = $1', branchId, limit);
+  const n = await countUnderQuotaLock(tx, `databases:${branchId}`, 'SELECT count(*)::int AS n FROM branch_databases WHERE branch_id = $1', branchId, limit);
   if (n !== undefined && n >= limit) {
     throw new ApiError(ErrorCode.DatabasesLimitExceeded, `databases limit exceeded: branch ${branchId} has ${n} databases and its limit is ${limit}`);
   }
-}
-
-async function countUnderLock(tx: EntityManager, key: string, sql: string, id: string, limit: number): Promise<number | undefined> {
-  if (limit === 0) return undefined;
-  await tx.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [QUOTA_LOCK_CLASS, key]);
-  const [{ n }] = (await tx.query(sql, [id])) as { n: number }[];
-  return n;
 }
