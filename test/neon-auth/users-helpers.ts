@@ -46,6 +46,19 @@ export async function enableAuth(t: TestApp, projectId: string, branchId: string
   return res.body as EnabledAuth;
 }
 
+/**
+ * A sign-up through the embedded provider's client API with the enable's publishable key (no API key, as any end
+ * user, or an attacker, could): answers the new user's id.
+ */
+export async function signUpWithClientKey(t: TestApp, auth: EnabledAuth, email: string, password = 'correct horse battery'): Promise<string> {
+  const res = await request(`${t.baseUrl}/stack-auth/api/v1`)
+    .post('/auth/password/sign-up')
+    .set({ 'x-stack-access-type': 'client', 'x-stack-project-id': auth.auth_provider_project_id, 'x-stack-publishable-client-key': auth.pub_client_key })
+    .send({ email, password });
+  if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${res.text}`);
+  return res.body.user_id as string;
+}
+
 export interface UsersSyncRow {
   raw_json: Record<string, unknown>;
   id: string;

@@ -1,9 +1,8 @@
 // Neon Auth users on branches (POST/DELETE/PUT role, and the users list extension): real provider (embedded
 // Stack-Auth-compatible server over HTTP, and the mock), real branch databases read through their connection URIs.
 import request from 'supertest';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { api, type Api } from '../helpers/fixtures.js';
+import { startRelay } from '../helpers/relay.js';
 import { createStackProject } from '../helpers/stack-auth.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import {
@@ -400,34 +399,3 @@ describe('Neon Auth users (branch routes)', () => {
     return request(t.baseUrl).put(`/api/v2${base(branch)}/${id}/role`).set('Authorization', `Bearer ${key}`).send(body);
   }
 });
-
-/** A local HTTP relay to `target` (the provider's base URL): forwards method, path, headers and body. */
-async function startRelay(target: string): Promise<{ url: string; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
-      fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined })
-        .then(async (answer) => {
-          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-          res.end(Buffer.from(await answer.arrayBuffer()));
-        })
-        .catch(() => {
-          res.writeHead(502);
-          res.end();
-        });
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
-}

@@ -1,6 +1,5 @@
 import diagnostics from 'node:diagnostics_channel';
-import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { DataSource } from 'typeorm';
 import { OutboundHttp, outboundPolicyForConfig, type OutboundResolver } from '../../src/common/outbound-http.js';
 import { OutboundUrlPolicy, parseOutboundAllowList } from '../../src/common/outbound-url-policy.js';
@@ -13,6 +12,7 @@ import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.a
 import { SyncReconcilerScheduler } from '../../src/sync/reconciler/reconciler.scheduler.js';
 import { SyncReconcilerService } from '../../src/sync/reconciler/reconciler.service.js';
 import { api, type Api } from '../helpers/fixtures.js';
+import { startRelay, type Relay } from '../helpers/relay.js';
 import { createStackProject, type StackTestProject } from '../helpers/stack-auth.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { integrationRows, neonAuthState } from '../neon-auth/integrations-helpers.js';
@@ -29,46 +29,6 @@ import { waitFor } from '../sync/receiver-helpers.js';
  * that the process opened no connection to the refused destination at all (net's connection attempts, observed
  * through diagnostics_channel). OUTBOUND_ALLOWED_HOSTS allows 127.0.0.2, where an allowed relay listens.
  */
-
-interface Relay {
-  url: string;
-  port: number;
-  /** TCP connections accepted. */
-  connections: number;
-  /** Requests received (method and path). */
-  requests: string[];
-  close(): Promise<void>;
-}
-
-/** A relay to `target` (the embedded provider's base URL) listening on `host`, counting what reaches it. */
-async function startRelay(host: string, target: string): Promise<Relay> {
-  const relay = { connections: 0, requests: [] as string[] } as Relay;
-  const server = http.createServer((req, res) => {
-    relay.requests.push(`${req.method} ${req.url}`);
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k)) headers[k] = v;
-      fetch(`${target}${req.url}`, { method: req.method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined })
-        .then(async (answer) => {
-          res.writeHead(answer.status, { 'content-type': answer.headers.get('content-type') ?? 'application/json' });
-          res.end(Buffer.from(await answer.arrayBuffer()));
-        })
-        .catch(() => res.writeHead(502).end());
-    });
-  });
-  server.on('connection', () => relay.connections++);
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  relay.port = (server.address() as AddressInfo).port;
-  relay.url = `http://${host}:${relay.port}`;
-  relay.close = () =>
-    new Promise<void>((resolve) => {
-      server.closeAllConnections();
-      server.close(() => resolve());
-    });
-  return relay;
-}
 
 /** Every TCP connection attempt this process makes through net.connect (undici's connector included). */
 function recordConnectionAttempts() {
@@ -92,8 +52,8 @@ describe('outgoing calls to user-supplied URLs (SSRF)', () => {
     t = await startTestApp({ NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0', OUTBOUND_ALLOWED_HOSTS: '127.0.0.2' });
     admin = api(t, t.adminKey);
     own = await createStackProject(t, 'behind relays');
-    canary = await startRelay('127.0.0.1', own.baseUrl);
-    allowed = await startRelay('127.0.0.2', own.baseUrl);
+    canary = await startRelay(own.baseUrl, '127.0.0.1');
+    allowed = await startRelay(own.baseUrl, '127.0.0.2');
     recorder = recordConnectionAttempts();
   });
   afterAll(async () => {

@@ -1,10 +1,10 @@
-import request from 'supertest';
 import { NeonAuthIntegrationsService } from '../../src/neon-auth/integrations/integrations.service.js';
 import { BranchDatabaseCluster } from '../../src/projects/branch-databases/branch-database-cluster.js';
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
-import { enableAuth, newAuthProject, usersSync, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { enableAuth, newAuthProject, signUpWithClientKey, usersSync, type AuthProject } from '../neon-auth/users-helpers.js';
+import { waitFor } from '../sync/receiver-helpers.js';
 
 /**
  * The control plane reads and writes users_sync as the cluster's tenant-data role, with the rights provisioning
@@ -23,23 +23,6 @@ describe('the tenant-data role and its grants', () => {
   afterAll(async () => {
     await t?.close();
   });
-
-  async function signUp(auth: EnabledAuth, email: string): Promise<string> {
-    const res = await request(`${t.baseUrl}/stack-auth/api/v1`)
-      .post('/auth/password/sign-up')
-      .set({ 'x-stack-access-type': 'client', 'x-stack-project-id': auth.auth_provider_project_id, 'x-stack-publishable-client-key': auth.pub_client_key })
-      .send({ email, password: 'correct horse battery' })
-      .expect(200);
-    return res.body.user_id as string;
-  }
-
-  async function waitFor(what: string, probe: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!(await probe())) {
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
 
   it('has no attributes and no memberships, and may connect only where Neon Auth is provisioned', async () => {
     const p = await newAuthProject(t, 'grants-role');
@@ -80,11 +63,8 @@ describe('the tenant-data role and its grants', () => {
     expect(created.body).toMatchObject({ code: 'NEON_AUTH_USERS_SYNC_UNAVAILABLE', message: expect.stringContaining('grants were revoked') });
     expect(created.body.message).toContain('disable and enable Neon Auth');
 
-    const id = await signUp(auth, 'pending@example.com');
-    await waitFor('the failed apply to show in the sync status', async () => {
-      const status = await admin.get(`${base}/sync`).expect(200);
-      return typeof status.body.apply_error === 'string';
-    });
+    const id = await signUpWithClientKey(t, auth, 'pending@example.com');
+    await waitFor(async () => typeof (await admin.get(`${base}/sync`).expect(200)).body.apply_error === 'string', 10_000, 100);
     const status = await admin.get(`${base}/sync`).expect(200);
     expect(status.body.apply_error).toMatch(/refuses the control plane's reads and writes .*grants .* revoked/);
     expect(status.body.queued).toBeGreaterThan(0);
@@ -97,8 +77,8 @@ describe('the tenant-data role and its grants', () => {
     // The tenant's table is intact; an enable after a disable (data kept) grants again and the event is applied.
     await admin.delete(base).send({ delete_data: false }).expect(200);
     const again = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');
-    const id2 = await signUp(again, 'after@example.com');
-    await waitFor('the new sign-up in users_sync', async () => (await usersSync(p.uri, 'id = $1', [id2])).length === 1);
+    const id2 = await signUpWithClientKey(t, again, 'after@example.com');
+    await waitFor(async () => (await usersSync(p.uri, 'id = $1', [id2])).length === 1, 10_000, 100);
     expect(id).not.toBe(id2);
   });
 
@@ -110,7 +90,7 @@ describe('the tenant-data role and its grants', () => {
     await adminQuery(`REVOKE ALL ON neon_auth.users_sync FROM ${role}`, [], database);
     await adminQuery(`REVOKE CONNECT ON DATABASE "${database}" FROM ${role}`);
     await t.app.get(NeonAuthIntegrationsService).restoreTenantDataGrants();
-    const id = await signUp(auth, 'restored@example.com');
-    await waitFor('the sign-up in users_sync', async () => (await usersSync(p.uri, 'id = $1', [id])).length === 1);
+    const id = await signUpWithClientKey(t, auth, 'restored@example.com');
+    await waitFor(async () => (await usersSync(p.uri, 'id = $1', [id])).length === 1, 10_000, 100);
   });
 });

@@ -1,10 +1,10 @@
 import pg from 'pg';
-import request from 'supertest';
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { BranchDatabaseCluster } from '../../src/projects/branch-databases/branch-database-cluster.js';
 import { testAdminUrl } from '../helpers/test-db.js';
-import { enableAuth, newAuthProject, usersSync, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { enableAuth, newAuthProject, signUpWithClientKey, usersSync, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { waitFor } from '../sync/receiver-helpers.js';
 
 /**
  * A tenant (the owner role of a branch database, whose connection URI any project reader gets) owns
@@ -135,22 +135,10 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     await t?.close();
   });
 
-  const stack = () => request(`${t.baseUrl}/stack-auth/api/v1`);
-
-  /** Sign-up through the embedded provider with the public client key (no API key), as an attacker would. */
-  async function signUp(auth: EnabledAuth, email: string): Promise<string> {
-    const res = await stack()
-      .post('/auth/password/sign-up')
-      .set({ 'x-stack-access-type': 'client', 'x-stack-project-id': auth.auth_provider_project_id, 'x-stack-publishable-client-key': auth.pub_client_key })
-      .send({ email, password: 'correct horse battery' });
-    if (res.status !== 200) throw new Error(`sign-up: ${res.status} ${res.text}`);
-    return res.body.user_id as string;
-  }
-
   /** Drives every path that reads or writes users_sync; failures caused by the broken table are allowed. */
   async function exercise(p: AuthProject, auth: EnabledAuth): Promise<void> {
     const base = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
-    await signUp(auth, `attacker-${Date.now()}@example.com`);
+    await signUpWithClientKey(t, auth, `attacker-${Date.now()}@example.com`);
     const created = await admin.post(`${base}/users`, { email: `victim-${Date.now()}@example.com` });
     expect([201, 409, 503]).toContain(created.status);
     if (created.status === 201) {
@@ -165,7 +153,7 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     const again = await admin.post(base, { auth_provider: 'stack' });
     expect([201, 409]).toContain(again.status);
     if (again.status === 201) {
-      await signUp(again.body as EnabledAuth, `again-${Date.now()}@example.com`);
+      await signUpWithClientKey(t, again.body as EnabledAuth, `again-${Date.now()}@example.com`);
       await new Promise((r) => setTimeout(r, 1000));
     }
   }
@@ -174,7 +162,7 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     it('sign-up, users API, reconcile, disable and re-enable run, and the tenant role gains nothing', async () => {
       const p = await newAuthProject(t, 'escalation');
       const auth = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');
-      await signUp(auth, `before-${Date.now()}@example.com`);
+      await signUpWithClientKey(t, auth, `before-${Date.now()}@example.com`);
       await new Promise((r) => setTimeout(r, 500));
       const tenant = new URL(p.uri).username;
       const database = new URL(p.uri).pathname.slice(1);
@@ -225,9 +213,8 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     });
     const reports = await listen(a.uri);
     try {
-      await signUp(authA, `hijack-${Date.now()}@example.com`);
-      const deadline = Date.now() + 10_000;
-      while (!reports.ranAs.includes(roleA) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+      await signUpWithClientKey(t, authA, `hijack-${Date.now()}@example.com`);
+      await waitFor(async () => reports.ranAs.includes(roleA), 10_000, 100).catch(() => undefined); // asserted below
     } finally {
       await reports.close();
     }
@@ -242,11 +229,7 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
       expect([database, refused]).toEqual([database, '42501']); // permission denied for database
     }
     // The neighbour's sync is untouched.
-    const id = await signUp(authB, `neighbour-${Date.now()}@example.com`);
-    const deadline = Date.now() + 10_000;
-    while ((await usersSync(b.uri, 'id = $1', [id])).length === 0) {
-      if (Date.now() > deadline) throw new Error("the neighbour's sign-up never reached its users_sync");
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    const id = await signUpWithClientKey(t, authB, `neighbour-${Date.now()}@example.com`);
+    await waitFor(async () => (await usersSync(b.uri, 'id = $1', [id])).length === 1, 10_000, 100);
   });
 });

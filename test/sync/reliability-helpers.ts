@@ -9,6 +9,7 @@ import { DataSource } from 'typeorm';
 import { SecretsService } from '../../src/common/secrets.js';
 import type { AppConfig } from '../../src/config/config.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { seededRandom } from '../helpers/random.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { enableAuth, newAuthProject, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
 import { inbox, integrationOf, signed, waitFor, type Delivery } from './receiver-helpers.js';
@@ -16,17 +17,7 @@ import { inbox, integrationOf, signed, waitFor, type Delivery } from './receiver
 // ---------------------------------------------------------------------------------------------------
 // Randomness and concurrency
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same sequence. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom } from '../helpers/random.js';
 
 /** Fisher-Yates with `rand`; returns a new array. */
 export function shuffle<T>(items: readonly T[], rand: () => number): T[] {
