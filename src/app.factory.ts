@@ -17,6 +17,7 @@ import { setupSwagger } from './openapi/swagger.js';
 import { toStackError } from './stack-auth/http/stack-error.filter.js';
 import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
 import { useHttpMetrics } from './ops/ops.module.js';
+import { OperationsReconciler } from './projects/operations/operations.reconciler.js';
 import { NeonAuthIntegrationsService } from './neon-auth/integrations/integrations.service.js';
 import { WebhookIntakeService } from './sync/webhook-intake.service.js';
 import { mountWebhookReceiver } from './sync/webhook-receiver.js';
@@ -98,6 +99,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     await migrateUnderLock(dataSource, logger, () => bootstrap.ensureBootstrapped());
     // Databases provisioned before the tenant-data role existed get its grants (in the background; logged).
     app.get(NeonAuthIntegrationsService).restoreTenantDataGrantsInBackground();
+    // Operations whose process died (or whose work failed) are finished or rolled back, now and on a schedule.
+    app.get(OperationsReconciler).start();
   }
   return app;
 }

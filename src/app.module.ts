@@ -3,6 +3,7 @@ import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { AuditModule } from './audit/audit.module.js';
+import { CrashPoints } from './common/crash-points.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { LOGGER } from './common/logger.js';
 import { OutboundHttp } from './common/outbound-http.js';
@@ -19,7 +20,7 @@ import { StackAuthModule } from './stack-auth/stack-auth.module.js';
 import { SyncDeadLettersModule } from './sync/dead-letters/dead-letters.module.js';
 import { SyncModule } from './sync/sync.module.js';
 
-/** Configuration, logger, secrets encryption and the guarded outbound HTTP client, available to every module. */
+/** Configuration, logger, secrets encryption, the guarded outbound HTTP client and the test crash points, available to every module. */
 @Global()
 @Module({})
 class CoreModule {
@@ -30,9 +31,10 @@ class CoreModule {
         { provide: APP_CONFIG, useValue: config },
         { provide: LOGGER, useValue: logger },
         SecretsService,
+        CrashPoints,
         { provide: OutboundHttp, useFactory: () => OutboundHttp.forConfig(config) },
       ],
-      exports: [APP_CONFIG, LOGGER, SecretsService, OutboundHttp],
+      exports: [APP_CONFIG, LOGGER, SecretsService, OutboundHttp, CrashPoints],
     };
   }
 }

@@ -764,6 +764,16 @@ export interface GetProjectBranchParams {
   projectId: string;
 }
 
+export interface GetProjectOperationParams {
+  /** @format uuid */
+  operationId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface GetProjectParams {
   /**
    * The Neon project ID
@@ -937,6 +947,25 @@ export interface ListProjectBranchesParams {
   sort_by?: "name" | "created_at" | "updated_at";
   /** @default "desc" */
   sort_order?: "asc" | "desc";
+}
+
+export interface ListProjectOperationsParams {
+  /**
+   * pagination.cursor of the previous page
+   * @maxLength 512
+   */
+  cursor?: string;
+  /**
+   * @min 1
+   * @max 1000
+   * @default 10
+   */
+  limit?: number;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
 }
 
 export interface ListProjectPermissionsParams {
@@ -1250,12 +1279,19 @@ export interface Operation {
   created_at: string;
   /** @pattern ^[a-z0-9-]{1,60}$ */
   endpoint_id?: string;
+  /** Why the last attempt failed (`error`, `failed`) */
+  error?: string;
   failures_count: number;
   /** @format uuid */
   id: string;
   /** @pattern ^[a-z0-9-]{1,60}$ */
   project_id: string;
-  /** Work is done before the response is sent, so operations are reported `finished` */
+  /**
+   * When an `error` operation is tried again
+   * @format date-time
+   */
+  retry_at?: string;
+  /** Operations are recorded before their work starts and driven to the end by the request, or, when its process stopped or the work failed, by the reconciler: `error` is retried (at `retry_at`); `failed` was rolled back */
   status:
     | "scheduling"
     | "running"
@@ -1269,6 +1305,20 @@ export interface Operation {
   total_duration_ms: number;
   /** @format date-time */
   updated_at: string;
+}
+
+export interface OperationResponse {
+  operation: Operation;
+}
+
+export interface OperationsPagination {
+  /** Pass as `cursor` for the next page */
+  cursor: string;
+}
+
+export interface OperationsResponse {
+  operations: Operation[];
+  pagination?: OperationsPagination;
 }
 
 export interface OrgApiKeyCreateRequest {
@@ -3237,6 +3287,50 @@ export class Api<
         body: data,
         secure: true,
         type: "application/json",
+        format: "json",
+        ...params,
+      }),
+  };
+  operation = {
+    /**
+     * No description
+     *
+     * @tags Operation
+     * @name GetProjectOperation
+     * @summary Get an operation
+     * @request GET:/api/v2/projects/{project_id}/operations/{operation_id}
+     * @secure
+     */
+    getProjectOperation: (
+      { projectId, operationId }: GetProjectOperationParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<OperationResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/operations/${operationId}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Operation
+     * @name ListProjectOperations
+     * @summary List the project's operations, newest first
+     * @request GET:/api/v2/projects/{project_id}/operations
+     * @secure
+     */
+    listProjectOperations: (
+      { projectId, ...query }: ListProjectOperationsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<OperationsResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/operations`,
+        method: "GET",
+        query: query,
+        secure: true,
         format: "json",
         ...params,
       }),

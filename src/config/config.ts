@@ -52,6 +52,17 @@ export interface AppConfig {
    * `off` takes none in (the receiver answers 503).
    */
   syncEngine: SyncEngineMode;
+  /**
+   * How often the operations reconciler looks for control-plane operations (create/delete of projects, branches,
+   * databases; enable/disable of Neon Auth) that no process is driving (their process died) and finishes or rolls
+   * them back, in seconds. It also runs at start.
+   */
+  operationsReconcileSeconds: number;
+  /**
+   * Test-only (honoured only when NODE_ENV=test): the name of a crash point (see src/common/crash-points.ts) at which
+   * the process kills itself with SIGKILL, to test recovery from a crash at that step.
+   */
+  testCrashAt?: string;
   /** Failed apply attempts of one event before it parks as a dead letter. */
   syncMaxAttempts: number;
   /** First retry delay of a failed apply, in seconds (doubled on every retry). */
@@ -162,6 +173,8 @@ export const ENVIRONMENT_VARIABLES = [
   'SYNC_POLL_SECONDS',
   'SYNC_INBOX_RETENTION_DAYS',
   'METRICS_TOKEN',
+  'OPERATIONS_RECONCILE_SECONDS',
+  'NEON_TEST_CRASH_AT',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -262,6 +275,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (!(SYNC_ENGINE_MODES as readonly string[]).includes(syncEngineRaw)) {
     problems.push(`SYNC_ENGINE must be one of ${SYNC_ENGINE_MODES.join(', ')} (got "${syncEngineRaw}")`);
   }
+  const operationsReconcileSeconds = int('OPERATIONS_RECONCILE_SECONDS', 30, 1, 86_400);
+  const testCrashAt = env.NODE_ENV === 'test' ? str('NEON_TEST_CRASH_AT') : undefined;
   const syncMaxAttempts = int('SYNC_MAX_ATTEMPTS', 10, 1, 1000);
   const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
   const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
@@ -304,6 +319,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthIntegrationClientId,
     stackAuthIntegrationClientSecret,
     syncEngine: (SYNC_ENGINE_MODES as readonly string[]).includes(syncEngineRaw) ? (syncEngineRaw as SyncEngineMode) : 'on',
+    operationsReconcileSeconds,
+    testCrashAt,
     syncMaxAttempts,
     syncRetryDelaySeconds,
     syncPollSeconds,

@@ -9,6 +9,7 @@ import { EndpointEntity } from '../projects/entities/endpoint.entity.js';
 import { ProjectPermissionEntity } from '../projects/entities/project-permission.entity.js';
 import { ProjectEntity } from '../projects/entities/project.entity.js';
 import { RoleEntity } from '../projects/entities/role.entity.js';
+import { OperationEntity } from '../projects/operations/operation.entity.js';
 import { MOCK_PROVIDER_ENTITIES } from '../providers/mock/mock-provider.entities.js';
 import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
@@ -37,6 +38,7 @@ export const CONTROL_PLANE_ENTITIES = [
   RoleEntity,
   DatabaseEntity,
   ProjectPermissionEntity,
+  OperationEntity,
   NeonAuthIntegrationEntity,
   IdempotencyKeyEntity,
   RateLimitEntity,

@@ -26,7 +26,12 @@ import { BranchEntity } from './entities/branch.entity.js';
 import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
-import { finishedOperation, toBranchDto, toDatabaseDto, toEndpointDto, toRoleDto } from './projects.mappers.js';
+import { toBranchDto, toDatabaseDto, toEndpointDto, toOperationDto, toRoleDto } from './projects.mappers.js';
+import { BranchDeletionHooks } from './branch-deletion-hooks.js';
+import type { PlannedDatabase } from './branch-databases/branch-storage.service.js';
+import { COMPUTE_CREATE, COMPUTE_DROP, type ComputeCreatePlan, type ComputeDropPlan } from './branch-databases/compute-operations.js';
+import { assertBranchReady, assertNoOperationInProgress } from './operations/operation-locks.js';
+import { OperationRolledBack, OperationsService } from './operations/operations.service.js';
 import { escapeLike } from './projects.service.js';
 import { assertBranchQuota, assertDatabaseQuota } from './quotas.js';
 
@@ -43,6 +48,8 @@ export class BranchesService {
     private readonly cluster: BranchDatabaseCluster,
     private readonly storage: BranchStorageService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly operations: OperationsService,
+    private readonly branchHooks: BranchDeletionHooks,
   ) {}
 
   /** Neon's cursor pagination: `pagination.next` while there are more; without `limit`, every branch. */
@@ -95,13 +102,13 @@ export class BranchesService {
   private async createOnce(access: AccessContext, body: BranchCreateRequestDto, parent: BranchEntity): Promise<BranchCreateResponseDto> {
     const projectId = access.project!.id;
     const ids = { projectId, branchId: newBranchId(), endpointId: newEndpointId() };
-    const started = new Date();
-    const undo = this.storage.newCompensations();
+    let performed;
     try {
-      const created = await this.db.transaction(async (tx) => {
-        // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits,
-        // then sees the child (409) or the new databases (project delete drops them too).
+      performed = await this.operations.perform(async (tx, record) => {
+        // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits, then
+        // sees the child (409) or this operation (423).
         await this.lockBranch(tx, projectId, parent.id, body.branch?.parent_id ? 'branch.parent_id' : undefined);
+        assertBranchReady(await this.findBranch(tx, projectId, parent.id));
         await assertBranchQuota(tx, projectId, this.config.branchesLimit);
         const parentRoles = await tx.getRepository(RoleEntity).find({ where: { branchId: parent.id }, order: { createdAt: 'ASC', id: 'ASC' } });
         const parentDbs = await tx.getRepository(DatabaseEntity).find({ where: { branchId: parent.id }, order: { id: 'ASC' } });
@@ -116,6 +123,7 @@ export class BranchesService {
               name,
               isDefault: false,
               isProtected: body.branch?.protected ?? false,
+              currentState: 'init',
             }),
           );
         } catch (err) {
@@ -137,70 +145,60 @@ export class BranchesService {
           ),
         );
         const physicalOf = new Map(roles.map((r) => [r.name, r.physicalName]));
-        const sources = parentDbs.map((d) => d.physicalName);
-        const copies = await this.cluster.withDatabasesQuiesced(sources, async () => {
-          await this.cluster.waitUntilIdle(sources);
-          const out: string[] = [];
-          for (const db of parentDbs) {
-            const owner = physicalOf.get(db.ownerName);
-            if (!owner) throw new Error(`database ${db.name} of branch ${parent.id} is owned by unknown role ${db.ownerName}`);
-            out.push(
-              await this.storage.createDatabase(undo, {
-                logical: db.name,
-                branchId: branch.id,
-                owner,
-                template: db.physicalName,
-                connectRoles: roles.map((r) => r.physicalName),
-              }),
-            );
-          }
-          return out;
+        const planned: PlannedDatabase[] = parentDbs.map((db) => {
+          const owner = physicalOf.get(db.ownerName);
+          if (!owner) throw new Error(`database ${db.name} of branch ${parent.id} is owned by unknown role ${db.ownerName}`);
+          return { name: this.storage.planDatabase(db.name, branch.id), owner, template: db.physicalName, connectRoles: roles.map((r) => r.physicalName) };
         });
         const databases = await tx.getRepository(DatabaseEntity).save(
           parentDbs.map((d, i) =>
-            tx.getRepository(DatabaseEntity).create({ branchId: branch.id, name: d.name, ownerName: d.ownerName, physicalName: copies[i] }),
+            tx.getRepository(DatabaseEntity).create({ branchId: branch.id, name: d.name, ownerName: d.ownerName, physicalName: planned[i].name }),
           ),
         );
-        return { branch, endpoint, roles, databases };
+        await record.work<ComputeCreatePlan>(
+          COMPUTE_CREATE,
+          { action: 'create_branch', projectId, branchId: branch.id },
+          { roles: [], databases: planned, readyBranchId: branch.id, undo: { branchId: branch.id } },
+        );
+        await record.also({ action: 'start_compute', ...ids });
+        return { endpoint, roles, databases };
       });
-      const { host } = this.cluster.publicAddress;
-      const finished = new Date();
-      const { branch, endpoint, roles, databases } = created;
-      return {
-        branch: toBranchDto(branch),
-        endpoints: [toEndpointDto(endpoint, host, access.project!.regionId)],
-        operations: [
-          finishedOperation('create_branch', { projectId, branchId: branch.id }, started, finished),
-          finishedOperation('start_compute', ids, started, finished),
-        ],
-        roles: roles.map((r) => toRoleDto(r)),
-        databases: databases.map(toDatabaseDto),
-        ...(roles.length === 1 && databases.length === 1
-          ? { connection_uris: [this.storage.connectionDetails(roles[0], this.storage.passwordOf(roles[0]), databases[0].physicalName)] }
-          : {}),
-      };
     } catch (err) {
-      await undo.run();
-      if (err instanceof ComputeBusyError) {
+      const cause = err instanceof OperationRolledBack ? err.cause : err;
+      if (cause instanceof ComputeBusyError) {
         throw new ApiError(
           ErrorCode.Locked,
           `branch ${parent.id} is in use: its databases have open connections, and PostgreSQL copies a database only ` +
             'while no one is connected to it; close those connections and retry',
         );
       }
-      throw notFoundIfProjectGone(err, projectId);
+      throw notFoundIfProjectGone(cause, projectId);
     }
+    const { endpoint, roles, databases } = performed.value;
+    const branch = await this.db.getRepository(BranchEntity).findOneByOrFail({ id: ids.branchId });
+    const { host } = this.cluster.publicAddress;
+    return {
+      branch: toBranchDto(branch),
+      endpoints: [toEndpointDto(endpoint, host, access.project!.regionId)],
+      operations: performed.operations.map((op) => toOperationDto(op)),
+      roles: roles.map((r) => toRoleDto(r)),
+      databases: databases.map(toDatabaseDto),
+      ...(roles.length === 1 && databases.length === 1
+        ? { connection_uris: [this.storage.connectionDetails(roles[0], this.storage.passwordOf(roles[0]), databases[0].physicalName)] }
+        : {}),
+    };
   }
 
   /**
-   * Deletes a branch (not the default one, and not one with child branches, as on Neon): drops its
-   * real databases, and its roles when no other branch shares them. Rows and drops go in one
-   * transaction, so a failed drop leaves the branch in place and DELETE can be retried.
+   * Deletes a branch (not the default one, and not one with child branches, as on Neon): its rows go, and a
+   * durable operation recorded with them drops its real databases, and its roles when no other branch shares
+   * them (retried by the reconciler until they are gone). 423 while another operation on the branch is unfinished.
    */
   async delete(access: AccessContext, branchId: string): Promise<BranchOperationsDto> {
     const projectId = access.project!.id;
-    const started = new Date();
-    const { branch, endpoints } = await this.db.transaction(async (tx) => {
+    const { value: branch, operations } = await this.operations.perform(async (tx, record) => {
+      // Project first, then branch: the order a project delete locks them in.
+      await tx.query('SELECT 1 FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
       const branch = await tx.getRepository(BranchEntity).findOne({ where: { id: branchId, projectId }, lock: { mode: 'pessimistic_write' } });
       if (!branch) throw ApiError.notFound(`branch ${branchId}`);
       if (branch.isDefault) throw ApiError.conflict(`branch ${branchId} is the default branch of project ${projectId} and cannot be deleted`);
@@ -208,9 +206,11 @@ export class BranchesService {
       if (children.length > 0) {
         throw ApiError.conflict(`branch ${branchId} has child branches (${children.map((c) => c.id).join(', ')}); delete them first`);
       }
+      await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
       const databases = await tx.getRepository(DatabaseEntity).find({ where: { branchId } });
       const roles = await tx.getRepository(RoleEntity).find({ where: { branchId } });
       const endpoints = await tx.getRepository(EndpointEntity).find({ where: { branchId } });
+      await this.branchHooks.deleting(tx, projectId, [branchId]);
       await tx.getRepository(BranchEntity).delete({ id: branchId });
       const physicalRoles = [...new Set(roles.map((r) => r.physicalName))];
       const stillUsed: { physical_name: string }[] = await tx.query(
@@ -218,20 +218,16 @@ export class BranchesService {
         [physicalRoles],
       );
       const used = new Set(stillUsed.map((r) => r.physical_name));
-      await this.storage.drop(
-        databases.map((d) => d.physicalName),
-        physicalRoles.filter((r) => !used.has(r)),
+      for (const e of endpoints) await record.also({ action: 'suspend_compute', projectId, branchId, endpointId: e.id });
+      await record.work<ComputeDropPlan>(
+        COMPUTE_DROP,
+        { action: 'delete_timeline', projectId, branchId },
+        { databases: databases.map((d) => d.physicalName), roles: physicalRoles.filter((r) => !used.has(r)) },
       );
-      return { branch, endpoints };
+      return branch;
     });
-    const finished = new Date();
-    return {
-      branch: toBranchDto(branch),
-      operations: [
-        ...endpoints.map((e) => finishedOperation('suspend_compute', { projectId, branchId, endpointId: e.id }, started, finished)),
-        finishedOperation('delete_timeline', { projectId, branchId }, started, finished),
-      ],
-    };
+    this.branchHooks.deleted();
+    return { branch: toBranchDto(branch), operations: operations.map((op) => toOperationDto(op)) };
   }
 
   async listDatabases(access: AccessContext, branchId: string): Promise<DatabasesResponseDto> {
@@ -240,17 +236,16 @@ export class BranchesService {
     return { databases: databases.map(toDatabaseDto) };
   }
 
-  /** Creates a real, empty database on the branch, owned by one of the branch's roles. */
+  /** Creates a real, empty database on the branch, owned by one of the branch's roles (a durable operation). */
   async createDatabase(access: AccessContext, branchId: string, body: DatabaseCreateBodyDto): Promise<DatabaseOperationsDto> {
     const projectId = access.project!.id;
     const branch = await this.findBranch(this.db.manager, projectId, branchId);
-    const started = new Date();
-    const undo = this.storage.newCompensations();
+    let performed;
     try {
-      const database = await this.db.transaction(async (tx) => {
-        // Before any real database exists: a branch or project delete that comes first makes this a 404; one that
-        // comes later waits for the commit and then drops this database with the others (no orphan, no stuck role).
+      performed = await this.operations.perform(async (tx, record) => {
+        // A branch or project delete that comes first makes this a 404; one that comes later sees this operation (423).
         await this.lockBranch(tx, projectId, branch.id);
+        assertBranchReady(await this.findBranch(tx, projectId, branch.id));
         await assertDatabaseQuota(tx, branch.id, this.config.databasesLimit);
         const roles = await tx.getRepository(RoleEntity).find({ where: { branchId: branch.id } });
         const owner = roles.find((r) => r.name === body.owner_name);
@@ -259,29 +254,31 @@ export class BranchesService {
         }
         const conflict = () => ApiError.conflict(`database ${body.name} already exists on branch ${branch.id}`);
         if (await tx.getRepository(DatabaseEntity).existsBy({ branchId: branch.id, name: body.name })) throw conflict();
-        const physicalName = await this.storage.createDatabase(undo, {
-          logical: body.name,
-          branchId: branch.id,
-          owner: owner.physicalName,
-          connectRoles: roles.map((r) => r.physicalName),
-        });
+        const physicalName = this.storage.planDatabase(body.name, branch.id);
+        let database: DatabaseEntity;
         try {
-          return await tx.getRepository(DatabaseEntity).save(
+          database = await tx.getRepository(DatabaseEntity).save(
             tx.getRepository(DatabaseEntity).create({ branchId: branch.id, name: body.name, ownerName: owner.name, physicalName }),
           );
         } catch (err) {
           if (isUniqueViolation(err, 'branch_databases_branch_name_key')) throw conflict();
           throw err;
         }
+        await record.work<ComputeCreatePlan>(
+          COMPUTE_CREATE,
+          { action: 'apply_config', projectId, branchId: branch.id },
+          {
+            roles: [],
+            databases: [{ name: physicalName, owner: owner.physicalName, connectRoles: roles.map((r) => r.physicalName) }],
+            undo: { databaseId: database.id },
+          },
+        );
+        return database;
       });
-      return {
-        database: toDatabaseDto(database),
-        operations: [finishedOperation('apply_config', { projectId, branchId: branch.id }, started)],
-      };
     } catch (err) {
-      await undo.run();
-      throw notFoundIfProjectGone(err, projectId);
+      throw notFoundIfProjectGone(err instanceof OperationRolledBack ? err.cause : err, projectId);
     }
+    return { database: toDatabaseDto(performed.value), operations: performed.operations.map((op) => toOperationDto(op)) };
   }
 
   /** A connection URI that really connects: the real role and database behind the names asked for. */

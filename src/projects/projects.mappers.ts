@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { isoTime } from '../common/pagination.js';
 import type { ProjectRole } from '../iam/principal.js';
 import type { BranchDto } from './dto/branch.dto.js';
@@ -11,6 +10,7 @@ import type { EndpointEntity } from './entities/endpoint.entity.js';
 import type { ProjectPermissionEntity } from './entities/project-permission.entity.js';
 import type { ProjectEntity } from './entities/project.entity.js';
 import type { RoleEntity } from './entities/role.entity.js';
+import { UNFINISHED_STATUSES, type OperationEntity } from './operations/operation.entity.js';
 
 /** Reported for every project, branch and endpoint: there is one compute server, not a fleet. */
 export const PLATFORM_ID = 'local';
@@ -156,26 +156,21 @@ export function toPermissionDto(p: ProjectPermissionEntity): ProjectPermissionDt
   };
 }
 
-/**
- * A finished operation: the work it names was done before the response, and took
- * `finishedAt - startedAt` (measured).
- */
-export function finishedOperation(
-  action: string,
-  ids: { projectId: string; branchId?: string; endpointId?: string },
-  startedAt: Date,
-  finishedAt = new Date(),
-): OperationDto {
+/** An operation as Neon shows it; `total_duration_ms` counts up to now while it is unfinished. */
+export function toOperationDto(op: OperationEntity, now = new Date()): OperationDto {
+  const end = UNFINISHED_STATUSES.includes(op.status) ? now : op.updatedAt;
   return {
-    id: randomUUID(),
-    project_id: ids.projectId,
-    ...(ids.branchId ? { branch_id: ids.branchId } : {}),
-    ...(ids.endpointId ? { endpoint_id: ids.endpointId } : {}),
-    action,
-    status: 'finished',
-    failures_count: 0,
-    created_at: isoTime(startedAt),
-    updated_at: isoTime(finishedAt),
-    total_duration_ms: Math.max(0, finishedAt.getTime() - startedAt.getTime()),
+    id: op.id,
+    project_id: op.projectId,
+    ...(op.branchId ? { branch_id: op.branchId } : {}),
+    ...(op.endpointId ? { endpoint_id: op.endpointId } : {}),
+    action: op.action,
+    status: op.status,
+    ...(op.error ? { error: op.error } : {}),
+    failures_count: op.failuresCount,
+    ...(op.retryAt && op.status === 'error' ? { retry_at: isoTime(op.retryAt) } : {}),
+    created_at: isoTime(op.createdAt),
+    updated_at: isoTime(op.updatedAt),
+    total_duration_ms: Math.max(0, end.getTime() - op.createdAt.getTime()),
   };
 }

@@ -14,19 +14,48 @@ import { ProjectPermissionEntity } from './entities/project-permission.entity.js
 import { ProjectEntity } from './entities/project.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { PermissionsService } from './permissions.service.js';
+import { BranchDeletionHooks } from './branch-deletion-hooks.js';
+import { ComputeOperations } from './branch-databases/compute-operations.js';
+import { OperationEntity } from './operations/operation.entity.js';
+import { OperationsController } from './operations/operations.controller.js';
+import { OperationsReconciler } from './operations/operations.reconciler.js';
+import { OperationsService } from './operations/operations.service.js';
 import { ProjectsController } from './projects.controller.js';
 import { ProjectsService } from './projects.service.js';
 
 @Module({
   imports: [
     IamModule,
-    TypeOrmModule.forFeature([ProjectEntity, BranchEntity, EndpointEntity, RoleEntity, DatabaseEntity, ProjectPermissionEntity]),
+    TypeOrmModule.forFeature([ProjectEntity, BranchEntity, EndpointEntity, RoleEntity, DatabaseEntity, ProjectPermissionEntity, OperationEntity]),
   ],
   // ProjectsController first: its GET /projects/shared must be matched before /projects/:project_id routes.
-  controllers: [ProjectsController, BranchesController],
-  providers: [BranchDatabaseCluster, BranchDatabasesService, BranchStorageService, ProjectSettingsChecks, ProjectsService, BranchesService, PermissionsService],
+  controllers: [ProjectsController, BranchesController, OperationsController],
+  providers: [
+    BranchDatabaseCluster,
+    BranchDatabasesService,
+    BranchStorageService,
+    ProjectSettingsChecks,
+    ProjectsService,
+    BranchesService,
+    PermissionsService,
+    OperationsService,
+    OperationsReconciler,
+    ComputeOperations,
+    BranchDeletionHooks,
+  ],
   // BranchDatabaseCluster: later modules reach branch databases through its pools (poolFor / withDatabasesQuiesced);
-  // BranchDatabasesService finds a branch's database; ProjectSettingsChecks takes their rules for settings changes.
-  exports: [BranchDatabaseCluster, BranchDatabasesService, BranchStorageService, ProjectSettingsChecks, ProjectsService, BranchesService],
+  // BranchDatabasesService finds a branch's database; ProjectSettingsChecks takes their rules for settings changes;
+  // OperationsService records their durable operations, BranchDeletionHooks their work when branches go.
+  exports: [
+    BranchDatabaseCluster,
+    BranchDatabasesService,
+    BranchStorageService,
+    ProjectSettingsChecks,
+    ProjectsService,
+    BranchesService,
+    OperationsService,
+    OperationsReconciler,
+    BranchDeletionHooks,
+  ],
 })
 export class ProjectsModule {}

@@ -30,14 +30,18 @@ import { ProjectSettingsChecks } from './project-settings-checks.js';
 import { assertProjectQuota } from './quotas.js';
 import { RoleEntity } from './entities/role.entity.js';
 import {
-  finishedOperation,
   toBranchDto,
   toDatabaseDto,
   toEndpointDto,
+  toOperationDto,
   toProjectDto,
   toProjectListItemDto,
   toRoleDto,
 } from './projects.mappers.js';
+import { BranchDeletionHooks } from './branch-deletion-hooks.js';
+import { COMPUTE_CREATE, COMPUTE_DROP, type ComputeCreatePlan, type ComputeDropPlan } from './branch-databases/compute-operations.js';
+import { assertNoOperationInProgress } from './operations/operation-locks.js';
+import { OperationRolledBack, OperationsService } from './operations/operations.service.js';
 
 const DEFAULT_PAGE_SIZE = 10;
 export const ORG_ID_REQUIRED = 'org_id is required, you can find it on your organization settings page';
@@ -63,6 +67,8 @@ export class ProjectsService {
     private readonly cluster: BranchDatabaseCluster,
     private readonly settingsChecks: ProjectSettingsChecks,
     private readonly storage: BranchStorageService,
+    private readonly operations: OperationsService,
+    private readonly branchHooks: BranchDeletionHooks,
   ) {}
 
   /**
@@ -106,11 +112,10 @@ export class ProjectsService {
     body: ProjectCreateBodyDto,
     { orgId, pgVersion, databaseName, roleName }: { orgId: string; pgVersion: number; databaseName: string; roleName: string },
   ): Promise<ProjectCreateResponseDto> {
-    const started = new Date();
     const ids = { projectId: newProjectId(), branchId: newBranchId(), endpointId: newEndpointId() };
-    const undo = this.storage.newCompensations();
+    let performed;
     try {
-      const created = await this.db.transaction(async (tx) => {
+      performed = await this.operations.perform(async (tx, record) => {
         await assertProjectQuota(tx, orgId, this.config.projectsLimit);
         const project = await tx.getRepository(ProjectEntity).save(
           tx.getRepository(ProjectEntity).create({
@@ -127,49 +132,59 @@ export class ProjectsService {
           }),
         );
         const branch = await tx.getRepository(BranchEntity).save(
-          tx.getRepository(BranchEntity).create({ id: ids.branchId, projectId: project.id, parentId: null, name: body.branch?.name ?? 'main', isDefault: true }),
+          tx.getRepository(BranchEntity).create({
+            id: ids.branchId,
+            projectId: project.id,
+            parentId: null,
+            name: body.branch?.name ?? 'main',
+            isDefault: true,
+            currentState: 'init',
+          }),
         );
         const endpoint = await tx.getRepository(EndpointEntity).save(
           tx.getRepository(EndpointEntity).create({ id: ids.endpointId, projectId: project.id, branchId: branch.id, type: 'read_write' }),
         );
-        const realRole = await this.storage.createRole(undo, project.id, roleName);
+        const planned = this.storage.planRole(project.id, roleName);
         const role = await tx.getRepository(RoleEntity).save(
           tx.getRepository(RoleEntity).create({
             branchId: branch.id,
             name: roleName,
-            physicalName: realRole.physicalName,
-            passwordEncrypted: realRole.passwordEncrypted,
+            physicalName: planned.physicalName,
+            passwordEncrypted: planned.passwordEncrypted,
           }),
         );
-        const physicalDb = await this.storage.createDatabase(undo, {
-          logical: databaseName,
-          branchId: branch.id,
-          owner: role.physicalName,
-          connectRoles: [role.physicalName],
-        });
+        const physicalDb = this.storage.planDatabase(databaseName, branch.id);
         const database = await tx.getRepository(DatabaseEntity).save(
           tx.getRepository(DatabaseEntity).create({ branchId: branch.id, name: databaseName, ownerName: roleName, physicalName: physicalDb }),
         );
-        return { project, branch, endpoint, role, database, password: realRole.password };
+        await record.work<ComputeCreatePlan>(
+          COMPUTE_CREATE,
+          { action: 'create_timeline', projectId: project.id, branchId: branch.id },
+          {
+            roles: [{ name: role.physicalName, passwordEncrypted: role.passwordEncrypted }],
+            databases: [{ name: physicalDb, owner: role.physicalName, connectRoles: [role.physicalName] }],
+            readyBranchId: branch.id,
+            undo: { projectId: project.id },
+          },
+        );
+        await record.also({ action: 'start_compute', ...ids });
+        return { project, branch, endpoint, role, database, password: planned.password };
       });
-      const { host } = this.cluster.publicAddress;
-      const finished = new Date();
-      return {
-        project: toProjectDto(created.project, { host, role: 'admin' }),
-        connection_uris: [this.storage.connectionDetails(created.role, created.password, created.database.physicalName)],
-        roles: [toRoleDto(created.role, created.password)],
-        databases: [toDatabaseDto(created.database)],
-        operations: [
-          finishedOperation('create_timeline', { projectId: ids.projectId, branchId: ids.branchId }, started, finished),
-          finishedOperation('start_compute', ids, started, finished),
-        ],
-        branch: toBranchDto(created.branch),
-        endpoints: [toEndpointDto(created.endpoint, host, created.project.regionId)],
-      };
     } catch (err) {
-      await undo.run();
-      throw err;
+      throw err instanceof OperationRolledBack ? err.cause : err;
     }
+    const created = performed.value;
+    const branch = (await this.db.getRepository(BranchEntity).findOneBy({ id: created.branch.id })) ?? created.branch;
+    const { host } = this.cluster.publicAddress;
+    return {
+      project: toProjectDto(created.project, { host, role: 'admin' }),
+      connection_uris: [this.storage.connectionDetails(created.role, created.password, created.database.physicalName)],
+      roles: [toRoleDto(created.role, created.password)],
+      databases: [toDatabaseDto(created.database)],
+      operations: performed.operations.map((op) => toOperationDto(op)),
+      branch: toBranchDto(branch),
+      endpoints: [toEndpointDto(created.endpoint, host, created.project.regionId)],
+    };
   }
 
   get(access: AccessContext): ProjectResponseDto {
@@ -197,15 +212,16 @@ export class ProjectsService {
   }
 
   /**
-   * Deletes the project and drops every real database of its branches and its roles. The rows go in
-   * the same transaction as the drops: if a drop fails, the project stays and DELETE can be retried
-   * (drops are idempotent).
+   * Deletes the project: its rows go, and a durable operation (recorded in the same transaction) drops every real
+   * database of its branches and its roles, retried by the reconciler until they are gone. 423 while another
+   * operation on the project is unfinished.
    */
   async delete(access: AccessContext): Promise<ProjectResponseDto> {
     const projectId = access.project!.id;
-    const project = await this.db.transaction(async (tx) => {
+    const { value: project } = await this.operations.perform(async (tx, record) => {
       const current = await tx.getRepository(ProjectEntity).findOne({ where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
       if (!current) throw ApiError.notFound(`project ${projectId}`);
+      await assertNoOperationInProgress(this.operations, tx, projectId);
       const databases: { physical_name: string }[] = await tx.query(
         `SELECT d.physical_name FROM branch_databases d JOIN branches b ON b.id = d.branch_id WHERE b.project_id = $1 ORDER BY d.id`,
         [projectId],
@@ -214,13 +230,17 @@ export class ProjectsService {
         `SELECT DISTINCT r.physical_name FROM branch_roles r JOIN branches b ON b.id = r.branch_id WHERE b.project_id = $1`,
         [projectId],
       );
+      const branches: { id: string }[] = await tx.query('SELECT id FROM branches WHERE project_id = $1', [projectId]);
+      await this.branchHooks.deleting(tx, projectId, branches.map((b) => b.id));
       await tx.getRepository(ProjectEntity).delete({ id: projectId });
-      await this.storage.drop(
-        databases.map((d) => d.physical_name),
-        roles.map((r) => r.physical_name),
+      await record.work<ComputeDropPlan>(
+        COMPUTE_DROP,
+        { action: 'delete_timeline', projectId },
+        { databases: databases.map((d) => d.physical_name), roles: roles.map((r) => r.physical_name) },
       );
       return current;
     });
+    this.branchHooks.deleted();
     return { project: toProjectDto(project, { host: this.cluster.publicAddress.host, role: access.projectRole }) };
   }
 

@@ -59,6 +59,8 @@ const EXPECTED_ROUTES: readonly string[] = [
   'GET /api/v2/projects/:project_id/branches/:branch_id/auth/users -> project_read',
   'GET /api/v2/projects/:project_id/branches/:branch_id/databases -> project_read',
   'GET /api/v2/projects/:project_id/connection_uri -> project_read',
+  'GET /api/v2/projects/:project_id/operations -> project_read',
+  'GET /api/v2/projects/:project_id/operations/:operation_id -> project_read',
   'GET /api/v2/projects/:project_id/permissions -> project_read',
   'GET /api/v2/projects/shared -> authenticated',
   'GET /api/v2/users/me -> authenticated',

@@ -131,21 +131,19 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
     return this.majorVersion;
   }
 
-  /** Creates a login role with a password. */
-  async createRole(name: string, password: string): Promise<void> {
-    const sql =
-      `CREATE ROLE ${ident(name)} WITH LOGIN PASSWORD ${pg.escapeLiteral(password)} ` +
-      'NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
-    try {
-      await this.adminTransaction(async (client) => {
-        await quietPasswordStatements(client);
-        await client.query(sql);
-      });
-    } catch (err) {
-      // 42710: the role exists. 23505: another session is creating it right now (pg_authid's unique index).
-      if (sqlStateOf(err) === '42710' || sqlStateOf(err) === '23505') throw new ComputeNameTakenError(`role ${name}`);
-      throw err;
-    }
+  /**
+   * Creates a login role with this password, or, when it exists, sets its attributes and password again
+   * (idempotent: a step an interrupted operation runs twice). Concurrent calls for one name take turns.
+   */
+  async ensureRole(name: string, password: string): Promise<void> {
+    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+    await this.adminTransaction(async (client) => {
+      await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))', [ROLE_LOCK_KEY, name]);
+      await quietPasswordStatements(client);
+      const { rows } = await client.query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
+      const verb = rows.length === 0 ? 'CREATE' : 'ALTER';
+      await client.query(`${verb} ROLE ${ident(name)} WITH ${attributes} PASSWORD ${pg.escapeLiteral(password)}`);
+    });
   }
 
   async dropRole(name: string): Promise<void> {
@@ -438,6 +436,9 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
 function ident(name: string): string {
   return pg.escapeIdentifier(name);
 }
+
+/** pg_advisory_xact_lock key serializing the creation of a branch role across replicas. ASCII "role". */
+const ROLE_LOCK_KEY = 0x726f_6c65;
 
 /** pg_advisory_xact_lock key serializing the tenant-data role's set-up across replicas. ASCII "tdat". */
 const TENANT_DATA_ROLE_LOCK_KEY = 0x7464_6174;

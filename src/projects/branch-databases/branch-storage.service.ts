@@ -5,23 +5,19 @@ import { LOGGER } from '../../common/logger.js';
 import { SecretsService } from '../../common/secrets.js';
 import type { ConnectionDetailsDto } from '../dto/compute.dto.js';
 import type { RoleEntity } from '../entities/role.entity.js';
-import { Compensations } from './compensations.js';
 import { ComputeNameTakenError, BranchDatabaseCluster } from './branch-database-cluster.js';
-import { physicalName } from './naming.js';
+import { physicalName as physicalNameOf } from './naming.js';
 
-/** Attempts at a free physical name: the readable one, then random suffixes. */
-const NAME_ATTEMPTS = 4;
-
-export interface CreatedRole {
+export interface PlannedRole {
   physicalName: string;
   password: string;
   passwordEncrypted: string;
 }
 
-export interface DatabaseSpec {
-  /** Name shown in the API. */
-  logical: string;
-  branchId: string;
+/** A real database to create (empty, or a copy of `template`): what a compute.create operation records. */
+export interface PlannedDatabase {
+  /** Physical name. */
+  name: string;
   /** Physical name of the owning role. */
   owner: string;
   /** Physical name of the database to copy, if any. */
@@ -31,9 +27,9 @@ export interface DatabaseSpec {
 }
 
 /**
- * The real roles and databases behind projects and branches: picks physical names (naming.ts),
- * creates the objects on the compute server, registers their undo, and keeps role passwords
- * encrypted (bound to the role's physical name).
+ * The real roles and databases behind projects and branches: picks physical names (naming.ts), creates and
+ * drops the objects on the compute server, each step idempotent (an operation that a crash interrupted runs its
+ * steps again), and keeps role passwords encrypted (bound to the role's physical name).
  */
 @Injectable()
 export class BranchStorageService {
@@ -43,38 +39,51 @@ export class BranchStorageService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  newCompensations(): Compensations {
-    return new Compensations(this.logger);
-  }
-
-  /** Creates the real login role of `logical` for a project, with a fresh random password. */
-  async createRole(undo: Compensations, projectId: string, logical: string): Promise<CreatedRole> {
+  /**
+   * The physical name and a fresh random password of the login role `logical` of a project. The name is unique on
+   * the server by construction (it carries the new project's id), so whatever exists under it later is this role.
+   */
+  planRole(projectId: string, logical: string): PlannedRole {
     const password = `npg_${randomAlnum(24)}`;
-    for (let attempt = 0; ; attempt++) {
-      const name = physicalName(logical, projectId, attempt > 0);
-      try {
-        await this.cluster.createRole(name, password);
-      } catch (err) {
-        if (err instanceof ComputeNameTakenError && attempt + 1 < NAME_ATTEMPTS) continue;
-        throw err;
-      }
-      undo.add(`drop role ${name}`, () => this.cluster.dropRole(name));
-      return { physicalName: name, password, passwordEncrypted: this.secrets.encrypt(password, name) };
-    }
+    const physicalName = physicalNameOf(logical, projectId);
+    return { physicalName, password, passwordEncrypted: this.secrets.encrypt(password, physicalName) };
   }
 
-  /** Creates a real database for a branch (empty, or a copy of `spec.template`); returns its physical name. */
-  async createDatabase(undo: Compensations, spec: DatabaseSpec): Promise<string> {
-    for (let attempt = 0; ; attempt++) {
-      const name = physicalName(spec.logical, spec.branchId, attempt > 0);
-      try {
-        await this.cluster.createDatabase({ name, owner: spec.owner, template: spec.template, connectRoles: spec.connectRoles });
-      } catch (err) {
-        if (err instanceof ComputeNameTakenError && attempt + 1 < NAME_ATTEMPTS) continue;
-        throw err;
-      }
-      undo.add(`drop database ${name}`, () => this.cluster.dropDatabase(name));
-      return name;
+  /** The physical name of database `logical` of a branch (unique by construction: it carries the branch id). */
+  planDatabase(logical: string, branchId: string): string {
+    return physicalNameOf(logical, branchId);
+  }
+
+  /** Creates the role with its recorded password, or sets that password again when it exists. Idempotent. */
+  async ensureRole(physical: string, passwordEncrypted: string): Promise<void> {
+    await this.cluster.ensureRole(physical, this.secrets.decrypt(passwordEncrypted, physical));
+  }
+
+  /**
+   * Creates the database (a copy when it has a template), or, when it exists (an earlier attempt made it), grants
+   * CONNECT again. Copying needs the template idle: ComputeBusyError otherwise.
+   */
+  async ensureDatabase(db: PlannedDatabase): Promise<void> {
+    if (await this.cluster.databaseExists(db.name)) {
+      await this.cluster.grantConnect(db.name, db.connectRoles);
+      return;
+    }
+    if (db.template === undefined) {
+      await this.createIfAbsent(db);
+      return;
+    }
+    await this.cluster.withDatabasesQuiesced([db.template], async () => {
+      await this.cluster.waitUntilIdle([db.template!]);
+      await this.createIfAbsent(db);
+    });
+  }
+
+  private async createIfAbsent(db: PlannedDatabase): Promise<void> {
+    try {
+      await this.cluster.createDatabase(db);
+    } catch (err) {
+      if (!(err instanceof ComputeNameTakenError)) throw err;
+      await this.cluster.grantConnect(db.name, db.connectRoles); // made meanwhile by a retry of the same step
     }
   }
 

@@ -52,10 +52,14 @@ export class OperationDto {
   @ApiProperty({ description: 'e.g. create_timeline, start_compute, apply_config, delete_timeline' }) action!: string;
   @ApiProperty({
     enum: ['scheduling', 'running', 'finished', 'failed', 'error', 'cancelling', 'cancelled', 'skipped'],
-    description: 'Work is done before the response is sent, so operations are reported `finished`',
+    description:
+      'Operations are recorded before their work starts and driven to the end by the request, or, when its process ' +
+      'stopped or the work failed, by the reconciler: `error` is retried (at `retry_at`); `failed` was rolled back',
   })
   status!: string;
+  @ApiPropertyOptional({ description: 'Why the last attempt failed (`error`, `failed`)' }) error?: string;
   @ApiProperty({ type: 'integer' }) failures_count!: number;
+  @ApiPropertyOptional({ format: 'date-time', description: 'When an `error` operation is tried again' }) retry_at?: string;
   @ApiProperty({ format: 'date-time' }) created_at!: string;
   @ApiProperty({ format: 'date-time' }) updated_at!: string;
   @ApiProperty({ type: 'integer', description: 'Measured duration of the work, in milliseconds' }) total_duration_ms!: number;

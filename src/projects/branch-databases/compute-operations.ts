@@ -1,0 +1,87 @@
+import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { CrashPoints } from '../../common/crash-points.js';
+import { OperationsService } from '../operations/operations.service.js';
+import { BranchDatabaseCluster } from './branch-database-cluster.js';
+import { BranchStorageService, type PlannedDatabase } from './branch-storage.service.js';
+
+/** Creates real roles and databases (a project, a branch, a database). */
+export const COMPUTE_CREATE = 'compute.create';
+/** Drops real databases and roles (a deleted project or branch). */
+export const COMPUTE_DROP = 'compute.drop';
+
+export interface ComputeCreatePlan {
+  /** Login roles to create, with their passwords encrypted (bound to the role's physical name). */
+  roles: { name: string; passwordEncrypted: string }[];
+  databases: PlannedDatabase[];
+  /** The branch that becomes ready when the work is done. */
+  readyBranchId?: string;
+  /** The rows that go when the work is undone: the new project's, the new branch's, or the new database's. */
+  undo: { projectId: string } | { branchId: string } | { databaseId: string };
+}
+
+export interface ComputeDropPlan {
+  /** Physical names of the databases to drop. */
+  databases: string[];
+  /** Physical names of the roles no branch uses any more. */
+  roles: string[];
+}
+
+/**
+ * The physical work behind projects, branches and databases as durable operations (OperationsService): the
+ * rows are written with the operation, then the objects are made on the compute server, each step idempotent.
+ * A creation that fails for good drops what it made and deletes its rows; an interrupted one is resumed. A drop
+ * only goes forward (its rows are already gone) until every object is gone.
+ */
+@Injectable()
+export class ComputeOperations implements OnModuleInit {
+  constructor(
+    private readonly operations: OperationsService,
+    private readonly storage: BranchStorageService,
+    private readonly cluster: BranchDatabaseCluster,
+    private readonly crash: CrashPoints,
+  ) {}
+
+  onModuleInit(): void {
+    this.operations.register<ComputeCreatePlan>(COMPUTE_CREATE, {
+      interrupted: 'forward',
+      forward: async ({ plan }) => {
+        for (const role of plan.roles) {
+          await this.storage.ensureRole(role.name, role.passwordEncrypted);
+          this.crash.reach('compute.create:role');
+        }
+        for (const db of plan.databases) {
+          await this.storage.ensureDatabase(db);
+          this.crash.reach('compute.create:database');
+        }
+      },
+      rollback: async ({ plan }) => {
+        await this.storage.drop(
+          plan.databases.map((d) => d.name),
+          plan.roles.map((r) => r.name),
+        );
+      },
+      finished: async (tx, { plan }) => {
+        if (plan.readyBranchId) {
+          await tx.query(`UPDATE branches SET current_state = 'ready', state_changed_at = now() WHERE id = $1`, [plan.readyBranchId]);
+        }
+      },
+      failed: async (tx, { plan }) => {
+        const undo = plan.undo;
+        if ('projectId' in undo) await tx.query('DELETE FROM projects WHERE id = $1', [undo.projectId]);
+        else if ('branchId' in undo) await tx.query('DELETE FROM branches WHERE id = $1', [undo.branchId]);
+        else await tx.query('DELETE FROM branch_databases WHERE id = $1', [undo.databaseId]);
+      },
+    });
+
+    this.operations.register<ComputeDropPlan>(COMPUTE_DROP, {
+      interrupted: 'forward',
+      forward: async ({ plan }) => {
+        for (const db of plan.databases) {
+          await this.cluster.dropDatabase(db);
+          this.crash.reach('compute.drop:database');
+        }
+        await this.storage.drop([], plan.roles);
+      },
+    });
+  }
+}
