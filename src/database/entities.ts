@@ -13,6 +13,7 @@ import { OperationEntity } from '../projects/operations/operation.entity.js';
 import { MOCK_PROVIDER_ENTITIES } from '../providers/mock/mock-provider.entities.js';
 import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
+import { NeonAuthDetachedProjectEntity, NeonAuthForeignUserEntity } from '../neon-auth/integrations/detached-project.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
 import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
 import { RateLimitEntity } from '../common/rate-limit.entity.js';
@@ -40,6 +41,8 @@ export const CONTROL_PLANE_ENTITIES = [
   ProjectPermissionEntity,
   OperationEntity,
   NeonAuthIntegrationEntity,
+  NeonAuthDetachedProjectEntity,
+  NeonAuthForeignUserEntity,
   IdempotencyKeyEntity,
   RateLimitEntity,
   NeonAuthSyncReconciliationEntity,

@@ -1,5 +1,6 @@
-// Disable (and failed enables) delete the provider project the product manages (owned_by neon), and only that:
-// user-owned projects (manual setup, or transferred to their person) are never deleted. Real HTTP, real databases.
+// Disable with delete_data (and failed enables) delete the provider project the product manages (owned_by neon), and
+// only that: user-owned projects (manual setup, or transferred to their person) are never deleted. Without delete_data
+// the managed project is kept, and enabling again on the branch reattaches it. Real HTTP, real databases.
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { ProviderAuthFailed, ProviderUnavailable, type ProviderCredentials } from '../../src/providers/auth-provider.port.js';
@@ -8,7 +9,11 @@ import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.a
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { createStackProject, serverHeaders } from '../helpers/stack-auth.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/integration-resolver.js';
+import { OperationsReconciler } from '../../src/projects/operations/operations.reconciler.js';
+import { SyncReconcilerService } from '../../src/sync/reconciler/reconciler.service.js';
 import { integrationRows, newProject, providerProjectCounts } from './integrations-helpers.js';
+import { signUpWithClientKey } from './users-helpers.js';
 
 type Kind = 'stack' | 'mock';
 
@@ -68,7 +73,7 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
   }
 
   describe.each(['stack', 'mock'] as const)('%s', (kind) => {
-    it.each(['branch', 'legacy'] as const)('disable (%s route) deletes the managed provider project and its users; the old SDK keys stop working', async (route) => {
+    it.each(['branch', 'legacy'] as const)('disable with delete_data (%s route) deletes the managed provider project and its users; the old SDK keys stop working', async (route) => {
       const p = await newProject(t);
       const path = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
       const enabled = (await a.post(path, { auth_provider: kind }).expect(201)).body;
@@ -76,7 +81,10 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       expect(await sdkKeyWorks(kind, enabled)).toBe(true);
       const before = await providerProjectCounts(t);
 
-      const off = route === 'branch' ? await a.delete(path).send({}).expect(200) : await a.delete(`/projects/${p.projectId}/auth/integration/${kind}`).send({}).expect(200);
+      const off =
+        route === 'branch'
+          ? await a.delete(path).send({ delete_data: true }).expect(200)
+          : await a.delete(`/projects/${p.projectId}/auth/integration/${kind}`).send({ delete_data: true }).expect(200);
       expect(off.body).toEqual({});
 
       expect(await integrationRows(t, p.projectId)).toEqual([]);
@@ -146,7 +154,7 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       expect(await sdkKeyWorks(kind, enabled)).toBe(true);
     });
 
-    it('a provider failure while deleting does not fail the disable (the project stays, logged)', async () => {
+    it('a provider failure while deleting does not fail the disable (the project stays; the operation is retried)', async () => {
       const p = await newProject(t);
       const path = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
       const enabled = (await a.post(path, { auth_provider: kind }).expect(201)).body;
@@ -158,7 +166,7 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
         throw new ProviderUnavailable('delete project: connect ECONNREFUSED');
       };
       try {
-        await a.delete(path).send({}).expect(200);
+        await a.delete(path).send({ delete_data: true }).expect(200);
       } finally {
         provider.deleteManagedProject = original;
       }
@@ -166,6 +174,14 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       expect(await integrationRows(t, p.projectId)).toEqual([]);
       await a.get(path).expect(404);
       expect(await providerHas(kind, enabled.auth_provider_project_id)).toBe(true);
+      // The disable's operation waits in `error`; its retry (the reconciler) deletes the project.
+      const ops = (await a.get(`/projects/${p.projectId}/operations`).expect(200)).body.operations;
+      expect(ops[0]).toMatchObject({ action: 'apply_config', branch_id: p.defaultBranchId, status: 'error', failures_count: 1 });
+      await t.app.get(DataSource).query('UPDATE operations SET retry_at = now() WHERE id = $1', [ops[0].id]);
+      t.app.get(OperationsReconciler).kick();
+      await t.app.get(OperationsReconciler).idle();
+      expect((await a.get(`/projects/${p.projectId}/operations/${ops[0].id}`).expect(200)).body.operation.status).toBe('finished');
+      expect(await providerHas(kind, enabled.auth_provider_project_id)).toBe(false);
     });
 
     it('an enable that fails after its provider project was made (SDK keys) deletes that project', async () => {
@@ -186,10 +202,10 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       expect(await integrationRows(t, p.projectId)).toEqual([]);
     });
 
-    it('the loser of two concurrent enables deletes its provider project; the winner\'s keys work', async () => {
+    it('of two concurrent enables, the second waits for the first (423, which Neon clients retry) and makes nothing', async () => {
       const p = await newProject(t);
       const path = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
-      // Both requests pass the early "already enabled" check: the loser fails on the unique branch index.
+      // Both requests pass the early "already enabled" check: the second meets the first's operation.
       const provisioning = t.app.get((await import('../../src/neon-auth/users-sync/users-sync.store.js')).NeonAuthUsersSyncStore);
       const original = provisioning.provision.bind(provisioning);
       provisioning.provision = async (target) => {
@@ -203,7 +219,8 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       } finally {
         provisioning.provision = original;
       }
-      expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
+      expect(results.map((r) => r.status).sort()).toEqual([201, 423]);
+      expect(results.find((r) => r.status === 423)!.body.message).toMatch(/operations in progress/);
       const winner = results.find((r) => r.status === 201)!.body;
       expect(await providerProjectCounts(t)).toEqual({ ...before, [kind]: before[kind] + 1 });
       expect(await providerHas(kind, winner.auth_provider_project_id)).toBe(true);
@@ -212,21 +229,79 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
   });
 
   it.each(['stack', 'mock'] as const)(
-    '%s: disable without delete_data keeps the rows but marks them deleted (their provider project is gone); enabling again starts clean',
+    '%s: disable without delete_data keeps the rows and the provider project; enabling again reattaches it, nothing is marked deleted',
     async (kind) => {
       const { projectId, defaultBranchId, uri } = await newProject(t, a, `keep-rows-${kind}`);
       const auth = `/projects/${projectId}/branches/${defaultBranchId}/auth`;
-      await a.post(auth, { auth_provider: kind }).expect(201);
+      const first = (await a.post(auth, { auth_provider: kind }).expect(201)).body;
       const user = (await a.post(`${auth}/users`, { email: `kept-${kind}@example.com` }).expect(201)).body.id as string;
+      const signedUp = kind === 'stack' ? await signUpWithClientKey(t, first, `password-${kind}@example.com`) : undefined;
       await request(t.baseUrl).delete(`/api/v2${auth}`).set('Authorization', `Bearer ${t.adminKey}`).send({ delete_data: false }).expect(200);
-      const rows = await withClient(uri, async (c) => (await c.query('SELECT id, deleted_at FROM neon_auth.users_sync')).rows);
-      expect(rows).toEqual([{ id: user, deleted_at: expect.any(Date) }]);
-      await a.post(auth, { auth_provider: kind }).expect(201);
-      const again = await withClient(uri, async (c) => (await c.query('SELECT id, deleted_at FROM neon_auth.users_sync WHERE id = $1', [user])).rows);
-      expect(again).toEqual([{ id: user, deleted_at: expect.any(Date) }]);
-      await a.post(`${auth}/users`, { email: `kept-${kind}@example.com` }).expect(201);
+      await a.get(auth).expect(404);
+      const rows = await withClient(uri, async (c) => (await c.query('SELECT id FROM neon_auth.users_sync WHERE deleted_at IS NULL ORDER BY id')).rows);
+      expect(rows.map((r) => r.id)).toEqual([user, ...(signedUp ? [signedUp] : [])].sort());
+      expect(await providerHas(kind, first.auth_provider_project_id)).toBe(true);
+
+      const again = (await a.post(auth, { auth_provider: kind }).expect(201)).body;
+      expect(again.auth_provider_project_id).toBe(first.auth_provider_project_id);
+      expect(again.secret_server_key).not.toBe(first.secret_server_key);
+      expect(await sdkKeyWorks(kind, again)).toBe(true);
+      // Its reconcile (and a second one) finds every user in the provider: nothing is marked deleted.
+      const integration = (await integrationRows(t, projectId))[0];
+      await t.app.get(SyncReconcilerService).reconcile(integration);
+      const after = await withClient(uri, async (c) => (await c.query('SELECT id FROM neon_auth.users_sync WHERE deleted_at IS NULL ORDER BY id')).rows);
+      expect(after).toEqual(rows);
+      if (signedUp) {
+        // The person signs in again with the password they chose before the disable.
+        const signIn = await request(`${t.baseUrl}/stack-auth/api/v1`)
+          .post('/auth/password/sign-in')
+          .set({ 'x-stack-access-type': 'client', 'x-stack-project-id': again.auth_provider_project_id, 'x-stack-publishable-client-key': again.pub_client_key })
+          .send({ email: `password-${kind}@example.com`, password: 'correct horse battery' });
+        expect(signIn.status).toBe(200);
+        expect(signIn.body.user_id).toBe(signedUp);
+      }
+      // The provider still has the user made through the API before the disable.
+      expect((await adapter(kind).getUser(t.app.get(NeonAuthIntegrationResolver).credentialsOf(integration), user)).id).toBe(user);
     },
   );
+
+  it.each(['stack', 'mock'] as const)(
+    '%s: when the kept provider project is gone, enabling again starts a new one and its reconcile never marks the old users deleted',
+    async (kind) => {
+      const { projectId, defaultBranchId, uri } = await newProject(t, a, `gone-kept-${kind}`);
+      const auth = `/projects/${projectId}/branches/${defaultBranchId}/auth`;
+      const first = (await a.post(auth, { auth_provider: kind }).expect(201)).body;
+      const old = (await a.post(`${auth}/users`, { email: `old-${kind}@example.com` }).expect(201)).body.id as string;
+      await a.delete(auth).send({ delete_data: false }).expect(200);
+      // Someone deletes the kept project in the provider.
+      const kept = (await t.app.get(DataSource).query('SELECT credentials_encrypted, integration_id FROM neon_auth_detached_projects WHERE branch_id = $1', [defaultBranchId]))[0];
+      const creds = t.app.get(NeonAuthIntegrationResolver).credentialsOf({ id: kept.integration_id, credentialsEncrypted: kept.credentials_encrypted } as never);
+      await adapter(kind).deleteManagedProject(creds);
+
+      const again = (await a.post(auth, { auth_provider: kind }).expect(201)).body;
+      expect(again.auth_provider_project_id).not.toBe(first.auth_provider_project_id);
+      const fresh = (await a.post(`${auth}/users`, { email: `new-${kind}@example.com` }).expect(201)).body.id as string;
+      const counts = await t.app.get(SyncReconcilerService).reconcile((await integrationRows(t, projectId))[0]);
+      expect(counts.deleted).toBe(0);
+      const live = await withClient(uri, async (c) => (await c.query('SELECT id FROM neon_auth.users_sync WHERE deleted_at IS NULL ORDER BY id')).rows);
+      expect(live.map((r) => r.id).sort()).toEqual([old, fresh].sort());
+      expect(await t.app.get(DataSource).query('SELECT 1 FROM neon_auth_detached_projects WHERE branch_id = $1', [defaultBranchId])).toEqual([]);
+    },
+  );
+
+  it('deleting a branch deletes the provider projects the product manages for it, kept or active', async () => {
+    const p = await newProject(t, a, 'branch-goes');
+    const child = (await a.post(`/projects/${p.projectId}/branches`, { branch: { name: 'child' } }).expect(201)).body.branch.id as string;
+    const auth = `/projects/${p.projectId}/branches/${child}/auth`;
+    const kept = (await a.post(auth, { auth_provider: 'stack' }).expect(201)).body;
+    await a.delete(auth).send({}).expect(200);
+    const active = (await a.post(auth, { auth_provider: 'mock' }).expect(201)).body;
+    expect(await providerHas('stack', kept.auth_provider_project_id)).toBe(true);
+    await a.delete(`/projects/${p.projectId}/branches/${child}`).expect(200);
+    await t.app.get(OperationsReconciler).idle();
+    expect(await providerHas('stack', kept.auth_provider_project_id)).toBe(false);
+    expect(await providerHas('mock', active.auth_provider_project_id)).toBe(false);
+  });
 
   it('deleting a gone project is a success for both adapters (idempotent)', async () => {
     for (const kind of ['stack', 'mock'] as const) {

@@ -1,9 +1,10 @@
 import type { NeonAuthCreateIntegrationResponseDto } from '../dto/neon-auth.dto.js';
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import { DataSource } from 'typeorm';
+import { DataSource, In, type EntityManager } from 'typeorm';
+import { CrashPoints } from '../../common/crash-points.js';
 import { isUniqueViolation } from '../../common/db-errors.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
@@ -12,9 +13,13 @@ import { AccessService } from '../../iam/access.service.js';
 import type { Principal } from '../../iam/principal.js';
 import { BranchDatabasesService, type BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import { ProjectEntity } from '../../projects/entities/project.entity.js';
+import { BranchDeletionHooks } from '../../projects/branch-deletion-hooks.js';
+import { assertNoOperationInProgress } from '../../projects/operations/operation-locks.js';
+import { OperationRolledBack, OperationsService, type RunningOperation } from '../../projects/operations/operations.service.js';
 import {
   AUTH_PROVIDER_KINDS,
   iterateProviderUsers,
+  ProviderAuthFailed,
   ProviderDestinationRefused,
   type AuthProvider,
   type AuthProviderKind,
@@ -33,8 +38,9 @@ import type {
   NeonAuthCreateIntegrationRequestDto,
   NeonAuthIntegrationDto,
 } from './dto/integration.dto.js';
-import { NeonAuthIntegrationEntity } from './integration.entity.js';
-import { NeonAuthIntegrationResolver, neonAuthNotEnabled } from './integration-resolver.js';
+import { NeonAuthDetachedProjectEntity, NeonAuthForeignUserEntity } from './detached-project.entity.js';
+import { NeonAuthIntegrationEntity, type NeonAuthProviderKind } from './integration.entity.js';
+import { NeonAuthIntegrationResolver } from './integration-resolver.js';
 import { privateNetworkingError, privateNetworkingOf } from './private-networking.js';
 
 /** Rows per users_sync write while copying a manually connected project's users. */
@@ -45,6 +51,82 @@ interface ManualSetup {
   projectId: string;
   secretServerKey: string;
   webhookSigningSecret?: string;
+}
+
+export const ENABLE_KIND = 'neon_auth.enable';
+export const DISABLE_KIND = 'neon_auth.disable';
+
+/** The provider side of an enable as its operation records it (secrets sealed for the integration id). */
+interface SealedSide {
+  providerProjectId: string;
+  ownedBy: 'neon' | 'user';
+  credentialsEncrypted: string;
+  webhookSecretEncrypted: string | null;
+  jwksUrl: string;
+  baseUrl: string | null;
+}
+
+/** The plan of a neon_auth.enable operation. */
+interface EnablePlan {
+  integrationId: string;
+  projectId: string;
+  branchId: string;
+  databaseName: string;
+  authProvider: NeonAuthProviderKind;
+  name: string | null;
+  /** The branch's kept provider project (integration id = its old one) is to be reattached. */
+  reattach: boolean;
+  /** Manual setup: the caller's provider project, its secret server key and webhook secret sealed. */
+  manual: { baseUrl: string; projectId: string; credentialsEncrypted: string; webhookSecretEncrypted: string | null } | null;
+  /** Recorded as soon as the provider project exists (so an undo can delete it). */
+  sealed?: SealedSide;
+  /** Whether the schema neon_auth existed before this operation touched the database. */
+  schemaExisted?: boolean;
+}
+
+/** What a disable (or a deleted branch) must clean up of an integration. */
+interface IntegrationSnapshot {
+  integrationId: string;
+  projectId: string;
+  branchId: string;
+  databaseName: string;
+  authProvider: NeonAuthProviderKind;
+  providerProjectId: string;
+  ownedBy: 'neon' | 'user';
+  transferStatus: 'initiated' | 'finished' | null;
+  credentialsEncrypted: string;
+}
+
+/** The plan of a neon_auth.disable operation. */
+interface DisablePlan extends IntegrationSnapshot {
+  dropSchema: boolean;
+  deleteProviderProject: boolean;
+}
+
+/** What an enable's work hands back to the request (the SDK keys are shown once and never stored). */
+interface EnableResult {
+  providerProjectId: string;
+  ownedBy: 'neon' | 'user';
+  jwksUrl: string;
+  baseUrl: string | null;
+  sdkKeys: { publishableClientKey: string; secretServerKey: string } | null;
+  reattached: boolean;
+}
+
+function snapshotOf(
+  i: Pick<NeonAuthIntegrationEntity, 'id' | 'projectId' | 'branchId' | 'databaseName' | 'authProvider' | 'providerProjectId' | 'ownedBy' | 'transferStatus' | 'credentialsEncrypted'>,
+): IntegrationSnapshot {
+  return {
+    integrationId: i.id,
+    projectId: i.projectId,
+    branchId: i.branchId,
+    databaseName: i.databaseName,
+    authProvider: i.authProvider,
+    providerProjectId: i.providerProjectId,
+    ownedBy: i.ownedBy,
+    transferStatus: i.transferStatus,
+    credentialsEncrypted: i.credentialsEncrypted,
+  };
 }
 
 /** What the provider side of an enable produced (before anything is stored). */
@@ -82,7 +164,7 @@ interface ProviderSide {
  * the disable (logged with the provider project id). User-owned projects (manual setup, transferred) are never deleted.
  */
 @Injectable()
-export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
+export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, OnModuleInit {
   private restoring?: Promise<void>;
 
   constructor(
@@ -91,6 +173,9 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
     private readonly usersSync: NeonAuthUsersSyncStore,
     private readonly branchDatabases: BranchDatabasesService,
     private readonly access: AccessService,
+    private readonly operations: OperationsService,
+    private readonly branchHooks: BranchDeletionHooks,
+    private readonly crash: CrashPoints,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -159,7 +244,10 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
     return this.enable(ctx, body.branch_id, body);
   }
 
-  /** POST …/branches/{branch_id}/auth (and the legacy create). */
+  /**
+   * POST …/branches/{branch_id}/auth (and the legacy create): a durable operation (neon_auth.enable) recorded before
+   * anything is made; a branch whose managed provider project was kept by a disable without delete_data gets it back.
+   */
   async enable(ctx: ProjectAccess, branchId: string, body: EnableNeonAuthIntegrationRequestDto): Promise<NeonAuthCreateIntegrationResponseDto> {
     const project = ctx.project;
     const provider = this.resolver.providerFor(body.auth_provider);
@@ -168,53 +256,57 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
     if (features.length > 0) throw privateNetworkingError(features, 'enable');
     const target = await this.branchDatabases.resolve(project.id, branchId, body.database_name);
     if (await this.db.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId })) throw alreadyEnabled(branchId);
+    if (!manual && !provider.capabilities.managedProjects) {
+      throw new ApiError(ErrorCode.AuthProviderNotSupported, `auth provider ${provider.kind} cannot provision managed projects: use manual setup`);
+    }
 
-    const id = randomUUID();
-    const side = manual ? await this.connectExisting(provider, manual) : await this.provisionManaged(provider, project, branchId, target, id);
-
-    /** Set once this call holds the branch (its row is inserted): whether neon_auth existed before it touched the database. */
-    let schemaExisted: boolean | undefined;
+    let performed;
     try {
-      await this.db.transaction(async (tx) => {
-        // FOR SHARE: PATCH /projects (FOR NO KEY UPDATE) cannot turn on Private Link / IP Allow until this commits,
-        // and this sees any change it committed first.
+      performed = await this.operations.perform(async (tx, record) => {
+        // The branch row FOR UPDATE: enables and disables of one branch take turns (and see each other's operations).
+        const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR UPDATE', [branchId, project.id]);
+        if (branch.length === 0) throw ApiError.notFound(`branch ${branchId}`);
+        // FOR SHARE: PATCH /projects (FOR NO KEY UPDATE) cannot turn on Private Link / IP Allow until this commits.
         const locked = await tx.getRepository(ProjectEntity).findOne({ where: { id: project.id }, lock: { mode: 'pessimistic_read' } });
         if (!locked) throw ApiError.notFound(`project ${project.id}`);
         const now = privateNetworkingOf(locked.settings);
         if (now.length > 0) throw privateNetworkingError(now, 'enable');
-        try {
-          await tx.getRepository(NeonAuthIntegrationEntity).insert({
-            id,
-            projectId: project.id,
-            branchId,
-            databaseName: target.name,
-            authProvider: provider.kind,
-            providerProjectId: side.providerProjectId,
-            ownedBy: side.ownedBy,
-            transferStatus: null,
-            ...this.resolver.sealSecrets(id, side.credentials, side.webhookSecret),
-            jwksUrl: side.jwksUrl,
-            baseUrl: side.baseUrl,
-            name: locked.name.slice(0, 256) || null,
-          });
-        } catch (err) {
-          // Another enable of this branch committed first (this insert waited for it on the unique index).
-          if (isUniqueViolation(err)) throw alreadyEnabled(branchId);
-          throw err;
-        }
-        schemaExisted = await this.usersSync.schemaExists(target);
-        await this.usersSync.provision(target);
-        if (manual) await this.copyUsers(provider, side.credentials, target);
+        if (await tx.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId })) throw alreadyEnabled(branchId);
+        await assertNoOperationInProgress(this.operations, tx, project.id, [branchId]);
+        const kept = manual
+          ? null
+          : await tx.getRepository(NeonAuthDetachedProjectEntity).findOne({
+              where: { branchId, databaseName: target.name, authProvider: provider.kind },
+              order: { detachedAt: 'DESC' },
+            });
+        const integrationId = kept?.integrationId ?? randomUUID();
+        const plan: EnablePlan = {
+          integrationId,
+          projectId: project.id,
+          branchId,
+          databaseName: target.name,
+          authProvider: provider.kind,
+          name: locked.name.slice(0, 256) || null,
+          reattach: kept !== null,
+          manual: manual
+            ? { baseUrl: manual.baseUrl, projectId: manual.projectId, ...this.resolver.sealSecrets(integrationId, { baseUrl: manual.baseUrl, projectId: manual.projectId, secretServerKey: manual.secretServerKey }, manual.webhookSigningSecret ?? null) }
+            : null,
+        };
+        await record.work<EnablePlan>(ENABLE_KIND, { action: 'apply_config', projectId: project.id, branchId }, plan);
+        return plan;
       });
     } catch (err) {
-      await this.compensate(provider, side, target, schemaExisted, err);
-      throw usersSyncErrorToApi(err, target) ?? providerErrorToApi(err, { credentials: manual ? 'caller' : 'product' });
+      const cause = err instanceof OperationRolledBack ? err.cause : err;
+      throw usersSyncErrorToApi(cause, target) ?? providerErrorToApi(cause, { credentials: manual ? 'caller' : 'product' });
     }
+    const plan = performed.value;
+    const side = performed.result as EnableResult | undefined;
+    if (!side) throw new Error(`neon auth enable ${plan.integrationId}: the operation did not finish`);
     this.logger.info(
-      { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },
-      'neon auth enabled',
+      { projectId: project.id, branchId, integrationId: plan.integrationId, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId, reattached: side.reattached },
+      side.reattached ? 'neon auth enabled again: the provider project kept by the last disable is reattached' : 'neon auth enabled',
     );
-    this.resolver.notifyEnabled({ integrationId: id, projectId: project.id, branchId, manual: manual !== undefined });
+    this.resolver.notifyEnabled({ integrationId: plan.integrationId, projectId: project.id, branchId, manual: manual !== undefined || side.reattached });
     const response: NeonAuthCreateIntegrationResponseDto = {
       auth_provider: provider.kind,
       auth_provider_project_id: side.providerProjectId,
@@ -225,14 +317,13 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
       table_name: USERS_SYNC_TABLE,
     };
     if (side.baseUrl) response.base_url = side.baseUrl;
-    if (manual) response.webhook_url = this.resolver.webhookUrlOf(id);
+    if (manual) response.webhook_url = this.resolver.webhookUrlOf(plan.integrationId);
     return response;
   }
 
   /** DELETE …/branches/{branch_id}/auth */
   async disable(ctx: ProjectAccess, branchId: string, deleteData: boolean): Promise<Record<string, never>> {
-    const integration = await this.resolver.findForBranch(ctx.project.id, branchId);
-    await this.remove(integration, deleteData);
+    await this.remove(ctx.project.id, branchId, deleteData, (tx) => this.resolver.findForBranch(ctx.project.id, branchId, tx));
     return {};
   }
 
@@ -241,48 +332,265 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
     if (!(AUTH_PROVIDER_KINDS as readonly string[]).includes(authProvider)) {
       throw ApiError.validation(`invalid path parameter auth_provider: must be one of ${[...AUTH_PROVIDER_KINDS].sort().join(', ')}`);
     }
-    const integration = await this.resolver.findForDefaultBranch(ctx.project.id);
-    if (integration.authProvider !== authProvider) {
-      throw new ApiError(ErrorCode.NeonAuthNotEnabled, `Neon Auth with provider ${authProvider} is not enabled on the default branch ${integration.branchId}`);
-    }
-    await this.remove(integration, deleteData);
+    const current = await this.resolver.findForDefaultBranch(ctx.project.id);
+    await this.remove(ctx.project.id, current.branchId, deleteData, async (tx) => {
+      const integration = await this.resolver.findForDefaultBranch(ctx.project.id, tx);
+      if (integration.authProvider !== authProvider) {
+        throw new ApiError(ErrorCode.NeonAuthNotEnabled, `Neon Auth with provider ${authProvider} is not enabled on the default branch ${integration.branchId}`);
+      }
+      return integration;
+    });
     return {};
+  }
+
+  /**
+   * Disable as a durable operation (neon_auth.disable): the integration row goes (the sync engine refuses its
+   * events from then on) in the transaction that records the operation; then, with delete_data, the neon_auth
+   * schema is dropped and a provider project the product manages is deleted. Without delete_data, that provider
+   * project is kept for a later enable of the branch (NeonAuthDetachedProjectEntity), as users_sync is kept.
+   */
+  private async remove(
+    projectId: string,
+    branchId: string,
+    deleteData: boolean,
+    find: (tx: EntityManager) => Promise<NeonAuthIntegrationEntity>,
+  ): Promise<void> {
+    const { value: integration } = await this.operations.perform(async (tx, record) => {
+      const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR UPDATE', [branchId, projectId]);
+      if (branch.length === 0) throw ApiError.notFound(`branch ${branchId}`);
+      const integration = await find(tx);
+      await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
+      await tx.getRepository(NeonAuthIntegrationEntity).delete({ id: integration.id });
+      const keep = !deleteData && integration.ownedBy === 'neon';
+      if (keep) {
+        await tx.getRepository(NeonAuthDetachedProjectEntity).insert({
+          integrationId: integration.id,
+          projectId,
+          branchId,
+          databaseName: integration.databaseName,
+          authProvider: integration.authProvider,
+          providerProjectId: integration.providerProjectId,
+          credentialsEncrypted: integration.credentialsEncrypted,
+          webhookSecretEncrypted: integration.webhookSecretEncrypted,
+          jwksUrl: integration.jwksUrl,
+          baseUrl: integration.baseUrl,
+          name: integration.name,
+        });
+      } else {
+        await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: integration.id });
+      }
+      await record.work<DisablePlan>(DISABLE_KIND, { action: 'apply_config', projectId, branchId }, {
+        ...snapshotOf(integration),
+        dropSchema: deleteData,
+        deleteProviderProject: deleteData && integration.ownedBy === 'neon',
+      });
+      return integration;
+    });
+    this.resolver.notifyDisabled(integration.id);
+    this.logger.info(
+      { projectId, branchId, integrationId: integration.id, deleteData, ownedBy: integration.ownedBy, providerProjectId: integration.providerProjectId },
+      'neon auth disabled',
+    );
+  }
+
+  /**
+   * The work of the two operations, registered with OperationsService. An enable is undone when it fails or its
+   * process dies (its SDK keys were for the caller, who got none): the provider project it made is deleted, a
+   * schema it created dropped. A disable only goes forward: drop the schema, delete the provider project.
+   */
+  onModuleInit(): void {
+    this.operations.register<EnablePlan>(ENABLE_KIND, {
+      interrupted: 'rollback',
+      forward: (run) => this.enableWork(run),
+      rollback: (run) => this.undoEnable(run),
+      finished: async (tx, { plan }) => {
+        const sealed = plan.sealed!;
+        try {
+          await tx.getRepository(NeonAuthIntegrationEntity).insert({
+            id: plan.integrationId,
+            projectId: plan.projectId,
+            branchId: plan.branchId,
+            databaseName: plan.databaseName,
+            authProvider: plan.authProvider,
+            providerProjectId: sealed.providerProjectId,
+            ownedBy: sealed.ownedBy,
+            transferStatus: null,
+            credentialsEncrypted: sealed.credentialsEncrypted,
+            webhookSecretEncrypted: sealed.webhookSecretEncrypted,
+            jwksUrl: sealed.jwksUrl,
+            baseUrl: sealed.baseUrl,
+            name: plan.name,
+          });
+        } catch (err) {
+          if (isUniqueViolation(err)) throw alreadyEnabled(plan.branchId);
+          throw err;
+        }
+        if (plan.reattach) await tx.getRepository(NeonAuthDetachedProjectEntity).delete({ integrationId: plan.integrationId });
+      },
+    });
+    this.operations.register<DisablePlan>(DISABLE_KIND, {
+      interrupted: 'forward',
+      forward: (run) => this.disableWork(run.plan),
+    });
+    // Branches that go take the provider projects the product manages for them along (active or kept).
+    this.branchHooks.register(async (tx, projectId, branchIds) => {
+      const active = await tx.getRepository(NeonAuthIntegrationEntity).find({ where: { branchId: In(branchIds) } });
+      const kept = await tx.getRepository(NeonAuthDetachedProjectEntity).find({ where: { branchId: In(branchIds) } });
+      const snapshots = [
+        ...active.map((i) => ({ ...snapshotOf(i), deleteProviderProject: i.ownedBy === 'neon' })),
+        ...kept.map((d) => ({ ...snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon', transferStatus: null }), deleteProviderProject: true })),
+      ];
+      for (const snapshot of snapshots) {
+        await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: snapshot.integrationId });
+        await this.operations.enqueue<DisablePlan>(tx, DISABLE_KIND, { action: 'apply_config', projectId, branchId: snapshot.branchId }, { ...snapshot, dropSchema: false });
+      }
+    });
+  }
+
+  private async enableWork(run: RunningOperation<EnablePlan>): Promise<EnableResult> {
+    const plan = run.plan;
+    const provider = this.resolver.providerFor(plan.authProvider);
+    const target = await this.branchDatabases.resolve(plan.projectId, plan.branchId, plan.databaseName);
+    let result: EnableResult | undefined;
+    if (plan.reattach) result = await this.reattach(run, provider);
+    if (!result && plan.manual) {
+      const credentials: ProviderCredentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.manual.credentialsEncrypted } as NeonAuthIntegrationEntity);
+      const side = await this.connectExisting(provider, { baseUrl: credentials.baseUrl, projectId: credentials.projectId, secretServerKey: credentials.secretServerKey! });
+      await run.save({ sealed: { ...this.sealedSide(plan.integrationId, side), webhookSecretEncrypted: plan.manual.webhookSecretEncrypted } });
+      result = { ...side, reattached: false };
+    }
+    if (!result) {
+      const project = await this.db.getRepository(ProjectEntity).findOneByOrFail({ id: plan.projectId });
+      result = { ...(await this.provisionManaged(provider, project, plan.branchId, target, run)), reattached: false };
+    }
+    if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
+    if (plan.schemaExisted && !plan.reattach) {
+      // Rows already live here belong to an earlier provider project: this integration's reconcile leaves them be.
+      const live = await this.usersSync.liveIds(target);
+      for (let i = 0; i < live.length; i += COPY_BATCH) {
+        await this.db.query(
+          `INSERT INTO neon_auth_foreign_users (integration_id, user_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
+          [plan.integrationId, live.slice(i, i + COPY_BATCH)],
+        );
+      }
+    }
+    await this.usersSync.provision(target);
+    this.crash.reach('neon_auth.enable:schema');
+    if (plan.manual) await this.copyUsers(provider, this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.manual.credentialsEncrypted } as NeonAuthIntegrationEntity), target);
+    return result;
+  }
+
+  /** The kept provider project, with new SDK keys; undefined (and the kept record dropped) when it is gone. */
+  private async reattach(run: RunningOperation<EnablePlan>, provider: AuthProvider): Promise<EnableResult | undefined> {
+    const plan = run.plan;
+    const kept = await this.db.getRepository(NeonAuthDetachedProjectEntity).findOneBy({ integrationId: plan.integrationId });
+    if (kept) {
+      const credentials = this.resolver.credentialsOf({ id: kept.integrationId, credentialsEncrypted: kept.credentialsEncrypted } as NeonAuthIntegrationEntity);
+      try {
+        const keys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(credentials) : null;
+        await run.save({
+          sealed: {
+            providerProjectId: kept.providerProjectId,
+            ownedBy: 'neon',
+            credentialsEncrypted: kept.credentialsEncrypted,
+            webhookSecretEncrypted: kept.webhookSecretEncrypted,
+            jwksUrl: kept.jwksUrl,
+            baseUrl: kept.baseUrl,
+          },
+        });
+        return { providerProjectId: kept.providerProjectId, ownedBy: 'neon', jwksUrl: kept.jwksUrl, baseUrl: kept.baseUrl, sdkKeys: keys, reattached: true };
+      } catch (err) {
+        if (!(err instanceof ProviderAuthFailed)) throw err;
+        this.logger.warn({ integrationId: kept.integrationId, providerProjectId: kept.providerProjectId }, 'neon auth enable: the kept provider project is gone; starting a new one');
+      }
+    }
+    // Gone (or its record is): a new provider project under a new integration id; users of the old one are foreign.
+    await this.db.getRepository(NeonAuthDetachedProjectEntity).delete({ integrationId: plan.integrationId });
+    await this.db.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: plan.integrationId });
+    await run.save({ reattach: false });
+    return undefined;
+  }
+
+  private async undoEnable({ plan }: RunningOperation<EnablePlan>): Promise<void> {
+    let target: BranchDatabase | undefined;
+    try {
+      target = await this.branchDatabases.resolve(plan.projectId, plan.branchId, plan.databaseName);
+    } catch (err) {
+      if (!(err instanceof ApiError && err.code === ErrorCode.NotFound)) throw err;
+    }
+    // Only a schema this operation created is dropped (never one that held someone's objects before).
+    if (target && plan.schemaExisted === false) await this.usersSync.deprovision(target, { deleteData: true });
+    if (!plan.reattach) await this.db.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: plan.integrationId });
+    // The provider project this operation created (never a kept or user-owned one) goes too: nothing refers to it.
+    const sealed = plan.sealed;
+    if (sealed && sealed.ownedBy === 'neon' && !plan.reattach) {
+      const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: sealed.credentialsEncrypted } as NeonAuthIntegrationEntity);
+      await this.resolver.providerFor(plan.authProvider).deleteManagedProject(credentials);
+      this.logger.info({ provider: plan.authProvider, providerProjectId: sealed.providerProjectId }, 'neon auth enable undone: deleted the managed provider project it created');
+    }
+  }
+
+  private async disableWork(plan: DisablePlan): Promise<void> {
+    if (plan.dropSchema) {
+      try {
+        const target = await this.branchDatabases.resolve(plan.projectId, plan.branchId, plan.databaseName);
+        await this.usersSync.deprovision(target, { deleteData: true });
+      } catch (err) {
+        // The database (or the branch) was dropped since: nothing to drop there.
+        if (!(err instanceof ApiError && err.code === ErrorCode.NotFound)) throw err;
+      }
+      this.crash.reach('neon_auth.disable:schema');
+    }
+    if (plan.deleteProviderProject) {
+      const outcome = await this.cleanUpProviderProject(plan);
+      this.logger.info({ integrationId: plan.integrationId, providerProjectId: plan.providerProjectId, outcome }, 'neon auth disable: provider project');
+    }
   }
 
   // ---------------------------------------------------------------------------------------------------
 
-  /** Quick Start: a managed provider project, its sync webhook, and SDK keys for the caller. */
+  /**
+   * Quick Start: a managed provider project (recorded in the operation's plan the moment it exists, so an undo finds
+   * it), its sync webhook, and SDK keys for the caller.
+   */
   private async provisionManaged(
     provider: AuthProvider,
     project: ProjectEntity,
     branchId: string,
     target: BranchDatabase,
-    integrationId: string,
+    run: RunningOperation<EnablePlan>,
   ): Promise<ProviderSide> {
-    if (!provider.capabilities.managedProjects) {
-      throw new ApiError(ErrorCode.AuthProviderNotSupported, `auth provider ${provider.kind} cannot provision managed projects: use manual setup`);
-    }
+    const integrationId = run.plan.integrationId;
     const provisioned = await callProvider(() =>
       provider.provisionManagedProject({ displayName: project.name, neonProjectId: project.id, branchId, databaseName: target.name }),
     );
-    const left = (stage: string) => async (err: unknown): Promise<never> => {
-      this.logger.warn(
-        { provider: provider.kind, providerProjectId: provisioned.providerProjectId, projectId: project.id, branchId, stage },
-        'neon auth enable failed after the provider project was created: deleting it',
-      );
-      await this.deleteManagedProject(provider, provisioned.credentials, 'failed enable');
-      throw providerErrorToApi(err);
-    };
-    const webhook = await provider.registerWebhook(provisioned.credentials, this.resolver.webhookUrlOf(integrationId)).catch(left('register webhook'));
-    const keys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(provisioned.credentials).catch(left('create sdk keys')) : null;
-    return {
+    const side: ProviderSide = {
       providerProjectId: provisioned.providerProjectId,
       credentials: provisioned.credentials,
       jwksUrl: provisioned.jwksUrl,
       baseUrl: provisioned.baseUrl ?? null,
       ownedBy: 'neon',
-      webhookSecret: webhook.signingSecret,
-      sdkKeys: keys,
+      webhookSecret: null,
+      sdkKeys: null,
+    };
+    await run.save({ sealed: this.sealedSide(integrationId, side) });
+    this.crash.reach('neon_auth.enable:provider-project');
+    const webhook = await provider.registerWebhook(provisioned.credentials, this.resolver.webhookUrlOf(integrationId));
+    side.webhookSecret = webhook.signingSecret;
+    await run.save({ sealed: this.sealedSide(integrationId, side) });
+    this.crash.reach('neon_auth.enable:webhook');
+    side.sdkKeys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(provisioned.credentials) : null;
+    return side;
+  }
+
+  /** The columns of a provider side as stored in an enable's plan (secrets sealed for the integration). */
+  private sealedSide(integrationId: string, side: Omit<ProviderSide, 'sdkKeys'>): SealedSide {
+    return {
+      providerProjectId: side.providerProjectId,
+      ownedBy: side.ownedBy,
+      jwksUrl: side.jwksUrl,
+      baseUrl: side.baseUrl,
+      ...this.resolver.sealSecrets(integrationId, side.credentials, side.webhookSecret),
     };
   }
 
@@ -330,104 +638,19 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
     this.logger.info({ database: target.physicalName, copied }, 'copied the provider project\'s users into neon_auth.users_sync');
   }
 
-  /** Undoes what a failed enable did outside the rolled-back transaction (best effort; logged). */
-  private async compensate(
-    provider: AuthProvider,
-    side: ProviderSide,
-    target: BranchDatabase,
-    schemaExisted: boolean | undefined,
-    cause: unknown,
-  ): Promise<void> {
-    // Only a schema this call created is dropped (never one that held someone's objects before).
-    if (schemaExisted === false && (await this.usersSync.schemaExists(target).catch(() => true))) {
-      await this.usersSync.deprovision(target, { deleteData: true }).catch((err: unknown) =>
-        this.logger.error({ err, database: target.physicalName }, 'could not drop the neon_auth schema a failed enable created'),
-      );
-    }
-    // The provider project this call created (never one a person connected) goes too: nothing refers to it.
-    if (side.ownedBy === 'neon') {
-      this.logger.info(
-        { providerProjectId: side.providerProjectId, cause: cause instanceof Error ? cause.message : String(cause) },
-        'neon auth enable failed (or lost to a concurrent enable): deleting the managed provider project it created',
-      );
-      await this.deleteManagedProject(provider, side.credentials, 'failed enable');
-    }
-  }
-
-  /** Deletes a provider project managed by the product; best effort: a failure is logged with the project id, never thrown. */
-  private async deleteManagedProject(provider: AuthProvider, credentials: ProviderCredentials, reason: 'failed enable' | 'disable'): Promise<boolean> {
-    try {
-      await provider.deleteManagedProject(credentials);
-      this.logger.info({ provider: provider.kind, providerProjectId: credentials.projectId, reason }, 'neon auth: deleted the managed provider project');
-      return true;
-    } catch (err) {
-      this.logger.error(
-        { provider: provider.kind, providerProjectId: credentials.projectId, reason, err: err instanceof Error ? err.message : String(err) },
-        'neon auth: could not delete the managed provider project; it is left in the provider (nothing in the API refers to it)',
-      );
-      return false;
-    }
-  }
-
   /**
-   * After a disable: deletes the provider project when the product still manages it. A started transfer is
-   * checked with the provider first: a project its person took over (or one whose state cannot be read) is kept.
+   * After a disable: deletes the provider project when the product still manages it. A started transfer is checked
+   * with the provider first: a project its person took over is kept. A provider that cannot be reached throws (the
+   * operation is retried).
    */
-  private async cleanUpProviderProject(integration: NeonAuthIntegrationEntity): Promise<string> {
-    if (integration.ownedBy !== 'neon') return 'kept (owned by the user)';
-    let provider: AuthProvider;
-    let credentials: ProviderCredentials;
-    try {
-      ({ provider, credentials } = this.resolver.resolve(integration));
-      if (integration.transferStatus !== null && (await provider.ownershipTransferStatus(credentials)) === 'finished') {
-        return 'kept (its ownership was transferred to the user)';
-      }
-    } catch (err) {
-      this.logger.error(
-        { providerProjectId: integration.providerProjectId, integrationId: integration.id, err: err instanceof Error ? err.message : String(err) },
-        'neon auth disable: could not check the managed provider project before deleting it; it is left in the provider',
-      );
-      return 'left in the provider (see the error above)';
+  private async cleanUpProviderProject(snapshot: IntegrationSnapshot): Promise<string> {
+    const provider = this.resolver.providerFor(snapshot.authProvider);
+    const credentials = this.resolver.credentialsOf({ id: snapshot.integrationId, credentialsEncrypted: snapshot.credentialsEncrypted } as NeonAuthIntegrationEntity);
+    if (snapshot.transferStatus !== null && (await provider.ownershipTransferStatus(credentials)) === 'finished') {
+      return 'kept (its ownership was transferred to the user)';
     }
-    return (await this.deleteManagedProject(provider, credentials, 'disable')) ? 'deleted' : 'left in the provider (see the error above)';
-  }
-
-  /** Soft-deletes every live row of users_sync (logged, never fails the disable). */
-  private async markAllDeleted(target: BranchDatabase, integration: NeonAuthIntegrationEntity): Promise<void> {
-    try {
-      await this.usersSync.markDeleted(target, await this.usersSync.liveIds(target), new Date());
-    } catch (err) {
-      this.logger.error(
-        { integrationId: integration.id, err: err instanceof Error ? err.message : String(err) },
-        'neon auth disable: the provider project was deleted but its users could not be marked deleted in users_sync',
-      );
-    }
-  }
-
-  /** Deletes the integration row and, with deleteData, the neon_auth schema, in one transaction (a failed drop keeps the row). */
-  private async remove(integration: NeonAuthIntegrationEntity, deleteData: boolean): Promise<void> {
-    let target: BranchDatabase | undefined;
-    try {
-      target = await this.resolver.branchDatabaseOf(integration);
-    } catch (err) {
-      // The database was dropped since Neon Auth was enabled: nothing to drop there.
-      if (!(err instanceof ApiError && err.code === ErrorCode.NotFound)) throw err;
-    }
-    await this.db.transaction(async (tx) => {
-      const deleted = await tx.getRepository(NeonAuthIntegrationEntity).delete({ id: integration.id });
-      if (!deleted.affected) throw neonAuthNotEnabled(`branch ${integration.branchId}`); // a concurrent disable won
-      if (deleteData && target) await this.usersSync.deprovision(target, { deleteData: true });
-    });
-    this.resolver.notifyDisabled(integration.id);
-    // Only once the row is gone (nothing refers to the project any more); never fails the disable.
-    const providerProject = await this.cleanUpProviderProject(integration);
-    // The kept rows mirror the provider: once its project (and so every user in it) is gone, they are deleted
-    // too, softly. Enabling again starts a new provider project; these rows stay as history, not as live users.
-    if (providerProject === 'deleted' && !deleteData && target) await this.markAllDeleted(target, integration);
-    this.logger.info(
-      { projectId: integration.projectId, branchId: integration.branchId, integrationId: integration.id, deleteData, ownedBy: integration.ownedBy, providerProjectId: integration.providerProjectId, providerProject },
-      'neon auth disabled',
-    );
+    await provider.deleteManagedProject(credentials);
+    return 'deleted';
   }
 }
 

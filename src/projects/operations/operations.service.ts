@@ -237,6 +237,12 @@ export class OperationsService implements OnApplicationShutdown {
     let result: unknown;
     try {
       result = await handler.forward(run);
+      this.crash.reach(`${op.kind}:forwarded`);
+      // In the attempt: a refusal here (e.g. a unique index) undoes the work like a failed step.
+      await this.db.transaction(async (tx) => {
+        await handler.finished?.(tx, run);
+        await this.setStatus(tx, groupId, 'finished', null);
+      });
     } catch (err) {
       const failures = op.failuresCount + 1;
       if (handler.rollback && (mode === 'request' || failures >= MAX_OPERATION_FAILURES)) return this.undo(handler, run, err);
@@ -247,11 +253,6 @@ export class OperationsService implements OnApplicationShutdown {
       }
       throw err;
     }
-    this.crash.reach(`${op.kind}:forwarded`);
-    await this.db.transaction(async (tx) => {
-      await handler.finished?.(tx, run);
-      await this.setStatus(tx, groupId, 'finished', null);
-    });
     return result;
   }
 

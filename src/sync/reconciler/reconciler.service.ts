@@ -36,6 +36,7 @@ interface Listing {
 }
 
 interface Run {
+  integrationId: string;
   target: BranchDatabase;
   provider: AuthProvider;
   credentials: ProviderCredentials;
@@ -121,6 +122,7 @@ export class SyncReconcilerService {
     try {
       const target = await this.integrations.branchDatabaseOf(integration);
       const run: Run = {
+        integrationId: integration.id,
         target,
         provider: this.integrations.providerOf(integration),
         credentials: this.integrations.credentialsOf(integration),
@@ -243,8 +245,18 @@ export class SyncReconcilerService {
 
   /** Soft-deletes live rows of users absent from a complete listing, each confirmed gone with provider.getUser. */
   private async deleteAbsent(run: Run, seen: Set<string>): Promise<void> {
-    const absent = [...run.rows].filter(([id, deleted]) => !deleted && !seen.has(id)).map(([id]) => id);
+    let absent = [...run.rows].filter(([id, deleted]) => !deleted && !seen.has(id)).map(([id]) => id);
     if (absent.length === 0) return;
+    // Users of an earlier provider project whose rows were kept (see NeonAuthForeignUserEntity) are not this one's to delete.
+    const foreign: { user_id: string }[] = await this.db.query(
+      'SELECT user_id FROM neon_auth_foreign_users WHERE integration_id = $1 AND user_id = ANY($2::text[])',
+      [run.integrationId, absent],
+    );
+    if (foreign.length > 0) {
+      const skip = new Set(foreign.map((f) => f.user_id));
+      absent = absent.filter((id) => !skip.has(id));
+      if (absent.length === 0) return;
+    }
     // Rows a webhook deleted (or that changed) since the run began are left to that newer state.
     const candidates = await this.usersSync.liveIds(run.target, absent);
     const gone: string[] = [];
