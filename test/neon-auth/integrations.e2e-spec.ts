@@ -352,9 +352,9 @@ describe('Neon Auth integrations', () => {
   });
 
   describe('concurrency and compensation', () => {
-    it('two concurrent enables of one branch: one 201, one 409; one integration; the loser leaves nothing behind, not even a provider project', async () => {
+    it('two concurrent enables of one branch: one 201, one 423 (the first one\'s operation is in progress); one integration; the second makes nothing, not even a provider project', async () => {
       // users_sync provisioning is slowed down so that both requests are past the early "already enabled" check
-      // and the loser's insert really waits on the unique branch index of the winner's open transaction.
+      // and the second meets the first's unfinished operation.
       const provisioning = t.app.get(NeonAuthUsersSyncStore);
       const original = provisioning.provision.bind(provisioning);
       provisioning.provision = async (target) => {
@@ -367,11 +367,13 @@ describe('Neon Auth integrations', () => {
           const path = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
           const before = await providerProjectCounts(t);
           const results = await Promise.all([a.post(path, { auth_provider: provider }), a.post(path, { auth_provider: provider })]);
-          expect(results.map((r) => r.status).sort()).toEqual([201, 409]);
-          // Both made a provider project: the loser deleted its own.
+          expect(results.map((r) => r.status).sort()).toEqual([201, 423]);
+          // Only the first made a provider project.
           expect((await providerProjectCounts(t))[provider]).toBe(before[provider] + 1);
           const winner = results.find((r) => r.status === 201)!;
-          expect(results.find((r) => r.status === 409)!.body.code).toBe('NEON_AUTH_ALREADY_ENABLED');
+          expect(results.find((r) => r.status === 423)!.body.code).toBe('LOCKED');
+          // Retried once the first is done (as neonctl does on 423): Neon's 409.
+          expect((await a.post(path, { auth_provider: provider })).body.code).toBe('NEON_AUTH_ALREADY_ENABLED');
           const rows = await integrationRows(t, p.projectId);
           expect(rows.map((r) => r.providerProjectId)).toEqual([winner.body.auth_provider_project_id]);
           expect((await a.get(path).expect(200)).body.auth_provider_project_id).toBe(winner.body.auth_provider_project_id);

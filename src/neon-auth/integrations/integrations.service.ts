@@ -464,6 +464,8 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       result = { ...(await this.provisionManaged(provider, project, plan.branchId, target, run)), reattached: false };
     }
     if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
+    await this.usersSync.provision(target);
+    this.crash.reach('neon_auth.enable:schema');
     if (plan.schemaExisted && !plan.reattach) {
       // Rows already live here belong to an earlier provider project: this integration's reconcile leaves them be.
       const live = await this.usersSync.liveIds(target);
@@ -474,8 +476,6 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
         );
       }
     }
-    await this.usersSync.provision(target);
-    this.crash.reach('neon_auth.enable:schema');
     if (plan.manual) await this.copyUsers(provider, this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.manual.credentialsEncrypted } as NeonAuthIntegrationEntity), target);
     return result;
   }
