@@ -10,8 +10,9 @@ import { SyncInbox1795747500000 } from './1795747500000-SyncInbox.js';
 import { SyncOrdering1795749000000 } from './1795749000000-SyncOrdering.js';
 import { AuditEvents1795750000000 } from './1795750000000-AuditEvents.js';
 import { RateLimits1796554149947 } from './1796554149947-RateLimits.js';
+import { IntegrationChangeEvents1796600000000 } from './1796600000000-IntegrationChangeEvents.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025, SyncOrdering1795749000000, AuditEvents1795750000000, RateLimits1796554149947];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025, SyncOrdering1795749000000, AuditEvents1795750000000, RateLimits1796554149947, IntegrationChangeEvents1796600000000];

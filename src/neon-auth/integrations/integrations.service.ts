@@ -214,7 +214,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
       { projectId: project.id, branchId, integrationId: id, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId },
       'neon auth enabled',
     );
-    this.resolver.notifyEnabled({ integrationId: id, projectId: project.id, branchId, manual: manual !== undefined });
+    await this.resolver.notifyEnabled({ integrationId: id, projectId: project.id, branchId, manual: manual !== undefined });
     const response: NeonAuthCreateIntegrationResponseDto = {
       auth_provider: provider.kind,
       auth_provider_project_id: side.providerProjectId,
@@ -418,7 +418,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown {
       if (!deleted.affected) throw neonAuthNotEnabled(`branch ${integration.branchId}`); // a concurrent disable won
       if (deleteData && target) await this.usersSync.deprovision(target, { deleteData: true });
     });
-    this.resolver.notifyDisabled(integration.id);
+    await this.resolver.notifyDisabled(integration.id);
     // Only once the row is gone (nothing refers to the project any more); never fails the disable.
     const providerProject = await this.cleanUpProviderProject(integration);
     // The kept rows mirror the provider: once its project (and so every user in it) is gone, they are deleted
