@@ -167,12 +167,13 @@ export class ClusterEvents implements OnApplicationBootstrap, OnApplicationShutd
       if (barrier && REPLICA_ID.test(replica ?? '')) this.acknowledge(barrier, replica);
       return;
     }
-    let event: { topic?: unknown; key?: unknown; barrier?: unknown; from?: unknown };
+    let event: { topic?: unknown; key?: unknown; barrier?: unknown; from?: unknown } | null;
     try {
       event = JSON.parse(payload) as typeof event;
     } catch {
       return;
     }
+    if (typeof event !== 'object' || event === null) return;
     if (typeof event.topic === 'string' && typeof event.key === 'string') {
       this.deliver(event.topic, event.key);
       return;

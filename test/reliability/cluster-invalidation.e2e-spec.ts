@@ -213,6 +213,31 @@ describe('cluster-wide invalidation: two replicas on one control-plane database'
     expect((await me()).status).toBe(401);
   });
 
+  it('junk on the events channel (anyone with access to the database can NOTIFY) is ignored: no listener breaks, waits still complete', async () => {
+    const admin = new pg.Client({ connectionString: database.url });
+    await admin.connect();
+    try {
+      const listeners = async () =>
+        (
+          await admin.query<{ application_name: string; pid: number }>(
+            `SELECT application_name, pid FROM pg_stat_activity WHERE datname = current_database() AND left(application_name, length($1)) = $1 ORDER BY 1`,
+            [CLUSTER_LISTENER_PREFIX],
+          )
+        ).rows;
+      const before = await listeners();
+      expect(before).toHaveLength(2);
+      const junk = ['null', '{', '[1]', '"x"', '{}', '{"topic":"neon_auth_integration"}', '{"topic":1,"key":2}', '{"barrier":"zz","from":"not a replica"}', `{"barrier":"${'0'.repeat(24)}","from":"${'f'.repeat(16)}"}`];
+      for (const payload of junk) await admin.query('SELECT pg_notify($1, $2)', [CLUSTER_EVENTS_CHANNEL, payload]);
+      const ackChannel = `neon_auth_cluster_ack_${replicaIdOf(a)}`;
+      for (const payload of ['', 'x', `${'0'.repeat(24)} nobody`]) await admin.query('SELECT pg_notify($1, $2)', [ackChannel, payload]);
+      const t = await integrationWithUsers('invalidate-junk', 1);
+      expect(await disable(t.projectId, t.branchId)).toBeLessThan(ACK_TIMEOUT_MS);
+      expect(await listeners()).toEqual(before); // the same connections: none failed and reconnected
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('each replica names its LISTEN connection after its replica id', async () => {
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
