@@ -108,6 +108,12 @@ export interface AppConfig {
   /** Bearer token that GET /metrics requires; unset means: /metrics is not served (404). */
   metricsToken?: string;
   /**
+   * INVALIDATION_ACK_TIMEOUT_MS: how long a change that other replicas may have cached (a Neon Auth disable or
+   * enable) waits, before the API answers, for every live replica to confirm it dropped what it cached; 0: no wait.
+   * A replica that has not confirmed by then is logged and falls back to its caches' time limit.
+   */
+  invalidationAckTimeoutMs: number;
+  /**
    * OUTBOUND_ALLOWED_HOSTS: host names, IPs and CIDR ranges that outgoing calls to user-supplied URLs may reach
    * although they are not public (a self-hosted provider on a private address). See src/common/outbound-url-policy.ts.
    */
@@ -175,6 +181,7 @@ export const ENVIRONMENT_VARIABLES = [
   'METRICS_TOKEN',
   'OPERATIONS_RECONCILE_SECONDS',
   'NEON_TEST_CRASH_AT',
+  'INVALIDATION_ACK_TIMEOUT_MS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -294,6 +301,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const stackAuthRateLimitWindowSeconds = int('STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1, 86_400);
   const apiKeyRateLimitPerIp = int('API_KEY_RATE_LIMIT_PER_IP', 30, 0, 1_000_000);
   const apiKeyRateLimitWindowSeconds = int('API_KEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
+  const invalidationAckTimeoutMs = int('INVALIDATION_ACK_TIMEOUT_MS', 2000, 0, 60_000);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -339,6 +347,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthWebhookRetryDelaySeconds,
     neonAuthReconcileIntervalSeconds,
     metricsToken,
+    invalidationAckTimeoutMs,
     outboundAllowedHosts: outboundAllowList.entries,
   };
 }

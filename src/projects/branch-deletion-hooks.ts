@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { ClusterEvents } from '../common/cluster-events.js';
 import { OperationsReconciler } from './operations/operations.reconciler.js';
 
 /**
@@ -14,7 +15,10 @@ export type BranchDeletionHook = (tx: EntityManager, projectId: string, branchId
 export class BranchDeletionHooks {
   private readonly hooks: BranchDeletionHook[] = [];
 
-  constructor(private readonly reconciler: OperationsReconciler) {}
+  constructor(
+    private readonly reconciler: OperationsReconciler,
+    private readonly events: ClusterEvents,
+  ) {}
 
   register(hook: BranchDeletionHook): void {
     this.hooks.push(hook);
@@ -24,8 +28,12 @@ export class BranchDeletionHooks {
     for (const hook of this.hooks) await hook(tx, projectId, branchIds);
   }
 
-  /** After the commit: starts the work the hooks recorded. */
-  deleted(): void {
+  /**
+   * After the commit: starts the work the hooks recorded, and waits until every replica has dropped what it cached
+   * of the deleted branches (their integrations' rows went with them; see ClusterEvents).
+   */
+  async deleted(): Promise<void> {
     if (this.hooks.length > 0) this.reconciler.kick();
+    await this.events.settle();
   }
 }

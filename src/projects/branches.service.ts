@@ -226,7 +226,7 @@ export class BranchesService {
       );
       return branch;
     });
-    this.branchHooks.deleted();
+    await this.branchHooks.deleted();
     return { branch: toBranchDto(branch), operations: operations.map((op) => toOperationDto(op)) };
   }
 

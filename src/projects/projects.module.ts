@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ClusterEventsModule } from '../common/cluster-events.js';
 import { IamModule } from '../iam/iam.module.js';
 import { BranchesController } from './branches.controller.js';
 import { BranchesService } from './branches.service.js';
@@ -25,6 +26,7 @@ import { ProjectsService } from './projects.service.js';
 
 @Module({
   imports: [
+    ClusterEventsModule,
     IamModule,
     TypeOrmModule.forFeature([ProjectEntity, BranchEntity, EndpointEntity, RoleEntity, DatabaseEntity, ProjectPermissionEntity, OperationEntity]),
   ],

@@ -240,7 +240,7 @@ export class ProjectsService {
       );
       return current;
     });
-    this.branchHooks.deleted();
+    await this.branchHooks.deleted();
     return { project: toProjectDto(project, { host: this.cluster.publicAddress.host, role: access.projectRole }) };
   }
 

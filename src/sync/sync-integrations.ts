@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { NeonAuthIntegrationResolver } from '../neon-auth/integrations/integration-resolver.js';
+import { ClusterCache, ClusterEvents } from '../common/cluster-events.js';
+import { NEON_AUTH_INTEGRATION_TOPIC, NeonAuthIntegrationResolver } from '../neon-auth/integrations/integration-resolver.js';
 import type { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import type { BranchDatabase } from '../projects/branch-databases/branch-databases.service.js';
 import { SvixVerifier } from './svix-verifier.js';
 
 /**
- * How long the engine trusts what it read about an integration (that it exists, its webhook secret, its
- * branch database) without reading it again. A disable made through this process drops it at once; on
- * other replicas, for this long after a disable, deliveries may still be accepted and applied to the
- * branch database instead of being refused and marked skipped.
+ * The fallback limit on how long the engine trusts what it read about an integration (that it exists, its webhook
+ * secret, its branch database). A change to the integration's row (a disable, an enable, new secrets; cascades from
+ * a deleted project or branch too) reaches every replica's cache through ClusterEvents before the API that made it
+ * answers; this limit only bounds a replica that did not confirm in time (logged by the writer).
  */
 export const INTEGRATION_TTL_MS = 5_000;
 const MAX_CACHED = 10_000;
@@ -21,40 +22,34 @@ export interface SyncIntegration {
   target(): Promise<BranchDatabase>;
 }
 
-interface Entry {
-  value: SyncIntegration | undefined;
-  expiresAt: number;
-}
-
 /**
  * The sync engine's view of integrations, shared by the receiver (every delivery) and the applier (every
- * batch), cached for INTEGRATION_TTL_MS instead of read from the control-plane database each time.
+ * batch), cached (ClusterCache on NEON_AUTH_INTEGRATION_TOPIC) instead of read from the control-plane database
+ * each time. Unknown ids are not remembered: a junk id must not push out the cache, nor hide an integration enabled next.
  */
 @Injectable()
 export class SyncIntegrations {
-  private readonly entries = new Map<string, Entry>();
+  private readonly cache: ClusterCache<SyncIntegration>;
 
-  constructor(private readonly integrations: NeonAuthIntegrationResolver) {
+  constructor(
+    private readonly integrations: NeonAuthIntegrationResolver,
+    events: ClusterEvents,
+  ) {
+    this.cache = new ClusterCache(events, NEON_AUTH_INTEGRATION_TOPIC, { ttlMs: INTEGRATION_TTL_MS, maxEntries: MAX_CACHED });
     integrations.onDisabled((id) => this.forget(id));
   }
 
   /** The integration, or undefined when it does not exist (any more). */
-  async get(integrationId: string): Promise<SyncIntegration | undefined> {
-    const now = Date.now();
-    const cached = this.entries.get(integrationId);
-    if (cached && cached.expiresAt > now) return cached.value;
-    const integration = await this.integrations.findById(integrationId);
-    const value = integration ? this.toSyncIntegration(integration) : undefined;
-    if (this.entries.size >= MAX_CACHED) this.entries.clear();
-    // Unknown ids are not remembered: a junk id must not push out the cache, nor hide an integration enabled next.
-    if (value) this.entries.set(integrationId, { value, expiresAt: now + INTEGRATION_TTL_MS });
-    else this.entries.delete(integrationId);
-    return value;
+  get(integrationId: string): Promise<SyncIntegration | undefined> {
+    return this.cache.get(integrationId, async () => {
+      const integration = await this.integrations.findById(integrationId);
+      return integration ? this.toSyncIntegration(integration) : undefined;
+    });
   }
 
   /** Read again next time (a disable; a failed write, whose database may have moved). */
   forget(integrationId: string): void {
-    this.entries.delete(integrationId);
+    this.cache.forget(integrationId);
   }
 
   private toSyncIntegration(integration: NeonAuthIntegrationEntity): SyncIntegration {

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { startPgBoss } from '../common/pg-boss.js';
+import { PgListener } from '../common/pg-listener.js';
 import { APP_CONFIG, type AppConfig, type SyncEngineMode } from '../config/config.js';
 import { PARALLEL_DRAINS, syncSettings, type SyncSettings } from './sync-settings.js';
 
@@ -19,8 +20,6 @@ export const SYNC_SWEEP_QUEUE = 'neon-auth-sync-sweep';
 export const SYNC_NOTIFY_CHANNEL = 'neon_auth_sync';
 /** Appended to a notification's integration id: apply now, even while the integration backs off (a replay). */
 const RETRY_NOW_SUFFIX = ':now';
-/** Reconnect delays of the LISTEN connection (ms): doubled from the first up to the last. */
-const LISTEN_RETRY_MS = [250, 10_000] as const;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the applier does when the queue calls. */
@@ -57,8 +56,7 @@ export class SyncQueue {
   private pool?: pg.Pool;
   private boss?: PgBoss;
   private handlers?: SyncQueueHandlers;
-  private listener?: pg.Client;
-  private listenRetry?: NodeJS.Timeout;
+  private listener?: PgListener;
   private started = false;
 
   constructor(
@@ -132,10 +130,9 @@ export class SyncQueue {
   /** Stops taking work: no more notifications, pg-boss workers finish their jobs (up to 10 s). The pool stays open. */
   async stopWorkers(): Promise<void> {
     this.started = false;
-    if (this.listenRetry) clearTimeout(this.listenRetry);
-    const client = this.listener;
+    const listener = this.listener;
     this.listener = undefined;
-    await client?.end().catch(() => undefined);
+    await listener?.stop();
     const boss = this.boss;
     this.boss = undefined;
     try {
@@ -175,43 +172,29 @@ export class SyncQueue {
   }
 
   /**
-   * LISTENs on SYNC_NOTIFY_CHANNEL on a dedicated connection (a pool cannot hold a LISTEN) and wakes the applier
-   * for the integration each notification names. Reconnects with backoff when the connection fails, then sweeps
-   * for what was notified meanwhile.
+   * LISTENs on SYNC_NOTIFY_CHANNEL on a dedicated connection (PgListener: reconnects with backoff) and wakes the
+   * applier for the integration each notification names; after a reconnect, sweeps for what was notified meanwhile.
    */
-  private listen(attempt = 0): void {
-    if (!this.started || !this.config.databaseUrl) return;
-    const client = new pg.Client({ connectionString: this.config.databaseUrl, application_name: 'neon-auth-control-plane-sync-listen' });
-    this.listener = client;
-    let failed = false;
-    const retry = (err: unknown): void => {
-      if (failed || this.listener !== client) return;
-      failed = true;
-      this.listener = undefined;
-      client.end().catch(() => undefined);
-      if (!this.started) return;
-      const delay = Math.min(LISTEN_RETRY_MS[0] * 2 ** attempt, LISTEN_RETRY_MS[1]);
-      this.logger.warn({ err, delayMs: delay }, 'sync: the LISTEN connection failed; reconnecting');
-      this.listenRetry = setTimeout(() => this.listen(attempt + 1), delay);
-      this.listenRetry.unref();
-    };
-    client.on('error', retry);
-    client.on('end', () => retry(new Error('connection ended')));
-    client.on('notification', (msg) => {
-      if (msg.channel !== SYNC_NOTIFY_CHANNEL || !msg.payload || !this.started) return;
-      const retryNow = msg.payload.endsWith(RETRY_NOW_SUFFIX);
-      const integrationId = retryNow ? msg.payload.slice(0, -RETRY_NOW_SUFFIX.length) : msg.payload;
-      if (!UUID.test(integrationId)) return;
-      this.handlers?.wake(integrationId, { retryNow });
-    });
-    client
-      .connect()
-      .then(() => client.query(`LISTEN ${client.escapeIdentifier(SYNC_NOTIFY_CHANNEL)}`))
-      .then(() => {
+  private listen(): void {
+    if (!this.config.databaseUrl) return;
+    this.listener = new PgListener({
+      connectionString: this.config.databaseUrl,
+      applicationName: 'neon-auth-control-plane-sync-listen',
+      channels: [SYNC_NOTIFY_CHANNEL],
+      logger: this.logger,
+      name: 'sync',
+      onNotification: (_channel, payload) => {
+        if (!this.started) return;
+        const retryNow = payload.endsWith(RETRY_NOW_SUFFIX);
+        const integrationId = retryNow ? payload.slice(0, -RETRY_NOW_SUFFIX.length) : payload;
+        if (!UUID.test(integrationId)) return;
+        this.handlers?.wake(integrationId, { retryNow });
+      },
+      onListening: (_listener, reconnected) => {
         // Notifications sent while disconnected are lost: sweep for their events.
-        if (attempt > 0) this.handlers?.sweep().catch((err) => this.logger.debug({ err }, 'sync: sweep after reconnecting failed; the periodic sweep will retry'));
-        attempt = 0;
-      })
-      .catch(retry);
+        if (reconnected) this.handlers?.sweep().catch((err) => this.logger.debug({ err }, 'sync: sweep after reconnecting failed; the periodic sweep will retry'));
+      },
+    });
+    this.listener.start();
   }
 }

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClusterEventsModule } from '../common/cluster-events.js';
 import { NeonAuthIntegrationResolverModule } from '../neon-auth/integrations/integration-resolver.module.js';
 import { NeonAuthUsersSyncModule } from '../neon-auth/users-sync/users-sync.module.js';
 import { ProvidersModule } from '../providers/providers.module.js';
@@ -20,7 +21,7 @@ import { WebhookIntakeService } from './webhook-intake.service.js';
  * Must not import from src/stack-auth (the provider is reached only through its webhooks and the port).
  */
 @Module({
-  imports: [NeonAuthIntegrationResolverModule, NeonAuthUsersSyncModule, ProvidersModule, SyncReconcilerModule, SyncStatusModule, SyncMetricsModule],
+  imports: [ClusterEventsModule, NeonAuthIntegrationResolverModule, NeonAuthUsersSyncModule, ProvidersModule, SyncReconcilerModule, SyncStatusModule, SyncMetricsModule],
   providers: [SyncQueue, SyncInboxStore, SyncApplierService, SyncConfirmationService, SyncIntegrations, WebhookIntakeService],
   exports: [SyncQueue, SyncApplierService, WebhookIntakeService],
 })

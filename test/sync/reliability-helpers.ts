@@ -10,7 +10,8 @@ import { SecretsService } from '../../src/common/secrets.js';
 import type { AppConfig } from '../../src/config/config.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { seededRandom } from '../helpers/random.js';
-import { adminQuery } from '../helpers/test-db.js';
+import { makeTempDir } from '../helpers/server-process.js';
+import { adminQuery, testAdminUrl } from '../helpers/test-db.js';
 import { enableAuth, newAuthProject, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
 import { inbox, integrationOf, signed, waitFor, type Delivery } from './receiver-helpers.js';
 
@@ -381,6 +382,26 @@ export function repeatedStateProblems(log: LoggedWrite[], current: Map<string, R
 
 // ---------------------------------------------------------------------------------------------------
 // Child server processes
+
+/**
+ * The environment of a server process on the control-plane database `databaseUrl` (branch databases on the test
+ * server, a data directory of its own, info logs), serving on `port`, which PUBLIC_URL names; `extra` is added.
+ * Replicas share `key` (the bootstrap key) and `secretsKey`.
+ */
+export function replicaEnv(o: { databaseUrl: string; key: string; secretsKey: string; port: number }, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    DATABASE_URL: o.databaseUrl,
+    COMPUTE_DATABASE_URL: testAdminUrl(),
+    DATA_DIR: makeTempDir(),
+    BOOTSTRAP_API_KEY: o.key,
+    BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
+    SECRETS_KEY: o.secretsKey,
+    PORT: String(o.port),
+    PUBLIC_URL: `http://127.0.0.1:${o.port}`,
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
 
 /** The integration of a branch and its webhook secret, read from the control-plane database with SECRETS_KEY. */
 export async function integrationFromDb(databaseUrl: string, secretsKey: string, projectId: string, branchId: string): Promise<{ id: string; secret: string }> {

@@ -4,8 +4,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { generateApiKeySecret } from '../../src/iam/api-key-secret.js';
-import { cleanupServers, freePort, makeTempDir, startServer, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabase, dropTestDatabase, testAdminUrl } from '../helpers/test-db.js';
+import { cleanupServers, freePort, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/test-db.js';
 import { ownerSql } from '../neon-auth/users-helpers.js';
 import {
   converge,
@@ -19,6 +19,7 @@ import {
   projectWithAuth,
   providerState,
   readWriteLog,
+  replicaEnv,
   repeatedStateProblems,
   seededRandom,
   shuffle,
@@ -45,19 +46,7 @@ describe(`sync reliability: two replicas on one control-plane database (seed ${S
     replicas = await Promise.all(
       [0, 1].map(async () => {
         const port = await freePort();
-        return startServer({
-          DATABASE_URL: database.url,
-          COMPUTE_DATABASE_URL: testAdminUrl(),
-          DATA_DIR: makeTempDir(),
-          BOOTSTRAP_API_KEY: key,
-          BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
-          SECRETS_KEY: secretsKey,
-          PORT: String(port),
-          PUBLIC_URL: `http://127.0.0.1:${port}`,
-          LOG_LEVEL: 'info',
-          SYNC_RETRY_DELAY_SECONDS: '1',
-          SYNC_POLL_SECONDS: '1',
-        });
+        return startServer(replicaEnv({ databaseUrl: database.url, key, secretsKey, port }, { SYNC_RETRY_DELAY_SECONDS: '1', SYNC_POLL_SECONDS: '1' }));
       }),
     );
   });

@@ -5,8 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { generateApiKeySecret } from '../../src/iam/api-key-secret.js';
-import { cleanupServers, freePort, makeTempDir, startServer, type ServerProcess } from '../helpers/server-process.js';
-import { createTestDatabase, dropTestDatabase, testAdminUrl } from '../helpers/test-db.js';
+import { cleanupServers, freePort, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { createTestDatabase, dropTestDatabase } from '../helpers/test-db.js';
 import { ownerSql } from '../neon-auth/users-helpers.js';
 import {
   converge,
@@ -21,6 +21,7 @@ import {
   projectWithAuth,
   providerState,
   readWriteLog,
+  replicaEnv,
   repeatedStateProblems,
   seededRandom,
   shuffle,
@@ -48,19 +49,8 @@ describe(`sync reliability: SIGKILL during a burst, then restart (seed ${SEED})`
   beforeAll(async () => {
     database = await createTestDatabase();
     const port = await freePort();
-    env = {
-      DATABASE_URL: database.url,
-      COMPUTE_DATABASE_URL: testAdminUrl(),
-      DATA_DIR: makeTempDir(),
-      BOOTSTRAP_API_KEY: key,
-      BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
-      SECRETS_KEY: secretsKey,
-      PORT: String(port), // the same on restart: PUBLIC_URL (the provider's base URL) names it
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      LOG_LEVEL: 'info',
-      SYNC_RETRY_DELAY_SECONDS: '1',
-      SYNC_POLL_SECONDS: '1',
-    };
+    // The same port on restart: PUBLIC_URL (the provider's base URL) names it.
+    env = replicaEnv({ databaseUrl: database.url, key, secretsKey, port }, { SYNC_RETRY_DELAY_SECONDS: '1', SYNC_POLL_SECONDS: '1' });
     server = await startServer(env);
   });
   afterAll(async () => {

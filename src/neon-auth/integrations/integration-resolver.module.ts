@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClusterEventsModule } from '../../common/cluster-events.js';
 import { ProjectsModule } from '../../projects/projects.module.js';
 import { ProvidersModule } from '../../providers/providers.module.js';
 import { NeonAuthIntegrationResolver } from './integration-resolver.js';
@@ -9,7 +10,7 @@ import { NeonAuthTransferStatusService } from './transfer-status.service.js';
  * sync engine need of integrations, without the endpoints. Import this module, not NeonAuthIntegrationsModule.
  */
 @Module({
-  imports: [ProjectsModule, ProvidersModule],
+  imports: [ClusterEventsModule, ProjectsModule, ProvidersModule],
   providers: [NeonAuthIntegrationResolver, NeonAuthTransferStatusService],
   exports: [NeonAuthIntegrationResolver],
 })

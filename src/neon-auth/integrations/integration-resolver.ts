@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, type EntityManager } from 'typeorm';
+import { ClusterEvents } from '../../common/cluster-events.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
 import { SecretsService } from '../../common/secrets.js';
@@ -13,6 +14,13 @@ import { AuthProviderRegistry } from '../../providers/providers.module.js';
 import { providerErrorToApi } from '../provider-errors.js';
 import { NeonAuthIntegrationEntity } from './integration.entity.js';
 import { NeonAuthTransferStatusService } from './transfer-status.service.js';
+
+/**
+ * The cluster-event topic of integrations: the trigger on `neon_auth_integrations` (migration
+ * IntegrationChangeEvents) announces every insert, update and delete with the integration id as key, in the
+ * writing transaction. Caches of integrations (ClusterCache) subscribe to it.
+ */
+export const NEON_AUTH_INTEGRATION_TOPIC = 'neon_auth_integration';
 
 /** What an enable listener learns: the new integration and whether it connected an existing provider project. */
 export interface IntegrationEnabled {
@@ -52,7 +60,9 @@ export interface ManagedProjectRequirement {
  * - decrypted credentials and webhook secret (encrypted bound to the integration id: a copied ciphertext fails);
  * - the provider adapter (`providerOf`, with the one provider-error mapping) and the branch database;
  * - the ownership state, brought up to date with the provider on read, and the managed-project precondition;
- * - enable / disable listeners, so modules that build on integrations react without integrations importing them.
+ * - enable / disable listeners, so modules that build on integrations react without integrations importing them;
+ *   and, before an enable or a disable answers, the wait until every replica has dropped what it cached of the
+ *   integration (ClusterEvents.settle; the change itself is announced by the table's trigger).
  */
 @Injectable()
 export class NeonAuthIntegrationResolver {
@@ -65,6 +75,7 @@ export class NeonAuthIntegrationResolver {
     private readonly registry: AuthProviderRegistry,
     private readonly branchDatabases: BranchDatabasesService,
     private readonly transferStatus: NeonAuthTransferStatusService,
+    private readonly cluster: ClusterEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -79,22 +90,30 @@ export class NeonAuthIntegrationResolver {
     this.enabledListeners.push(listener);
   }
 
-  /** `listener(integrationId)` runs right after a disable committed (in this process), e.g. to drop cached state. */
+  /** `listener(integrationId)` runs right after a disable committed (in this process); other processes hear of it through NEON_AUTH_INTEGRATION_TOPIC. */
   onDisabled(listener: (integrationId: string) => void): void {
     this.disabledListeners.push(listener);
   }
 
-  /** Tells the enable listeners (not awaited; a failure is logged). */
-  notifyEnabled(event: IntegrationEnabled): void {
+  /**
+   * After an enable committed: tells the enable listeners (not awaited; a failure is logged), then waits until every
+   * replica has taken the change (so none still holds what it cached of the id; bounded; never throws).
+   */
+  async notifyEnabled(event: IntegrationEnabled): Promise<void> {
     for (const listener of this.enabledListeners) {
       Promise.resolve()
         .then(() => listener(event))
         .catch((err: unknown) => this.logger.warn({ err, integrationId: event.integrationId }, 'neon auth: an enable listener failed'));
     }
+    await this.cluster.settle();
   }
 
-  /** Tells the disable listeners (synchronously; a failure is logged). */
-  notifyDisabled(integrationId: string): void {
+  /**
+   * After a disable committed: tells the disable listeners (synchronously; a failure is logged), then waits until
+   * every replica has dropped what it cached of the integration, so none takes its webhooks in any more once the
+   * disable answers (bounded by INVALIDATION_ACK_TIMEOUT_MS; never throws).
+   */
+  async notifyDisabled(integrationId: string): Promise<void> {
     for (const listener of this.disabledListeners) {
       try {
         listener(integrationId);
@@ -102,6 +121,7 @@ export class NeonAuthIntegrationResolver {
         this.logger.warn({ err, integrationId }, 'neon auth: a disable listener failed');
       }
     }
+    await this.cluster.settle();
   }
 
   // ---- lookups ----

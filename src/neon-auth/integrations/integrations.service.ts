@@ -306,7 +306,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       { projectId: project.id, branchId, integrationId: plan.integrationId, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId, reattached: side.reattached },
       side.reattached ? 'neon auth enabled again: the provider project kept by the last disable is reattached' : 'neon auth enabled',
     );
-    this.resolver.notifyEnabled({ integrationId: plan.integrationId, projectId: project.id, branchId, manual: manual !== undefined || side.reattached });
+    await this.resolver.notifyEnabled({ integrationId: plan.integrationId, projectId: project.id, branchId, manual: manual !== undefined || side.reattached });
     const response: NeonAuthCreateIntegrationResponseDto = {
       auth_provider: provider.kind,
       auth_provider_project_id: side.providerProjectId,
@@ -386,7 +386,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       });
       return integration;
     });
-    this.resolver.notifyDisabled(integration.id);
+    await this.resolver.notifyDisabled(integration.id);
     this.logger.info(
       { projectId, branchId, integrationId: integration.id, deleteData, ownedBy: integration.ownedBy, providerProjectId: integration.providerProjectId },
       'neon auth disabled',
