@@ -40,6 +40,12 @@ export interface ProvisionRequest {
   neonProjectId?: string;
   branchId?: string;
   databaseName?: string;
+  /**
+   * Makes the call repeatable: a second provision with the same key answers the project the first one made (with a
+   * new admin key) instead of a new one, so a caller that died before recording the answer can find the project
+   * again. The embedded provider and mock honour it; a Stack Auth server that does not makes a new project.
+   */
+  idempotencyKey?: string;
 }
 
 export interface ProvisionedProject {

@@ -303,6 +303,20 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
     expect(await providerHas('mock', active.auth_provider_project_id)).toBe(false);
   });
 
+  it('provisioning twice with one idempotency key answers the same project (for both adapters); another key, another project', async () => {
+    for (const kind of ['stack', 'mock'] as const) {
+      const first = await adapter(kind).provisionManagedProject({ displayName: 'keyed', idempotencyKey: `k-${kind}` });
+      const again = await adapter(kind).provisionManagedProject({ displayName: 'keyed', idempotencyKey: `k-${kind}` });
+      const other = await adapter(kind).provisionManagedProject({ displayName: 'keyed', idempotencyKey: `other-${kind}` });
+      expect(again.providerProjectId).toBe(first.providerProjectId);
+      expect(other.providerProjectId).not.toBe(first.providerProjectId);
+      // The repeat's admin key works on the same project.
+      await adapter(kind).deleteManagedProject(again.credentials);
+      expect(await providerHas(kind, first.providerProjectId)).toBe(false);
+      await adapter(kind).deleteManagedProject(other.credentials);
+    }
+  });
+
   it('deleting a gone project is a success for both adapters (idempotent)', async () => {
     for (const kind of ['stack', 'mock'] as const) {
       const made = await adapter(kind).provisionManagedProject({ displayName: 'twice' });

@@ -199,6 +199,8 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
       act: (ctx) => call(ctx, 'DELETE', `/projects/${ctx.doomed}`),
     },
     disableStep('neon_auth.disable:forwarded'),
+    // Between the provider's answer and the plan's write: the undo finds the project again by its idempotency key.
+    enableStep('neon_auth.enable:provisioned'),
   ];
 
   it(`every step of every operation (${steps.length} crash points): after the restart nothing is orphaned, half-done or misreported`, async () => {

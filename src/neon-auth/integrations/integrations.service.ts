@@ -24,6 +24,7 @@ import {
   type AuthProvider,
   type AuthProviderKind,
   type ProviderCredentials,
+  type ProvisionRequest,
 } from '../../providers/auth-provider.port.js';
 import { mockJwksUrl } from '../../providers/mock/mock-provider.adapter.js';
 import { authorizeNeonAuthProject, type ProjectAccess } from '../access.js';
@@ -78,6 +79,8 @@ interface EnablePlan {
   reattach: boolean;
   /** Manual setup: the caller's provider project, its secret server key and webhook secret sealed. */
   manual: { baseUrl: string; projectId: string; credentialsEncrypted: string; webhookSecretEncrypted: string | null } | null;
+  /** Set just before the provider is asked for a project (keyed by the operation id). */
+  provisionStarted?: boolean;
   /** Recorded as soon as the provider project exists (so an undo can delete it). */
   sealed?: SealedSide;
   /** Whether the schema neon_auth existed before this operation touched the database. */
@@ -461,7 +464,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     }
     if (!result) {
       const project = await this.db.getRepository(ProjectEntity).findOneByOrFail({ id: plan.projectId });
-      result = { ...(await this.provisionManaged(provider, project, plan.branchId, target, run)), reattached: false };
+      result = { ...(await this.provisionManaged(provider, project, target, run)), reattached: false };
     }
     if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
     await this.usersSync.provision(target);
@@ -511,7 +514,8 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     return undefined;
   }
 
-  private async undoEnable({ plan }: RunningOperation<EnablePlan>): Promise<void> {
+  private async undoEnable(run: RunningOperation<EnablePlan>): Promise<void> {
+    const plan = run.plan;
     let target: BranchDatabase | undefined;
     try {
       target = await this.branchDatabases.resolve(plan.projectId, plan.branchId, plan.databaseName);
@@ -522,11 +526,20 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     if (target && plan.schemaExisted === false) await this.usersSync.deprovision(target, { deleteData: true });
     if (!plan.reattach) await this.db.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: plan.integrationId });
     // The provider project this operation created (never a kept or user-owned one) goes too: nothing refers to it.
+    const provider = this.resolver.providerFor(plan.authProvider);
     const sealed = plan.sealed;
     if (sealed && sealed.ownedBy === 'neon' && !plan.reattach) {
       const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: sealed.credentialsEncrypted } as NeonAuthIntegrationEntity);
-      await this.resolver.providerFor(plan.authProvider).deleteManagedProject(credentials);
+      await provider.deleteManagedProject(credentials);
       this.logger.info({ provider: plan.authProvider, providerProjectId: sealed.providerProjectId }, 'neon auth enable undone: deleted the managed provider project it created');
+    } else if (plan.provisionStarted && !plan.reattach && !plan.manual) {
+      // The process died between the provider's answer and recording it: the same idempotency key answers that project.
+      const again = await provider.provisionManagedProject(this.provisionRequest(run));
+      await provider.deleteManagedProject(again.credentials);
+      this.logger.info(
+        { provider: plan.authProvider, providerProjectId: again.providerProjectId },
+        'neon auth enable undone: deleted the managed provider project it may have created (found again by its idempotency key)',
+      );
     }
   }
 
@@ -556,14 +569,15 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
   private async provisionManaged(
     provider: AuthProvider,
     project: ProjectEntity,
-    branchId: string,
     target: BranchDatabase,
     run: RunningOperation<EnablePlan>,
   ): Promise<ProviderSide> {
     const integrationId = run.plan.integrationId;
+    await run.save({ provisionStarted: true });
     const provisioned = await callProvider(() =>
-      provider.provisionManagedProject({ displayName: project.name, neonProjectId: project.id, branchId, databaseName: target.name }),
+      provider.provisionManagedProject({ ...this.provisionRequest(run), displayName: project.name, databaseName: target.name }),
     );
+    this.crash.reach('neon_auth.enable:provisioned');
     const side: ProviderSide = {
       providerProjectId: provisioned.providerProjectId,
       credentials: provisioned.credentials,
@@ -581,6 +595,11 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     this.crash.reach('neon_auth.enable:webhook');
     side.sdkKeys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(provisioned.credentials) : null;
     return side;
+  }
+
+  /** The provision call of an enable: keyed by the operation, so a repeat (the undo after a crash) finds its project. */
+  private provisionRequest(run: RunningOperation<EnablePlan>): ProvisionRequest {
+    return { displayName: run.plan.name ?? run.plan.projectId, neonProjectId: run.plan.projectId, branchId: run.plan.branchId, idempotencyKey: `neon-auth-enable:${run.op.id}` };
   }
 
   /** The columns of a provider side as stored in an enable's plan (secrets sealed for the integration). */

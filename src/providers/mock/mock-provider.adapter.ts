@@ -118,15 +118,19 @@ export class MockProviderAdapter implements AuthProvider {
       throw new ProviderRequestRejected('provision project: display name must be 1 to 256 characters', 400);
     }
     const repo = this.db.getRepository(MockProviderProjectEntity);
+    const provisionKey = request.idempotencyKey ?? null;
     for (let attempt = 1; ; attempt++) {
+      const earlier = provisionKey === null ? null : await repo.findOneBy({ provisionKey });
       const n = await repo.countBy({ displayName });
-      const id = nameUuid(`project\0${displayName}\0${n}`);
-      try {
-        await repo.insert({ id, displayName, ownedBy: 'neon', transferStatus: 'none', transferLinks: 0, keyGeneration: 0, webhookUrls: [], deletedAt: null });
-      } catch (err) {
-        // Another replica took this id at the same moment: count again.
-        if (isPrimaryKeyViolation(err) && attempt < MAX_ID_ATTEMPTS) continue;
-        throw err;
+      const id = earlier?.id ?? nameUuid(`project\0${displayName}\0${n}`);
+      if (!earlier) {
+        try {
+          await repo.insert({ id, displayName, ownedBy: 'neon', transferStatus: 'none', transferLinks: 0, keyGeneration: 0, webhookUrls: [], provisionKey, deletedAt: null });
+        } catch (err) {
+          // Another replica took this id (or this key) at the same moment: look again.
+          if ((isPrimaryKeyViolation(err) || isUniqueViolation(err)) && attempt < MAX_ID_ATTEMPTS) continue;
+          throw err;
+        }
       }
       const credentials: ProviderCredentials = {
         baseUrl: MOCK_PROVIDER_BASE_URL,

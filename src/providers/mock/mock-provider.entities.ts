@@ -32,6 +32,10 @@ export class MockProviderProjectEntity {
   @Column({ name: 'webhook_urls', type: 'jsonb', default: () => "'[]'" })
   webhookUrls!: string[];
 
+  /** The idempotency key of the provision call that made it (a repeat answers this project, or its tombstone). */
+  @Column({ name: 'provision_key', type: 'text', nullable: true, unique: true })
+  provisionKey!: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
 

@@ -87,7 +87,7 @@ export class StackProviderAdapter implements AuthProvider {
       method: 'POST',
       baseUrl: this.integrationBaseUrl,
       path: '/integrations/neon/projects/provision',
-      headers: { authorization: this.basicAuthorization() },
+      headers: { authorization: this.basicAuthorization(), ...(request.idempotencyKey ? { 'idempotency-key': request.idempotencyKey } : {}) },
       body: { display_name: request.displayName },
       operation: 'provision project',
     });

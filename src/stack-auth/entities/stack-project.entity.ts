@@ -49,6 +49,10 @@ export class StackProjectEntity {
   ownedBy!: 'neon' | 'user';
 
   /** The provider account that owns the project after a transfer. */
+  /** The Idempotency-Key of the provision call that made it (a repeat answers this project). */
+  @Column({ name: 'provision_key', type: 'text', nullable: true, unique: true })
+  provisionKey!: string | null;
+
   @Column({ name: 'owner_email', type: 'text', nullable: true })
   ownerEmail!: string | null;
 

@@ -20,8 +20,8 @@ export class NeonIntegrationController {
   @Post('projects/provision')
   @HttpCode(200)
   @IntegrationClientAuth()
-  provisionProject(@Body() body: ProvisionProjectDto) {
-    return this.integration.provision(body);
+  provisionProject(@Body() body: ProvisionProjectDto, @Headers('idempotency-key') idempotencyKey?: string) {
+    return this.integration.provision(body, idempotencyKey);
   }
 
   @Post('api-keys')

@@ -34,8 +34,11 @@ export class NeonIntegrationService {
    * provider always keeps its users itself (Stack Auth's "hosted" source of truth); users reach Neon
    * databases through the signed webhooks.
    */
-  async provision(body: ProvisionProjectDto): Promise<{ project_id: string; super_secret_admin_key: string }> {
-    const { project, superSecretAdminKey } = await this.provisioning.provisionProject(body.display_name);
+  async provision(body: ProvisionProjectDto, idempotencyKey?: string): Promise<{ project_id: string; super_secret_admin_key: string }> {
+    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 255)) {
+      throw new StackStatusError(400, 'Idempotency-Key must be 1 to 255 characters.');
+    }
+    const { project, superSecretAdminKey } = await this.provisioning.provisionProject(body.display_name, undefined, idempotencyKey ?? null);
     return { project_id: project.id, super_secret_admin_key: superSecretAdminKey };
   }
 

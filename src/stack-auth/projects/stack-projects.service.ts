@@ -27,9 +27,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class StackProjectsService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
-  async create(tx: EntityManager, displayName: string, description = ''): Promise<StackProjectEntity> {
+  async create(tx: EntityManager, displayName: string, description = '', provisionKey: string | null = null): Promise<StackProjectEntity> {
     const repo = tx.getRepository(StackProjectEntity);
-    return repo.save(repo.create({ displayName, description, config: { ...DEFAULT_PROJECT_CONFIG }, ownedBy: 'neon', ownerEmail: null }));
+    return repo.save(repo.create({ displayName, description, config: { ...DEFAULT_PROJECT_CONFIG }, ownedBy: 'neon', ownerEmail: null, provisionKey }));
   }
 
   async find(projectId: string): Promise<StackProjectEntity | null> {
