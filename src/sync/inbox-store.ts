@@ -5,7 +5,7 @@ import { LOGGER } from '../common/logger.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
 import type { SyncSettings } from './sync-settings.js';
-import { micros } from './versions.js';
+import { micros } from '../common/db-clock.js';
 import { APPLIED_EVENT_TYPES, type InboxRow, type UserHistory } from './write-plan.js';
 
 /** A batch read for applying: its rows, those the applier writes, and their users' history. */

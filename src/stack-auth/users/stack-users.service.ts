@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash as bcryptHash, hashSync as bcryptHashSync, verify as bcryptVerify } from '@node-rs/bcrypt';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { databaseNow } from '../../common/db-clock.js';
 import { isUniqueViolation } from '../../common/db-errors.js';
 import { SecretsService } from '../../common/secrets.js';
 import { StackSessionEntity } from '../entities/stack-session.entity.js';
@@ -191,7 +192,9 @@ export class StackUsersService {
     const provider = input.oauth_providers?.[0];
     // No OAuth provider is configured in an embedded project (Stack Auth's check against its config).
     if (provider) throw new StackStatusError(400, `OAuth provider ${provider.id} not found`);
-    const now = new Date();
+    // The control-plane database's clock (this provider's database), not this process's: sign-up times take part in
+    // ordering users_sync versions.
+    const now = new Date(await databaseNow(tx));
     const entity = tx.getRepository(StackUserEntity).create({
       projectId,
       displayName: input.display_name || null,
@@ -327,7 +330,7 @@ export class StackUsersService {
       if (input.is_anonymous === false && old.isAnonymous) {
         // An anonymous user who becomes a regular one signs up now.
         next.isAnonymous = false;
-        next.signedUpAt = new Date();
+        next.signedUpAt = new Date(await databaseNow(tx));
       }
       next.restrictedByAdmin = restricted;
       if (texts.reason !== undefined) next.restrictedByAdminReason = texts.reason;
