@@ -56,10 +56,10 @@ interface Run {
  * requested, on the control-plane database's clock like every other version, so a webhook carrying a later
  * change always wins, and a stale read never overwrites it).
  *
- * Deletion is only ever inferred from a listing that provably reached the end. Stack Auth (and the
- * embedded provider, and the mock) page with "the id of the previous page's last user" as cursor: when
- * that user is deleted between two pages, the next page comes back EMPTY with no next cursor — it looks
- * exactly like the end of the list. So a listing whose last page was empty after a cursor counts as
+ * Deletion is only ever inferred from a listing that provably reached the end. Stack Auth pages with "the
+ * id of the previous page's last user" as cursor: when that user is deleted between two pages, the next
+ * page comes back EMPTY with no next cursor — it looks exactly like the end of the list. (The embedded
+ * provider's keyset cursor and the mock's tombstones go on after such a deletion; a real Stack Auth does not.) So a listing whose last page was empty after a cursor counts as
  * complete only if the cursor's user still exists (provider.getUser); otherwise the listing is restarted
  * (up to MAX_LISTINGS times) and, if none completes, nothing is deleted (`complete: false`). Every
  * deletion candidate is then re-checked with provider.getUser, and only ProviderUserNotFound deletes.
