@@ -103,6 +103,8 @@ export interface AppConfig {
   stackAuthWebhookPollSeconds: number;
   /** First retry delay of a failed webhook delivery (seconds); later retries back off exponentially. */
   stackAuthWebhookRetryDelaySeconds: number;
+  /** How often the embedded provider deletes expired and revoked sessions (refresh tokens), in seconds. */
+  stackAuthPruneIntervalSeconds: number;
   /** How often the users_sync reconciler runs per Neon Auth integration (seconds); 0 turns the schedule off. */
   neonAuthReconcileIntervalSeconds: number;
   /** Bearer token that GET /metrics requires; unset means: /metrics is not served (404). */
@@ -171,6 +173,7 @@ export const ENVIRONMENT_VARIABLES = [
   'STACK_AUTH_URL',
   'STACK_AUTH_WEBHOOK_POLL_SECONDS',
   'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
+  'STACK_AUTH_PRUNE_INTERVAL_SECONDS',
   'NEON_AUTH_RECONCILE_INTERVAL_SECONDS',
   'OUTBOUND_ALLOWED_HOSTS',
   'SYNC_ENGINE',
@@ -275,6 +278,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
+  const stackAuthPruneIntervalSeconds = int('STACK_AUTH_PRUNE_INTERVAL_SECONDS', 600, 1, 86_400);
   const neonAuthReconcileIntervalSeconds = int('NEON_AUTH_RECONCILE_INTERVAL_SECONDS', 3600, 0, 7 * 86400);
   const outboundAllowList = parseOutboundAllowList(str('OUTBOUND_ALLOWED_HOSTS'));
   for (const problem of outboundAllowList.problems) problems.push(`OUTBOUND_ALLOWED_HOSTS: ${problem}`);
@@ -345,6 +349,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,
+    stackAuthPruneIntervalSeconds,
     neonAuthReconcileIntervalSeconds,
     metricsToken,
     invalidationAckTimeoutMs,
