@@ -69,8 +69,10 @@ export interface AppConfig {
   syncRetryDelaySeconds: number;
   /** How often idle sync workers look for due retries, in seconds. */
   syncPollSeconds: number;
-  /** SYNC_INBOX_RETENTION_DAYS: applied and skipped inbox events are pruned after this many days (deletions are kept). */
+  /** SYNC_INBOX_RETENTION_DAYS: applied and skipped inbox events are pruned after this many days (deletions: see below). */
   syncInboxRetentionDays: number;
+  /** SYNC_INBOX_DELETION_RETENTION_DAYS: applied `user.deleted` inbox events are pruned after this many days. */
+  syncInboxDeletionRetentionDays: number;
   /** Most projects one organization may have (PROJECTS_LIMIT; 0: no limit). */
   projectsLimit: number;
   /** Most branches one project may have, its default branch included (BRANCHES_LIMIT; 0: no limit). */
@@ -181,6 +183,7 @@ export const ENVIRONMENT_VARIABLES = [
   'SYNC_RETRY_DELAY_SECONDS',
   'SYNC_POLL_SECONDS',
   'SYNC_INBOX_RETENTION_DAYS',
+  'SYNC_INBOX_DELETION_RETENTION_DAYS',
   'METRICS_TOKEN',
   'OPERATIONS_RECONCILE_SECONDS',
   'NEON_TEST_CRASH_AT',
@@ -292,6 +295,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
   const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
   const syncInboxRetentionDays = int('SYNC_INBOX_RETENTION_DAYS', 7, 1, 3650);
+  const syncInboxDeletionRetentionDays = int('SYNC_INBOX_DELETION_RETENTION_DAYS', 30, 1, 3650);
   const projectsLimit = int('PROJECTS_LIMIT', 100, 0, 1_000_000);
   const branchesLimit = int('BRANCHES_LIMIT', 100, 0, 1_000_000);
   const databasesLimit = int('DATABASES_LIMIT', 20, 0, 1_000_000);
@@ -337,6 +341,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncRetryDelaySeconds,
     syncPollSeconds,
     syncInboxRetentionDays,
+    syncInboxDeletionRetentionDays,
     projectsLimit,
     branchesLimit,
     databasesLimit,

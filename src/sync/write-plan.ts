@@ -33,6 +33,11 @@ export interface WritePlan {
   /** Deletion time -> ids. */
   deletes: Map<string, string[]>;
   toConfirm: Set<string>;
+  /**
+   * Users of `upserts` whose deletion the inbox does not hold (never deleted, or its row was pruned): the writer
+   * checks users_sync for them, so that a create or update never revives a deleted user (see SyncInboxStore.prune).
+   */
+  deletionUnknown: Set<string>;
 }
 
 /**
@@ -43,7 +48,7 @@ export interface WritePlan {
  * arrival time. Rows of event types outside APPLIED_EVENT_TYPES must be left out by the caller.
  */
 export function planWrites(rows: InboxRow[], history: Map<string, UserHistory>): WritePlan {
-  const plan: WritePlan = { upserts: [], deletes: new Map(), toConfirm: new Set() };
+  const plan: WritePlan = { upserts: [], deletes: new Map(), toConfirm: new Set(), deletionUnknown: new Set() };
   for (const r of rows) {
     const userId = r.user_id;
     const h = history.get(userId);
@@ -57,6 +62,7 @@ export function planWrites(rows: InboxRow[], history: Map<string, UserHistory>):
     if (h && h.events > 1) plan.toConfirm.add(userId);
     if (h?.deletedUs != null && Number(r.received_us) > h.deletedUs) continue;
     plan.upserts.push({ id: userId, json: r.data, updatedAt: versionOf(r), deletedAt: null });
+    if (h?.deletedUs == null) plan.deletionUnknown.add(userId);
   }
   return plan;
 }

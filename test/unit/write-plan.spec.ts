@@ -131,6 +131,16 @@ describe('planWrites: what one batch writes', () => {
     expect(plan.upserts.map((u) => u.id)).toEqual(['once', 'twice', 'unknown']);
   });
 
+  it('marks the upserted users whose deletion the inbox does not hold, for the writer to check against users_sync', () => {
+    const deletedUs = SIGN_UP_US + 1_000_000;
+    const plan = planWrites(
+      [row('user.updated', 'fresh', SIGN_UP_US + 10), row('user.updated', 'before-delete', deletedUs - 1), row('user.updated', 'after-delete', deletedUs + 1)],
+      history({ fresh: { events: 1, deletedUs: null }, 'before-delete': { events: 2, deletedUs }, 'after-delete': { events: 2, deletedUs } }),
+    );
+    expect(plan.upserts.map((u) => u.id)).toEqual(['fresh', 'before-delete']);
+    expect([...plan.deletionUnknown]).toEqual(['fresh']);
+  });
+
   it('a deletion on its own asks no confirmation (Stack Auth never reuses an id: a deletion is final)', () => {
     const plan = planWrites([row('user.deleted', 'u1', SIGN_UP_US + 10)], history({ u1: { events: 4, deletedUs: SIGN_UP_US + 10 } }));
     expect(plan.toConfirm.size).toBe(0);
