@@ -10,6 +10,8 @@ import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
 export interface AppConfig {
   /** TCP port of the HTTP server. */
   port: number;
+  /** TCP port of the sync worker's /metrics and /health (`npm run worker`; WORKER_PORT). */
+  workerPort: number;
   /** Interface the HTTP server binds to. */
   host: string;
   /** Base URL the server hands out in links (no trailing slash). */
@@ -143,6 +145,7 @@ const METRICS_TOKEN_PATTERN = /^(?=.{16,512}$)[A-Za-z0-9\-._~+/]+=*$/;
 /** Every environment variable the server reads, with its meaning; README documents the same list. */
 export const ENVIRONMENT_VARIABLES = [
   'PORT',
+  'WORKER_PORT',
   'HOST',
   'PUBLIC_URL',
   'DATA_DIR',
@@ -222,6 +225,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 
   const port = int('PORT', 3000, 0, 65535);
+  const workerPort = int('WORKER_PORT', 3001, 0, 65535);
   const host = str('HOST') ?? '127.0.0.1';
   const publicUrlRaw = url('PUBLIC_URL', ['http:', 'https:']);
   const publicUrl = (publicUrlRaw ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`).replace(/\/+$/, '');
@@ -314,6 +318,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
+    workerPort,
     host,
     publicUrl,
     dataDir,
