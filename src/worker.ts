@@ -9,6 +9,7 @@ import type { AppConfig } from './config/config.js';
 import { EXIT_CONFIG, loadConfigOrExit, logStartFailure, stopOnSignals } from './common/process-lifecycle.js';
 import { migrateUnderLock } from './database/migrator.js';
 import { BootstrapService } from './iam/bootstrap.service.js';
+import { serveWorkerOps, type WorkerOpsServer } from './ops/worker-http.js';
 
 
 /**
@@ -19,6 +20,7 @@ import { BootstrapService } from './iam/bootstrap.service.js';
  * says for the API processes; SYNC_ENGINE=off is refused), its pg-boss retries and sweep, the LISTEN for
  * wake-ups, the reconciler's schedule. Migrations and the first-start bootstrap run under the same advisory
  * lock as the API's (migrateUnderLock). The worker never starts an embedded PostgreSQL: it needs DATABASE_URL.
+ * Its only HTTP is GET /metrics and /health on WORKER_PORT (src/ops/worker-http.ts), for scrapers and orchestrators.
  */
 async function main(): Promise<void> {
   let config = loadConfigOrExit();
@@ -31,16 +33,24 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
 
   let app: INestApplicationContext | undefined;
+  let ops: WorkerOpsServer | undefined;
   const stopping = stopOnSignals(logger, 'sync worker shutting down: finishing running applies', async () => {
+    await ops?.close();
     await app?.close();
   });
 
   try {
     app = await createWorker(config, logger);
     if (stopping()) return;
-    logger.info({ syncEngine: config.syncEngine }, 'sync worker started (no HTTP): applying users_sync events');
+    ops = await serveWorkerOps(app, config, logger);
+    if (stopping()) return;
+    logger.info(
+      { syncEngine: config.syncEngine, port: ops.port, host: config.host },
+      `sync worker started (no HTTP API): applying users_sync events; /metrics and /health on http://${config.host}:${ops.port}`,
+    );
   } catch (err) {
     logStartFailure(logger, err);
+    await ops?.close().catch(() => undefined);
     await app?.close().catch(() => undefined);
     process.exit(1);
   }

@@ -10,6 +10,8 @@ import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
 export interface AppConfig {
   /** TCP port of the HTTP server. */
   port: number;
+  /** TCP port of the sync worker's /metrics and /health (`npm run worker`; WORKER_PORT). */
+  workerPort: number;
   /** Interface the HTTP server binds to. */
   host: string;
   /** Base URL the server hands out in links (no trailing slash). */
@@ -69,8 +71,10 @@ export interface AppConfig {
   syncRetryDelaySeconds: number;
   /** How often idle sync workers look for due retries, in seconds. */
   syncPollSeconds: number;
-  /** SYNC_INBOX_RETENTION_DAYS: applied and skipped inbox events are pruned after this many days (deletions are kept). */
+  /** SYNC_INBOX_RETENTION_DAYS: applied and skipped inbox events are pruned after this many days (deletions: see below). */
   syncInboxRetentionDays: number;
+  /** SYNC_INBOX_DELETION_RETENTION_DAYS: applied `user.deleted` inbox events are pruned after this many days. */
+  syncInboxDeletionRetentionDays: number;
   /** Most projects one organization may have (PROJECTS_LIMIT; 0: no limit). */
   projectsLimit: number;
   /** Most branches one project may have, its default branch included (BRANCHES_LIMIT; 0: no limit). */
@@ -103,6 +107,8 @@ export interface AppConfig {
   stackAuthWebhookPollSeconds: number;
   /** First retry delay of a failed webhook delivery (seconds); later retries back off exponentially. */
   stackAuthWebhookRetryDelaySeconds: number;
+  /** How often the embedded provider deletes expired and revoked sessions (refresh tokens), in seconds. */
+  stackAuthPruneIntervalSeconds: number;
   /** How often the users_sync reconciler runs per Neon Auth integration (seconds); 0 turns the schedule off. */
   neonAuthReconcileIntervalSeconds: number;
   /** Bearer token that GET /metrics requires; unset means: /metrics is not served (404). */
@@ -139,6 +145,7 @@ const METRICS_TOKEN_PATTERN = /^(?=.{16,512}$)[A-Za-z0-9\-._~+/]+=*$/;
 /** Every environment variable the server reads, with its meaning; README documents the same list. */
 export const ENVIRONMENT_VARIABLES = [
   'PORT',
+  'WORKER_PORT',
   'HOST',
   'PUBLIC_URL',
   'DATA_DIR',
@@ -171,6 +178,7 @@ export const ENVIRONMENT_VARIABLES = [
   'STACK_AUTH_URL',
   'STACK_AUTH_WEBHOOK_POLL_SECONDS',
   'STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS',
+  'STACK_AUTH_PRUNE_INTERVAL_SECONDS',
   'NEON_AUTH_RECONCILE_INTERVAL_SECONDS',
   'OUTBOUND_ALLOWED_HOSTS',
   'SYNC_ENGINE',
@@ -178,6 +186,7 @@ export const ENVIRONMENT_VARIABLES = [
   'SYNC_RETRY_DELAY_SECONDS',
   'SYNC_POLL_SECONDS',
   'SYNC_INBOX_RETENTION_DAYS',
+  'SYNC_INBOX_DELETION_RETENTION_DAYS',
   'METRICS_TOKEN',
   'OPERATIONS_RECONCILE_SECONDS',
   'NEON_TEST_CRASH_AT',
@@ -216,6 +225,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   };
 
   const port = int('PORT', 3000, 0, 65535);
+  const workerPort = int('WORKER_PORT', 3001, 0, 65535);
   const host = str('HOST') ?? '127.0.0.1';
   const publicUrlRaw = url('PUBLIC_URL', ['http:', 'https:']);
   const publicUrl = (publicUrlRaw ?? `http://${host === '0.0.0.0' ? 'localhost' : host}:${port}`).replace(/\/+$/, '');
@@ -275,6 +285,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   const stackAuthWebhookPollSeconds = int('STACK_AUTH_WEBHOOK_POLL_SECONDS', 5, 1, 3600);
   const stackAuthWebhookRetryDelaySeconds = int('STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS', 5, 1, 3600);
+  const stackAuthPruneIntervalSeconds = int('STACK_AUTH_PRUNE_INTERVAL_SECONDS', 600, 1, 86_400);
   const neonAuthReconcileIntervalSeconds = int('NEON_AUTH_RECONCILE_INTERVAL_SECONDS', 3600, 0, 7 * 86400);
   const outboundAllowList = parseOutboundAllowList(str('OUTBOUND_ALLOWED_HOSTS'));
   for (const problem of outboundAllowList.problems) problems.push(`OUTBOUND_ALLOWED_HOSTS: ${problem}`);
@@ -288,6 +299,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const syncRetryDelaySeconds = int('SYNC_RETRY_DELAY_SECONDS', 1, 1, 3600);
   const syncPollSeconds = int('SYNC_POLL_SECONDS', 1, 1, 3600);
   const syncInboxRetentionDays = int('SYNC_INBOX_RETENTION_DAYS', 7, 1, 3650);
+  const syncInboxDeletionRetentionDays = int('SYNC_INBOX_DELETION_RETENTION_DAYS', 30, 1, 3650);
   const projectsLimit = int('PROJECTS_LIMIT', 100, 0, 1_000_000);
   const branchesLimit = int('BRANCHES_LIMIT', 100, 0, 1_000_000);
   const databasesLimit = int('DATABASES_LIMIT', 20, 0, 1_000_000);
@@ -306,6 +318,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   if (problems.length > 0) throw new ConfigError(problems);
   return {
     port,
+    workerPort,
     host,
     publicUrl,
     dataDir,
@@ -333,6 +346,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     syncRetryDelaySeconds,
     syncPollSeconds,
     syncInboxRetentionDays,
+    syncInboxDeletionRetentionDays,
     projectsLimit,
     branchesLimit,
     databasesLimit,
@@ -345,6 +359,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthUrl,
     stackAuthWebhookPollSeconds,
     stackAuthWebhookRetryDelaySeconds,
+    stackAuthPruneIntervalSeconds,
     neonAuthReconcileIntervalSeconds,
     metricsToken,
     invalidationAckTimeoutMs,

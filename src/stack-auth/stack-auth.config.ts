@@ -8,6 +8,10 @@ export interface StackAuthSettings {
   accessTokenTtlSeconds: number;
   /** Lifetime of refresh tokens (sessions), in seconds: Stack Auth's 365 days. */
   refreshTokenTtlSeconds: number;
+  /** How often expired and revoked sessions are deleted (STACK_AUTH_PRUNE_INTERVAL_SECONDS). */
+  pruneIntervalSeconds: number;
+  /** A user's last_active_at moves at most this often (seconds): activity is recorded to the minute, not per request. */
+  activityResolutionSeconds: number;
 }
 
 export function stackAuthSettings(config: AppConfig): StackAuthSettings {
@@ -15,6 +19,8 @@ export function stackAuthSettings(config: AppConfig): StackAuthSettings {
     baseUrl: `${config.publicUrl}/stack-auth`,
     accessTokenTtlSeconds: 600,
     refreshTokenTtlSeconds: 365 * 24 * 3600,
+    pruneIntervalSeconds: config.stackAuthPruneIntervalSeconds,
+    activityResolutionSeconds: 60,
   };
 }
 

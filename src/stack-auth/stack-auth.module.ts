@@ -4,8 +4,10 @@ import { StackAuthThrottle } from './auth/auth-throttle.service.js';
 import { StackAuthController } from './auth/auth.controller.js';
 import { OAuthTokenService } from './auth/oauth-token.service.js';
 import { PasswordAuthService } from './auth/password-auth.service.js';
+import { SessionPrunerService } from './auth/session-pruner.service.js';
 import { SessionsService } from './auth/sessions.service.js';
 import { TokensService } from './auth/tokens.service.js';
+import { UserActivityService } from './auth/user-activity.service.js';
 import { StackAuthGuard } from './http/stack-auth.guard.js';
 import { StackErrorFilter } from './http/stack-error.filter.js';
 import { IntegrationClientGuard } from './integrations/integration-client.guard.js';
@@ -32,7 +34,7 @@ import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js
   imports: [RateLimitModule],
   controllers: [StackProjectsController, StackInternalProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
   providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService, SessionsService, PasswordAuthService, StackAuthThrottle, OAuthTokenService,
-    IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService],
+    IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService, SessionPrunerService, UserActivityService],
   exports: [],
 })
 export class StackAuthModule {}

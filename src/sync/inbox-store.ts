@@ -5,7 +5,7 @@ import { LOGGER } from '../common/logger.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
 import type { SyncSettings } from './sync-settings.js';
-import { micros } from './versions.js';
+import { micros } from '../common/db-clock.js';
 import { APPLIED_EVENT_TYPES, type InboxRow, type UserHistory } from './write-plan.js';
 
 /** A batch read for applying: its rows, those the applier writes, and their users' history. */
@@ -111,18 +111,23 @@ export class SyncInboxStore {
   }
 
   /**
-   * Deletes up to PRUNE_BATCH applied or skipped inbox rows older than the retention, oldest first; answers
-   * how many. Kept: pending rows, dead letters (an admin's to replay) and deletions (the ordering rule reads
-   * a user's deletion to refuse late events; one small row per deleted user).
+   * Deletes up to PRUNE_BATCH applied or skipped inbox rows past their retention, oldest first; answers how many.
+   * A deletion (`user.deleted`) is kept for SYNC_INBOX_DELETION_RETENTION_DAYS, every other event for
+   * SYNC_INBOX_RETENTION_DAYS. Kept whatever their age: pending rows and dead letters (an admin's to replay).
+   *
+   * While a user's deletion is in the inbox, a create or update of that user arriving after it is not written (see
+   * planWrites). Once it is pruned, users_sync's soft-deleted row stands in for it: the applier writes no create or
+   * update over a deleted row of a user whose deletion the inbox no longer holds, and confirms that user with the
+   * provider instead (SyncApplierService.writeToBranch). So pruning deletions never lets a late event revive a user.
    */
   async prune(): Promise<number> {
     const { rowCount } = await this.queue.db.query(
       `DELETE FROM sync_inbox WHERE id IN (
          SELECT id FROM sync_inbox
-          WHERE status IN ('applied', 'skipped') AND event_type <> 'user.deleted'
-            AND received_at < clock_timestamp() - make_interval(days => $1)
-          ORDER BY id LIMIT $2)`,
-      [this.settings.retentionDays, PRUNE_BATCH],
+          WHERE status IN ('applied', 'skipped')
+            AND received_at < clock_timestamp() - make_interval(days => CASE WHEN event_type = 'user.deleted' THEN $2::int ELSE $1::int END)
+          ORDER BY id LIMIT $3)`,
+      [this.settings.retentionDays, this.settings.deletionRetentionDays, PRUNE_BATCH],
     );
     return rowCount ?? 0;
   }

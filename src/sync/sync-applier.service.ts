@@ -337,6 +337,9 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       const [written] = await Promise.allSettled([this.writeToBranch(destination, plan), marking]);
       if (written.status === 'rejected') throw written.reason;
       await marking;
+      // Creates and updates held back from deleted rows: the provider settles them.
+      for (const id of written.value) plan.toConfirm.add(id);
+      if (written.value.length > 0) await this.confirmations.request(client, integrationId, written.value);
     } catch (err) {
       this.syncIntegrations.forget(integrationId); // read again on the retry (the database may have moved)
       await client.query('ROLLBACK');
@@ -348,12 +351,27 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
   }
 
-  /** Writes a batch's plan to the branch database (upserts, then deletions). */
-  private async writeToBranch(destination: SyncIntegration, plan: WritePlan): Promise<void> {
-    if (plan.upserts.length === 0 && plan.deletes.size === 0) return;
+  /**
+   * Writes a batch's plan to the branch database (upserts, then deletions). A create or update of a user whose
+   * deletion the inbox no longer holds (pruned) but whose users_sync row is marked deleted is not written: an event
+   * delivered that late is older than the deletion (Stack Auth never reuses an id). Answers those users, which the
+   * caller has confirmed with the provider (a provider that did re-create the user brings it back that way).
+   */
+  private async writeToBranch(destination: SyncIntegration, plan: WritePlan): Promise<string[]> {
+    if (plan.upserts.length === 0 && plan.deletes.size === 0) return [];
     const target = await destination.target();
-    if (plan.upserts.length > 0) await this.usersSync.upsertPrepared(target, plan.upserts);
+    let upserts = plan.upserts;
+    let heldBack: string[] = [];
+    if (plan.deletionUnknown.size > 0) {
+      const deleted = await this.usersSync.deletedIds(target, [...plan.deletionUnknown]);
+      if (deleted.size > 0) {
+        upserts = upserts.filter((u) => !deleted.has(u.id));
+        heldBack = [...deleted];
+      }
+    }
+    if (upserts.length > 0) await this.usersSync.upsertPrepared(target, upserts);
     for (const [at, ids] of plan.deletes) await this.usersSync.markDeleted(target, ids, at);
+    return heldBack;
   }
 
 }

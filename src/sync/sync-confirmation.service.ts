@@ -8,7 +8,7 @@ import { NeonAuthIntegrationResolver } from '../neon-auth/integrations/integrati
 import type { UsersSyncRow } from '../neon-auth/users-sync/users-sync.statements.js';
 import { NeonAuthUsersSyncStore } from '../neon-auth/users-sync/users-sync.store.js';
 import { ProviderUserNotFound } from '../providers/auth-provider.port.js';
-import { micros, microsToIso } from './versions.js';
+import { databaseNow } from '../common/db-clock.js';
 
 /** Wait this long after a user's event before confirming it, so a burst of that user's events costs one fetch. */
 export const CONFIRM_DELAY_MS = 250;
@@ -148,7 +148,7 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
     const worker = async (): Promise<void> => {
       while (next < users.length) {
         const [id, tries] = users[next++];
-        const at = await this.now();
+        const at = await databaseNow(this.db);
         try {
           const user = await provider.getUser(credentials, id);
           upserts.push({ raw_json: user.raw, updated_at: at });
@@ -195,11 +195,5 @@ export class SyncConfirmationService implements BeforeApplicationShutdown {
     let tries = 0;
     for (const t of p.users.values()) tries = Math.max(tries, t);
     return CONFIRM_DELAY_MS * 2 ** tries;
-  }
-
-  /** Now on the control-plane database's clock (the clock of every version the engine writes), to the microsecond. */
-  private async now(): Promise<string> {
-    const [row] = (await this.db.query(`SELECT ${micros('clock_timestamp()')} AS us`)) as { us: string }[];
-    return microsToIso(Number(row.us));
   }
 }

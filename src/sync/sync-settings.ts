@@ -9,11 +9,16 @@ export interface SyncSettings {
   pollingIntervalSeconds: number;
   /** Inbox rows per apply transaction (one multi-row upsert per branch database). */
   batchSize: number;
-  /** Applied and skipped inbox rows older than this are pruned (SYNC_INBOX_RETENTION_DAYS). */
+  /** Applied and skipped inbox rows older than this are pruned (SYNC_INBOX_RETENTION_DAYS), deletions excepted. */
   retentionDays: number;
+  /** Applied `user.deleted` rows older than this are pruned (SYNC_INBOX_DELETION_RETENTION_DAYS). */
+  deletionRetentionDays: number;
 }
 
-/** Settings from the validated configuration (SYNC_MAX_ATTEMPTS, SYNC_RETRY_DELAY_SECONDS, SYNC_POLL_SECONDS, SYNC_INBOX_RETENTION_DAYS). */
+/**
+ * Settings from the validated configuration (SYNC_MAX_ATTEMPTS, SYNC_RETRY_DELAY_SECONDS, SYNC_POLL_SECONDS,
+ * SYNC_INBOX_RETENTION_DAYS, SYNC_INBOX_DELETION_RETENTION_DAYS).
+ */
 export function syncSettings(config: AppConfig): SyncSettings {
   return {
     maxAttempts: config.syncMaxAttempts,
@@ -21,6 +26,7 @@ export function syncSettings(config: AppConfig): SyncSettings {
     pollingIntervalSeconds: config.syncPollSeconds,
     batchSize: 2000,
     retentionDays: config.syncInboxRetentionDays,
+    deletionRetentionDays: config.syncInboxDeletionRetentionDays,
   };
 }
 

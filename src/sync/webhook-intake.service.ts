@@ -8,6 +8,9 @@ import { SyncQueue } from './sync-queue.js';
 import { SyncIntegrations } from './sync-integrations.js';
 import { SyncMetrics } from './sync-metrics.js';
 
+/** What prepareRow needs as a version to check a user object; nothing is written with it (the applier stamps versions). */
+const CHECK_ONLY_VERSION = new Date(0);
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -86,7 +89,7 @@ function checkEvent(event: unknown): { type: string; userId: string | null } {
   if (data === null || typeof data !== 'object' || Array.isArray(data)) throw ApiError.validation('data must be an object');
   const id = (data as { id?: unknown }).id;
   if (type === 'user.created' || type === 'user.updated') {
-    const p = prepareRow({ raw_json: data as Record<string, unknown>, updated_at: new Date() });
+    const p = prepareRow({ raw_json: data as Record<string, unknown>, updated_at: CHECK_ONLY_VERSION });
     if ('problem' in p) throw ApiError.validation(`data is not a user object: ${p.problem}`);
   } else if (type === 'user.deleted') {
     if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id) > MAX_ID_BYTES || id.includes('\u0000')) {

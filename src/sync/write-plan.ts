@@ -1,5 +1,6 @@
 import type { PreparedRow } from '../neon-auth/users-sync/users-sync.statements.js';
-import { microsToIso } from './versions.js';
+import { microsToIso } from '../common/db-clock.js';
+import { stateVersion } from '../neon-auth/users-sync/versions.js';
 
 /** Webhook event types the applier understands; others are stored and marked skipped. */
 export const APPLIED_EVENT_TYPES = new Set(['user.created', 'user.updated', 'user.deleted']);
@@ -32,6 +33,11 @@ export interface WritePlan {
   /** Deletion time -> ids. */
   deletes: Map<string, string[]>;
   toConfirm: Set<string>;
+  /**
+   * Users of `upserts` whose deletion the inbox does not hold (never deleted, or its row was pruned): the writer
+   * checks users_sync for them, so that a create or update never revives a deleted user (see SyncInboxStore.prune).
+   */
+  deletionUnknown: Set<string>;
 }
 
 /**
@@ -42,7 +48,7 @@ export interface WritePlan {
  * arrival time. Rows of event types outside APPLIED_EVENT_TYPES must be left out by the caller.
  */
 export function planWrites(rows: InboxRow[], history: Map<string, UserHistory>): WritePlan {
-  const plan: WritePlan = { upserts: [], deletes: new Map(), toConfirm: new Set() };
+  const plan: WritePlan = { upserts: [], deletes: new Map(), toConfirm: new Set(), deletionUnknown: new Set() };
   for (const r of rows) {
     const userId = r.user_id;
     const h = history.get(userId);
@@ -56,23 +62,17 @@ export function planWrites(rows: InboxRow[], history: Map<string, UserHistory>):
     if (h && h.events > 1) plan.toConfirm.add(userId);
     if (h?.deletedUs != null && Number(r.received_us) > h.deletedUs) continue;
     plan.upserts.push({ id: userId, json: r.data, updatedAt: versionOf(r), deletedAt: null });
+    if (h?.deletedUs == null) plan.deletionUnknown.add(userId);
   }
   return plan;
 }
 
 /**
- * users_sync.updated_at of a user.created / user.updated event (the version; see SyncApplierService):
- * - user.created: the provider's sign-up time (`signed_up_at_millis`), as the users API writes it, so a
- *   create made through the API and its webhook write the same state (the second is a no-op); never later
- *   than the arrival time, so an update that arrives after it is always newer, whatever the provider's clock;
- * - user.updated: the arrival time, but after the sign-up time (as the users API stamps its changes).
- * Arrival times keep the database's microseconds, so two events never tie on a rounded millisecond.
+ * users_sync.updated_at of a user.created / user.updated event (the version; see stateVersion, the rule the users
+ * API stamps its writes with too): a create is stamped with the provider's sign-up time but before its arrival, an
+ * update with its arrival time. Arrival times keep the database's microseconds, so two events never tie on a
+ * rounded millisecond.
  */
 export function versionOf(r: { event_type: string; signed_up_at_millis: string | number | null; received_us: string | number }): string {
-  const received = Number(r.received_us);
-  const millis = r.signed_up_at_millis === null ? NaN : Number(r.signed_up_at_millis);
-  if (!Number.isFinite(millis)) return microsToIso(received);
-  const signedUp = Math.trunc(millis) * 1000;
-  const at = r.event_type === 'user.created' ? Math.min(signedUp, received) : Math.max(received, signedUp + 1000);
-  return microsToIso(at);
+  return stateVersion(r.event_type === 'user.created' ? 'created' : 'changed', r.signed_up_at_millis, Number(r.received_us));
 }

@@ -29,7 +29,7 @@ export class ServerProcess {
   readonly child: ChildProcess;
   stdout = '';
   stderr = '';
-  /** HTTP port the server reported in its "listening" log line. */
+  /** HTTP port the server reported in its "listening" log line (a worker: its WORKER_PORT, see startWorker). */
   port = 0;
   readonly exited: Promise<ExitStatus>;
   private exitStatus?: ExitStatus;
@@ -181,16 +181,20 @@ export async function startServer(env: Record<string, string | undefined>, optio
   return server.waitForListening(options.timeoutMs);
 }
 
-/** Starts a sync worker (dist/src/worker.js) and waits until its engine runs. */
+/**
+ * Starts a sync worker (dist/src/worker.js) and waits until its engine runs; `port` is then its WORKER_PORT (/metrics,
+ * /health). WORKER_PORT defaults to 0 (the OS picks), so workers of parallel test files never collide.
+ */
 export async function startWorker(env: Record<string, string | undefined>, options: { cwd?: string; timeoutMs?: number } = {}): Promise<ServerProcess> {
-  const worker = new ServerProcess(env, options.cwd, WORKER_ENTRY);
-  await worker.waitForLog(/^sync worker started/, options.timeoutMs);
+  const worker = new ServerProcess({ WORKER_PORT: '0', ...env }, options.cwd, WORKER_ENTRY);
+  const line = await worker.waitForLog(/^sync worker started/, options.timeoutMs);
+  worker.port = Number(line.port);
   return worker;
 }
 
 /** Starts a sync worker without waiting for anything (for processes expected to fail). */
 export function spawnWorker(env: Record<string, string | undefined>, options: { cwd?: string } = {}): ServerProcess {
-  return new ServerProcess(env, options.cwd, WORKER_ENTRY);
+  return new ServerProcess({ WORKER_PORT: '0', ...env }, options.cwd, WORKER_ENTRY);
 }
 
 /** Starts the server without waiting for anything (for processes expected to fail). */

@@ -214,6 +214,20 @@ describe('mock provider adapter (in process, state in the control-plane database
       expect(await rejection(mock.getUser(c, created[0].id))).toBeInstanceOf(ProviderUserNotFound);
     });
 
+    it('a listing goes on after the user its cursor names is deleted', async () => {
+      const own = (await mock.provisionManagedProject({ displayName: 'Paging with deletions' })).credentials;
+      const created = [];
+      for (let i = 0; i < 5; i++) created.push(await mock.createUser(own, { email: `d${i}@example.com` }));
+      const first = await mock.listUsers(own, { limit: 2 });
+      await mock.deleteUser(own, created[1].id);
+      const second = await mock.listUsers(own, { limit: 2, cursor: first.nextCursor! });
+      expect(second.users.map((u) => u.email)).toEqual(['d2@example.com', 'd3@example.com']);
+      await mock.deleteUser(own, created[3].id);
+      const third = await mock.listUsers(own, { limit: 2, cursor: second.nextCursor! });
+      expect(third.users.map((u) => u.email)).toEqual(['d4@example.com']);
+      expect(third.nextCursor).toBeNull();
+    });
+
     it('sets roles in server_metadata.roles, keeping other keys', async () => {
       const user = await mock.createUser(c, { email: 'roles@example.com' });
       await q(`UPDATE mock_provider_users SET server_metadata = '{"plan":"pro"}' WHERE id = $1`, [user.id]);

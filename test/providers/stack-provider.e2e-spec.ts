@@ -250,6 +250,20 @@ describe('stack provider adapter against the embedded provider (real HTTP)', () 
       expect((await stack.listUsers(own, { limit: 0 })).users).toHaveLength(1);
     });
 
+    it('a listing goes on after the user its cursor names is deleted (the cursor is a keyset position, not a lookup)', async () => {
+      const own = (await provision('Paging with deletions')).credentials;
+      const created = [];
+      for (let i = 0; i < 5; i++) created.push(await stack.createUser(own, { email: `d${i}@example.com` }));
+      const first = await stack.listUsers(own, { limit: 2 });
+      await stack.deleteUser(own, created[1].id);
+      const second = await stack.listUsers(own, { limit: 2, cursor: first.nextCursor! });
+      expect(second.users.map((u) => u.email)).toEqual(['d2@example.com', 'd3@example.com']);
+      await stack.deleteUser(own, created[3].id);
+      const third = await stack.listUsers(own, { limit: 2, cursor: second.nextCursor! });
+      expect(third.users.map((u) => u.email)).toEqual(['d4@example.com']);
+      expect(third.nextCursor).toBeNull();
+    });
+
     it('sets roles in server_metadata.roles and keeps the other server_metadata keys', async () => {
       const user = await stack.createUser(c, { email: 'roles@example.com' });
       await api().patch(`/users/${user.id}`).set(server(c)).send({ server_metadata: { plan: 'pro', roles: ['old'] } }).expect(200);

@@ -120,28 +120,40 @@ describe('users_sync reconciler', () => {
       adapter().listUsers = original;
     });
 
-    /** Deletes the cursor's user for real, right before the provider is asked for the page after it (at most `times` times). */
+    /** The user a cursor names: Stack Auth's cursor is the user's id; the embedded provider's keyset cursor ends with it. */
+    const cursorUser = (cursor: string): string => cursor.slice(cursor.lastIndexOf('.') + 1);
+
+    /**
+     * Pages as a real Stack Auth does (the cursor is the previous page's last user id, looked up), and deletes the
+     * cursor's user for real right before the provider is asked for the page after it (at most `times` times). The
+     * embedded provider's own keyset cursor goes on after such a deletion, so it is handed the id instead.
+     */
     function deleteCursorUserBeforeNextPage(times: number): string[] {
       const deleted: string[] = [];
       const a = adapter();
       a.listUsers = async function (this: StackProviderAdapter, credentials: ProviderCredentials, req: ListUsersRequest): Promise<ProviderUserPage> {
-        if (req.cursor !== undefined && deleted.length < times) {
-          deleted.push(req.cursor);
-          await providerSql(t, 'DELETE FROM stack_auth.users WHERE id = $1', [req.cursor]);
+        if (req.cursor === undefined) return original.call(a, credentials, req);
+        const id = cursorUser(req.cursor);
+        if (deleted.length < times) {
+          deleted.push(id);
+          await providerSql(t, 'DELETE FROM stack_auth.users WHERE id = $1', [id]);
         }
-        return original.call(a, credentials, req);
+        return original.call(a, credentials, { ...req, cursor: id });
       };
       return deleted;
     }
 
-    it('the provider really answers an empty last page (what a naive reconciler would take for the end)', async () => {
+    it('Stack Auth\'s cursor (a user id) whose user was deleted gives an empty last page (what a naive reconciler would take for the end); the embedded provider\'s own cursor goes on', async () => {
       const probe = await enabledProject(t, 'probe');
       await insertProviderUsers(t, probe.auth.auth_provider_project_id, 3);
       const creds = { baseUrl: `${t.baseUrl}/stack-auth`, projectId: probe.auth.auth_provider_project_id, secretServerKey: probe.auth.secret_server_key };
       const first = await original.call(adapter(), creds, { limit: 2 });
       expect(first.users).toHaveLength(2);
-      await providerSql(t, 'DELETE FROM stack_auth.users WHERE id = $1', [first.nextCursor]);
-      expect(await original.call(adapter(), creds, { limit: 2, cursor: first.nextCursor! })).toEqual({ users: [], nextCursor: null });
+      const lastId = first.users[1].id;
+      expect(cursorUser(first.nextCursor!)).toBe(lastId);
+      await providerSql(t, 'DELETE FROM stack_auth.users WHERE id = $1', [lastId]);
+      expect(await original.call(adapter(), creds, { limit: 2, cursor: lastId })).toEqual({ users: [], nextCursor: null });
+      expect((await original.call(adapter(), creds, { limit: 2, cursor: first.nextCursor! })).users).toHaveLength(1);
     });
 
     it('lists again and deletes only the user that is really gone', async () => {

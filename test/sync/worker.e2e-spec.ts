@@ -143,6 +143,58 @@ describe('sync worker process (npm run worker) with a SYNC_ENGINE=receive API pr
     expect((await admin.get(path).expect(200)).body).toEqual({ dead_letters: [] });
   }, 30_000);
 
+  it('serves /metrics (the sync engine\'s metrics, counted where the work is done) and /health on WORKER_PORT', async () => {
+    const base = `http://127.0.0.1:${worker.port}`;
+    expect(worker.port).toBeGreaterThan(0);
+    expect(worker.port).not.toBe(apiProcess.port);
+    // The worker applied what the API process received (earlier tests): its own counters and the shared gauges.
+    expect(await metric(base, 'neon_auth_sync_events_applied_total')).toBeGreaterThanOrEqual(3);
+    expect(await metric(base, 'neon_auth_sync_events_received_total')).toBe(0);
+    expect(await metric(base, 'neon_auth_sync_queue_depth')).toBe(0);
+    expect(await metric(base, 'neon_auth_sync_dead_letters')).toBe(0);
+    const scrape = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
+    expect(scrape.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    const text = await scrape.text();
+    expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
+    expect(text).toMatch(/^neon_auth_sync_lag_seconds_count \d/m);
+
+    // The server's rule: the metrics token, and nothing else, opens /metrics.
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789abc', `Bearer ${t.adminKey}`]) {
+      const res = await fetch(`${base}/metrics`, { headers: authorization ? { authorization } : {} });
+      expect(res.status).toBe(401);
+      expect(await res.json()).toEqual({ request_id: expect.any(String), code: 'UNAUTHORIZED', message: 'send the metrics token as "Authorization: Bearer <METRICS_TOKEN>"' });
+    }
+    const ready = await fetch(`${base}/health`, { headers: { 'x-request-id': 'worker-ready-1' } });
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('x-request-id')).toBe('worker-ready-1');
+    expect(await ready.json()).toMatchObject({ status: 'ok', details: { database: { status: 'up' } } });
+    const live = await fetch(`${base}/health/live`);
+    expect(live.status).toBe(200);
+    expect(await live.json()).toMatchObject({ status: 'ok' });
+    const unknown = await fetch(`${base}/api/v2/projects`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('without METRICS_TOKEN its /metrics is not served (404), as on the server; a bad or busy WORKER_PORT stops the start', async () => {
+    const quiet = await startWorker({ ...env, METRICS_TOKEN: undefined, DATA_DIR: makeTempDir() });
+    try {
+      const base = `http://127.0.0.1:${quiet.port}`;
+      expect((await fetch(`${base}/metrics`)).status).toBe(404);
+      expect((await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).status).toBe(404);
+      expect((await fetch(`${base}/health`)).status).toBe(200);
+
+      const busy = spawnWorker({ ...env, DATA_DIR: makeTempDir(), WORKER_PORT: String(quiet.port) });
+      expect(await busy.waitForExit(30_000)).toEqual({ code: 1, signal: null });
+      expect(busy.stdout).toMatch(new RegExp(`WORKER_PORT ${quiet.port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      expect(await quiet.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    }
+    const bad = spawnWorker({ ...env, DATA_DIR: makeTempDir(), WORKER_PORT: 'metrics' });
+    expect(await bad.waitForExit()).toEqual({ code: 78, signal: null });
+    expect(bad.stderr).toMatch(/WORKER_PORT must be an integer between 0 and 65535/);
+  }, 60_000);
+
   it('SIGTERM stops the worker with exit code 0; events stored meanwhile wait, and a new worker applies them', async () => {
     expect(await worker.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     expect(worker.logLines().some((l) => l.msg === 'stopped')).toBe(true);

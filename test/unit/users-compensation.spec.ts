@@ -1,4 +1,5 @@
 import { pino, type Logger } from 'pino';
+import type { DataSource } from 'typeorm';
 import { ApiError, ErrorCode } from '../../src/common/errors.js';
 import type { AccessService } from '../../src/iam/access.service.js';
 import type { AccessContext, Principal } from '../../src/iam/principal.js';
@@ -156,6 +157,8 @@ interface World {
   service: NeonAuthUsersService;
   caller: AccessContext;
   access: { authorizeCalls: number; refusal?: ApiError };
+  /** The control-plane database's clock the service reads (µs; undefined: this process's clock at the call). */
+  clock: { nowUs?: number; reads: number };
 }
 
 function world(provider = new FakeAuthProvider()): World {
@@ -172,16 +175,25 @@ function world(provider = new FakeAuthProvider()): World {
       return { principal, project, projectRole: 'admin' };
     },
   };
+  // The control-plane database's clock: `SELECT ... clock_timestamp()` answered by a stub.
+  const clock: World['clock'] = { reads: 0 };
+  const db = {
+    async query(): Promise<{ us: string }[]> {
+      clock.reads++;
+      return [{ us: String(clock.nowUs ?? Date.now() * 1000) }];
+    },
+  };
   // The service takes the concrete classes; the stubs implement exactly the members it calls.
   const service = new NeonAuthUsersService(
     resolver as unknown as NeonAuthIntegrationResolver,
     usersSync as unknown as NeonAuthUsersSyncStore,
     accessStub as AccessService,
+    db as unknown as DataSource,
     logger,
   );
   const principal: Principal = { kind: 'organization', keyId: 1, orgId: 'org-a' };
   const caller: AccessContext = { principal, project: Object.assign(new ProjectEntity(), { id: PROJECT_ID, orgId: 'org-a' }), projectRole: 'admin' };
-  return { provider, resolver, usersSync, logs, service, caller, access };
+  return { provider, resolver, usersSync, logs, service, caller, access, clock };
 }
 
 /** The ApiError a call rejects with (fails the test if it resolves or rejects with something else). */
@@ -211,9 +223,19 @@ describe('NeonAuthUsersService: create', () => {
     expect(call.database).toBe(DATABASE.physicalName);
     expect(call.rows).toHaveLength(1);
     expect(call.rows[0].raw_json).toEqual(w.provider.userById('user-0001')?.raw);
-    // The provider's clock (2023), not the time of the call.
+    // The provider's sign-up time (2023), not the time of the call.
     expect(new Date(call.rows[0].updated_at).getTime()).toBe(FAKE_NOW_MILLIS);
     expect(call.rows[0].deleted_at ?? null).toBeNull();
+  });
+
+  it('never stamps a creation later than now on the control-plane database\'s clock (a provider clock ahead): 1 µs before it', async () => {
+    // The provider's clock an hour ahead of the database's.
+    const w = world(new FakeAuthProvider({ now: () => 1_800_000_000_000 + 3_600_000 }));
+    w.clock.nowUs = 1_800_000_000_000_123;
+    await w.service.createForBranch(w.caller, BRANCH_ID, { email: 'ada@example.com' });
+    const [call] = w.usersSync.calls;
+    if (call.op !== 'upsertUsers') throw new Error(`expected upsertUsers, got ${call.op}`);
+    expect(call.rows[0].updated_at).toBe('2027-01-15T08:00:00.000122Z');
   });
 
   it('sends the email as the name when none is given (what neonctl does)', async () => {
@@ -343,14 +365,13 @@ describe('NeonAuthUsersService: create', () => {
 });
 
 describe('NeonAuthUsersService: delete', () => {
-  it('deletes in the provider, then marks the row deleted at now (after the row last state)', async () => {
+  it('deletes in the provider, then marks the row deleted at now on the database\'s clock (after the row last state)', async () => {
     const w = world();
     const user = w.provider.seedUser({ email: 'ada@example.com' });
     w.usersSync.rows.set(user.id, { raw: user.raw, updatedAt: new Date(FAKE_NOW_MILLIS), deletedAt: null });
+    w.clock.nowUs = 1_800_000_000_000_123;
 
-    const before = Date.now();
     await expect(w.service.deleteForBranch(w.caller, BRANCH_ID, user.id)).resolves.toBeUndefined();
-    const after = Date.now();
 
     expect(w.provider.callsOf('deleteUser')).toEqual([[w.resolver.credentials, user.id]]);
     expect(w.provider.liveUserIds()).toEqual([]);
@@ -358,9 +379,7 @@ describe('NeonAuthUsersService: delete', () => {
     const mark = w.usersSync.calls[1];
     if (mark.op !== 'markDeleted') throw new Error('expected markDeleted');
     expect(mark.ids).toEqual([user.id]);
-    const at = new Date(mark.at).getTime();
-    expect(at).toBeGreaterThanOrEqual(before);
-    expect(at).toBeLessThanOrEqual(after);
+    expect(mark.at).toBe('2027-01-15T08:00:00.000123Z');
   });
 
   it('stamps the deletion 1 ms after the row when the row is newer than now (a provider clock ahead)', async () => {
@@ -442,16 +461,16 @@ describe('NeonAuthUsersService: delete', () => {
 });
 
 describe('NeonAuthUsersService: set roles', () => {
-  it('upserts the provider answer with updated_at after the sign-up time, even when the provider clock is ahead', async () => {
-    const ahead = Date.now() + 3_600_000;
-    const w = world(new FakeAuthProvider({ now: () => ahead }));
+  it('upserts the provider answer with updated_at = now on the control-plane database\'s clock, even when the provider clock is ahead', async () => {
+    const w = world(new FakeAuthProvider({ now: () => 1_800_000_000_000 + 3_600_000 }));
     const user = w.provider.seedUser({ email: 'ada@example.com' });
+    w.clock.nowUs = 1_800_000_000_000_123;
 
     await expect(w.service.setRolesForBranch(w.caller, BRANCH_ID, user.id, ['admin'])).resolves.toEqual({ id: user.id });
     expect(w.provider.callsOf('setUserRoles')).toEqual([[w.resolver.credentials, user.id, ['admin']]]);
     const call = w.usersSync.calls[0];
     if (call.op !== 'upsertUsers') throw new Error('expected upsertUsers');
-    expect(new Date(call.rows[0].updated_at).getTime()).toBe(ahead + 1);
+    expect(call.rows[0].updated_at).toBe('2027-01-15T08:00:00.000123Z');
     expect(call.rows[0].raw_json.server_metadata).toEqual({ roles: ['admin'] });
   });
 

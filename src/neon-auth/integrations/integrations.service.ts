@@ -5,6 +5,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { CrashPoints } from '../../common/crash-points.js';
+import { databaseNow } from '../../common/db-clock.js';
 import { isUniqueViolation } from '../../common/db-errors.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
@@ -641,7 +642,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
 
   /** Copies every user of the provider project into users_sync (as of the start of the copy). */
   private async copyUsers(provider: AuthProvider, credentials: ProviderCredentials, target: BranchDatabase): Promise<void> {
-    const startedAt = new Date();
+    const startedAt = await databaseNow(this.db);
     let batch: UsersSyncRow[] = [];
     let copied = 0;
     for await (const user of iterateProviderUsers(provider, credentials)) {

@@ -267,6 +267,15 @@ export class NeonAuthUsersSyncStore {
     return rows.map((r) => r.id);
   }
 
+  /** Of these ids, those whose row is marked deleted. */
+  async deletedIds(target: Pick<BranchDatabase, 'physicalName'>, among: string[]): Promise<Set<string>> {
+    if (among.length === 0) return new Set();
+    const { rows } = await this.read(target, (c) =>
+      c.query<{ id: string }>(`SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NOT NULL AND id = ANY($1::text[])`, [among]),
+    );
+    return new Set(rows.map((r) => r.id));
+  }
+
   /** Every row's id and whether it is marked deleted. */
   async rowStates(target: Pick<BranchDatabase, 'physicalName'>): Promise<Map<string, boolean>> {
     const { rows } = await this.read(target, (c) => c.query<{ id: string; d: boolean }>(`SELECT id, deleted_at IS NOT NULL AS d FROM ${USERS_SYNC_QUALIFIED}`));

@@ -1,5 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
+import { DataSource } from 'typeorm';
+import { databaseNowMicros } from '../../common/db-clock.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
 import { isoTime } from '../../common/pagination.js';
@@ -12,6 +15,7 @@ import { NeonAuthIntegrationResolver, type ResolvedIntegration } from '../integr
 import { callProvider, providerErrorToApi } from '../provider-errors.js';
 import { usersSyncErrorToApi } from '../users-sync/users-sync.errors.js';
 import { NeonAuthUsersSyncStore, type UsersSyncRecord } from '../users-sync/users-sync.store.js';
+import { stateVersion } from '../users-sync/versions.js';
 import {
   DEFAULT_USERS_PAGE,
   type CreateBranchNeonAuthNewUserRequestDto,
@@ -34,9 +38,12 @@ type UsersTarget = ResolvedIntegration;
  * answering, and list users_sync (extension). The branch routes and the legacy routes (default branch)
  * share this service.
  *
+ * Versions (users_sync.updated_at) follow the sync engine's rule (stateVersion) on the control-plane
+ * database's clock, never this process's: a webhook and an API write order the same way on every replica.
+ *
  * Create: the provider creates the user, then its user object is upserted into users_sync (raw_json =
- * the provider's object, updated_at = its sign-up time, so any later change the sync engine applies
- * wins). If that write fails, the provider user is deleted again (compensation) and the call answers
+ * the provider's object, updated_at = its sign-up time, but never later than now on the database's clock,
+ * so any later change the sync engine applies wins). If that write fails, the provider user is deleted again (compensation) and the call answers
  * 503 NEON_AUTH_USERS_SYNC_UNAVAILABLE (409 NEON_AUTH_USERS_SYNC_MISSING when the table was dropped):
  * nothing half-made stays behind, and a retry is safe. If the compensation itself fails, the message
  * names the provider user left behind (the sync engine's reconciler repairs such drift; it is logged).
@@ -47,7 +54,7 @@ type UsersTarget = ResolvedIntegration;
  * to neither is 404.
  *
  * Set roles: the provider stores them (stack: server_metadata.roles) and answers the user, whose
- * object is upserted into users_sync (updated_at = now). Calls for one user are serialized in this
+ * object is upserted into users_sync (updated_at = now on the database's clock). Calls for one user are serialized in this
  * process so that users_sync follows the provider's order. PUT is idempotent: after a 503 retry it.
  */
 @Injectable()
@@ -59,6 +66,7 @@ export class NeonAuthUsersService {
     private readonly integrations: NeonAuthIntegrationResolver,
     private readonly usersSync: NeonAuthUsersSyncStore,
     private readonly access: AccessService,
+    @InjectDataSource() private readonly db: DataSource,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -118,7 +126,7 @@ export class NeonAuthUsersService {
     // Documented default: the email, as neonctl sends it (reference §9.4).
     const user = await callProvider(() => provider.createUser(credentials, { email, name: name ?? email }));
     try {
-      await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: signedUpAt(user) }]);
+      await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: await this.versionOf('created', user) }]);
     } catch (err) {
       const left = await this.compensateCreate(target, user, err);
       throw this.usersSyncFailure(err, database, 'the user was not created', left);
@@ -152,7 +160,7 @@ export class NeonAuthUsersService {
     return this.userChanges.run(`${integration.id}\u0000${userId}`, async () => {
       const user = await callProvider(() => provider.setUserRoles(credentials, userId, roles));
       try {
-        await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: changedAt(user) }]);
+        await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: await this.versionOf('changed', user) }]);
       } catch (err) {
         throw this.usersSyncFailure(err, database, 'the roles were stored in the auth provider; retry the call to record them', undefined);
       }
@@ -176,11 +184,19 @@ export class NeonAuthUsersService {
     return this.integrations.branchDatabaseOf(integration);
   }
 
-  /** Now, but after the row's last state (whose time may come from the provider's clock), so the deletion applies. */
-  private async deletionTime(database: BranchDatabase, userId: string): Promise<Date> {
+  /** The version of a state the provider just answered: the users_sync rule (stateVersion), now on the control-plane database's clock. */
+  private async versionOf(kind: 'created' | 'changed', user: ProviderUser): Promise<string> {
+    return stateVersion(kind, user.raw.signed_up_at_millis, await databaseNowMicros(this.db));
+  }
+
+  /**
+   * Now on the control-plane database's clock, but after the row's last state (a row written before versions were
+   * bounded by that clock may carry a provider's time), so the deletion applies.
+   */
+  private async deletionTime(database: BranchDatabase, userId: string): Promise<string> {
     const row = await this.onUsersSync(database, () => this.usersSync.rowOf(database, userId), DELETED_IN_PROVIDER);
-    const last = row?.updatedAt?.getTime() ?? 0;
-    return new Date(Math.max(Date.now(), last + 1));
+    const lastUs = (row?.updatedAt?.getTime() ?? 0) * 1000;
+    return stateVersion('changed', null, Math.max(await databaseNowMicros(this.db), lastUs + 1000));
   }
 
   private async isLiveInUsersSync(database: BranchDatabase, userId: string): Promise<boolean> {
@@ -227,21 +243,6 @@ export class NeonAuthUsersService {
       `neon_auth.users_sync in database ${database.name} is unavailable; ${outcome}${left}. Retry later`,
     );
   }
-}
-
-/** The provider's sign-up time: the user's first state, so any later change (roles, a webhook) orders after it. */
-function signedUpAt(user: ProviderUser): Date {
-  const millis = user.raw.signed_up_at_millis;
-  return typeof millis === 'number' && Number.isFinite(millis) ? new Date(millis) : new Date();
-}
-
-/**
- * When a change made through this API happened, for users_sync's ordering: now, but never at or before the
- * user's sign-up time (which is the provider's clock: a provider whose clock runs ahead must not make the change
- * look older than the creation it follows).
- */
-function changedAt(user: ProviderUser): Date {
-  return new Date(Math.max(Date.now(), signedUpAt(user).getTime() + 1));
 }
 
 function errText(err: unknown): string {

@@ -4,6 +4,7 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Webhook } from 'svix';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { databaseNow } from '../../common/db-clock.js';
 import { isPrimaryKeyViolation, isUniqueViolation } from '../../common/db-errors.js';
 import { LOGGER } from '../../common/logger.js';
 import { SecretsService } from '../../common/secrets.js';
@@ -93,7 +94,7 @@ export class MockWebhookBus {
  * Deterministic: ids are name-based UUIDs of their inputs (a project's display name, a user's project and
  * email, each with how many came before), and keys, webhook secrets and transfer codes are HMACs of their
  * inputs under a key derived from SECRETS_KEY, so the same calls in the same order give the same
- * answers. Only timestamps come from the clock. Keys are checked like a real provider checks them:
+ * answers. Only timestamps come from the clock (the control-plane database's). Keys are checked like a real provider checks them:
  * user operations need a valid secret server key, admin operations the admin key.
  *
  * Users are shaped like Stack Auth's complete server user object, so `users_sync` works unchanged.
@@ -199,7 +200,7 @@ export class MockProviderAdapter implements AuthProvider {
             email,
             displayName: name,
             serverMetadata: null,
-            signedUpAt: new Date(),
+            signedUpAt: new Date(await databaseNow(tx)), // the control-plane database's clock, like every version
             version: 1,
             deletedAt: null,
           });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, MoreThan, type EntityManager } from 'typeorm';
+import { DataSource, IsNull, Raw, type EntityManager } from 'typeorm';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { StackSessionEntity } from '../entities/stack-session.entity.js';
 import { StackUserEntity } from '../entities/stack-user.entity.js';
@@ -8,6 +8,7 @@ import { KnownErrors } from '../http/known-errors.js';
 import { hashSecret, secureRandomString } from '../projects/stack-keys.js';
 import { stackAuthSettings, type StackAuthSettings } from '../stack-auth.config.js';
 import { TokensService } from './tokens.service.js';
+import { UserActivityService } from './user-activity.service.js';
 
 /** What sign-up and sign-in answer: Stack Auth's `{access_token, refresh_token, user_id}`. */
 export interface AuthTokens {
@@ -31,6 +32,7 @@ export class SessionsService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly tokens: TokensService,
+    private readonly activity: UserActivityService,
   ) {
     this.settings = stackAuthSettings(config);
   }
@@ -51,9 +53,10 @@ export class SessionsService {
     return { session, refreshToken };
   }
 
-  /** A new session for `user` and the first access token of it. */
+  /** A new session for `user` and the first access token of it; the user's activity is recorded. */
   async signIn(user: StackUserEntity): Promise<AuthTokens> {
     const { session, refreshToken } = await this.db.transaction((tx) => this.createInTx(tx, user));
+    await this.activity.touch(user);
     return this.tokensOf(user, session, refreshToken);
   }
 
@@ -65,13 +68,15 @@ export class SessionsService {
   /**
    * A fresh access token for the live session of `refreshToken` in the project. Unknown, expired and revoked
    * tokens, and tokens of deleted users (their sessions go with them), are REFRESH_TOKEN_NOT_FOUND_OR_EXPIRED.
+   * Expiry is judged on the database's clock, as the pruner judges it. The user's activity is recorded.
    */
   async refreshAccessToken(projectId: string, refreshToken: string): Promise<string> {
     const session = await this.db.getRepository(StackSessionEntity).findOne({
-      where: { projectId, refreshTokenHash: hashSecret(refreshToken), revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+      where: { projectId, refreshTokenHash: hashSecret(refreshToken), revokedAt: IsNull(), expiresAt: Raw((at) => `${at} > clock_timestamp()`) },
     });
     const user = session ? await this.db.getRepository(StackUserEntity).findOneBy({ id: session.userId, projectId }) : null;
     if (!session || !user) throw KnownErrors.refreshTokenNotFoundOrExpired();
+    await this.activity.touch(user);
     return this.tokens.issueAccessToken(user, session.id);
   }
 

@@ -1,8 +1,13 @@
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import { StackUserEntity } from './stack-user.entity.js';
 
-/** A sign-in session: its refresh token (stored as a SHA-256 hash) and the access tokens minted from it. */
+/**
+ * A sign-in session: its refresh token (stored as a SHA-256 hash) and the access tokens minted from it. Expired and
+ * revoked sessions are deleted on a schedule (SessionPrunerService), through the two indexes below.
+ */
 @Entity({ name: 'sessions', schema: 'stack_auth' })
+@Index('stack_sessions_expires_at_idx', ['expiresAt'])
+@Index('stack_sessions_revoked_idx', ['revokedAt'], { where: '"revoked_at" IS NOT NULL' })
 export class StackSessionEntity {
   /** Carried by access tokens as `refresh_token_id`. */
   @PrimaryGeneratedColumn('uuid')

@@ -4,6 +4,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
 import { DataSource } from 'typeorm';
 import { TokensService, type AccessTokenClaims } from '../auth/tokens.service.js';
+import { UserActivityService } from '../auth/user-activity.service.js';
 import type { StackProjectEntity } from '../entities/stack-project.entity.js';
 import { StackUserEntity } from '../entities/stack-user.entity.js';
 import { StackProjectsService } from '../projects/stack-projects.service.js';
@@ -52,6 +53,7 @@ export class StackAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly projects: StackProjectsService,
     private readonly tokens: TokensService,
+    private readonly activity: UserActivityService,
     @InjectDataSource() private readonly db: DataSource,
   ) {}
 
@@ -96,6 +98,8 @@ export class StackAuthGuard implements CanActivate {
       auth.token = await this.tokens.verifyAccessToken(project.id, accessToken);
       // A token of a user deleted since it was issued names nobody.
       auth.user = (await this.db.getRepository(StackUserEntity).findOneBy({ id: auth.token.sub, projectId: project.id })) ?? undefined;
+      // A request with the user's access token is the user using the product (throttled to a write a minute).
+      if (auth.user) await this.activity.touch(auth.user);
     }
     return auth;
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash as bcryptHash, hashSync as bcryptHashSync, verify as bcryptVerify } from '@node-rs/bcrypt';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { databaseNow, micros } from '../../common/db-clock.js';
 import { isUniqueViolation } from '../../common/db-errors.js';
 import { SecretsService } from '../../common/secrets.js';
 import { StackSessionEntity } from '../entities/stack-session.entity.js';
@@ -9,7 +10,7 @@ import { StackUserEntity, type RiskScores } from '../entities/stack-user.entity.
 import { KnownErrors, StackStatusError } from '../http/known-errors.js';
 import type { StackAuth } from '../http/stack-auth.guard.js';
 import { OutboxService } from '../webhooks/outbox.service.js';
-import { MAX_USERS_PAGE_SIZE, type ListUsersQuery } from './dto/list-users-query.dto.js';
+import { MAX_USERS_PAGE_SIZE, parseUsersCursor, usersCursor, type ListUsersQuery } from './dto/list-users-query.dto.js';
 import { isUuid } from './dto/stack-validation.js';
 import { toServerUser, type ServerUser } from './user-shapes.js';
 
@@ -191,7 +192,9 @@ export class StackUsersService {
     const provider = input.oauth_providers?.[0];
     // No OAuth provider is configured in an embedded project (Stack Auth's check against its config).
     if (provider) throw new StackStatusError(400, `OAuth provider ${provider.id} not found`);
-    const now = new Date();
+    // The control-plane database's clock (this provider's database), not this process's: sign-up times take part in
+    // ordering users_sync versions.
+    const now = new Date(await databaseNow(tx));
     const entity = tx.getRepository(StackUserEntity).create({
       projectId,
       displayName: input.display_name || null,
@@ -235,8 +238,10 @@ export class StackUsersService {
   }
 
   /**
-   * One page of the project's users, ordered by (order_by, id). The cursor is the id of the last user of
-   * the previous page (exclusive, as in the newest Stack Auth); its row supplies the sort position.
+   * One page of the project's users, ordered by (order_by, id). `next_cursor` is a keyset position: the last user's
+   * sort value (to the microsecond) and id, so the next page starts right after it even when that user was deleted
+   * meanwhile. A bare user id is accepted as the cursor too (Stack Auth's form: exclusive, its row supplies the
+   * position; an unknown id gives an empty page, as with Stack Auth's Prisma cursor).
    */
   async list(projectId: string, query: ListUsersQuery): Promise<UsersPage> {
     const onlyAnonymous = query.only_anonymous === 'true';
@@ -267,15 +272,26 @@ export class StackUsersService {
       qb.andWhere(`(${conditions.join(' OR ')})`, { pattern: likeContains(query.query), queryId: maybeId.toLowerCase() });
     }
     if (query.cursor !== undefined) {
-      // An unknown cursor compares with NULL: the page is empty, as with Stack Auth's Prisma cursor.
-      qb.andWhere(
-        `(u.${property}, u.id) ${direction === 'ASC' ? '>' : '<'} ` +
-          `(SELECT c.${column}, c.id FROM stack_auth.users c WHERE c.project_id = :projectId AND c.id = :cursor)`,
-        { cursor: query.cursor.toLowerCase() },
-      );
+      const after = direction === 'ASC' ? '>' : '<';
+      const keyset = parseUsersCursor(query.cursor);
+      if (keyset) {
+        if (keyset.column !== column) throw new StackStatusError(400, `The cursor belongs to a listing ordered by ${keyset.column}, not ${column}.`);
+        qb.andWhere(
+          `(u.${property}, u.id) ${after} (to_timestamp(CAST(:cursorSeconds AS bigint)) + CAST(:cursorMicros AS bigint) * interval '1 microsecond', CAST(:cursorId AS uuid))`,
+          { cursorSeconds: String(keyset.micros / 1_000_000n), cursorMicros: String(keyset.micros % 1_000_000n), cursorId: keyset.id },
+        );
+      } else {
+        // A user id: its row supplies the position; an unknown id compares with NULL and the page is empty.
+        qb.andWhere(
+          `(u.${property}, u.id) ${after} (SELECT c.${column}, c.id FROM stack_auth.users c WHERE c.project_id = :projectId AND c.id = :cursor)`,
+          { cursor: query.cursor.toLowerCase() },
+        );
+      }
     }
     qb.orderBy(`u.${property}`, direction).addOrderBy('u.id', direction).limit((limit ?? MAX_USERS_PAGE_SIZE) + 1);
-    const rows = await qb.getMany();
+    qb.addSelect(micros(`u.${column}`), 'sort_us');
+    const { entities: rows, raw } = await qb.getRawAndEntities<{ u_id: string; sort_us: string }>();
+    const sortUs = new Map(raw.map((r) => [r.u_id, r.sort_us]));
     if (limit === undefined && rows.length > MAX_USERS_PAGE_SIZE) {
       throw new StackStatusError(400, `Listing more than ${MAX_USERS_PAGE_SIZE} users requires a limit. Pass limit and paginate using cursor.`);
     }
@@ -284,7 +300,7 @@ export class StackUsersService {
     return {
       items: page.map(toServerUser),
       is_paginated: true,
-      pagination: { next_cursor: hasMore && page.length > 0 ? page[page.length - 1].id : null },
+      pagination: { next_cursor: hasMore && page.length > 0 ? usersCursor(column, sortUs.get(page[page.length - 1].id)!, page[page.length - 1].id) : null },
     };
   }
 
@@ -327,7 +343,7 @@ export class StackUsersService {
       if (input.is_anonymous === false && old.isAnonymous) {
         // An anonymous user who becomes a regular one signs up now.
         next.isAnonymous = false;
-        next.signedUpAt = new Date();
+        next.signedUpAt = new Date(await databaseNow(tx));
       }
       next.restrictedByAdmin = restricted;
       if (texts.reason !== undefined) next.restrictedByAdminReason = texts.reason;

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, type QueryRunner } from 'typeorm';
+import { databaseNow } from '../../common/db-clock.js';
 import { LOGGER } from '../../common/logger.js';
 import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
 import type { NeonAuthIntegrationEntity } from '../../neon-auth/integrations/integration.entity.js';
@@ -52,12 +53,13 @@ interface Run {
  * missing rows are inserted, rows whose `raw_json` differs (or that are marked deleted while the user
  * exists) are updated, live rows of users the provider no longer has are soft-deleted. All writes go
  * through NeonAuthUsersSyncStore (its ordering rule: a state is stamped with the time its page was
- * requested, so a webhook carrying a later change always wins, and a stale read never overwrites it).
+ * requested, on the control-plane database's clock like every other version, so a webhook carrying a later
+ * change always wins, and a stale read never overwrites it).
  *
- * Deletion is only ever inferred from a listing that provably reached the end. Stack Auth (and the
- * embedded provider, and the mock) page with "the id of the previous page's last user" as cursor: when
- * that user is deleted between two pages, the next page comes back EMPTY with no next cursor — it looks
- * exactly like the end of the list. So a listing whose last page was empty after a cursor counts as
+ * Deletion is only ever inferred from a listing that provably reached the end. Stack Auth pages with "the
+ * id of the previous page's last user" as cursor: when that user is deleted between two pages, the next
+ * page comes back EMPTY with no next cursor — it looks exactly like the end of the list. (The embedded
+ * provider's keyset cursor and the mock's tombstones go on after such a deletion; a real Stack Auth does not.) So a listing whose last page was empty after a cursor counts as
  * complete only if the cursor's user still exists (provider.getUser); otherwise the listing is restarted
  * (up to MAX_LISTINGS times) and, if none completes, nothing is deleted (`complete: false`). Every
  * deletion candidate is then re-checked with provider.getUser, and only ProviderUserNotFound deletes.
@@ -117,9 +119,9 @@ export class SyncReconcilerService {
   }
 
   private async run(integration: NeonAuthIntegrationEntity): Promise<ReconcileCounts> {
-    const started = Date.now();
-    const startedAt = new Date(started);
+    const started = Date.now(); // for the run's duration only
     try {
+      const startedAt = new Date(await databaseNow(this.db));
       const target = await this.integrations.branchDatabaseOf(integration);
       const run: Run = {
         integrationId: integration.id,
@@ -153,13 +155,13 @@ export class SyncReconcilerService {
 
   /** One pass over the provider's list: writes missing and stale rows, answers what it saw and whether it provably ended. */
   private async listAndRepair(run: Run): Promise<Listing> {
-    const requestedAt = new WeakMap<ProviderUser, Date>();
+    const requestedAt = new WeakMap<ProviderUser, string>();
     let last: { cursor?: string; returned: number } | undefined;
     // Observes iterateProviderUsers' page requests: when each was sent (the state's timestamp) and how the list ended.
     const observed: AuthProvider = Object.create(run.provider, {
       listUsers: {
         value: async (credentials: ProviderCredentials, request: ListUsersRequest): Promise<ProviderUserPage> => {
-          const at = new Date();
+          const at = await databaseNow(this.db);
           const page = await run.provider.listUsers(credentials, request);
           for (const u of page.users) requestedAt.set(u, at);
           last = { cursor: request.cursor, returned: page.users.length };
@@ -168,7 +170,7 @@ export class SyncReconcilerService {
       },
     });
     const seen = new Set<string>();
-    let batch: { user: ProviderUser; at: Date }[] = [];
+    let batch: { user: ProviderUser; at: string }[] = [];
     let inFlight: Promise<void> = Promise.resolve();
     let failure: { err: unknown } | undefined;
     const flush = async (): Promise<void> => {
@@ -184,7 +186,7 @@ export class SyncReconcilerService {
       for await (const user of iterateProviderUsers(observed, run.credentials, MAX_PROVIDER_PAGE_SIZE)) {
         if (seen.has(user.id)) continue;
         seen.add(user.id);
-        batch.push({ user, at: requestedAt.get(user) ?? new Date() });
+        batch.push({ user, at: requestedAt.get(user) ?? (await databaseNow(this.db)) });
         if (batch.length >= BATCH) await flush();
       }
       await flush();
@@ -211,11 +213,11 @@ export class SyncReconcilerService {
   }
 
   /** Inserts users without a row, updates rows that differ (compared in the database: jsonb equality). */
-  private async repairBatch(run: Run, items: { user: ProviderUser; at: Date }[]): Promise<void> {
+  private async repairBatch(run: Run, items: { user: ProviderUser; at: string }[]): Promise<void> {
     if (items.length === 0) return;
     const inserts: UsersSyncRow[] = [];
     const updates: UsersSyncRow[] = [];
-    const live: { user: ProviderUser; at: Date }[] = [];
+    const live: { user: ProviderUser; at: string }[] = [];
     for (const item of items) {
       const deleted = run.rows.get(item.user.id);
       if (deleted === undefined) inserts.push({ raw_json: item.user.raw, updated_at: item.at });
@@ -260,14 +262,14 @@ export class SyncReconcilerService {
     // Rows a webhook deleted (or that changed) since the run began are left to that newer state.
     const candidates = await this.usersSync.liveIds(run.target, absent);
     const gone: string[] = [];
-    const found: { user: ProviderUser; at: Date }[] = [];
+    const found: { user: ProviderUser; at: string }[] = [];
     let unverified = 0;
-    const at = new Date();
+    const at = await databaseNow(this.db);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < candidates.length) {
         const id = candidates[next++];
-        const checkedAt = new Date();
+        const checkedAt = await databaseNow(this.db);
         try {
           found.push({ user: await run.provider.getUser(run.credentials, id), at: checkedAt });
         } catch (err) {

@@ -8,6 +8,34 @@ export const MAX_USERS_PAGE_SIZE = 1000;
 const IsUuidString = () =>
   ValidateBy({ name: 'isUuidString', validator: { validate: (v: unknown) => isUuid(v), defaultMessage: () => '$property must be a valid UUID' } });
 
+/** The sort columns of GET /users. */
+export type UsersSortColumn = 'signed_up_at' | 'last_active_at';
+
+/**
+ * The `next_cursor` this provider issues: `c1.` + `s` (signed_up_at) or `l` (last_active_at) + the last user's sort
+ * value in microseconds since the epoch + `.` + that user's id. A keyset position, not a row to look up, so a
+ * listing goes on after that user is deleted. Opaque to clients, which pass it back as `cursor`.
+ */
+const USERS_CURSOR = /^c1\.([sl])(-?\d{1,19})\.([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i;
+
+export function usersCursor(column: UsersSortColumn, sortMicros: string, id: string): string {
+  return `c1.${column === 'signed_up_at' ? 's' : 'l'}${sortMicros}.${id}`;
+}
+
+/** The keyset position of a cursor this provider issued, or undefined (a user id, or anything else). */
+export function parseUsersCursor(cursor: string): { column: UsersSortColumn; micros: bigint; id: string } | undefined {
+  const m = USERS_CURSOR.exec(cursor);
+  if (!m) return undefined;
+  return { column: m[1].toLowerCase() === 's' ? 'signed_up_at' : 'last_active_at', micros: BigInt(m[2]), id: m[3].toLowerCase() };
+}
+
+/** A user id (Stack Auth's cursor) or a cursor this provider issued; refused with Stack Auth's wording otherwise. */
+const IsUsersCursor = () =>
+  ValidateBy({
+    name: 'isUsersCursor',
+    validator: { validate: (v: unknown) => isUuid(v) || (typeof v === 'string' && parseUsersCursor(v) !== undefined), defaultMessage: () => '$property must be a valid UUID' },
+  });
+
 const TRUE_FALSE = ['true', 'false'];
 const trueFalse = { message: '$property must be one of the following values: true, false' };
 
@@ -24,7 +52,7 @@ export class ListUsersQueryDto {
   limit?: string;
 
   @Opt()
-  @IsUuidString()
+  @IsUsersCursor()
   cursor?: string;
 
   @Opt()
