@@ -393,6 +393,19 @@ export interface CreateProjectBranchParams {
   projectId: string;
 }
 
+export interface CreateProjectBranchRoleParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface CurrentUserAuthAccount {
   /** @format email */
   email: string;
@@ -481,6 +494,10 @@ export interface DatabaseOperations {
   operations: Operation[];
 }
 
+export interface DatabaseResponse {
+  database: Database;
+}
+
 export interface DatabasesResponse {
   databases: Database[];
 }
@@ -519,6 +536,24 @@ export interface DeleteNeonAuthUserParams {
   projectId: string;
 }
 
+export interface DeleteProjectBranchDatabaseParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The database name
+   * @maxLength 63
+   */
+  databaseName: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface DeleteProjectBranchParams {
   /**
    * The branch ID
@@ -532,6 +567,24 @@ export interface DeleteProjectBranchParams {
    * @pattern ^[a-z0-9-]{1,60}$
    */
   projectId: string;
+}
+
+export interface DeleteProjectBranchRoleParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /**
+   * The role name
+   * @maxLength 63
+   */
+  roleName: string;
 }
 
 export interface DeleteProjectParams {
@@ -751,6 +804,24 @@ export interface GetOrganizationParams {
   orgId: string;
 }
 
+export interface GetProjectBranchDatabaseParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The database name
+   * @maxLength 63
+   */
+  databaseName: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface GetProjectBranchParams {
   /**
    * The branch ID
@@ -762,6 +833,42 @@ export interface GetProjectBranchParams {
    * @pattern ^[a-z0-9-]{1,60}$
    */
   projectId: string;
+}
+
+export interface GetProjectBranchRoleParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /**
+   * The role name
+   * @maxLength 63
+   */
+  roleName: string;
+}
+
+export interface GetProjectBranchRolePasswordParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /**
+   * The role name
+   * @maxLength 63
+   */
+  roleName: string;
 }
 
 export interface GetProjectOperationParams {
@@ -913,6 +1020,19 @@ export interface ListOrganizationAuditLogParams {
 }
 
 export interface ListProjectBranchDatabasesParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ListProjectBranchRolesParams {
   /**
    * The branch ID
    * @pattern ^[a-z0-9-]{1,60}$
@@ -1772,6 +1892,38 @@ export interface Role {
   protected?: boolean;
   /** @format date-time */
   updated_at: string;
+}
+
+export interface RoleCreateBody {
+  /**
+   * The role name, 1..63 bytes (not starting with pg_)
+   * @maxLength 63
+   */
+  name: string;
+  /** Create a role that cannot log in */
+  no_login?: boolean;
+}
+
+export interface RoleCreateRequest {
+  role: RoleCreateBody;
+}
+
+export interface RoleOperations {
+  operations: Operation[];
+  role: Role;
+}
+
+export interface RolePasswordResponse {
+  /** The role password */
+  password: string;
+}
+
+export interface RoleResponse {
+  role: Role;
+}
+
+export interface RolesResponse {
+  roles: Role[];
 }
 
 export interface SharedProjectsResponse {
@@ -3049,6 +3201,30 @@ export class Api<
      * No description
      *
      * @tags Branch
+     * @name CreateProjectBranchRole
+     * @summary Create a real role on a branch; it may connect to the branch's databases. The password is in this answer
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/roles
+     * @secure
+     */
+    createProjectBranchRole: (
+      { projectId, branchId }: CreateProjectBranchRoleParams,
+      data: RoleCreateRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<RoleOperations, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/roles`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
      * @name DeleteProjectBranch
      * @summary Delete a branch and drop its databases (not the default branch, nor one with children: 409)
      * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}
@@ -3071,6 +3247,48 @@ export class Api<
      * No description
      *
      * @tags Branch
+     * @name DeleteProjectBranchDatabase
+     * @summary Delete a database of a branch and drop the real database (refused while Neon Auth is enabled on it)
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}/databases/{database_name}
+     * @secure
+     */
+    deleteProjectBranchDatabase: (
+      { projectId, branchId, databaseName }: DeleteProjectBranchDatabaseParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<DatabaseOperations, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/databases/${databaseName}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name DeleteProjectBranchRole
+     * @summary Delete a role of a branch (not one that owns a database of the branch) and drop the real role when no other branch has it
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}
+     * @secure
+     */
+    deleteProjectBranchRole: (
+      { projectId, branchId, roleName }: DeleteProjectBranchRoleParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<RoleOperations, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/roles/${roleName}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
      * @name GetProjectBranch
      * @summary Get a branch
      * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}
@@ -3082,6 +3300,69 @@ export class Api<
     ) =>
       this.request<BranchResponse, GeneralError>({
         path: `/api/v2/projects/${projectId}/branches/${branchId}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name GetProjectBranchDatabase
+     * @summary Get a database of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/databases/{database_name}
+     * @secure
+     */
+    getProjectBranchDatabase: (
+      { projectId, branchId, databaseName }: GetProjectBranchDatabaseParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<DatabaseResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/databases/${databaseName}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name GetProjectBranchRole
+     * @summary Get a role of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}
+     * @secure
+     */
+    getProjectBranchRole: (
+      { projectId, branchId, roleName }: GetProjectBranchRoleParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<RoleResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/roles/${roleName}`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name GetProjectBranchRolePassword
+     * @summary Get a role's password (the same rule as connection_uri, which carries it too)
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/roles/{role_name}/reveal_password
+     * @secure
+     */
+    getProjectBranchRolePassword: (
+      { projectId, branchId, roleName }: GetProjectBranchRolePasswordParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<RolePasswordResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/roles/${roleName}/reveal_password`,
         method: "GET",
         secure: true,
         format: "json",
@@ -3126,6 +3407,27 @@ export class Api<
         path: `/api/v2/projects/${projectId}/branches`,
         method: "GET",
         query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Branch
+     * @name ListProjectBranchRoles
+     * @summary List a branch's roles
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/roles
+     * @secure
+     */
+    listProjectBranchRoles: (
+      { projectId, branchId }: ListProjectBranchRolesParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<RolesResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/roles`,
+        method: "GET",
         secure: true,
         format: "json",
         ...params,

@@ -4,6 +4,7 @@ import { PROJECT_ID_PARAM, BRANCH_ID_PARAM } from '../common/request-params.js';
 import { Body, Controller, Delete, Get, Param, Post, Query } from '@nestjs/common';
 import { ApiCreatedResponse, ApiOkResponse, ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { NeonIdPipe } from '../common/validation.js';
+import { DATABASE_NAME_PARAM, PgNamePipe } from './dto/validators.js';
 import { Caller } from '../iam/caller.decorator.js';
 import { Access, Policy } from '../iam/policy.js';
 import type { AccessContext } from '../iam/principal.js';
@@ -16,6 +17,7 @@ import {
   BranchResponseDto,
   DatabaseCreateRequestDto,
   DatabaseOperationsDto,
+  DatabaseResponseDto,
   DatabasesResponseDto,
   DeleteProjectBranchQueryDto,
   ListProjectBranchesQueryDto,
@@ -120,5 +122,40 @@ export class BranchesController {
     @Body() body: DatabaseCreateRequestDto,
   ): Promise<DatabaseOperationsDto> {
     return this.branches.createDatabase(caller, branchId, body.database);
+  }
+
+  @Get(':branch_id/databases/:database_name')
+  @Access(Policy.ProjectRead)
+  @ApiOperation({ summary: 'Get a database of a branch' })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiParam(DATABASE_NAME_PARAM)
+  @ApiOkResponse({ type: DatabaseResponseDto })
+  @ApiErrors(400, 401, 404)
+  getProjectBranchDatabase(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Param('database_name', new PgNamePipe('database')) name: string,
+  ): Promise<DatabaseResponseDto> {
+    return this.branches.getDatabase(caller, branchId, name);
+  }
+
+  @Delete(':branch_id/databases/:database_name')
+  @Audited({ action: 'database.delete', target: 'database', targetId: { param: 'database_name' } })
+  @Access(Policy.ProjectWrite)
+  @ApiOperation({ summary: 'Delete a database of a branch and drop the real database (refused while Neon Auth is enabled on it)' })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiParam(DATABASE_NAME_PARAM)
+  @ApiOkResponse({ type: DatabaseOperationsDto })
+  @ApiErrors(400, 401, 404, 409, 423)
+  deleteProjectBranchDatabase(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _projectId: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Param('database_name', new PgNamePipe('database')) name: string,
+  ): Promise<DatabaseOperationsDto> {
+    return this.branches.deleteDatabase(caller, branchId, name);
   }
 }

@@ -18,6 +18,7 @@ import type {
   ConnectionUriResponseDto,
   DatabaseCreateBodyDto,
   DatabaseOperationsDto,
+  DatabaseResponseDto,
   DatabasesResponseDto,
   GetConnectionUriQueryDto,
   ListProjectBranchesQueryDto,
@@ -27,10 +28,10 @@ import { DatabaseEntity } from './entities/database.entity.js';
 import { EndpointEntity } from './entities/endpoint.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { toBranchDto, toDatabaseDto, toEndpointDto, toOperationDto, toRoleDto } from './projects.mappers.js';
-import { BranchDeletionHooks } from './branch-deletion-hooks.js';
+import { DeletionHooks } from './deletion-hooks.js';
 import type { PlannedDatabase } from './branch-databases/branch-storage.service.js';
 import { COMPUTE_CREATE, COMPUTE_DROP, type ComputeCreatePlan, type ComputeDropPlan } from './branch-databases/compute-operations.js';
-import { assertBranchReady, assertNoOperationInProgress } from './operations/operation-locks.js';
+import { assertBranchReady, assertNoOperationInProgress, lockBranchForWork } from './operations/operation-locks.js';
 import { OperationRolledBack, OperationsService } from './operations/operations.service.js';
 import { escapeLike } from './projects.service.js';
 import { assertBranchQuota, assertDatabaseQuota } from './quotas.js';
@@ -49,7 +50,7 @@ export class BranchesService {
     private readonly storage: BranchStorageService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly operations: OperationsService,
-    private readonly branchHooks: BranchDeletionHooks,
+    private readonly branchHooks: DeletionHooks,
   ) {}
 
   /** Neon's cursor pagination: `pagination.next` while there are more; without `limit`, every branch. */
@@ -107,7 +108,7 @@ export class BranchesService {
       performed = await this.operations.perform(async (tx, record) => {
         // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits, then
         // sees the child (409) or this operation (423).
-        await this.lockBranch(tx, projectId, parent.id, body.branch?.parent_id ? 'branch.parent_id' : undefined);
+        await lockBranchForWork(tx, projectId, parent.id, body.branch?.parent_id ? 'branch.parent_id' : undefined);
         assertBranchReady(await this.findBranch(tx, projectId, parent.id));
         await assertBranchQuota(tx, projectId, this.config.branchesLimit);
         const parentRoles = await tx.getRepository(RoleEntity).find({ where: { branchId: parent.id }, order: { createdAt: 'ASC', id: 'ASC' } });
@@ -244,7 +245,7 @@ export class BranchesService {
     try {
       performed = await this.operations.perform(async (tx, record) => {
         // A branch or project delete that comes first makes this a 404; one that comes later sees this operation (423).
-        await this.lockBranch(tx, projectId, branch.id);
+        await lockBranchForWork(tx, projectId, branch.id);
         assertBranchReady(await this.findBranch(tx, projectId, branch.id));
         await assertDatabaseQuota(tx, branch.id, this.config.databasesLimit);
         const roles = await tx.getRepository(RoleEntity).find({ where: { branchId: branch.id } });
@@ -281,6 +282,35 @@ export class BranchesService {
     return { database: toDatabaseDto(performed.value), operations: performed.operations.map((op) => toOperationDto(op)) };
   }
 
+  /** GET …/databases/{database_name} */
+  async getDatabase(access: AccessContext, branchId: string, name: string): Promise<DatabaseResponseDto> {
+    const branch = await this.findBranch(this.db.manager, access.project!.id, branchId);
+    const database = await this.db.getRepository(DatabaseEntity).findOneBy({ branchId: branch.id, name });
+    if (!database) throw ApiError.notFound(`database ${name} on branch ${branch.id}`);
+    return { database: toDatabaseDto(database) };
+  }
+
+  /**
+   * Deletes a database of a branch: its row goes, and a durable operation recorded with it drops the real database
+   * (retried until it is gone). Refused while Neon Auth is enabled on it (DeletionHooks); 423 while another
+   * operation on the branch is unfinished.
+   */
+  async deleteDatabase(access: AccessContext, branchId: string, name: string): Promise<DatabaseOperationsDto> {
+    const projectId = access.project!.id;
+    const { value: database, operations } = await this.operations.perform(async (tx, record) => {
+      await lockBranchForWork(tx, projectId, branchId);
+      const database = await tx.getRepository(DatabaseEntity).findOne({ where: { branchId, name }, lock: { mode: 'pessimistic_write' } });
+      if (!database) throw ApiError.notFound(`database ${name} on branch ${branchId}`);
+      await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
+      await this.branchHooks.deletingDatabase(tx, projectId, branchId, name);
+      await tx.getRepository(DatabaseEntity).delete({ id: database.id });
+      await record.work<ComputeDropPlan>(COMPUTE_DROP, { action: 'apply_config', projectId, branchId }, { databases: [database.physicalName], roles: [] });
+      return database;
+    });
+    await this.branchHooks.deleted();
+    return { database: toDatabaseDto(database), operations: operations.map((op) => toOperationDto(op)) };
+  }
+
   /** A connection URI that really connects: the real role and database behind the names asked for. */
   async connectionUri(access: AccessContext, query: GetConnectionUriQueryDto): Promise<ConnectionUriResponseDto> {
     const projectId = access.project!.id;
@@ -305,18 +335,6 @@ export class BranchesService {
     const branch = await em.getRepository(BranchEntity).findOneBy({ id: branchId, projectId });
     if (!branch) throw ApiError.notFound(field ? `branch ${branchId} (${field})` : `branch ${branchId}`);
     return branch;
-  }
-
-  /**
-   * Locks the branch and its project FOR KEY SHARE until the transaction ends (what a foreign key takes):
-   * deleting either waits, while reads, other branch creations and PATCH of the project do not. 404 when gone.
-   */
-  private async lockBranch(tx: EntityManager, projectId: string, branchId: string, field?: string): Promise<void> {
-    // Project first, then branch: the order in which a project delete locks them (FOR UPDATE, then the cascade).
-    const project: unknown[] = await tx.query('SELECT 1 FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
-    if (project.length === 0) throw ApiError.notFound(`project ${projectId}`);
-    const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR KEY SHARE', [branchId, projectId]);
-    if (branch.length === 0) throw ApiError.notFound(field ? `branch ${branchId} (${field})` : `branch ${branchId}`);
   }
 
   private async defaultBranch(projectId: string): Promise<BranchEntity> {

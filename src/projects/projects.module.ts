@@ -15,7 +15,7 @@ import { ProjectPermissionEntity } from './entities/project-permission.entity.js
 import { ProjectEntity } from './entities/project.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
 import { PermissionsService } from './permissions.service.js';
-import { BranchDeletionHooks } from './branch-deletion-hooks.js';
+import { DeletionHooks } from './deletion-hooks.js';
 import { ComputeOperations } from './branch-databases/compute-operations.js';
 import { OperationEntity } from './operations/operation.entity.js';
 import { OperationsController } from './operations/operations.controller.js';
@@ -23,6 +23,8 @@ import { OperationsReconciler } from './operations/operations.reconciler.js';
 import { OperationsService } from './operations/operations.service.js';
 import { ProjectsController } from './projects.controller.js';
 import { ProjectsService } from './projects.service.js';
+import { RolesController } from './roles.controller.js';
+import { RolesService } from './roles.service.js';
 
 @Module({
   imports: [
@@ -31,7 +33,7 @@ import { ProjectsService } from './projects.service.js';
     TypeOrmModule.forFeature([ProjectEntity, BranchEntity, EndpointEntity, RoleEntity, DatabaseEntity, ProjectPermissionEntity, OperationEntity]),
   ],
   // ProjectsController first: its GET /projects/shared must be matched before /projects/:project_id routes.
-  controllers: [ProjectsController, BranchesController, OperationsController],
+  controllers: [ProjectsController, BranchesController, RolesController, OperationsController],
   providers: [
     BranchDatabaseCluster,
     BranchDatabasesService,
@@ -40,14 +42,15 @@ import { ProjectsService } from './projects.service.js';
     ProjectsService,
     BranchesService,
     PermissionsService,
+    RolesService,
     OperationsService,
     OperationsReconciler,
     ComputeOperations,
-    BranchDeletionHooks,
+    DeletionHooks,
   ],
   // BranchDatabaseCluster: later modules reach branch databases through its pools (poolFor / withDatabasesQuiesced);
   // BranchDatabasesService finds a branch's database; ProjectSettingsChecks takes their rules for settings changes;
-  // OperationsService records their durable operations, BranchDeletionHooks their work when branches go.
+  // OperationsService records their durable operations, DeletionHooks their work when branches go.
   exports: [
     BranchDatabaseCluster,
     BranchDatabasesService,
@@ -57,7 +60,7 @@ import { ProjectsService } from './projects.service.js';
     BranchesService,
     OperationsService,
     OperationsReconciler,
-    BranchDeletionHooks,
+    DeletionHooks,
   ],
 })
 export class ProjectsModule {}

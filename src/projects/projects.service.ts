@@ -38,7 +38,7 @@ import {
   toProjectListItemDto,
   toRoleDto,
 } from './projects.mappers.js';
-import { BranchDeletionHooks } from './branch-deletion-hooks.js';
+import { DeletionHooks } from './deletion-hooks.js';
 import { COMPUTE_CREATE, COMPUTE_DROP, type ComputeCreatePlan, type ComputeDropPlan } from './branch-databases/compute-operations.js';
 import { assertNoOperationInProgress } from './operations/operation-locks.js';
 import { OperationRolledBack, OperationsService } from './operations/operations.service.js';
@@ -68,7 +68,7 @@ export class ProjectsService {
     private readonly settingsChecks: ProjectSettingsChecks,
     private readonly storage: BranchStorageService,
     private readonly operations: OperationsService,
-    private readonly branchHooks: BranchDeletionHooks,
+    private readonly branchHooks: DeletionHooks,
   ) {}
 
   /**

@@ -42,6 +42,8 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
       PUBLIC_URL: `http://127.0.0.1:${port}`,
       LOG_LEVEL: 'info',
       NODE_ENV: 'test',
+      // No sync engine: these starts only need the API, the embedded provider and the operations reconciler.
+      SYNC_ENGINE: 'off',
     };
     cp = new pg.Client({ connectionString: database.url });
     await cp.connect();
@@ -181,6 +183,14 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
     createBranchStep('compute.create:database'),
     disableStep('neon_auth.disable:schema'),
     {
+      crashAt: 'compute.drop:database',
+      what: 'delete a database',
+      prepare: async (ctx) => {
+        expect((await call(ctx, 'POST', `/projects/${ctx.projectId}/branches/${ctx.branchId}/databases`, { database: { name: 'doomeddb', owner_name: 'neondb_owner' } })).status).toBe(201);
+      },
+      act: (ctx) => call(ctx, 'DELETE', `/projects/${ctx.projectId}/branches/${ctx.branchId}/databases/doomeddb`),
+    },
+    {
       crashAt: 'compute.create:database',
       what: 'create a database',
       act: (ctx) => call(ctx, 'POST', `/projects/${ctx.projectId}/branches/${ctx.branchId}/databases`, { database: { name: 'crashdb', owner_name: 'neondb_owner' } }),
@@ -201,6 +211,19 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
     disableStep('neon_auth.disable:forwarded'),
     // Between the provider's answer and the plan's write: the undo finds the project again by its idempotency key.
     enableStep('neon_auth.enable:provisioned'),
+    {
+      crashAt: 'compute.create:role',
+      what: 'create a role',
+      act: (ctx) => call(ctx, 'POST', `/projects/${ctx.projectId}/branches/${ctx.branchId}/roles`, { role: { name: 'crash_role' } }),
+    },
+    {
+      crashAt: 'compute.drop:recorded',
+      what: 'delete a role',
+      prepare: async (ctx) => {
+        expect((await call(ctx, 'POST', `/projects/${ctx.projectId}/branches/${ctx.branchId}/roles`, { role: { name: 'doomed_role' } })).status).toBe(201);
+      },
+      act: (ctx) => call(ctx, 'DELETE', `/projects/${ctx.projectId}/branches/${ctx.branchId}/roles/doomed_role`),
+    },
   ];
 
   it(`every step of every operation (${steps.length} crash points): after the restart nothing is orphaned, half-done or misreported`, async () => {

@@ -14,7 +14,7 @@ import { AccessService } from '../../iam/access.service.js';
 import type { Principal } from '../../iam/principal.js';
 import { BranchDatabasesService, type BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import { ProjectEntity } from '../../projects/entities/project.entity.js';
-import { BranchDeletionHooks } from '../../projects/branch-deletion-hooks.js';
+import { DeletionHooks } from '../../projects/deletion-hooks.js';
 import { assertNoOperationInProgress } from '../../projects/operations/operation-locks.js';
 import { OperationRolledBack, OperationsService, type RunningOperation } from '../../projects/operations/operations.service.js';
 import {
@@ -155,17 +155,16 @@ interface ProviderSide {
  * engine's receiver takes the events in), SDK keys shown once, then `neon_auth.users_sync` in the database.
  * Manual setup: an existing provider project, verified, `owned_by: user`, its users copied into users_sync.
  *
- * Atomicity: the integration row is inserted in a control-plane transaction that stays open while
- * users_sync is provisioned (and, for manual setup, filled); a concurrent enable of the same branch
- * blocks on the unique branch index and then gets 409. Any failure rolls the row back, drops the
- * `neon_auth` schema when this call created it, and deletes the provider project Quick Start created (with
- * its keys and webhook registration), so it leaves nothing behind — also for the loser of two concurrent
- * enables. Should that provider call fail, the project stays in the provider, unreachable from the API, and
- * is logged with its id.
- *
- * Disable deletes the integration row (and, with delete_data, the schema), then the provider project when it
- * is managed by the product (`owned_by: neon`, transfer not finished); a provider failure there does not fail
- * the disable (logged with the provider project id). User-owned projects (manual setup, transferred) are never deleted.
+ * Durability: enable and disable are operations (OperationsService, kinds neon_auth.enable / neon_auth.disable),
+ * recorded with the branch row locked before anything is made; a second one on the branch meanwhile gets 423. An
+ * enable records each thing it makes in its plan the moment it exists (the provider project, found again by its
+ * idempotency key should the process die before that), and inserts the integration row last, in the transaction
+ * that finishes the operation. A failed or interrupted enable is undone: the provider project it made is deleted, a
+ * `neon_auth` schema it created dropped. A disable deletes the row at once (the sync engine refuses the integration's
+ * events from then on), then goes forward until done: with delete_data, the schema is dropped and a provider project
+ * the product manages deleted (unless its transfer finished); without, that project is kept
+ * (NeonAuthDetachedProjectEntity) and the next Quick Start enable of the branch and database reattaches it.
+ * User-owned projects (manual setup, transferred) are never deleted.
  */
 @Injectable()
 export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, OnModuleInit {
@@ -178,7 +177,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     private readonly branchDatabases: BranchDatabasesService,
     private readonly access: AccessService,
     private readonly operations: OperationsService,
-    private readonly branchHooks: BranchDeletionHooks,
+    private readonly branchHooks: DeletionHooks,
     private readonly crash: CrashPoints,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -447,6 +446,19 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       for (const snapshot of snapshots) {
         await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: snapshot.integrationId });
         await this.operations.enqueue<DisablePlan>(tx, DISABLE_KIND, { action: 'apply_config', projectId, branchId: snapshot.branchId }, { ...snapshot, dropSchema: false });
+      }
+    });
+    // A database goes: refused while Neon Auth is enabled on it; a provider project kept for it goes with it.
+    this.branchHooks.registerDatabase(async (tx, projectId, branchId, databaseName) => {
+      if (await tx.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId, databaseName })) {
+        throw ApiError.conflict(`Neon Auth is enabled on database ${databaseName} of branch ${branchId}: disable it first`);
+      }
+      const kept = await tx.getRepository(NeonAuthDetachedProjectEntity).find({ where: { branchId, databaseName } });
+      for (const d of kept) {
+        await tx.getRepository(NeonAuthDetachedProjectEntity).delete({ integrationId: d.integrationId });
+        await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: d.integrationId });
+        const snapshot = snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon', transferStatus: null });
+        await this.operations.enqueue<DisablePlan>(tx, DISABLE_KIND, { action: 'apply_config', projectId, branchId }, { ...snapshot, dropSchema: false, deleteProviderProject: true });
       }
     });
   }

@@ -135,8 +135,8 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
    * Creates a login role with this password, or, when it exists, sets its attributes and password again
    * (idempotent: a step an interrupted operation runs twice). Concurrent calls for one name take turns.
    */
-  async ensureRole(name: string, password: string): Promise<void> {
-    const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT';
+  async ensureRole(name: string, password: string, login = true): Promise<void> {
+    const attributes = `${login ? 'LOGIN' : 'NOLOGIN'} NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS INHERIT`;
     await this.adminTransaction(async (client) => {
       await client.query('SELECT pg_catalog.pg_advisory_xact_lock($1, pg_catalog.hashtext($2))', [ROLE_LOCK_KEY, name]);
       await quietPasswordStatements(client);
@@ -187,6 +187,19 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
         await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(database)} TO ${roles.map(ident).join(', ')}`);
       }
     });
+  }
+
+  /**
+   * Takes CONNECT and TEMPORARY on a database back from a role (a role removed from one branch while others keep it).
+   * A database or role that no longer exists has nothing to take back.
+   */
+  async revokeConnect(database: string, role: string): Promise<void> {
+    try {
+      await this.adminPool().query(`REVOKE CONNECT, TEMPORARY ON DATABASE ${ident(database)} FROM ${ident(role)}`);
+    } catch (err) {
+      // 3D000: no such database; 42704: no such role.
+      if (sqlStateOf(err) !== '3D000' && sqlStateOf(err) !== '42704') throw err;
+    }
   }
 
   /** Drops a database, ending its sessions (ours first, then everyone's: WITH (FORCE)). Idempotent. */

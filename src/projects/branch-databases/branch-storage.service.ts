@@ -40,12 +40,13 @@ export class BranchStorageService {
   ) {}
 
   /**
-   * The physical name and a fresh random password of the login role `logical` of a project. The name is unique on
-   * the server by construction (it carries the new project's id), so whatever exists under it later is this role.
+   * The physical name and a fresh random password of the role `logical` made with a project (scope: the project id)
+   * or on a branch (scope: the branch id). The name is unique on the server by construction (it carries the new
+   * project's id, or the id of the branch where no role of that name exists), so whatever exists under it is this role.
    */
-  planRole(projectId: string, logical: string): PlannedRole {
+  planRole(scope: string, logical: string): PlannedRole {
     const password = `npg_${randomAlnum(24)}`;
-    const physicalName = physicalNameOf(logical, projectId);
+    const physicalName = physicalNameOf(logical, scope);
     return { physicalName, password, passwordEncrypted: this.secrets.encrypt(password, physicalName) };
   }
 
@@ -55,8 +56,8 @@ export class BranchStorageService {
   }
 
   /** Creates the role with its recorded password, or sets that password again when it exists. Idempotent. */
-  async ensureRole(physical: string, passwordEncrypted: string): Promise<void> {
-    await this.cluster.ensureRole(physical, this.secrets.decrypt(passwordEncrypted, physical));
+  async ensureRole(physical: string, passwordEncrypted: string, login = true): Promise<void> {
+    await this.cluster.ensureRole(physical, this.secrets.decrypt(passwordEncrypted, physical), login);
   }
 
   /**

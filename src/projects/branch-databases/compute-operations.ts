@@ -10,13 +10,15 @@ export const COMPUTE_CREATE = 'compute.create';
 export const COMPUTE_DROP = 'compute.drop';
 
 export interface ComputeCreatePlan {
-  /** Login roles to create, with their passwords encrypted (bound to the role's physical name). */
-  roles: { name: string; passwordEncrypted: string }[];
+  /** Roles to create, with their passwords encrypted (bound to the role's physical name); `login: false`: NOLOGIN. */
+  roles: { name: string; passwordEncrypted: string; login?: boolean }[];
   databases: PlannedDatabase[];
+  /** CONNECT on existing databases for the new roles (a role created on a branch may connect to its databases). */
+  grants?: { database: string; roles: string[] }[];
   /** The branch that becomes ready when the work is done. */
   readyBranchId?: string;
   /** The rows that go when the work is undone: the new project's, the new branch's, or the new database's. */
-  undo: { projectId: string } | { branchId: string } | { databaseId: string };
+  undo: { projectId: string } | { branchId: string } | { databaseId: string } | { roleId: string };
 }
 
 export interface ComputeDropPlan {
@@ -24,6 +26,8 @@ export interface ComputeDropPlan {
   databases: string[];
   /** Physical names of the roles no branch uses any more. */
   roles: string[];
+  /** CONNECT taken back from a role that other branches keep (a role deleted from one branch). */
+  revokes?: { database: string; role: string }[];
 }
 
 /**
@@ -46,9 +50,10 @@ export class ComputeOperations implements OnModuleInit {
       interrupted: 'forward',
       forward: async ({ plan }) => {
         for (const role of plan.roles) {
-          await this.storage.ensureRole(role.name, role.passwordEncrypted);
+          await this.storage.ensureRole(role.name, role.passwordEncrypted, role.login ?? true);
           this.crash.reach('compute.create:role');
         }
+        for (const grant of plan.grants ?? []) await this.cluster.grantConnect(grant.database, grant.roles);
         for (const db of plan.databases) {
           await this.storage.ensureDatabase(db);
           this.crash.reach('compute.create:database');
@@ -69,6 +74,7 @@ export class ComputeOperations implements OnModuleInit {
         const undo = plan.undo;
         if ('projectId' in undo) await tx.query('DELETE FROM projects WHERE id = $1', [undo.projectId]);
         else if ('branchId' in undo) await tx.query('DELETE FROM branches WHERE id = $1', [undo.branchId]);
+        else if ('roleId' in undo) await tx.query('DELETE FROM branch_roles WHERE id = $1', [undo.roleId]);
         else await tx.query('DELETE FROM branch_databases WHERE id = $1', [undo.databaseId]);
       },
     });
@@ -76,6 +82,7 @@ export class ComputeOperations implements OnModuleInit {
     this.operations.register<ComputeDropPlan>(COMPUTE_DROP, {
       interrupted: 'forward',
       forward: async ({ plan }) => {
+        for (const r of plan.revokes ?? []) await this.cluster.revokeConnect(r.database, r.role);
         for (const db of plan.databases) {
           await this.cluster.dropDatabase(db);
           this.crash.reach('compute.drop:database');

@@ -145,6 +145,10 @@ export class DatabasesResponseDto {
   @ApiProperty({ type: [DatabaseDto] }) databases!: DatabaseDto[];
 }
 
+export class DatabaseResponseDto {
+  @ApiProperty({ type: DatabaseDto }) database!: DatabaseDto;
+}
+
 export class DatabaseCreateBodyDto {
   @PgNameField('database', { description: 'The database name, 1..63 bytes' })
   name!: string;

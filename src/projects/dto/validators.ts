@@ -1,4 +1,6 @@
 import { isIP } from 'node:net';
+import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
+import { ApiError } from '../../common/errors.js';
 import { ValidateBy, type ValidationOptions } from 'class-validator';
 import { CustomField, type FieldOptions } from '../../common/api-fields.js';
 import { MAX_IDENTIFIER_BYTES, pgNameProblem } from '../branch-databases/naming.js';
@@ -68,3 +70,18 @@ export function IsEmptyAnnotation(options?: ValidationOptions): PropertyDecorato
     options,
   );
 }
+
+/** Validates a database or role name path parameter (1..63 bytes, as in bodies): 400 naming the parameter. */
+@Injectable()
+export class PgNamePipe implements PipeTransform<string, string> {
+  constructor(private readonly kind: 'database' | 'role') {}
+
+  transform(value: string, metadata: ArgumentMetadata): string {
+    const problem = pgNameProblem(value, this.kind);
+    if (problem) throw ApiError.validation(`invalid path parameter ${metadata.data}: ${problem}`);
+    return value;
+  }
+}
+
+export const DATABASE_NAME_PARAM = { name: 'database_name', description: 'The database name', schema: { type: 'string', maxLength: MAX_IDENTIFIER_BYTES } } as const;
+export const ROLE_NAME_PARAM = { name: 'role_name', description: 'The role name', schema: { type: 'string', maxLength: MAX_IDENTIFIER_BYTES } } as const;

@@ -11,9 +11,17 @@ import { OperationsReconciler } from './operations/operations.reconciler.js';
  */
 export type BranchDeletionHook = (tx: EntityManager, projectId: string, branchIds: string[]) => Promise<void>;
 
+/**
+ * The same for one database of a branch (by its name in the API): may refuse the deletion by throwing an ApiError
+ * (Neon Auth refuses while it is enabled on the database), or record work.
+ */
+export type DatabaseDeletionHook = (tx: EntityManager, projectId: string, branchId: string, databaseName: string) => Promise<void>;
+
+/** The hooks through which features built on projects take part in deletions, without projects importing them. */
 @Injectable()
-export class BranchDeletionHooks {
+export class DeletionHooks {
   private readonly hooks: BranchDeletionHook[] = [];
+  private readonly databaseHooks: DatabaseDeletionHook[] = [];
 
   constructor(
     private readonly reconciler: OperationsReconciler,
@@ -24,8 +32,16 @@ export class BranchDeletionHooks {
     this.hooks.push(hook);
   }
 
+  registerDatabase(hook: DatabaseDeletionHook): void {
+    this.databaseHooks.push(hook);
+  }
+
   async deleting(tx: EntityManager, projectId: string, branchIds: string[]): Promise<void> {
     for (const hook of this.hooks) await hook(tx, projectId, branchIds);
+  }
+
+  async deletingDatabase(tx: EntityManager, projectId: string, branchId: string, databaseName: string): Promise<void> {
+    for (const hook of this.databaseHooks) await hook(tx, projectId, branchId, databaseName);
   }
 
   /**
@@ -33,7 +49,7 @@ export class BranchDeletionHooks {
    * of the deleted branches (their integrations' rows went with them; see ClusterEvents).
    */
   async deleted(): Promise<void> {
-    if (this.hooks.length > 0) this.reconciler.kick();
+    if (this.hooks.length > 0 || this.databaseHooks.length > 0) this.reconciler.kick();
     await this.events.settle();
   }
 }
