@@ -1,4 +1,5 @@
 import pg from 'pg';
+import { DataSource } from 'typeorm';
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { BranchDatabaseCluster } from '../../src/projects/branch-databases/branch-database-cluster.js';
@@ -135,10 +136,24 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     await t?.close();
   });
 
+  /**
+   * Waits (at most 5 s, never failing) until the webhook of this user's latest change reached the inbox and was
+   * applied or tried once: the planted code may make the apply fail, which is allowed.
+   */
+  async function triedOnce(userId: string): Promise<void> {
+    await waitFor(
+      async () =>
+        ((await t.app.get(DataSource).query(`SELECT 1 FROM sync_inbox WHERE user_id = $1 AND (status <> 'pending' OR attempts > 0) LIMIT 1`, [userId])) as unknown[])
+          .length > 0,
+      5_000,
+      25,
+    ).catch(() => undefined);
+  }
+
   /** Drives every path that reads or writes users_sync; failures caused by the broken table are allowed. */
   async function exercise(p: AuthProject, auth: EnabledAuth): Promise<void> {
     const base = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
-    await signUpWithClientKey(t, auth, `attacker-${Date.now()}@example.com`);
+    const attacker = await signUpWithClientKey(t, auth, `attacker-${Date.now()}@example.com`);
     const created = await admin.post(`${base}/users`, { email: `victim-${Date.now()}@example.com` });
     expect([201, 409, 503]).toContain(created.status);
     if (created.status === 201) {
@@ -148,13 +163,12 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     await admin.get(`${base}/users`);
     await admin.post(`${base}/sync`, {});
     // Give the webhook of the sign-up time to be applied (or to fail) before the disable.
-    await new Promise((r) => setTimeout(r, 1500));
+    await triedOnce(attacker);
     await admin.delete(base).send({ delete_data: false }).expect(200);
     const again = await admin.post(base, { auth_provider: 'stack' });
     expect([201, 409]).toContain(again.status);
     if (again.status === 201) {
-      await signUpWithClientKey(t, again.body as EnabledAuth, `again-${Date.now()}@example.com`);
-      await new Promise((r) => setTimeout(r, 1000));
+      await triedOnce(await signUpWithClientKey(t, again.body as EnabledAuth, `again-${Date.now()}@example.com`));
     }
   }
 
@@ -162,8 +176,7 @@ describe('tenants stay tenants: code planted in a branch database never runs wit
     it('sign-up, users API, reconcile, disable and re-enable run, and the tenant role gains nothing', async () => {
       const p = await newAuthProject(t, 'escalation');
       const auth = await enableAuth(t, p.projectId, p.defaultBranchId, 'stack');
-      await signUpWithClientKey(t, auth, `before-${Date.now()}@example.com`);
-      await new Promise((r) => setTimeout(r, 500));
+      await triedOnce(await signUpWithClientKey(t, auth, `before-${Date.now()}@example.com`));
       const tenant = new URL(p.uri).username;
       const database = new URL(p.uri).pathname.slice(1);
       const before = await roleState(tenant);
