@@ -6,11 +6,14 @@ import { OperationsService } from './operations.service.js';
 
 /** Groups taken up per pass. */
 const BATCH = 50;
+/** How often one process prunes the ended operations of deleted projects. */
+const PRUNE_EVERY_MS = 60 * 60 * 1000;
 
 /**
  * Finishes or rolls back the operations no process is driving: at start (after the migrations), every
  * OPERATIONS_RECONCILE_SECONDS, and when kicked (work recorded without a request to drive it). Every replica runs
- * it; the operation locks make sure one process drives a given operation at a time.
+ * it; the operation locks make sure one process drives a given operation at a time. Once an hour it also prunes the
+ * ended operations of deleted projects (OperationsService.pruneEnded).
  */
 @Injectable()
 export class OperationsReconciler implements OnApplicationShutdown {
@@ -18,6 +21,7 @@ export class OperationsReconciler implements OnApplicationShutdown {
   private pass?: Promise<void>;
   private again = false;
   private stopped = false;
+  private lastPruneAt = 0;
 
   constructor(
     private readonly operations: OperationsService,
@@ -63,6 +67,11 @@ export class OperationsReconciler implements OnApplicationShutdown {
   }
 
   private async runPass(): Promise<void> {
+    if (Date.now() - this.lastPruneAt >= PRUNE_EVERY_MS) {
+      this.lastPruneAt = Date.now();
+      const pruned = await this.operations.pruneEnded();
+      if (pruned > 0) this.logger.info({ pruned }, 'operations reconciler: pruned ended operations of deleted projects');
+    }
     const seen = new Set<string>();
     for (;;) {
       const due = (await this.operations.dueGroups(BATCH)).filter((id) => !seen.has(id));

@@ -11,6 +11,8 @@ import { keysetPage } from '../../common/pagination.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { OperationEntity, UNFINISHED_STATUSES, type OperationStatus } from './operation.entity.js';
 
+/** Days an ended operation of a deleted project is kept (an existing project keeps its whole history, as on Neon). */
+export const DELETED_PROJECT_OPERATIONS_RETENTION_DAYS = 7;
 /** Failed attempts of an operation's work before one that can be undone is rolled back instead of retried. */
 export const MAX_OPERATION_FAILURES = 5;
 /** Longest wait between two attempts of a failing operation, in seconds. */
@@ -182,6 +184,22 @@ export class OperationsService implements OnApplicationShutdown {
       [UNFINISHED_STATUSES, limit],
     );
     return rows.map((r) => r.id);
+  }
+
+  /**
+   * Deletes the ended operations of projects that no longer exist, once they are older than
+   * DELETED_PROJECT_OPERATIONS_RETENTION_DAYS (nobody can read them through the API). Returns how many went.
+   */
+  async pruneEnded(): Promise<number> {
+    const rows: unknown[] = await this.db.query(
+      `DELETE FROM operations o
+        WHERE o.status IN ('finished', 'failed', 'cancelled', 'skipped')
+          AND o.updated_at < now() - make_interval(days => $1)
+          AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = o.project_id)
+       RETURNING 1`,
+      [DELETED_PROJECT_OPERATIONS_RETENTION_DAYS],
+    );
+    return rows.length;
   }
 
   /** Unfinished operations on these branches (a new operation on them waits for these: 423). */
