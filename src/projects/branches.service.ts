@@ -31,7 +31,7 @@ import { toBranchDto, toDatabaseDto, toEndpointDto, toOperationDto, toRoleDto } 
 import { DeletionHooks } from './deletion-hooks.js';
 import type { PlannedDatabase } from './branch-databases/branch-storage.service.js';
 import { COMPUTE_CREATE, COMPUTE_DROP, type ComputeCreatePlan, type ComputeDropPlan } from './branch-databases/compute-operations.js';
-import { assertBranchReady, assertNoOperationInProgress, lockBranchForWork } from './operations/operation-locks.js';
+import { assertBranchReady, assertNoOperationInProgress, lockBranchForOperation } from './operations/operation-locks.js';
 import { OperationRolledBack, OperationsService } from './operations/operations.service.js';
 import { escapeLike } from './projects.service.js';
 import { assertBranchQuota, assertDatabaseQuota } from './quotas.js';
@@ -107,8 +107,8 @@ export class BranchesService {
     try {
       performed = await this.operations.perform(async (tx, record) => {
         // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits, then
-        // sees the child (409) or this operation (423).
-        await lockBranchForWork(tx, projectId, parent.id, body.branch?.parent_id ? 'branch.parent_id' : undefined);
+        // sees the child (409) or this operation (423). 423 while an operation on the parent is unfinished.
+        await lockBranchForOperation(this.operations, tx, projectId, parent.id, { field: body.branch?.parent_id ? 'branch.parent_id' : undefined });
         assertBranchReady(await this.findBranch(tx, projectId, parent.id));
         await assertBranchQuota(tx, projectId, this.config.branchesLimit);
         const parentRoles = await tx.getRepository(RoleEntity).find({ where: { branchId: parent.id }, order: { createdAt: 'ASC', id: 'ASC' } });
@@ -245,7 +245,7 @@ export class BranchesService {
     try {
       performed = await this.operations.perform(async (tx, record) => {
         // A branch or project delete that comes first makes this a 404; one that comes later sees this operation (423).
-        await lockBranchForWork(tx, projectId, branch.id);
+        await lockBranchForOperation(this.operations, tx, projectId, branch.id, { thenCheck: false });
         assertBranchReady(await this.findBranch(tx, projectId, branch.id));
         await assertDatabaseQuota(tx, branch.id, this.config.databasesLimit);
         const roles = await tx.getRepository(RoleEntity).find({ where: { branchId: branch.id } });
@@ -255,7 +255,8 @@ export class BranchesService {
         }
         const conflict = () => ApiError.conflict(`database ${body.name} already exists on branch ${branch.id}`);
         if (await tx.getRepository(DatabaseEntity).existsBy({ branchId: branch.id, name: body.name })) throw conflict();
-        const physicalName = this.storage.planDatabase(body.name, branch.id);
+        await assertNoOperationInProgress(this.operations, tx, projectId, [branch.id]);
+        const physicalName = await this.storage.planBranchDatabase(tx, branch.id, body.name);
         let database: DatabaseEntity;
         try {
           database = await tx.getRepository(DatabaseEntity).save(
@@ -298,10 +299,9 @@ export class BranchesService {
   async deleteDatabase(access: AccessContext, branchId: string, name: string): Promise<DatabaseOperationsDto> {
     const projectId = access.project!.id;
     const { value: database, operations } = await this.operations.perform(async (tx, record) => {
-      await lockBranchForWork(tx, projectId, branchId);
+      await lockBranchForOperation(this.operations, tx, projectId, branchId);
       const database = await tx.getRepository(DatabaseEntity).findOne({ where: { branchId, name }, lock: { mode: 'pessimistic_write' } });
       if (!database) throw ApiError.notFound(`database ${name} on branch ${branchId}`);
-      await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
       await this.branchHooks.deletingDatabase(tx, projectId, branchId, name);
       await tx.getRepository(DatabaseEntity).delete({ id: database.id });
       await record.work<ComputeDropPlan>(COMPUTE_DROP, { action: 'apply_config', projectId, branchId }, { databases: [database.physicalName], roles: [] });

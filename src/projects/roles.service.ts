@@ -10,7 +10,7 @@ import type { RoleCreateBodyDto, RoleOperationsDto, RolePasswordResponseDto, Rol
 import { BranchEntity } from './entities/branch.entity.js';
 import { DatabaseEntity } from './entities/database.entity.js';
 import { RoleEntity } from './entities/role.entity.js';
-import { assertBranchReady, assertNoOperationInProgress, lockBranchForWork } from './operations/operation-locks.js';
+import { assertBranchReady, assertNoOperationInProgress, lockBranchForOperation } from './operations/operation-locks.js';
 import { OperationRolledBack, OperationsService } from './operations/operations.service.js';
 import { toOperationDto, toRoleDto } from './projects.mappers.js';
 
@@ -48,10 +48,11 @@ export class RolesService {
     let performed;
     try {
       performed = await this.operations.perform(async (tx, record) => {
-        await lockBranchForWork(tx, projectId, branchId);
+        await lockBranchForOperation(this.operations, tx, projectId, branchId, { thenCheck: false });
         assertBranchReady(await tx.getRepository(BranchEntity).findOneByOrFail({ id: branchId }));
         if (await tx.getRepository(RoleEntity).existsBy({ branchId, name: body.name })) throw conflict();
-        const planned = this.storage.planRole(branchId, body.name);
+        await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
+        const planned = await this.storage.planBranchRole(tx, branchId, body.name);
         let role: RoleEntity;
         try {
           role = await tx.getRepository(RoleEntity).save(
@@ -87,10 +88,9 @@ export class RolesService {
   async delete(access: AccessContext, branchId: string, name: string): Promise<RoleOperationsDto> {
     const projectId = access.project!.id;
     const { value: role, operations } = await this.operations.perform(async (tx, record) => {
-      await lockBranchForWork(tx, projectId, branchId);
+      await lockBranchForOperation(this.operations, tx, projectId, branchId);
       const role = await tx.getRepository(RoleEntity).findOne({ where: { branchId, name }, lock: { mode: 'pessimistic_write' } });
       if (!role) throw ApiError.notFound(`role ${name} on branch ${branchId}`);
-      await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
       const databases = await tx.getRepository(DatabaseEntity).find({ where: { branchId } });
       const owned = databases.filter((d) => d.ownerName === name).map((d) => d.name);
       if (owned.length > 0) throw ApiError.conflict(`role ${name} owns database ${owned.join(', ')} on branch ${branchId}: delete the database first`);

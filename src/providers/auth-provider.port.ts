@@ -116,6 +116,8 @@ export interface ProviderCapabilities {
   ownershipTransfer: boolean;
   /** How user events reach the control plane: signed HTTP webhooks, or an in-process listener (mock). */
   webhooks: 'http' | 'in_process';
+  /** provisionManagedProject honours `idempotencyKey` (a repeat answers the first project). */
+  idempotentProvisioning: boolean;
 }
 
 export interface AuthProvider {

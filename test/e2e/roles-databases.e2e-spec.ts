@@ -3,6 +3,8 @@
 import { createApiClient } from '@neondatabase/api-client';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
+import { BranchDatabaseCluster } from '../../src/projects/branch-databases/branch-database-cluster.js';
+import { OperationsReconciler } from '../../src/projects/operations/operations.reconciler.js';
 import { api, createProject, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
@@ -97,6 +99,60 @@ describe('roles and database deletion', () => {
     await admin.delete(`/projects/${projectId}/branches/${mainId}/roles/app_user`).expect(200);
     expect(await adminQuery('SELECT 1 FROM pg_roles WHERE rolname = $1', [physical])).toHaveLength(0);
     await admin.get(`/projects/${projectId}/branches/${mainId}/roles/app_user`).expect(404);
+  });
+
+  it('re-creating a role whose real role a later branch still has makes a new real role; the branch keeps its password', async () => {
+    const made = (await admin.post(`/projects/${projectId}/branches/${mainId}/roles`, { role: { name: 'shared_role' } }).expect(201)).body;
+    const child = (await admin.post(`/projects/${projectId}/branches`, { branch: { name: 'keeps-role' } }).expect(201)).body;
+    const childDb = new URL(await physicalRole(child.branch.id, 'shared_role')).pathname.slice(1);
+    await admin.delete(`/projects/${projectId}/branches/${mainId}/roles/shared_role`).expect(200);
+    const again = (await admin.post(`/projects/${projectId}/branches/${mainId}/roles`, { role: { name: 'shared_role' } }).expect(201)).body;
+    const newPhysical = decodeURIComponent(new URL(await physicalRole(mainId, 'shared_role')).username);
+    expect(newPhysical).not.toBe(`shared_role.${mainId}`);
+    expect(newPhysical).toMatch(new RegExp(`^shared_role~[A-Za-z0-9]{6}\\.${mainId}$`));
+    // The child's role is untouched: its stored password still opens its database.
+    expect(await canConnect(`shared_role.${mainId}`, made.role.password, childDb)).toBe(true);
+    expect(await canConnect(newPhysical, again.role.password, `${mainDb}.${mainId}`)).toBe(true);
+  });
+
+  it('a role whose grants fail is rolled back: no row, no real role left behind', async () => {
+    const cluster = t.app.get(BranchDatabaseCluster);
+    const original = cluster.grantConnect.bind(cluster);
+    cluster.grantConnect = async () => {
+      throw new Error('injected: grant failed');
+    };
+    try {
+      await admin.post(`/projects/${projectId}/branches/${mainId}/roles`, { role: { name: 'half_made' } }).expect(500);
+    } finally {
+      cluster.grantConnect = original;
+    }
+    await admin.get(`/projects/${projectId}/branches/${mainId}/roles/half_made`).expect(404);
+    expect(await adminQuery('SELECT rolname FROM pg_roles WHERE rolname LIKE $1', [`half_made%`])).toEqual([]);
+    const ops = (await admin.get(`/projects/${projectId}/operations?limit=1`).expect(200)).body.operations;
+    expect(ops[0]).toMatchObject({ action: 'apply_config', status: 'failed', error: expect.stringMatching(/^Error: see the server log/) });
+  });
+
+  it('while a drop on the branch is unfinished, creating a database or role there is a 423 (not a revival of the old one)', async () => {
+    await admin.post(`/projects/${projectId}/branches/${mainId}/databases`, { database: { name: 'again', owner_name: 'neondb_owner' } }).expect(201);
+    const cluster = t.app.get(BranchDatabaseCluster);
+    const original = cluster.dropDatabase.bind(cluster);
+    cluster.dropDatabase = async () => {
+      throw new Error('injected: compute unreachable');
+    };
+    try {
+      const deleted = (await admin.delete(`/projects/${projectId}/branches/${mainId}/databases/again`).expect(200)).body;
+      expect(deleted.operations[0]).toMatchObject({ status: 'error', failures_count: 1 });
+      expect((await admin.post(`/projects/${projectId}/branches/${mainId}/databases`, { database: { name: 'again', owner_name: 'neondb_owner' } }).expect(423)).body.code).toBe('LOCKED');
+      await admin.post(`/projects/${projectId}/branches/${mainId}/roles`, { role: { name: 'blocked' } }).expect(423);
+    } finally {
+      cluster.dropDatabase = original;
+    }
+    // The retry drops the old database; then the name can be used again, for a new, empty database.
+    await t.app.get(DataSource).query(`UPDATE operations SET retry_at = now() WHERE status = 'error' AND project_id = $1`, [projectId]);
+    t.app.get(OperationsReconciler).kick();
+    await t.app.get(OperationsReconciler).idle();
+    expect(await adminQuery('SELECT 1 FROM pg_database WHERE datname = $1', [`again.${mainId}`])).toEqual([]);
+    await admin.post(`/projects/${projectId}/branches/${mainId}/databases`, { database: { name: 'again', owner_name: 'neondb_owner' } }).expect(201);
   });
 
   it('a role that owns a database of the branch is not deleted (409)', async () => {

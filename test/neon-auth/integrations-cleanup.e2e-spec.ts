@@ -285,9 +285,66 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       expect(counts.deleted).toBe(0);
       const live = await withClient(uri, async (c) => (await c.query('SELECT id FROM neon_auth.users_sync WHERE deleted_at IS NULL ORDER BY id')).rows);
       expect(live.map((r) => r.id).sort()).toEqual([old, fresh].sort());
-      expect(await t.app.get(DataSource).query('SELECT 1 FROM neon_auth_detached_projects WHERE branch_id = $1', [defaultBranchId])).toEqual([]);
+      // The record of the kept project stays (deleting the branch cleans it up; deleting a gone project is a success).
+      expect(await t.app.get(DataSource).query('SELECT 1 FROM neon_auth_detached_projects WHERE branch_id = $1', [defaultBranchId])).toHaveLength(1);
     },
   );
+
+  it('a kept project whose transfer the person confirms afterwards is not deleted with its branch', async () => {
+    const p = await newProject(t, a, 'kept-transferred');
+    const child = (await a.post(`/projects/${p.projectId}/branches`, { branch: { name: 'child' } }).expect(201)).body.branch.id as string;
+    const auth = `/projects/${p.projectId}/branches/${child}/auth`;
+    const enabled = (await a.post(auth, { auth_provider: 'mock' }).expect(201)).body;
+    // A transfer link was issued (as POST /projects/auth/transfer_ownership does for a default branch).
+    const row = (await integrationRows(t, p.projectId)).find((r) => r.branchId === child)!;
+    await t.app.get(MockProviderAdapter).startOwnershipTransfer(t.app.get(NeonAuthIntegrationResolver).credentialsOf(row));
+    await t.app.get(DataSource).query(`UPDATE neon_auth_integrations SET transfer_status = 'initiated' WHERE branch_id = $1`, [child]);
+    await a.delete(auth).send({}).expect(200);
+    expect(await t.app.get(DataSource).query('SELECT transfer_status FROM neon_auth_detached_projects WHERE branch_id = $1', [child])).toEqual([{ transfer_status: 'initiated' }]);
+    await t.app.get(MockProviderAdapter).confirmOwnershipTransfer(enabled.auth_provider_project_id);
+    await a.delete(`/projects/${p.projectId}/branches/${child}`).expect(200);
+    await t.app.get(OperationsReconciler).idle();
+    const ops: { status: string }[] = await t.app.get(DataSource).query(`SELECT status FROM operations WHERE project_id = $1 AND kind = 'neon_auth.disable' AND branch_id = $2`, [p.projectId, child]);
+    expect(ops.map((o) => o.status)).toEqual(['finished', 'finished']);
+    expect(await providerHas('mock', enabled.auth_provider_project_id)).toBe(true);
+  });
+
+  it('connecting the same provider project again (manual setup): its users are its own, so a user deleted there is marked deleted', async () => {
+    const p = await newProject(t, a, 'manual-again');
+    const mock = t.app.get(MockProviderAdapter);
+    const made = await mock.provisionManagedProject({ displayName: 'customer project' });
+    const user = await mock.createUser(made.credentials, { email: 'own-again@example.com' });
+    const connect = { auth_provider: 'mock', auth_provider_base_url: MOCK_PROVIDER_BASE_URL, auth_provider_project_id: made.providerProjectId, secret_server_key: made.credentials.secretServerKey };
+    const auth = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
+    await a.post(auth, connect).expect(201);
+    await a.delete(auth).send({}).expect(200);
+    await a.post(auth, connect).expect(201);
+    await mock.deleteUser(made.credentials, user.id);
+    const integration = (await integrationRows(t, p.projectId))[0];
+    expect(await t.app.get(DataSource).query('SELECT user_id FROM neon_auth_foreign_users WHERE integration_id = $1', [integration.id])).toEqual([]);
+    await t.app.get(SyncReconcilerService).reconcile(integration);
+    const row = await withClient(p.uri, async (c) => (await c.query('SELECT deleted_at FROM neon_auth.users_sync WHERE id = $1', [user.id])).rows[0]);
+    expect(row.deleted_at).toEqual(expect.any(Date));
+  });
+
+  it('reattaching after another project was connected in between keeps that project\'s users (they are foreign to the kept one)', async () => {
+    const p = await newProject(t, a, 'reattach-between');
+    const auth = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
+    const first = (await a.post(auth, { auth_provider: 'mock' }).expect(201)).body;
+    const own = (await a.post(`${auth}/users`, { email: 'p1-user@example.com' }).expect(201)).body.id as string;
+    await a.delete(auth).send({}).expect(200);
+    const mock = t.app.get(MockProviderAdapter);
+    const made = await mock.provisionManagedProject({ displayName: 'between' });
+    const between = await mock.createUser(made.credentials, { email: 'between@example.com' });
+    await a.post(auth, { auth_provider: 'mock', auth_provider_base_url: MOCK_PROVIDER_BASE_URL, auth_provider_project_id: made.providerProjectId, secret_server_key: made.credentials.secretServerKey }).expect(201);
+    await a.delete(auth).send({}).expect(200);
+    const again = (await a.post(auth, { auth_provider: 'mock' }).expect(201)).body;
+    expect(again.auth_provider_project_id).toBe(first.auth_provider_project_id);
+    const counts = await t.app.get(SyncReconcilerService).reconcile((await integrationRows(t, p.projectId))[0]);
+    expect(counts.deleted).toBe(0);
+    const live = await withClient(p.uri, async (c) => (await c.query('SELECT id FROM neon_auth.users_sync WHERE deleted_at IS NULL ORDER BY id')).rows.map((r) => r.id));
+    expect(live).toEqual([own, between.id].sort());
+  });
 
   it('deleting a branch deletes the provider projects the product manages for it, kept or active', async () => {
     const p = await newProject(t, a, 'branch-goes');

@@ -33,6 +33,10 @@ export class NeonAuthDetachedProjectEntity {
   @Column({ name: 'provider_project_id', type: 'text' })
   providerProjectId!: string;
 
+  /** A started ownership transfer ('initiated'): the provider is asked before the project is ever deleted. */
+  @Column({ name: 'transfer_status', type: 'text', nullable: true })
+  transferStatus!: 'initiated' | 'finished' | null;
+
   @Column({ name: 'credentials_encrypted', type: 'text' })
   credentialsEncrypted!: string;
 

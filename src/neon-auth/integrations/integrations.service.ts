@@ -15,13 +15,15 @@ import type { Principal } from '../../iam/principal.js';
 import { BranchDatabasesService, type BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import { ProjectEntity } from '../../projects/entities/project.entity.js';
 import { DeletionHooks } from '../../projects/deletion-hooks.js';
-import { assertNoOperationInProgress } from '../../projects/operations/operation-locks.js';
+import { lockBranchForOperation } from '../../projects/operations/operation-locks.js';
 import { OperationRolledBack, OperationsService, type RunningOperation } from '../../projects/operations/operations.service.js';
 import {
   AUTH_PROVIDER_KINDS,
   iterateProviderUsers,
   ProviderAuthFailed,
   ProviderDestinationRefused,
+  ProviderRequestRejected,
+  ProviderUnavailable,
   type AuthProvider,
   type AuthProviderKind,
   type ProviderCredentials,
@@ -62,6 +64,8 @@ export const DISABLE_KIND = 'neon_auth.disable';
 interface SealedSide {
   providerProjectId: string;
   ownedBy: 'neon' | 'user';
+  /** A reattached project's started ownership transfer. */
+  transferStatus?: 'initiated' | 'finished' | null;
   credentialsEncrypted: string;
   webhookSecretEncrypted: string | null;
   jwksUrl: string;
@@ -109,6 +113,8 @@ interface DisablePlan extends IntegrationSnapshot {
 
 /** What an enable's work hands back to the request (the SDK keys are shown once and never stored). */
 interface EnableResult {
+  /** The integration's id (the kept one's when reattached; a fresh one when a kept project could not be). */
+  integrationId: string;
   providerProjectId: string;
   ownedBy: 'neon' | 'user';
   jwksUrl: string;
@@ -266,16 +272,13 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     let performed;
     try {
       performed = await this.operations.perform(async (tx, record) => {
-        // The branch row FOR UPDATE: enables and disables of one branch take turns (and see each other's operations).
-        const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR UPDATE', [branchId, project.id]);
-        if (branch.length === 0) throw ApiError.notFound(`branch ${branchId}`);
-        // FOR SHARE: PATCH /projects (FOR NO KEY UPDATE) cannot turn on Private Link / IP Allow until this commits.
-        const locked = await tx.getRepository(ProjectEntity).findOne({ where: { id: project.id }, lock: { mode: 'pessimistic_read' } });
-        if (!locked) throw ApiError.notFound(`project ${project.id}`);
+        // The project FOR SHARE (PATCH /projects cannot turn on Private Link / IP Allow until this commits), then the
+        // branch FOR UPDATE (operations on it record one at a time and see each other's: 423).
+        await lockBranchForOperation(this.operations, tx, project.id, branchId, { project: 'share', branch: 'update' });
+        const locked = await tx.getRepository(ProjectEntity).findOneByOrFail({ id: project.id });
         const now = privateNetworkingOf(locked.settings);
         if (now.length > 0) throw privateNetworkingError(now, 'enable');
         if (await tx.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId })) throw alreadyEnabled(branchId);
-        await assertNoOperationInProgress(this.operations, tx, project.id, [branchId]);
         const kept = manual
           ? null
           : await tx.getRepository(NeonAuthDetachedProjectEntity).findOne({
@@ -302,9 +305,9 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       const cause = err instanceof OperationRolledBack ? err.cause : err;
       throw usersSyncErrorToApi(cause, target) ?? providerErrorToApi(cause, { credentials: manual ? 'caller' : 'product' });
     }
-    const plan = performed.value;
     const side = performed.result as EnableResult | undefined;
-    if (!side) throw new Error(`neon auth enable ${plan.integrationId}: the operation did not finish`);
+    if (!side) throw new Error(`neon auth enable on ${branchId}: the operation did not finish`);
+    const plan = { integrationId: side.integrationId };
     this.logger.info(
       { projectId: project.id, branchId, integrationId: plan.integrationId, provider: provider.kind, ownedBy: side.ownedBy, providerProjectId: side.providerProjectId, reattached: side.reattached },
       side.reattached ? 'neon auth enabled again: the provider project kept by the last disable is reattached' : 'neon auth enabled',
@@ -358,11 +361,15 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     deleteData: boolean,
     find: (tx: EntityManager) => Promise<NeonAuthIntegrationEntity>,
   ): Promise<void> {
+    // A started transfer is read back from the provider first: a project its person took over is never kept or deleted.
+    await this.resolver.withFreshOwnership(await find(this.db.manager)).catch((err: unknown) =>
+      this.logger.warn({ err, projectId, branchId }, 'neon auth disable: could not read the ownership transfer back from the provider; going by the stored state'),
+    );
     const { value: integration } = await this.operations.perform(async (tx, record) => {
-      const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR UPDATE', [branchId, projectId]);
-      if (branch.length === 0) throw ApiError.notFound(`branch ${branchId}`);
+      await lockBranchForOperation(this.operations, tx, projectId, branchId, { branch: 'update' });
       const integration = await find(tx);
-      await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
+      // The legacy route found the default branch before this lock: it must still be the branch locked.
+      if (integration.branchId !== branchId) throw new ApiError(ErrorCode.Locked, `the default branch of project ${projectId} changed meanwhile; retry`);
       await tx.getRepository(NeonAuthIntegrationEntity).delete({ id: integration.id });
       const keep = !deleteData && integration.ownedBy === 'neon';
       if (keep) {
@@ -373,6 +380,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
           databaseName: integration.databaseName,
           authProvider: integration.authProvider,
           providerProjectId: integration.providerProjectId,
+          transferStatus: integration.transferStatus,
           credentialsEncrypted: integration.credentialsEncrypted,
           webhookSecretEncrypted: integration.webhookSecretEncrypted,
           jwksUrl: integration.jwksUrl,
@@ -402,8 +410,14 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
    * schema it created dropped. A disable only goes forward: drop the schema, delete the provider project.
    */
   onModuleInit(): void {
+    // What GET /operations shows of a failure: the answer the API would give (never a raw network or driver message).
+    const describe = (err: unknown): string | undefined => {
+      const mapped = providerErrorToApi(err, { credentials: 'caller' });
+      return mapped instanceof ApiError ? mapped.message : undefined;
+    };
     this.operations.register<EnablePlan>(ENABLE_KIND, {
       interrupted: 'rollback',
+      describe,
       forward: (run) => this.enableWork(run),
       rollback: (run) => this.undoEnable(run),
       finished: async (tx, { plan }) => {
@@ -417,7 +431,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
             authProvider: plan.authProvider,
             providerProjectId: sealed.providerProjectId,
             ownedBy: sealed.ownedBy,
-            transferStatus: null,
+            transferStatus: sealed.transferStatus ?? null,
             credentialsEncrypted: sealed.credentialsEncrypted,
             webhookSecretEncrypted: sealed.webhookSecretEncrypted,
             jwksUrl: sealed.jwksUrl,
@@ -433,6 +447,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     });
     this.operations.register<DisablePlan>(DISABLE_KIND, {
       interrupted: 'forward',
+      describe,
       forward: (run) => this.disableWork(run.plan),
     });
     // Branches that go take the provider projects the product manages for them along (active or kept).
@@ -441,7 +456,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       const kept = await tx.getRepository(NeonAuthDetachedProjectEntity).find({ where: { branchId: In(branchIds) } });
       const snapshots = [
         ...active.map((i) => ({ ...snapshotOf(i), deleteProviderProject: i.ownedBy === 'neon' })),
-        ...kept.map((d) => ({ ...snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon', transferStatus: null }), deleteProviderProject: true })),
+        ...kept.map((d) => ({ ...snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon' }), deleteProviderProject: true })),
       ];
       for (const snapshot of snapshots) {
         await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: snapshot.integrationId });
@@ -457,7 +472,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       for (const d of kept) {
         await tx.getRepository(NeonAuthDetachedProjectEntity).delete({ integrationId: d.integrationId });
         await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: d.integrationId });
-        const snapshot = snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon', transferStatus: null });
+        const snapshot = snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon' });
         await this.operations.enqueue<DisablePlan>(tx, DISABLE_KIND, { action: 'apply_config', projectId, branchId }, { ...snapshot, dropSchema: false, deleteProviderProject: true });
       }
     });
@@ -473,27 +488,44 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       const credentials: ProviderCredentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.manual.credentialsEncrypted } as NeonAuthIntegrationEntity);
       const side = await this.connectExisting(provider, { baseUrl: credentials.baseUrl, projectId: credentials.projectId, secretServerKey: credentials.secretServerKey! });
       await run.save({ sealed: { ...this.sealedSide(plan.integrationId, side), webhookSecretEncrypted: plan.manual.webhookSecretEncrypted } });
-      result = { ...side, reattached: false };
+      result = { ...side, integrationId: plan.integrationId, reattached: false };
     }
     if (!result) {
       const project = await this.db.getRepository(ProjectEntity).findOneByOrFail({ id: plan.projectId });
-      result = { ...(await this.provisionManaged(provider, project, target, run)), reattached: false };
+      result = { ...(await this.provisionManaged(provider, project, target, run)), integrationId: plan.integrationId, reattached: false };
     }
     if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
     await this.usersSync.provision(target);
     this.crash.reach('neon_auth.enable:schema');
-    if (plan.schemaExisted && !plan.reattach) {
-      // Rows already live here belong to an earlier provider project: this integration's reconcile leaves them be.
-      const live = await this.usersSync.liveIds(target);
-      for (let i = 0; i < live.length; i += COPY_BATCH) {
-        await this.db.query(
-          `INSERT INTO neon_auth_foreign_users (integration_id, user_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING`,
-          [plan.integrationId, live.slice(i, i + COPY_BATCH)],
-        );
-      }
-    }
-    if (plan.manual) await this.copyUsers(provider, this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.manual.credentialsEncrypted } as NeonAuthIntegrationEntity), target);
+    // Rows live before this enable whose user the provider project does not have belong to an earlier provider
+    // project: this integration's reconcile leaves them be (NeonAuthForeignUserEntity).
+    const liveBefore = plan.schemaExisted ? await this.usersSync.liveIds(target) : [];
+    const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
+    let owned = new Set<string>();
+    if (plan.manual) owned = await this.copyUsers(provider, credentials, target);
+    else if (result.reattached && liveBefore.length > 0) owned = await this.providerUserIds(provider, credentials);
+    await this.recordForeignUsers(plan.integrationId, liveBefore.filter((id) => !owned.has(id)), [...owned]);
     return result;
+  }
+
+  /** The ids of every user of a provider project. */
+  private async providerUserIds(provider: AuthProvider, credentials: ProviderCredentials): Promise<Set<string>> {
+    const ids = new Set<string>();
+    for await (const user of iterateProviderUsers(provider, credentials)) ids.add(user.id);
+    return ids;
+  }
+
+  /** Records `foreign` as users of an earlier provider project for this integration, and `owned` as not (any more). */
+  private async recordForeignUsers(integrationId: string, foreign: string[], owned: string[]): Promise<void> {
+    for (let i = 0; i < owned.length; i += COPY_BATCH) {
+      await this.db.query('DELETE FROM neon_auth_foreign_users WHERE integration_id = $1 AND user_id = ANY($2::text[])', [integrationId, owned.slice(i, i + COPY_BATCH)]);
+    }
+    for (let i = 0; i < foreign.length; i += COPY_BATCH) {
+      await this.db.query(
+        'INSERT INTO neon_auth_foreign_users (integration_id, user_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING',
+        [integrationId, foreign.slice(i, i + COPY_BATCH)],
+      );
+    }
   }
 
   /** The kept provider project, with new SDK keys; undefined (and the kept record dropped) when it is gone. */
@@ -508,22 +540,24 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
           sealed: {
             providerProjectId: kept.providerProjectId,
             ownedBy: 'neon',
+            transferStatus: kept.transferStatus,
             credentialsEncrypted: kept.credentialsEncrypted,
             webhookSecretEncrypted: kept.webhookSecretEncrypted,
             jwksUrl: kept.jwksUrl,
             baseUrl: kept.baseUrl,
           },
         });
-        return { providerProjectId: kept.providerProjectId, ownedBy: 'neon', jwksUrl: kept.jwksUrl, baseUrl: kept.baseUrl, sdkKeys: keys, reattached: true };
+        return { integrationId: plan.integrationId, providerProjectId: kept.providerProjectId, ownedBy: 'neon', jwksUrl: kept.jwksUrl, baseUrl: kept.baseUrl, sdkKeys: keys, reattached: true };
       } catch (err) {
         if (!(err instanceof ProviderAuthFailed)) throw err;
-        this.logger.warn({ integrationId: kept.integrationId, providerProjectId: kept.providerProjectId }, 'neon auth enable: the kept provider project is gone; starting a new one');
+        this.logger.warn(
+          { integrationId: kept.integrationId, providerProjectId: kept.providerProjectId },
+          'neon auth enable: the kept provider project refuses its stored credentials (deleted, or no longer ours); it stays recorded, and a new one starts',
+        );
       }
     }
-    // Gone (or its record is): a new provider project under a new integration id; users of the old one are foreign.
-    await this.db.getRepository(NeonAuthDetachedProjectEntity).delete({ integrationId: plan.integrationId });
-    await this.db.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: plan.integrationId });
-    await run.save({ reattach: false });
+    // A new provider project under a new integration id; the kept record stays (a deleted branch still cleans it up).
+    await run.save({ reattach: false, integrationId: randomUUID() });
     return undefined;
   }
 
@@ -546,8 +580,21 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       await provider.deleteManagedProject(credentials);
       this.logger.info({ provider: plan.authProvider, providerProjectId: sealed.providerProjectId }, 'neon auth enable undone: deleted the managed provider project it created');
     } else if (plan.provisionStarted && !plan.reattach && !plan.manual) {
+      if (!provider.capabilities.idempotentProvisioning) {
+        this.logger.warn(
+          { provider: plan.authProvider, operationId: run.op.id },
+          'neon auth enable undone: the provider may have made a project whose answer never arrived; this provider cannot be asked again (no idempotency key), so it may be left there',
+        );
+        return;
+      }
       // The process died between the provider's answer and recording it: the same idempotency key answers that project.
-      const again = await provider.provisionManagedProject(this.provisionRequest(run));
+      let again;
+      try {
+        again = await provider.provisionManagedProject(this.provisionRequest(run));
+      } catch (err) {
+        if (err instanceof ProviderRequestRejected) return; // refused now, so nothing was made under this key
+        throw err;
+      }
       await provider.deleteManagedProject(again.credentials);
       this.logger.info(
         { provider: plan.authProvider, providerProjectId: again.providerProjectId },
@@ -589,7 +636,11 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     await run.save({ provisionStarted: true });
     const provisioned = await callProvider(() =>
       provider.provisionManagedProject({ ...this.provisionRequest(run), displayName: project.name, databaseName: target.name }),
-    );
+    ).catch(async (err: unknown) => {
+      // A definite answer (refused, rejected) made nothing; only an unreachable provider leaves the question open.
+      if (!(err instanceof ProviderUnavailable)) await run.save({ provisionStarted: false });
+      throw err;
+    });
     this.crash.reach('neon_auth.enable:provisioned');
     const side: ProviderSide = {
       providerProjectId: provisioned.providerProjectId,
@@ -652,12 +703,14 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     };
   }
 
-  /** Copies every user of the provider project into users_sync (as of the start of the copy). */
-  private async copyUsers(provider: AuthProvider, credentials: ProviderCredentials, target: BranchDatabase): Promise<void> {
+  /** Copies every user of the provider project into users_sync (as of the start of the copy); answers their ids. */
+  private async copyUsers(provider: AuthProvider, credentials: ProviderCredentials, target: BranchDatabase): Promise<Set<string>> {
     const startedAt = await databaseNow(this.db);
     let batch: UsersSyncRow[] = [];
     let copied = 0;
+    const ids = new Set<string>();
     for await (const user of iterateProviderUsers(provider, credentials)) {
+      ids.add(user.id);
       batch.push({ raw_json: user.raw, updated_at: startedAt });
       if (batch.length >= COPY_BATCH) {
         await this.usersSync.upsertUsers(target, batch);
@@ -668,6 +721,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     if (batch.length > 0) await this.usersSync.upsertUsers(target, batch);
     copied += batch.length;
     this.logger.info({ database: target.physicalName, copied }, 'copied the provider project\'s users into neon_auth.users_sync');
+    return ids;
   }
 
   /**
@@ -678,10 +732,16 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
   private async cleanUpProviderProject(snapshot: IntegrationSnapshot): Promise<string> {
     const provider = this.resolver.providerFor(snapshot.authProvider);
     const credentials = this.resolver.credentialsOf({ id: snapshot.integrationId, credentialsEncrypted: snapshot.credentialsEncrypted } as NeonAuthIntegrationEntity);
-    if (snapshot.transferStatus !== null && (await provider.ownershipTransferStatus(credentials)) === 'finished') {
-      return 'kept (its ownership was transferred to the user)';
+    try {
+      if (snapshot.transferStatus !== null && (await provider.ownershipTransferStatus(credentials)) === 'finished') {
+        return 'kept (its ownership was transferred to the user)';
+      }
+      await provider.deleteManagedProject(credentials);
+    } catch (err) {
+      // Its stored credentials open nothing any more: someone else holds it now (or it is gone). Never retried.
+      if (err instanceof ProviderAuthFailed) return 'left in the provider (it refuses the stored credentials: no longer ours, or gone)';
+      throw err;
     }
-    await provider.deleteManagedProject(credentials);
     return 'deleted';
   }
 }

@@ -60,6 +60,8 @@ export class ComputeOperations implements OnModuleInit {
         }
       },
       rollback: async ({ plan }) => {
+        // CONNECT granted to the new roles goes first: PostgreSQL drops no role that holds privileges on a database.
+        for (const grant of plan.grants ?? []) for (const role of grant.roles) await this.cluster.revokeConnect(grant.database, role);
         await this.storage.drop(
           plan.databases.map((d) => d.name),
           plan.roles.map((r) => r.name),

@@ -20,16 +20,28 @@ export async function assertNoOperationInProgress(
 }
 
 /**
- * Locks the branch and its project FOR KEY SHARE until the transaction ends (what a foreign key takes): deleting
- * either waits (and then sees this transaction's operation: 423), while reads, other creations and PATCH of the
- * project do not. 404 when gone.
+ * Before recording an operation on a branch: locks its project FOR KEY SHARE (a project delete waits, then sees this
+ * operation: 423) and the branch FOR NO KEY UPDATE (operations on one branch record one at a time, so each sees the
+ * others': 423; enable/disable take FOR UPDATE, which conflicts too), then refuses with 423 while an operation on
+ * the branch is unfinished. Project first, then branch: the order a project delete locks them in. 404 when gone.
+ * `project: 'share'` (enable) also holds the project's settings still until the commit (PATCH takes FOR NO KEY UPDATE).
  */
-export async function lockBranchForWork(tx: EntityManager, projectId: string, branchId: string, field?: string): Promise<void> {
-  // Project first, then branch: the order in which a project delete locks them (FOR UPDATE, then the cascade).
-  const project: unknown[] = await tx.query('SELECT 1 FROM projects WHERE id = $1 FOR KEY SHARE', [projectId]);
+export async function lockBranchForOperation(
+  operations: OperationsService,
+  tx: EntityManager,
+  projectId: string,
+  branchId: string,
+  options: { field?: string; project?: 'key share' | 'share'; branch?: 'no key update' | 'update'; thenCheck?: false } = {},
+): Promise<void> {
+  const project: unknown[] = await tx.query(`SELECT 1 FROM projects WHERE id = $1 FOR ${options.project === 'share' ? 'SHARE' : 'KEY SHARE'}`, [projectId]);
   if (project.length === 0) throw ApiError.notFound(`project ${projectId}`);
-  const branch: unknown[] = await tx.query('SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR KEY SHARE', [branchId, projectId]);
-  if (branch.length === 0) throw ApiError.notFound(field ? `branch ${branchId} (${field})` : `branch ${branchId}`);
+  const branch: unknown[] = await tx.query(
+    `SELECT 1 FROM branches WHERE id = $1 AND project_id = $2 FOR ${options.branch === 'update' ? 'UPDATE' : 'NO KEY UPDATE'}`,
+    [branchId, projectId],
+  );
+  if (branch.length === 0) throw ApiError.notFound(options.field ? `branch ${branchId} (${options.field})` : `branch ${branchId}`);
+  // `thenCheck: false`: the caller answers its own 409s first (a name taken is a 409 even while its creation runs).
+  if (options.thenCheck !== false) await assertNoOperationInProgress(operations, tx, projectId, [branchId]);
 }
 
 /** 423 while the branch is still being created (its databases are not all there yet). */

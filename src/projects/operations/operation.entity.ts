@@ -54,6 +54,14 @@ export class OperationEntity {
   @Column({ name: 'rolling_back', type: 'boolean', default: false })
   rollingBack!: boolean;
 
+  /**
+   * Set by whoever drives the operation now (a request, or the reconciler that took it over); its writes of the plan
+   * and of the end state only count while it still holds the lease, so a process that lost its lock unnoticed
+   * cannot finish what another one is undoing.
+   */
+  @Column({ type: 'uuid', nullable: true })
+  lease!: string | null;
+
   @Column({ name: 'failures_count', type: 'integer', default: 0 })
   failuresCount!: number;
 

@@ -69,8 +69,12 @@ export class OperationsReconciler implements OnApplicationShutdown {
   private async runPass(): Promise<void> {
     if (Date.now() - this.lastPruneAt >= PRUNE_EVERY_MS) {
       this.lastPruneAt = Date.now();
-      const pruned = await this.operations.pruneEnded();
-      if (pruned > 0) this.logger.info({ pruned }, 'operations reconciler: pruned ended operations of deleted projects');
+      try {
+        const pruned = await this.operations.pruneEnded();
+        if (pruned > 0) this.logger.info({ pruned }, 'operations reconciler: pruned ended operations of deleted projects');
+      } catch (err) {
+        this.logger.warn({ err }, 'operations reconciler: could not prune ended operations; tried again in an hour');
+      }
     }
     const seen = new Set<string>();
     for (;;) {

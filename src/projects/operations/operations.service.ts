@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { CrashPoints } from '../../common/crash-points.js';
 import { ApiError } from '../../common/errors.js';
+import { ComputeBusyError } from '../branch-databases/branch-database-cluster.js';
 import { LOGGER } from '../../common/logger.js';
 import { keysetPage } from '../../common/pagination.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
@@ -15,16 +16,24 @@ import { OperationEntity, UNFINISHED_STATUSES, type OperationStatus } from './op
 export const DELETED_PROJECT_OPERATIONS_RETENTION_DAYS = 7;
 /** Failed attempts of an operation's work before one that can be undone is rolled back instead of retried. */
 export const MAX_OPERATION_FAILURES = 5;
+/**
+ * Failed attempts after which the reconciler gives up on work that cannot be undone (a drop) or on an undo: the
+ * operation ends `failed`, its error says what was left, and the log has an error naming it (for an operator), so it
+ * no longer holds its project with 423s.
+ */
+export const MAX_OPERATION_ATTEMPTS = 12;
 /** Longest wait between two attempts of a failing operation, in seconds. */
 const MAX_RETRY_DELAY_SECONDS = 300;
-/** pg_advisory_lock class of the operation locks (ASCII "oprs"); the object is hashtext(group id). */
-const OPERATION_LOCK_CLASS = 0x6f70_7273;
+/** The advisory lock key of an operation: the first 64 bits of its (random) uuid, so two operations never share one. */
+const LOCK_KEY_SQL = `('x' || left(replace($1::text, '-', ''), 16))::bit(64)::bigint`;
 /** Operations driven at once by one process (each holds a connection of the lock pool while it runs). */
 const LOCK_POOL_SIZE = 16;
 
 /** An operation being driven: its rows and a way to record progress in its plan. */
 export interface RunningOperation<P extends object = Record<string, unknown>> {
   readonly op: OperationEntity;
+  /** This driver's lease (see OperationEntity.lease). */
+  readonly lease: string;
   readonly plan: P;
   /** Merges `patch` into the plan and stores it before returning (so a crash after this keeps it). */
   save(patch: Partial<P>): Promise<void>;
@@ -39,6 +48,11 @@ export interface OperationHandler<P extends object = Record<string, unknown>> {
   forward?(run: RunningOperation<P>): Promise<unknown>;
   /** Undoes whatever the work may have done, idempotently. Needed when `interrupted` is 'rollback'. */
   rollback?(run: RunningOperation<P>): Promise<void>;
+  /**
+   * What the API may show of a failure (GET /operations `error`): the handler's own mapping. Without it, an ApiError's
+   * message, else only the kind of failure (the cause goes to the log).
+   */
+  describe?(err: unknown): string | undefined;
   /**
    * After a crash, when no process drives the operation any more: resume the work, or undo it (for work whose
    * result only its caller could use, such as keys shown once).
@@ -72,6 +86,13 @@ export interface Performed<T> {
   value: T;
   result: unknown;
   operations: OperationEntity[];
+}
+
+/** The operation's lease went to another process (this one lost its lock): stop, write nothing more. */
+export class OperationLeaseLost extends Error {
+  constructor(readonly operationId: string) {
+    super(`operation ${operationId}: another process took it over`);
+  }
 }
 
 /** An operation's work failed and was rolled back; `cause` is what failed (the caller maps it to its answer). */
@@ -178,10 +199,12 @@ export class OperationsService implements OnApplicationShutdown {
   /** The ids of unfinished groups that are due (not waiting for a retry), oldest first. */
   async dueGroups(limit: number): Promise<string[]> {
     const rows: { id: string }[] = await this.db.query(
+      // The status list is written out so that the partial index operations_unfinished_idx serves the scan.
       `SELECT id FROM operations
-        WHERE kind IS NOT NULL AND status = ANY($1::text[]) AND (retry_at IS NULL OR retry_at <= now())
-        ORDER BY created_at, id LIMIT $2`,
-      [UNFINISHED_STATUSES, limit],
+        WHERE status IN ('scheduling', 'running', 'error', 'cancelling') AND kind IS NOT NULL
+          AND (retry_at IS NULL OR retry_at <= now())
+        ORDER BY created_at, id LIMIT $1`,
+      [limit],
     );
     return rows.map((r) => r.id);
   }
@@ -192,10 +215,12 @@ export class OperationsService implements OnApplicationShutdown {
    */
   async pruneEnded(): Promise<number> {
     const rows: unknown[] = await this.db.query(
-      `DELETE FROM operations o
-        WHERE o.status IN ('finished', 'failed', 'cancelled', 'skipped')
-          AND o.updated_at < now() - make_interval(days => $1)
-          AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = o.project_id)
+      `DELETE FROM operations WHERE id IN (
+         SELECT o.id FROM operations o
+          WHERE o.status IN ('finished', 'failed', 'cancelled', 'skipped')
+            AND o.updated_at < now() - make_interval(days => $1)
+            AND NOT EXISTS (SELECT 1 FROM projects p WHERE p.id = o.project_id)
+          LIMIT 10000)
        RETURNING 1`,
       [DELETED_PROJECT_OPERATIONS_RETENTION_DAYS],
     );
@@ -242,6 +267,9 @@ export class OperationsService implements OnApplicationShutdown {
   // ---------------------------------------------------------------------------------------------------
 
   private async drive(groupId: string, mode: 'request' | 'recover'): Promise<unknown> {
+    // Taking the lease fences off whoever drove it before (a process that lost its lock without noticing).
+    const lease = randomUUID();
+    await this.db.query('UPDATE operations SET lease = $2 WHERE id = $1', [groupId, lease]);
     const op = await this.db.getRepository(OperationEntity).findOneByOrFail({ id: groupId });
     const handler = this.handlers.get(op.kind!) as OperationHandler<Record<string, unknown>> | undefined;
     if (!handler) {
@@ -249,7 +277,7 @@ export class OperationsService implements OnApplicationShutdown {
       this.logger.error({ operationId: op.id, kind: op.kind }, 'operations: no handler for this kind of operation; left as it is');
       return undefined;
     }
-    const run = this.runningOperation(op);
+    const run = this.runningOperation(op, lease);
     const undo = mode === 'recover' && (op.rollingBack || (handler.interrupted === 'rollback' && op.status !== 'error'));
     if (undo || !handler.forward) return this.undo(handler, run, undefined);
     let result: unknown;
@@ -258,13 +286,14 @@ export class OperationsService implements OnApplicationShutdown {
       this.crash.reach(`${op.kind}:forwarded`);
       // In the attempt: a refusal here (e.g. a unique index) undoes the work like a failed step.
       await this.db.transaction(async (tx) => {
+        await this.setStatus(tx, run, 'finished', null);
         await handler.finished?.(tx, run);
-        await this.setStatus(tx, groupId, 'finished', null);
       });
     } catch (err) {
+      if (err instanceof OperationLeaseLost) throw err;
       const failures = op.failuresCount + 1;
       if (handler.rollback && (mode === 'request' || failures >= MAX_OPERATION_FAILURES)) return this.undo(handler, run, err);
-      await this.markError(op, failures, err);
+      await this.markError(handler, run, failures, err);
       if (mode === 'request') {
         this.logger.warn({ operationId: op.id, action: op.action, err }, 'operation failed; the reconciler retries it');
         return undefined;
@@ -278,50 +307,82 @@ export class OperationsService implements OnApplicationShutdown {
   private async undo(handler: OperationHandler<Record<string, unknown>>, run: RunningOperation, cause: unknown): Promise<never> {
     const op = run.op;
     if (!handler.rollback) throw new Error(`operation ${op.id} (${op.kind}) cannot be rolled back`);
-    const reason = cause === undefined ? (op.error ?? 'interrupted: the process driving it stopped') : messageOf(cause);
-    await this.db.getRepository(OperationEntity).update({ id: op.id }, { rollingBack: true, error: reason, updatedAt: () => 'now()' });
+    const reason = cause === undefined ? (op.error ?? 'interrupted: the process driving it stopped') : this.describe(handler, op, cause);
+    await this.fenced(this.db.manager, run, `UPDATE operations SET rolling_back = true, error = $3, updated_at = now() WHERE id = $1 AND lease = $2`, [reason]);
     try {
       await handler.rollback(run);
     } catch (err) {
-      await this.markError(op, op.failuresCount + 1, err);
+      if (err instanceof OperationLeaseLost) throw err;
+      await this.markError(handler, run, op.failuresCount + 1, err);
       this.logger.error({ operationId: op.id, kind: op.kind, err }, 'operations: rollback failed; the reconciler retries it');
       throw new OperationRolledBack(cause ?? err);
     }
     this.crash.reach(`${op.kind}:rolled-back`);
     await this.db.transaction(async (tx) => {
+      await this.setStatus(tx, run, 'failed', reason);
       await handler.failed?.(tx, run);
-      await this.setStatus(tx, op.groupId, 'failed', reason);
     });
     this.logger.info({ operationId: op.id, kind: op.kind, reason }, 'operation rolled back');
     throw new OperationRolledBack(cause ?? new Error(reason));
   }
 
-  private async markError(op: OperationEntity, failures: number, err: unknown): Promise<void> {
-    const delay = Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(failures, 16));
+  /**
+   * Records a failed attempt: `error`, retried at `retry_at` with a doubling delay; after MAX_OPERATION_ATTEMPTS it
+   * gives up (`failed`), logging an error that names what may be left behind.
+   */
+  private async markError(handler: OperationHandler<Record<string, unknown>>, run: RunningOperation, failures: number, err: unknown): Promise<void> {
+    const op = run.op;
+    const message = this.describe(handler, op, err);
     op.failuresCount = failures;
-    await this.db.query(
-      `UPDATE operations SET status = CASE WHEN kind IS NULL THEN status ELSE 'error' END,
-              failures_count = CASE WHEN kind IS NULL THEN failures_count ELSE $2 END,
-              error = $3, retry_at = now() + make_interval(secs => $4), updated_at = now()
-        WHERE group_id = $1`,
-      [op.groupId, failures, messageOf(err), delay],
+    if (failures >= MAX_OPERATION_ATTEMPTS) {
+      this.logger.error(
+        { operationId: op.id, kind: op.kind, action: op.action, projectId: op.projectId, plan: op.plan, err },
+        'operations: gave up after repeated failures; what the plan names may be left behind (see the plan) and needs an operator',
+      );
+      await this.db.transaction((tx) => this.setStatus(tx, run, 'failed', `gave up after ${failures} attempts: ${message}`));
+      return;
+    }
+    const delay = Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(failures, 16));
+    await this.fenced(
+      this.db.manager,
+      run,
+      `UPDATE operations SET status = 'error', failures_count = $3, error = $4, retry_at = now() + make_interval(secs => $5), updated_at = now()
+        WHERE id = $1 AND lease = $2`,
+      [failures, message, delay],
     );
+    await this.db.query(`UPDATE operations SET error = $2, updated_at = now() WHERE group_id = $1 AND kind IS NULL`, [op.groupId, message]);
   }
 
-  private async setStatus(tx: EntityManager, groupId: string, status: OperationStatus, error: string | null): Promise<void> {
-    await tx.query(`UPDATE operations SET status = $2, error = $3, retry_at = NULL, updated_at = now() WHERE group_id = $1`, [groupId, status, error]);
+  /** What GET /operations shows of a failure (never a raw driver or network message: those go to the log). */
+  private describe(handler: OperationHandler<Record<string, unknown>>, op: OperationEntity, err: unknown): string {
+    const described = handler.describe?.(err) ?? (err instanceof ApiError ? err.message : err instanceof ComputeBusyError ? err.message : undefined);
+    return (described ?? `${err instanceof Error ? err.name : 'error'}: see the server log (operation ${op.id})`).slice(0, 2000);
   }
 
-  private runningOperation(op: OperationEntity): RunningOperation {
+  /** Ends the group (the work operation only while `run` holds its lease; OperationLeaseLost otherwise). */
+  private async setStatus(tx: EntityManager, run: RunningOperation, status: OperationStatus, error: string | null): Promise<void> {
+    await this.fenced(tx, run, `UPDATE operations SET status = $3, error = $4, retry_at = NULL, updated_at = now() WHERE id = $1 AND lease = $2`, [status, error]);
+    await tx.query(`UPDATE operations SET status = $2, error = $3, retry_at = NULL, updated_at = now() WHERE group_id = $1 AND kind IS NULL`, [run.op.groupId, status, error]);
+  }
+
+  /** Runs an UPDATE of the work operation guarded by `id = $1 AND lease = $2`; OperationLeaseLost when it matched nothing. */
+  private async fenced(manager: EntityManager, run: RunningOperation, sql: string, params: unknown[]): Promise<void> {
+    const [, count] = (await manager.query(sql, [run.op.id, run.lease, ...params])) as [unknown, number];
+    if (count !== 1) throw new OperationLeaseLost(run.op.id);
+  }
+
+  private runningOperation(op: OperationEntity, lease: string): RunningOperation {
     const plan = { ...(op.plan ?? {}) };
-    return {
+    const run: RunningOperation = {
       op,
+      lease,
       plan,
       save: async (patch) => {
         Object.assign(plan, patch);
-        await this.db.query(`UPDATE operations SET plan = $2, updated_at = now() WHERE id = $1`, [op.id, JSON.stringify(plan)]);
+        await this.fenced(this.db.manager, run, `UPDATE operations SET plan = $3, updated_at = now() WHERE id = $1 AND lease = $2`, [JSON.stringify(plan)]);
       },
     };
+    return run;
   }
 
   private async insert(
@@ -343,7 +404,7 @@ export class OperationsService implements OnApplicationShutdown {
     this.lockPool ??= this.newLockPool();
     const client = await this.lockPool.connect();
     try {
-      const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok', [OPERATION_LOCK_CLASS, groupId]);
+      const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_KEY_SQL}) AS ok`, [groupId]);
       if (!rows[0].ok) {
         client.release();
         return null;
@@ -355,7 +416,7 @@ export class OperationsService implements OnApplicationShutdown {
     return {
       release: async () => {
         try {
-          await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [OPERATION_LOCK_CLASS, groupId]);
+          await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY_SQL})`, [groupId]);
           client.release();
         } catch {
           client.release(true); // a broken connection takes its locks with it
@@ -378,6 +439,3 @@ export class OperationsService implements OnApplicationShutdown {
   }
 }
 
-function messageOf(err: unknown): string {
-  return (err instanceof Error ? err.message : String(err)).slice(0, 2000);
-}

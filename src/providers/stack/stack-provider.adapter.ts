@@ -65,7 +65,7 @@ interface UsersListAnswer {
 @Injectable()
 export class StackProviderAdapter implements AuthProvider {
   readonly kind = 'stack' as const;
-  readonly capabilities: ProviderCapabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'http' };
+  readonly capabilities: ProviderCapabilities;
   /** The server that provisions managed projects (the SDK's baseUrl form, no trailing slash). */
   readonly integrationBaseUrl: string;
   private readonly http: StackHttpClient;
@@ -78,6 +78,8 @@ export class StackProviderAdapter implements AuthProvider {
     @Optional() outbound?: OutboundHttp,
   ) {
     this.integrationBaseUrl = (config.stackAuthUrl ?? `${config.publicUrl}/stack-auth`).replace(/\/+$/, '');
+    // The embedded provider honours the provision idempotency key; a Stack Auth server (STACK_AUTH_URL) may not.
+    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'http', idempotentProvisioning: config.stackAuthUrl === undefined };
     this.http = new StackHttpClient(outbound ?? OutboundHttp.forConfig(config), { ...DEFAULT_STACK_HTTP_OPTIONS, ...options });
   }
 

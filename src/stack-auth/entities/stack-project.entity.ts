@@ -48,11 +48,11 @@ export class StackProjectEntity {
   @Column({ name: 'owned_by', type: 'text', default: 'neon' })
   ownedBy!: 'neon' | 'user';
 
-  /** The provider account that owns the project after a transfer. */
   /** The Idempotency-Key of the provision call that made it (a repeat answers this project). */
   @Column({ name: 'provision_key', type: 'text', nullable: true, unique: true })
   provisionKey!: string | null;
 
+  /** The provider account that owns the project after a transfer. */
   @Column({ name: 'owner_email', type: 'text', nullable: true })
   ownerEmail!: string | null;
 

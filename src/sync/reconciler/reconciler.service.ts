@@ -247,18 +247,17 @@ export class SyncReconcilerService {
 
   /** Soft-deletes live rows of users absent from a complete listing, each confirmed gone with provider.getUser. */
   private async deleteAbsent(run: Run, seen: Set<string>): Promise<void> {
-    let absent = [...run.rows].filter(([id, deleted]) => !deleted && !seen.has(id)).map(([id]) => id);
-    if (absent.length === 0) return;
-    // Users of an earlier provider project whose rows were kept (see NeonAuthForeignUserEntity) are not this one's to delete.
-    const foreign: { user_id: string }[] = await this.db.query(
-      'SELECT user_id FROM neon_auth_foreign_users WHERE integration_id = $1 AND user_id = ANY($2::text[])',
-      [run.integrationId, absent],
-    );
-    if (foreign.length > 0) {
-      const skip = new Set(foreign.map((f) => f.user_id));
-      absent = absent.filter((id) => !skip.has(id));
-      if (absent.length === 0) return;
+    // Users of an earlier provider project whose rows were kept (see NeonAuthForeignUserEntity) are not this one's to
+    // delete; one this provider project turns out to have is its own from now on.
+    const foreignRows: { user_id: string }[] = await this.db.query('SELECT user_id FROM neon_auth_foreign_users WHERE integration_id = $1', [run.integrationId]);
+    const foreign = new Set(foreignRows.map((f) => f.user_id));
+    const nowOwned = [...foreign].filter((id) => seen.has(id));
+    if (nowOwned.length > 0) {
+      await this.db.query('DELETE FROM neon_auth_foreign_users WHERE integration_id = $1 AND user_id = ANY($2::text[])', [run.integrationId, nowOwned]);
+      for (const id of nowOwned) foreign.delete(id);
     }
+    const absent = [...run.rows].filter(([id, deleted]) => !deleted && !seen.has(id) && !foreign.has(id)).map(([id]) => id);
+    if (absent.length === 0) return;
     // Rows a webhook deleted (or that changed) since the run began are left to that newer state.
     const candidates = await this.usersSync.liveIds(run.target, absent);
     const gone: string[] = [];

@@ -94,7 +94,7 @@ export class FakeAuthProvider implements AuthProvider {
 
   constructor(options: FakeAuthProviderOptions = {}) {
     this.kind = options.kind ?? 'mock';
-    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', ...options.capabilities };
+    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', idempotentProvisioning: false, ...options.capabilities };
     this.now = options.now ?? (() => FAKE_NOW_MILLIS);
     this.projects.set(FAKE_CREDENTIALS.projectId, newProject());
   }
