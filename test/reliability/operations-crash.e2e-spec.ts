@@ -114,7 +114,11 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
     const { rows: providerProjects } = await cp.query<{ id: string }>('SELECT id FROM stack_auth.projects');
     const { rows: kept } = await cp.query<{ provider_project_id: string }>('SELECT provider_project_id FROM neon_auth_detached_projects');
     expect({ when, providerProjects: providerProjects.map((p) => p.id).sort() }).toEqual({ when, providerProjects: [...integrations.map((i) => i.provider_project_id), ...kept.map((k) => k.provider_project_id)].sort() });
-    const { rows: dbs } = await cp.query<{ branch_id: string; name: string; physical_name: string }>('SELECT branch_id, name, physical_name FROM branch_databases');
+    // The databases an enable or disable ever touched (a schema can only have been made or left there).
+    const { rows: dbs } = await cp.query<{ branch_id: string; name: string; physical_name: string }>(
+      `SELECT d.branch_id, d.name, d.physical_name FROM branch_databases d
+        WHERE d.branch_id IN (SELECT branch_id FROM operations WHERE kind LIKE 'neon_auth.%')`,
+    );
     for (const db of dbs) {
       const hasSchema = (await adminQuery(`SELECT 1 FROM pg_namespace WHERE nspname = 'neon_auth'`, [], db.physical_name)).length === 1;
       const enabled = integrations.some((i) => i.branch_id === db.branch_id && i.database_name === db.name);
