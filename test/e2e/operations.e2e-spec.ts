@@ -1,6 +1,7 @@
 // Operations as the API shows them (Neon's /operations), the 423 while one is unfinished, a creation rolled back
 // when its work fails, and the pruning of ended operations of deleted projects.
 import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { OperationsService } from '../../src/projects/operations/operations.service.js';
 import { api, createProject, withClient, type Api } from '../helpers/fixtures.js';
@@ -81,6 +82,25 @@ describe('operations', () => {
     const physical = planned[0].plan.databases.map((d) => d.name);
     expect(physical).toHaveLength(1);
     expect(await adminQuery('SELECT 1 FROM pg_database WHERE datname = ANY($1)', [physical])).toEqual([]);
+  });
+
+  it('when every lock connection drives an operation, a new one gets a retry-safe 503 and changes nothing', async () => {
+    const p = await createProject(admin, { name: 'busy server' });
+    const service = t.app.get(OperationsService) as unknown as { lockPool?: pg.Pool };
+    const original = service.lockPool;
+    const tiny = new pg.Pool({ connectionString: t.config.databaseUrl, max: 1, connectionTimeoutMillis: 200 });
+    service.lockPool = tiny;
+    const held = await tiny.connect(); // the one connection, busy with another operation
+    try {
+      const res = await admin.post(`/projects/${p.project.id}/branches/${p.branch.id}/databases`, { database: { name: 'waits', owner_name: 'neondb_owner' } }).expect(503);
+      expect(res.body).toMatchObject({ code: 'SERVICE_UNAVAILABLE', message: expect.stringMatching(/too many operations/) });
+    } finally {
+      held.release();
+      service.lockPool = original;
+      await tiny.end();
+    }
+    expect((await admin.get(`/projects/${p.project.id}/branches/${p.branch.id}/databases`).expect(200)).body.databases.map((d: { name: string }) => d.name)).toEqual(['neondb']);
+    await admin.post(`/projects/${p.project.id}/branches/${p.branch.id}/databases`, { database: { name: 'waits', owner_name: 'neondb_owner' } }).expect(201);
   });
 
   it('ended operations of deleted projects are pruned after the retention; those of living projects and recent ones stay', async () => {

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { Logger } from 'pino';
 import { DataSource, In, type EntityManager } from 'typeorm';
 import { CrashPoints } from '../../common/crash-points.js';
-import { ApiError } from '../../common/errors.js';
+import { ApiError, ErrorCode } from '../../common/errors.js';
 import { ComputeBusyError } from '../branch-databases/branch-database-cluster.js';
 import { LOGGER } from '../../common/logger.js';
 import { keysetPage } from '../../common/pagination.js';
@@ -138,7 +138,16 @@ export class OperationsService implements OnApplicationShutdown {
    */
   async perform<T>(prepare: (tx: EntityManager, record: OperationRecorder) => Promise<T>): Promise<Performed<T>> {
     const groupId = randomUUID();
-    const lock = await this.lock(groupId);
+    let lock: Awaited<ReturnType<OperationsService['lock']>>;
+    try {
+      lock = await this.lock(groupId);
+    } catch (err) {
+      // Every connection of the lock pool drives an operation and none came free in time: retry-safe (503).
+      if (err instanceof Error && /timeout exceeded when trying to connect/.test(err.message)) {
+        throw new ApiError(ErrorCode.ServiceUnavailable, `too many operations are in progress on this server (${LOCK_POOL_SIZE}); retry shortly`);
+      }
+      throw err;
+    }
     if (!lock) throw new Error(`operation ${groupId}: a fresh lock was taken`);
     try {
       let kind: string | undefined;
