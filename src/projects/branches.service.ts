@@ -108,7 +108,7 @@ export class BranchesService {
       performed = await this.operations.perform(async (tx, record) => {
         // Hold the parent (and the project) against deletion until this commits: a concurrent delete waits, then
         // sees the child (409) or this operation (423). 423 while an operation on the parent is unfinished.
-        await lockBranchForOperation(this.operations, tx, projectId, parent.id, { field: body.branch?.parent_id ? 'branch.parent_id' : undefined });
+        await lockBranchForOperation(this.operations, tx, projectId, parent.id, { field: body.branch?.parent_id ? 'branch.parent_id' : undefined, computeOnly: true });
         assertBranchReady(await this.findBranch(tx, projectId, parent.id));
         await assertBranchQuota(tx, projectId, this.config.branchesLimit);
         const parentRoles = await tx.getRepository(RoleEntity).find({ where: { branchId: parent.id }, order: { createdAt: 'ASC', id: 'ASC' } });
@@ -255,8 +255,9 @@ export class BranchesService {
         }
         const conflict = () => ApiError.conflict(`database ${body.name} already exists on branch ${branch.id}`);
         if (await tx.getRepository(DatabaseEntity).existsBy({ branchId: branch.id, name: body.name })) throw conflict();
-        await assertNoOperationInProgress(this.operations, tx, projectId, [branch.id]);
-        const physicalName = await this.storage.planBranchDatabase(tx, branch.id, body.name);
+        await assertNoOperationInProgress(this.operations, tx, projectId, [branch.id], true);
+        // The readable name is free: a database of this branch whose drop is unfinished holds the 423 above.
+        const physicalName = this.storage.planDatabase(body.name, branch.id);
         let database: DatabaseEntity;
         try {
           database = await tx.getRepository(DatabaseEntity).save(

@@ -51,8 +51,8 @@ export class RolesService {
         await lockBranchForOperation(this.operations, tx, projectId, branchId, { thenCheck: false });
         assertBranchReady(await tx.getRepository(BranchEntity).findOneByOrFail({ id: branchId }));
         if (await tx.getRepository(RoleEntity).existsBy({ branchId, name: body.name })) throw conflict();
-        await assertNoOperationInProgress(this.operations, tx, projectId, [branchId]);
-        const planned = await this.storage.planBranchRole(tx, branchId, body.name);
+        await assertNoOperationInProgress(this.operations, tx, projectId, [branchId], true);
+        const planned = this.storage.planBranchRole(branchId, body.name);
         let role: RoleEntity;
         try {
           role = await tx.getRepository(RoleEntity).save(

@@ -177,6 +177,9 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       // The disable's operation waits in `error`; its retry (the reconciler) deletes the project.
       const ops = (await a.get(`/projects/${p.projectId}/operations`).expect(200)).body.operations;
       expect(ops[0]).toMatchObject({ action: 'apply_config', branch_id: p.defaultBranchId, status: 'error', failures_count: 1 });
+      expect(ops[0].error).not.toMatch(/ECONNREFUSED/); // the API's message, not the network's
+      // Work on the branch's databases does not wait for a provider call: a database can be created meanwhile.
+      await a.post(`/projects/${p.projectId}/branches/${p.defaultBranchId}/databases`, { database: { name: `meanwhile_${kind}`, owner_name: 'neondb_owner' } }).expect(201);
       await t.app.get(DataSource).query('UPDATE operations SET retry_at = now() WHERE id = $1', [ops[0].id]);
       t.app.get(OperationsReconciler).kick();
       await t.app.get(OperationsReconciler).idle();
@@ -289,6 +292,70 @@ describe('Neon Auth: managed provider projects are cleaned up', () => {
       expect(await t.app.get(DataSource).query('SELECT 1 FROM neon_auth_detached_projects WHERE branch_id = $1', [defaultBranchId])).toHaveLength(1);
     },
   );
+
+  it('a provision whose answer is lost (timeout) is undone: the same idempotency key finds the project, which is deleted', async () => {
+    const p = await newProject(t, a, 'lost-answer');
+    const mock = t.app.get(MockProviderAdapter);
+    const original = mock.provisionManagedProject.bind(mock);
+    mock.provisionManagedProject = async (request) => {
+      await original(request); // made, but the answer never arrives
+      throw new ProviderUnavailable('provision project: timed out after 10000 ms');
+    };
+    const before = await providerProjectCounts(t);
+    try {
+      await a.post(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`, { auth_provider: 'mock' }).expect(503);
+    } finally {
+      mock.provisionManagedProject = original;
+    }
+    // The undo could not ask the (still unavailable) provider at once: it waits in `error`, and its retry finds the
+    // project by the operation's idempotency key and deletes it.
+    const db = t.app.get(DataSource);
+    const [op] = await db.query(`SELECT id, status, rolling_back FROM operations WHERE project_id = $1 AND kind = 'neon_auth.enable'`, [p.projectId]);
+    expect(op).toMatchObject({ status: 'error', rolling_back: true });
+    expect((await providerProjectCounts(t)).mock).toBe(before.mock + 1);
+    await db.query('UPDATE operations SET retry_at = now() WHERE id = $1', [op.id]);
+    t.app.get(OperationsReconciler).kick();
+    await t.app.get(OperationsReconciler).idle();
+    expect((await db.query('SELECT status FROM operations WHERE id = $1', [op.id]))[0].status).toBe('failed');
+    expect(await providerProjectCounts(t)).toEqual(before);
+    expect(await integrationRows(t, p.projectId)).toEqual([]);
+  });
+
+  it('reattaching: a user deleted in the kept project while it was detached is marked deleted by the reconcile', async () => {
+    const p = await newProject(t, a, 'deleted-while-kept');
+    const auth = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
+    await a.post(auth, { auth_provider: 'mock' }).expect(201);
+    const gone = (await a.post(`${auth}/users`, { email: 'gone-while-kept@example.com' }).expect(201)).body.id as string;
+    const stays = (await a.post(`${auth}/users`, { email: 'stays@example.com' }).expect(201)).body.id as string;
+    const row = (await integrationRows(t, p.projectId))[0];
+    const creds = t.app.get(NeonAuthIntegrationResolver).credentialsOf(row);
+    await a.delete(auth).send({}).expect(200);
+    await t.app.get(MockProviderAdapter).deleteUser(creds, gone); // its webhook is refused: the integration is detached
+    await a.post(auth, { auth_provider: 'mock' }).expect(201);
+    await t.app.get(SyncReconcilerService).reconcile((await integrationRows(t, p.projectId))[0]);
+    const live = await withClient(p.uri, async (c) => (await c.query('SELECT id FROM neon_auth.users_sync WHERE deleted_at IS NULL')).rows.map((r) => r.id));
+    expect(live).toEqual([stays]);
+  });
+
+  it('Private Link turned on while an enable runs: the enable is undone (400), nothing is left', async () => {
+    const p = await newProject(t, a, 'private-link-race');
+    const store = t.app.get((await import('../../src/neon-auth/users-sync/users-sync.store.js')).NeonAuthUsersSyncStore);
+    const original = store.provision.bind(store);
+    store.provision = async (target) => {
+      await a.patch(`/projects/${p.projectId}`, { project: { settings: { block_public_connections: true } } }).expect(200);
+      return original(target);
+    };
+    const before = await providerProjectCounts(t);
+    try {
+      const res = await a.post(`/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`, { auth_provider: 'mock' }).expect(400);
+      expect(res.body.code).toBe('NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW');
+    } finally {
+      store.provision = original;
+    }
+    expect(await integrationRows(t, p.projectId)).toEqual([]);
+    expect(await providerProjectCounts(t)).toEqual(before);
+    expect(await withClient(p.uri, async (c) => (await c.query(`SELECT 1 FROM pg_namespace WHERE nspname = 'neon_auth'`)).rows)).toEqual([]);
+  });
 
   it('a kept project whose transfer the person confirms afterwards is not deleted with its branch', async () => {
     const p = await newProject(t, a, 'kept-transferred');

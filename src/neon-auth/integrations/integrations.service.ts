@@ -23,7 +23,6 @@ import {
   ProviderAuthFailed,
   ProviderDestinationRefused,
   ProviderRequestRejected,
-  ProviderUnavailable,
   type AuthProvider,
   type AuthProviderKind,
   type ProviderCredentials,
@@ -84,6 +83,8 @@ interface EnablePlan {
   reattach: boolean;
   /** Manual setup: the caller's provider project, its secret server key and webhook secret sealed. */
   manual: { baseUrl: string; projectId: string; credentialsEncrypted: string; webhookSecretEncrypted: string | null } | null;
+  /** Reattach: when the kept project was detached (rows written later came from other provider projects). */
+  keptSince?: string;
   /** Set just before the provider is asked for a project (keyed by the operation id). */
   provisionStarted?: boolean;
   /** Recorded as soon as the provider project exists (so an undo can delete it). */
@@ -411,8 +412,8 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
    */
   onModuleInit(): void {
     // What GET /operations shows of a failure: the answer the API would give (never a raw network or driver message).
-    const describe = (err: unknown): string | undefined => {
-      const mapped = providerErrorToApi(err, { credentials: 'caller' });
+    const describe = (err: unknown, op: { plan: Record<string, unknown> | null }): string | undefined => {
+      const mapped = providerErrorToApi(err, { credentials: op.plan?.manual ? 'caller' : 'product' });
       return mapped instanceof ApiError ? mapped.message : undefined;
     };
     this.operations.register<EnablePlan>(ENABLE_KIND, {
@@ -421,6 +422,11 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       forward: (run) => this.enableWork(run),
       rollback: (run) => this.undoEnable(run),
       finished: async (tx, { plan }) => {
+        // PATCH /projects may have turned on Private Link / IP Allow while the work ran: then the enable is undone.
+        const project = await tx.getRepository(ProjectEntity).findOne({ where: { id: plan.projectId }, lock: { mode: 'pessimistic_read' } });
+        if (!project) throw ApiError.notFound(`project ${plan.projectId}`);
+        const forbidden = privateNetworkingOf(project.settings);
+        if (forbidden.length > 0) throw privateNetworkingError(forbidden, 'enable');
         const sealed = plan.sealed!;
         try {
           await tx.getRepository(NeonAuthIntegrationEntity).insert({
@@ -499,27 +505,22 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     this.crash.reach('neon_auth.enable:schema');
     // Rows live before this enable whose user the provider project does not have belong to an earlier provider
     // project: this integration's reconcile leaves them be (NeonAuthForeignUserEntity).
-    const liveBefore = plan.schemaExisted ? await this.usersSync.liveIds(target) : [];
     const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
-    let owned = new Set<string>();
-    if (plan.manual) owned = await this.copyUsers(provider, credentials, target);
-    else if (result.reattached && liveBefore.length > 0) owned = await this.providerUserIds(provider, credentials);
-    await this.recordForeignUsers(plan.integrationId, liveBefore.filter((id) => !owned.has(id)), [...owned]);
+    if (result.reattached) {
+      // Rows written while the project was detached came from other provider projects (its own events were refused
+      // then); rows from before are its own, deleted ones included, which its reconcile may mark deleted.
+      const since = plan.keptSince ? await this.usersSync.liveIdsWrittenAfter(target, plan.keptSince) : [];
+      await this.recordForeignUsers(plan.integrationId, since);
+    } else {
+      const liveBefore = plan.schemaExisted ? await this.usersSync.liveIds(target) : [];
+      const owned = plan.manual ? await this.copyUsers(provider, credentials, target) : new Set<string>();
+      await this.recordForeignUsers(plan.integrationId, liveBefore.filter((id) => !owned.has(id)));
+    }
     return result;
   }
 
-  /** The ids of every user of a provider project. */
-  private async providerUserIds(provider: AuthProvider, credentials: ProviderCredentials): Promise<Set<string>> {
-    const ids = new Set<string>();
-    for await (const user of iterateProviderUsers(provider, credentials)) ids.add(user.id);
-    return ids;
-  }
-
-  /** Records `foreign` as users of an earlier provider project for this integration, and `owned` as not (any more). */
-  private async recordForeignUsers(integrationId: string, foreign: string[], owned: string[]): Promise<void> {
-    for (let i = 0; i < owned.length; i += COPY_BATCH) {
-      await this.db.query('DELETE FROM neon_auth_foreign_users WHERE integration_id = $1 AND user_id = ANY($2::text[])', [integrationId, owned.slice(i, i + COPY_BATCH)]);
-    }
+  /** Records `foreign` as users of another provider project for this integration (its reconcile leaves them be). */
+  private async recordForeignUsers(integrationId: string, foreign: string[]): Promise<void> {
     for (let i = 0; i < foreign.length; i += COPY_BATCH) {
       await this.db.query(
         'INSERT INTO neon_auth_foreign_users (integration_id, user_id) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING',
@@ -537,6 +538,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       try {
         const keys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(credentials) : null;
         await run.save({
+          keptSince: kept.detachedAt.toISOString(),
           sealed: {
             providerProjectId: kept.providerProjectId,
             ownedBy: 'neon',
@@ -635,12 +637,12 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     const integrationId = run.plan.integrationId;
     await run.save({ provisionStarted: true });
     const provisioned = await callProvider(() =>
-      provider.provisionManagedProject({ ...this.provisionRequest(run), displayName: project.name, databaseName: target.name }),
-    ).catch(async (err: unknown) => {
-      // A definite answer (refused, rejected) made nothing; only an unreachable provider leaves the question open.
-      if (!(err instanceof ProviderUnavailable)) await run.save({ provisionStarted: false });
-      throw err;
-    });
+      provider.provisionManagedProject({ ...this.provisionRequest(run), displayName: project.name, databaseName: target.name }).catch(async (err: unknown) => {
+        // A definite answer (refused, rejected) made nothing; an unreachable provider or a timeout leaves it open.
+        if (err instanceof ProviderRequestRejected || err instanceof ProviderAuthFailed) await run.save({ provisionStarted: false });
+        throw err;
+      }),
+    );
     this.crash.reach('neon_auth.enable:provisioned');
     const side: ProviderSide = {
       providerProjectId: provisioned.providerProjectId,

@@ -267,6 +267,14 @@ export class NeonAuthUsersSyncStore {
     return rows.map((r) => r.id);
   }
 
+  /** Ids of the users not marked deleted whose row was last written after `after` (a control-plane clock time). */
+  async liveIdsWrittenAfter(target: Pick<BranchDatabase, 'physicalName'>, after: string): Promise<string[]> {
+    const { rows } = await this.read(target, (c) =>
+      c.query<{ id: string }>(`SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NULL AND updated_at > $1::timestamptz`, [after]),
+    );
+    return rows.map((r) => r.id);
+  }
+
   /** Of these ids, those whose row is marked deleted. */
   async deletedIds(target: Pick<BranchDatabase, 'physicalName'>, among: string[]): Promise<Set<string>> {
     if (among.length === 0) return new Set();

@@ -225,12 +225,6 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
     }
   }
 
-  /** Whether a role exists on the compute server. */
-  async roleExists(name: string): Promise<boolean> {
-    const { rows } = await this.adminPool().query('SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = $1', [name]);
-    return rows.length > 0;
-  }
-
   /** Whether a database exists on the compute server. */
   async databaseExists(name: string): Promise<boolean> {
     const { rows } = await this.adminPool().query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

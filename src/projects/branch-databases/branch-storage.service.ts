@@ -4,13 +4,9 @@ import { randomAlnum } from '../../common/ids.js';
 import { LOGGER } from '../../common/logger.js';
 import { SecretsService } from '../../common/secrets.js';
 import type { ConnectionDetailsDto } from '../dto/compute.dto.js';
-import type { EntityManager } from 'typeorm';
 import type { RoleEntity } from '../entities/role.entity.js';
 import { ComputeNameTakenError, BranchDatabaseCluster } from './branch-database-cluster.js';
 import { physicalName as physicalNameOf } from './naming.js';
-
-/** Attempts at a free physical role name: the readable one, then random suffixes. */
-const NAME_ATTEMPTS = 4;
 
 export interface PlannedRole {
   physicalName: string;
@@ -55,29 +51,12 @@ export class BranchStorageService {
   }
 
   /**
-   * A role made on a branch: its readable name `<logical>.<branch id>` unless a branch's role (a branch made from this
-   * one keeps a role deleted here) or a role on the server already has it; then a suffixed one. Never an existing role.
+   * A role made on a branch: `<logical>~<6 random>.<branch id>`. Always suffixed: the readable name may still be held
+   * by a branch made from this one (it keeps a role deleted here), or be about to be dropped by another branch's
+   * unfinished drop, and a new role must never take over or lose to an existing one.
    */
-  async planBranchRole(tx: EntityManager, branchId: string, logical: string): Promise<PlannedRole> {
-    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
-      const planned = this.planRole(branchId, logical, attempt > 0);
-      const used: unknown[] = await tx.query('SELECT 1 FROM branch_roles WHERE physical_name = $1 LIMIT 1', [planned.physicalName]);
-      if (used.length === 0 && !(await this.cluster.roleExists(planned.physicalName))) return planned;
-    }
-    throw new Error(`no free physical name for role ${logical} of branch ${branchId}`);
-  }
-
-  /**
-   * A database added to an existing branch: its readable name unless a row or a database on the server already has it
-   * (an earlier database of that name whose drop is still pending or was given up), then a suffixed one.
-   */
-  async planBranchDatabase(tx: EntityManager, branchId: string, logical: string): Promise<string> {
-    for (let attempt = 0; attempt < NAME_ATTEMPTS; attempt++) {
-      const name = physicalNameOf(logical, branchId, attempt > 0);
-      const used: unknown[] = await tx.query('SELECT 1 FROM branch_databases WHERE physical_name = $1 LIMIT 1', [name]);
-      if (used.length === 0 && !(await this.cluster.databaseExists(name))) return name;
-    }
-    throw new Error(`no free physical name for database ${logical} of branch ${branchId}`);
+  planBranchRole(branchId: string, logical: string): PlannedRole {
+    return this.planRole(branchId, logical, true);
   }
 
   /** The physical name of database `logical` of a branch (unique by construction: it carries the branch id). */

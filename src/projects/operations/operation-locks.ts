@@ -11,8 +11,9 @@ export async function assertNoOperationInProgress(
   tx: EntityManager,
   projectId: string,
   branchIds?: string[],
+  computeOnly = false,
 ): Promise<void> {
-  const running = await operations.unfinishedOn(tx, projectId, branchIds);
+  const running = await operations.unfinishedOn(tx, projectId, branchIds, computeOnly);
   if (running.length === 0) return;
   const where = branchIds ? `branch ${branchIds.join(', ')}` : `project ${projectId}`;
   const list = running.map((op) => `${op.action} ${op.id} (${op.status})`).join(', ');
@@ -31,7 +32,7 @@ export async function lockBranchForOperation(
   tx: EntityManager,
   projectId: string,
   branchId: string,
-  options: { field?: string; project?: 'key share' | 'share'; branch?: 'no key update' | 'update'; thenCheck?: false } = {},
+  options: { field?: string; project?: 'key share' | 'share'; branch?: 'no key update' | 'update'; thenCheck?: false; computeOnly?: true } = {},
 ): Promise<void> {
   const project: unknown[] = await tx.query(`SELECT 1 FROM projects WHERE id = $1 FOR ${options.project === 'share' ? 'SHARE' : 'KEY SHARE'}`, [projectId]);
   if (project.length === 0) throw ApiError.notFound(`project ${projectId}`);
@@ -41,7 +42,7 @@ export async function lockBranchForOperation(
   );
   if (branch.length === 0) throw ApiError.notFound(options.field ? `branch ${branchId} (${options.field})` : `branch ${branchId}`);
   // `thenCheck: false`: the caller answers its own 409s first (a name taken is a 409 even while its creation runs).
-  if (options.thenCheck !== false) await assertNoOperationInProgress(operations, tx, projectId, [branchId]);
+  if (options.thenCheck !== false) await assertNoOperationInProgress(operations, tx, projectId, [branchId], options.computeOnly === true);
 }
 
 /** 423 while the branch is still being created (its databases are not all there yet). */

@@ -16,12 +16,6 @@ import { OperationEntity, UNFINISHED_STATUSES, type OperationStatus } from './op
 export const DELETED_PROJECT_OPERATIONS_RETENTION_DAYS = 7;
 /** Failed attempts of an operation's work before one that can be undone is rolled back instead of retried. */
 export const MAX_OPERATION_FAILURES = 5;
-/**
- * Failed attempts after which the reconciler gives up on work that cannot be undone (a drop) or on an undo: the
- * operation ends `failed`, its error says what was left, and the log has an error naming it (for an operator), so it
- * no longer holds its project with 423s.
- */
-export const MAX_OPERATION_ATTEMPTS = 12;
 /** Longest wait between two attempts of a failing operation, in seconds. */
 const MAX_RETRY_DELAY_SECONDS = 300;
 /** The advisory lock key of an operation: the first 64 bits of its (random) uuid, so two operations never share one. */
@@ -52,7 +46,7 @@ export interface OperationHandler<P extends object = Record<string, unknown>> {
    * What the API may show of a failure (GET /operations `error`): the handler's own mapping. Without it, an ApiError's
    * message, else only the kind of failure (the cause goes to the log).
    */
-  describe?(err: unknown): string | undefined;
+  describe?(err: unknown, op: OperationEntity): string | undefined;
   /**
    * After a crash, when no process drives the operation any more: resume the work, or undo it (for work whose
    * result only its caller could use, such as keys shown once).
@@ -236,13 +230,17 @@ export class OperationsService implements OnApplicationShutdown {
     return rows.length;
   }
 
-  /** Unfinished operations on these branches (a new operation on them waits for these: 423). */
-  async unfinishedOn(manager: EntityManager, projectId: string, branchIds?: string[]): Promise<OperationEntity[]> {
-    return manager.getRepository(OperationEntity).find({
+  /**
+   * Unfinished operations on these branches (a new operation on them waits for these: 423). `computeOnly`: only those
+   * whose work touches the branch's databases and roles (a creation need not wait for Neon Auth's provider calls).
+   */
+  async unfinishedOn(manager: EntityManager, projectId: string, branchIds?: string[], computeOnly = false): Promise<OperationEntity[]> {
+    const ops = await manager.getRepository(OperationEntity).find({
       where: { projectId, status: In(UNFINISHED_STATUSES), ...(branchIds ? { branchId: In(branchIds) } : {}) },
       order: { createdAt: 'ASC' },
-      take: 5,
+      take: 20,
     });
+    return (computeOnly ? ops.filter((op) => !op.kind?.startsWith('neon_auth.')) : ops).slice(0, 5);
   }
 
   /** GET /projects/{id}/operations: newest first, keyset-paged. */
@@ -336,20 +334,19 @@ export class OperationsService implements OnApplicationShutdown {
   }
 
   /**
-   * Records a failed attempt: `error`, retried at `retry_at` with a doubling delay; after MAX_OPERATION_ATTEMPTS it
-   * gives up (`failed`), logging an error that names what may be left behind.
+   * Records a failed attempt: `error`, retried at `retry_at` with a doubling delay (at most MAX_RETRY_DELAY_SECONDS).
+   * It never gives up: a drop left half-done would leave a real database or a login behind. From the fifth failure on,
+   * each failure is logged as an error naming the plan, for an operator.
    */
   private async markError(handler: OperationHandler<Record<string, unknown>>, run: RunningOperation, failures: number, err: unknown): Promise<void> {
     const op = run.op;
     const message = this.describe(handler, op, err);
     op.failuresCount = failures;
-    if (failures >= MAX_OPERATION_ATTEMPTS) {
+    if (failures >= MAX_OPERATION_FAILURES) {
       this.logger.error(
-        { operationId: op.id, kind: op.kind, action: op.action, projectId: op.projectId, plan: op.plan, err },
-        'operations: gave up after repeated failures; what the plan names may be left behind (see the plan) and needs an operator',
+        { operationId: op.id, kind: op.kind, action: op.action, projectId: op.projectId, plan: op.plan, failures, err },
+        'operations: an operation keeps failing; it is retried every few minutes until its work is done (see its plan)',
       );
-      await this.db.transaction((tx) => this.setStatus(tx, run, 'failed', `gave up after ${failures} attempts: ${message}`));
-      return;
     }
     const delay = Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.min(failures, 16));
     await this.fenced(
@@ -364,7 +361,7 @@ export class OperationsService implements OnApplicationShutdown {
 
   /** What GET /operations shows of a failure (never a raw driver or network message: those go to the log). */
   private describe(handler: OperationHandler<Record<string, unknown>>, op: OperationEntity, err: unknown): string {
-    const described = handler.describe?.(err) ?? (err instanceof ApiError ? err.message : err instanceof ComputeBusyError ? err.message : undefined);
+    const described = handler.describe?.(err, op) ?? (err instanceof ApiError ? err.message : err instanceof ComputeBusyError ? err.message : undefined);
     return (described ?? `${err instanceof Error ? err.name : 'error'}: see the server log (operation ${op.id})`).slice(0, 2000);
   }
 
@@ -412,6 +409,9 @@ export class OperationsService implements OnApplicationShutdown {
   private async lock(groupId: string): Promise<{ release(): Promise<void> } | null> {
     this.lockPool ??= this.newLockPool();
     const client = await this.lockPool.connect();
+    // A lock connection that breaks while checked out (failover, a terminated backend) must not crash the process: the
+    // lock is gone with it, and the lease fences off whatever this process still writes.
+    client.on('error', (err) => this.logger.warn({ err, operationId: groupId }, 'operations: the lock connection of an operation broke; its lock is lost'));
     try {
       const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_KEY_SQL}) AS ok`, [groupId]);
       if (!rows[0].ok) {
