@@ -503,16 +503,17 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
     await this.usersSync.provision(target);
     this.crash.reach('neon_auth.enable:schema');
-    // Rows live before this enable whose user the provider project does not have belong to an earlier provider
-    // project: this integration's reconcile leaves them be (NeonAuthForeignUserEntity).
-    const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
+    // Rows of other provider projects are recorded as such: this integration's reconcile leaves them be
+    // (NeonAuthForeignUserEntity).
     if (result.reattached) {
       // Rows written while the project was detached came from other provider projects (its own events were refused
       // then); rows from before are its own, deleted ones included, which its reconcile may mark deleted.
       const since = plan.keptSince ? await this.usersSync.liveIdsWrittenAfter(target, plan.keptSince) : [];
       await this.recordForeignUsers(plan.integrationId, since);
     } else {
+      // Rows live before this enable whose user the (new or connected) provider project does not have.
       const liveBefore = plan.schemaExisted ? await this.usersSync.liveIds(target) : [];
+      const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
       const owned = plan.manual ? await this.copyUsers(provider, credentials, target) : new Set<string>();
       await this.recordForeignUsers(plan.integrationId, liveBefore.filter((id) => !owned.has(id)));
     }
@@ -529,7 +530,11 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     }
   }
 
-  /** The kept provider project, with new SDK keys; undefined (and the kept record dropped) when it is gone. */
+  /**
+   * The kept provider project, with new SDK keys; undefined when it refuses its stored credentials (deleted, or no
+   * longer ours): then the enable goes on with a new provider project under a new integration id, and the kept record
+   * stays (a deleted branch still cleans it up).
+   */
   private async reattach(run: RunningOperation<EnablePlan>, provider: AuthProvider): Promise<EnableResult | undefined> {
     const plan = run.plan;
     const kept = await this.db.getRepository(NeonAuthDetachedProjectEntity).findOneBy({ integrationId: plan.integrationId });
