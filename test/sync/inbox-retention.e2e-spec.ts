@@ -4,13 +4,12 @@
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { SyncInboxStore } from '../../src/sync/inbox-store.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { enableAuth, newAuthProject, uniqueEmail, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
-import { deliver, inbox, integrationOf, providerApi, signed, waitFor } from './receiver-helpers.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { uniqueEmail, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { deliver, inbox, providerApi, signed, syncProjectFixture, waitFor } from './receiver-helpers.js';
 
 describe('sync inbox retention', () => {
   let t: TestApp;
-  let project: AuthProject;
   let auth: EnabledAuth;
   let integration: { id: string; secret: string };
   let client: pg.Client;
@@ -38,18 +37,8 @@ describe('sync inbox retention', () => {
     return { id, stale };
   }
 
-  beforeAll(async () => {
-    t = await startTestApp({ SYNC_INBOX_RETENTION_DAYS: '7', SYNC_INBOX_DELETION_RETENTION_DAYS: '30' });
-    project = await newAuthProject(t, 'inbox retention');
-    auth = await enableAuth(t, project.projectId, project.defaultBranchId, 'stack');
-    integration = await integrationOf(t, project.projectId, project.defaultBranchId);
-    client = new pg.Client({ connectionString: project.uri });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await t?.close();
-  });
+  const fixture = syncProjectFixture('inbox retention', { SYNC_INBOX_RETENTION_DAYS: '7', SYNC_INBOX_DELETION_RETENTION_DAYS: '30' });
+  beforeAll(() => ({ t, auth, integration, client } = fixture));
 
   it('prunes events after 7 days and deletions after 30; younger deletions and dead letters stay', async () => {
     const old = await deletedUser('old');

@@ -2,9 +2,9 @@
 // receiver's group commit (one bad event in a concurrent batch fails alone).
 import pg from 'pg';
 import { randomUUID } from 'node:crypto';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
-import { enableAuth, newAuthProject, uniqueEmail, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
-import { deliver, inbox, integrationOf, providerApi, signed, waitFor } from './receiver-helpers.js';
+import type { TestApp } from '../helpers/test-app.js';
+import { uniqueEmail, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { deliver, inbox, providerApi, signed, syncProjectFixture, waitFor } from './receiver-helpers.js';
 
 interface Row {
   id: string;
@@ -15,7 +15,6 @@ interface Row {
 
 describe('sync engine: ordering', () => {
   let t: TestApp;
-  let project: AuthProject;
   let auth: EnabledAuth;
   let integration: { id: string; secret: string };
   let client: pg.Client;
@@ -24,18 +23,8 @@ describe('sync engine: ordering', () => {
   const appliedMessage = (messageId: string) =>
     waitFor(async () => (await inbox(t, integration.id)).find((r) => r.message_id === messageId && r.status === 'applied'), 10_000, 5);
 
-  beforeAll(async () => {
-    t = await startTestApp();
-    project = await newAuthProject(t, 'sync ordering');
-    auth = await enableAuth(t, project.projectId, project.defaultBranchId, 'stack');
-    integration = await integrationOf(t, project.projectId, project.defaultBranchId);
-    client = new pg.Client({ connectionString: project.uri });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await t?.close();
-  });
+  const fixture = syncProjectFixture('sync ordering');
+  beforeAll(() => ({ t, auth, integration, client } = fixture));
 
   it('an older update delivered after a newer one is corrected to the provider state by a confirmation', async () => {
     const provider = providerApi(t, auth);

@@ -5,8 +5,9 @@ import { Webhook } from 'svix';
 import { DataSource } from 'typeorm';
 import { NeonAuthIntegrationEntity } from '../../src/neon-auth/integrations/integration.entity.js';
 import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/integration-resolver.js';
-import type { EnabledAuth } from '../neon-auth/users-helpers.js';
-import type { TestApp } from '../helpers/test-app.js';
+import pg from 'pg';
+import { enableAuth, newAuthProject, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /** A request to the provider's server API with the secret server key the enable answered. */
 export function providerApi(t: TestApp, auth: EnabledAuth) {
@@ -29,6 +30,38 @@ export async function integrationOf(t: TestApp, projectId: string, branchId: str
   const secret = t.app.get(NeonAuthIntegrationResolver).webhookSecretOf(integration);
   if (!secret) throw new Error('integration has no webhook secret');
   return { id: integration.id, secret };
+}
+
+/** What the sync specs work on: an app, a project with Neon Auth (stack) on its default branch, and its database. */
+export interface SyncProject {
+  t: TestApp;
+  project: AuthProject;
+  auth: EnabledAuth;
+  integration: { id: string; secret: string };
+  /** A connection to the branch database, as its owner. */
+  client: pg.Client;
+}
+
+/**
+ * Registers the beforeAll and afterAll of a sync spec: a test app started with `env`, a project named `label` with
+ * Neon Auth enabled (stack) on its default branch, its integration, and a connection to its database. The fields are
+ * set once the beforeAll has run.
+ */
+export function syncProjectFixture(label: string, env: Record<string, string> = {}): SyncProject {
+  const fixture = {} as SyncProject;
+  beforeAll(async () => {
+    fixture.t = await startTestApp(env);
+    fixture.project = await newAuthProject(fixture.t, label);
+    fixture.auth = await enableAuth(fixture.t, fixture.project.projectId, fixture.project.defaultBranchId, 'stack');
+    fixture.integration = await integrationOf(fixture.t, fixture.project.projectId, fixture.project.defaultBranchId);
+    fixture.client = new pg.Client({ connectionString: fixture.project.uri });
+    await fixture.client.connect();
+  });
+  afterAll(async () => {
+    await fixture.client?.end();
+    await fixture.t?.close();
+  });
+  return fixture;
 }
 
 export interface Delivery {

@@ -4,10 +4,10 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SyncInboxStore } from '../../src/sync/inbox-store.js';
 import { SyncApplierService } from '../../src/sync/sync-applier.service.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import type { TestApp } from '../helpers/test-app.js';
 import { MockProviderAdapter } from '../../src/providers/mock/mock-provider.adapter.js';
 import { enableAuth, mockCredentials, newAuthProject, ownerSql, uniqueEmail, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
-import { inbox, integrationOf, providerApi, waitFor } from './receiver-helpers.js';
+import { inbox, integrationOf, providerApi, syncProjectFixture, waitFor } from './receiver-helpers.js';
 
 describe('sync engine: dead letters and recovery', () => {
   let t: TestApp;
@@ -18,18 +18,8 @@ describe('sync engine: dead letters and recovery', () => {
 
   const row = async (id: string) => (await client.query('SELECT * FROM neon_auth.users_sync WHERE id = $1', [id])).rows[0];
 
-  beforeAll(async () => {
-    t = await startTestApp({ SYNC_MAX_ATTEMPTS: '2', STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS: '1', STACK_AUTH_WEBHOOK_POLL_SECONDS: '1' });
-    project = await newAuthProject(t, 'sync recovery');
-    auth = await enableAuth(t, project.projectId, project.defaultBranchId, 'stack');
-    integration = await integrationOf(t, project.projectId, project.defaultBranchId);
-    client = new pg.Client({ connectionString: project.uri });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await t?.close();
-  });
+  const fixture = syncProjectFixture('sync recovery', { SYNC_MAX_ATTEMPTS: '2', STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS: '1', STACK_AUTH_WEBHOOK_POLL_SECONDS: '1' });
+  beforeAll(() => ({ t, project, auth, integration, client } = fixture));
 
   it('uses its own pg-boss schema', async () => {
     expect(t.app.get(SyncApplierService).settings.maxAttempts).toBe(2);

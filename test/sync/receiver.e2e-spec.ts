@@ -5,9 +5,9 @@ import { gzipSync } from 'node:zlib';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
 import { api } from '../helpers/fixtures.js';
-import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import type { TestApp } from '../helpers/test-app.js';
 import { enableAuth, newAuthProject, ownerSql, uniqueEmail, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
-import { deliver, inbox, type InboxRow, integrationOf, percentile, providerApi, signed, waitFor } from './receiver-helpers.js';
+import { deliver, inbox, type InboxRow, integrationOf, percentile, providerApi, signed, syncProjectFixture, waitFor } from './receiver-helpers.js';
 
 interface Row {
   id: string;
@@ -27,18 +27,8 @@ describe('sync engine: webhook receiver and applier (embedded Stack provider)', 
 
   const row = async (id: string): Promise<Row | undefined> => (await client.query<Row>('SELECT * FROM neon_auth.users_sync WHERE id = $1', [id])).rows[0];
 
-  beforeAll(async () => {
-    t = await startTestApp({ STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS: '1', STACK_AUTH_WEBHOOK_POLL_SECONDS: '1' });
-    project = await newAuthProject(t, 'sync receiver');
-    auth = await enableAuth(t, project.projectId, project.defaultBranchId, 'stack');
-    integration = await integrationOf(t, project.projectId, project.defaultBranchId);
-    client = new pg.Client({ connectionString: project.uri });
-    await client.connect();
-  });
-  afterAll(async () => {
-    await client?.end();
-    await t?.close();
-  });
+  const fixture = syncProjectFixture('sync receiver', { STACK_AUTH_WEBHOOK_RETRY_DELAY_SECONDS: '1', STACK_AUTH_WEBHOOK_POLL_SECONDS: '1' });
+  beforeAll(() => ({ t, project, auth, integration, client } = fixture));
 
   it('provider create / update / delete reach users_sync within milliseconds (lag measured)', async () => {
     const provider = providerApi(t, auth);
