@@ -6,9 +6,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { generateApiKeySecret } from '../../src/iam/api-key-secret.js';
-import { cleanupServers, freePort, makeTempDir, startServer, type ServerProcess } from '../helpers/server-process.js';
-import { adminQuery, createTestDatabase, dropTestDatabase, testAdminUrl } from '../helpers/test-db.js';
+import { cleanupServers, freePort, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/test-db.js';
 import { waitFor } from '../sync/receiver-helpers.js';
+import { replicaEnv } from '../sync/reliability-helpers.js';
 
 /** A crash point, what sets the stage (on the server about to crash, before the crash point), and the request that reaches it. */
 type Step = { crashAt: string; what: string; prepare?: (ctx: Context) => Promise<void>; act: (ctx: Context) => Promise<unknown> };
@@ -31,20 +32,9 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     const port = await freePort();
-    env = {
-      DATABASE_URL: database.url,
-      COMPUTE_DATABASE_URL: testAdminUrl(),
-      DATA_DIR: makeTempDir(),
-      BOOTSTRAP_API_KEY: key,
-      BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
-      SECRETS_KEY: randomBytes(32).toString('hex'),
-      PORT: String(port), // the same on every start: PUBLIC_URL (the embedded provider's base URL) names it
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      LOG_LEVEL: 'info',
-      NODE_ENV: 'test',
-      // No sync engine: these starts only need the API, the embedded provider and the operations reconciler.
-      SYNC_ENGINE: 'off',
-    };
+    // The same port on every start: PUBLIC_URL (the embedded provider's base URL) names it. No sync engine: these
+    // starts only need the API, the embedded provider and the operations reconciler.
+    env = replicaEnv({ databaseUrl: database.url, key, secretsKey: randomBytes(32).toString('hex'), port }, { NODE_ENV: 'test', SYNC_ENGINE: 'off' });
     cp = new pg.Client({ connectionString: database.url });
     await cp.connect();
   });

@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { generateApiKeySecret } from '../../src/iam/api-key-secret.js';
 import { api, withClient } from '../helpers/fixtures.js';
-import { cleanupServers, freePort, makeTempDir, startServer, type ServerProcess } from '../helpers/server-process.js';
+import { cleanupServers, freePort, startServer, type ServerProcess } from '../helpers/server-process.js';
 import type { TestApp } from '../helpers/test-app.js';
-import { adminQuery, createTestDatabase, dropTestDatabase, testAdminUrl } from '../helpers/test-db.js';
+import { adminQuery, createTestDatabase, dropTestDatabase } from '../helpers/test-db.js';
 import { enableAuth, newAuthProject, uniqueEmail, usersSyncRow, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
 import { providerApi, waitFor } from './receiver-helpers.js';
+import { replicaEnv } from './reliability-helpers.js';
 
 const SKEWED_CLOCK = fileURLToPath(new URL('../helpers/skewed-clock.mjs', import.meta.url));
 const TEN_MINUTES_MS = 10 * 60 * 1000;
@@ -31,14 +32,7 @@ describe.each([
     const port = await freePort();
     const adminKey = generateApiKeySecret();
     server = await startServer({
-      PORT: String(port),
-      DATA_DIR: makeTempDir(),
-      DATABASE_URL: db.url,
-      COMPUTE_DATABASE_URL: testAdminUrl(),
-      SECRETS_KEY: randomBytes(32).toString('hex'),
-      BOOTSTRAP_API_KEY: adminKey,
-      BOOTSTRAP_ADMIN_EMAIL: 'admin@example.com',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ...replicaEnv({ databaseUrl: db.url, key: adminKey, secretsKey: randomBytes(32).toString('hex'), port }),
       NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0',
       DATABASE_POOL_SIZE: '5',
       NODE_OPTIONS: `--import ${SKEWED_CLOCK}`,
