@@ -140,6 +140,11 @@ function snapshotOf(
   };
 }
 
+/** The snapshot of a kept provider project (always one the product manages). */
+function keptSnapshotOf(d: NeonAuthDetachedProjectEntity): IntegrationSnapshot {
+  return snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon' });
+}
+
 /** What the provider side of an enable produced (before anything is stored). */
 interface ProviderSide {
   providerProjectId: string;
@@ -460,14 +465,8 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     this.branchHooks.register(async (tx, projectId, branchIds) => {
       const active = await tx.getRepository(NeonAuthIntegrationEntity).find({ where: { branchId: In(branchIds) } });
       const kept = await tx.getRepository(NeonAuthDetachedProjectEntity).find({ where: { branchId: In(branchIds) } });
-      const snapshots = [
-        ...active.map((i) => ({ ...snapshotOf(i), deleteProviderProject: i.ownedBy === 'neon' })),
-        ...kept.map((d) => ({ ...snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon' }), deleteProviderProject: true })),
-      ];
-      for (const snapshot of snapshots) {
-        await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: snapshot.integrationId });
-        await this.operations.enqueue<DisablePlan>(tx, DISABLE_KIND, { action: 'apply_config', projectId, branchId: snapshot.branchId }, { ...snapshot, dropSchema: false });
-      }
+      for (const i of active) await this.enqueueProviderCleanup(tx, projectId, snapshotOf(i), i.ownedBy === 'neon');
+      for (const d of kept) await this.enqueueProviderCleanup(tx, projectId, keptSnapshotOf(d), true);
     });
     // A database goes: refused while Neon Auth is enabled on it; a provider project kept for it goes with it.
     this.branchHooks.registerDatabase(async (tx, projectId, branchId, databaseName) => {
@@ -477,11 +476,23 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       const kept = await tx.getRepository(NeonAuthDetachedProjectEntity).find({ where: { branchId, databaseName } });
       for (const d of kept) {
         await tx.getRepository(NeonAuthDetachedProjectEntity).delete({ integrationId: d.integrationId });
-        await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: d.integrationId });
-        const snapshot = snapshotOf({ ...d, id: d.integrationId, ownedBy: 'neon' });
-        await this.operations.enqueue<DisablePlan>(tx, DISABLE_KIND, { action: 'apply_config', projectId, branchId }, { ...snapshot, dropSchema: false, deleteProviderProject: true });
+        await this.enqueueProviderCleanup(tx, projectId, keptSnapshotOf(d), true);
       }
     });
+  }
+
+  /**
+   * In the transaction that deletes an integration's branch or database: records the durable deletion of its provider
+   * project (a disable without schema work), and forgets its foreign users.
+   */
+  private async enqueueProviderCleanup(tx: EntityManager, projectId: string, snapshot: IntegrationSnapshot, deleteProviderProject: boolean): Promise<void> {
+    await tx.getRepository(NeonAuthForeignUserEntity).delete({ integrationId: snapshot.integrationId });
+    await this.operations.enqueue<DisablePlan>(
+      tx,
+      DISABLE_KIND,
+      { action: 'apply_config', projectId, branchId: snapshot.branchId },
+      { ...snapshot, dropSchema: false, deleteProviderProject },
+    );
   }
 
   private async enableWork(run: RunningOperation<EnablePlan>): Promise<EnableResult> {
