@@ -3,7 +3,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { DataSource, In, type EntityManager } from 'typeorm';
+import { DataSource, In, IsNull, Like, Not, Or, type EntityManager } from 'typeorm';
 import { CrashPoints } from '../../common/crash-points.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { ComputeBusyError } from '../branch-databases/branch-database-cluster.js';
@@ -235,12 +235,16 @@ export class OperationsService implements OnApplicationShutdown {
    * whose work touches the branch's databases and roles (a creation need not wait for Neon Auth's provider calls).
    */
   async unfinishedOn(manager: EntityManager, projectId: string, branchIds?: string[], computeOnly = false): Promise<OperationEntity[]> {
-    const ops = await manager.getRepository(OperationEntity).find({
-      where: { projectId, status: In(UNFINISHED_STATUSES), ...(branchIds ? { branchId: In(branchIds) } : {}) },
+    return manager.getRepository(OperationEntity).find({
+      where: {
+        projectId,
+        status: In(UNFINISHED_STATUSES),
+        ...(branchIds ? { branchId: In(branchIds) } : {}),
+        ...(computeOnly ? { kind: Or(IsNull(), Not(Like('neon_auth.%'))) } : {}),
+      },
       order: { createdAt: 'ASC' },
-      take: 20,
+      take: 5,
     });
-    return (computeOnly ? ops.filter((op) => !op.kind?.startsWith('neon_auth.')) : ops).slice(0, 5);
   }
 
   /** GET /projects/{id}/operations: newest first, keyset-paged. */
