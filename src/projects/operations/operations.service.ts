@@ -68,7 +68,6 @@ export interface OperationSpec {
 
 /** Records the operations of one group inside the caller's transaction. */
 export interface OperationRecorder {
-  readonly groupId: string;
   /** The operation that carries the work: `kind` names its handler, `plan` is what the handler gets. */
   work<P extends object>(kind: string, spec: OperationSpec, plan: P): Promise<void>;
   /** Another operation of the group, finished or failed with it (e.g. `start_compute` beside `create_timeline`). */
@@ -147,7 +146,6 @@ export class OperationsService implements OnApplicationShutdown {
       let kind: string | undefined;
       const value = await this.db.transaction(async (tx) => {
         const recorder: OperationRecorder = {
-          groupId,
           work: async (k, spec, plan) => {
             if (kind !== undefined) throw new Error(`operation group ${groupId} has two works`);
             if (!this.handlers.has(k)) throw new Error(`no handler for operation kind ${k}`);
