@@ -5,6 +5,8 @@ import type { Logger } from 'pino';
 import { pinoHttp } from 'pino-http';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
+import { BETTER_AUTH_PATH } from './better-auth/better-auth-options.js';
+import { BetterAuthHost } from './better-auth/better-auth-host.js';
 import { toApiError, writeError } from './common/error.filter.js';
 import { PinoNestLogger, serializeError } from './common/logger.js';
 import { requestIdMiddleware } from './common/request-id.js';
@@ -69,6 +71,8 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
       },
     }),
   );
+  // Better Auth hosted per branch: before the API's body parsers (it reads and caps its own bodies, and answers CORS).
+  if (!options.preview) app.use(BETTER_AUTH_PATH, app.get(BetterAuthHost).middleware());
   app.use(STACK_AUTH_PATH, stackHttpMiddleware);
   app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
   // The provider's OAuth token endpoint takes form-encoded bodies, as OAuth clients send them.

@@ -341,6 +341,12 @@ export interface CreateBranchNeonAuthNewUserRequest {
    * @maxLength 255
    */
   name?: string;
+  /**
+   * Extension: a password the user signs in with (e-mail and password). Omitted, as Neon does, the user signs in another way (one-time code, magic link, OAuth). Never stored in clear, never returned.
+   * @minLength 8
+   * @maxLength 128
+   */
+  password?: string;
 }
 
 export interface CreateNeonAuthParams {
@@ -959,6 +965,11 @@ export interface ListBranchNeonAuthUsersResponse {
   users: NeonAuthUser[];
 }
 
+export interface ListMailboxResponse {
+  /** Newest first */
+  messages: MailboxMessage[];
+}
+
 export interface ListNeonAuthIntegrationsParams {
   /**
    * The Neon project ID
@@ -969,6 +980,30 @@ export interface ListNeonAuthIntegrationsParams {
 
 export interface ListNeonAuthIntegrationsResponse {
   data: NeonAuthIntegration[];
+}
+
+export interface ListNeonAuthMailboxParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * @min 1
+   * @max 500
+   * @default 50
+   */
+  limit?: number;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+  /**
+   * Only messages to this e-mail address or phone number
+   * @maxLength 256
+   */
+  to?: string;
 }
 
 export interface ListNeonAuthSyncDeadLettersParams {
@@ -1141,6 +1176,28 @@ export interface ListSharedProjectsParams {
   timeout?: number;
 }
 
+export interface MailboxMessage {
+  /** @format date-time */
+  created_at: string;
+  /** The link, token or one-time code the message carries */
+  data: Record<string, any>;
+  /** The database whose auth server sent it */
+  database_name: string;
+  /** @format uuid */
+  id: string;
+  kind:
+    | "verification_link"
+    | "password_reset"
+    | "email_otp"
+    | "magic_link"
+    | "organization_invitation"
+    | "phone_otp";
+  subject: string;
+  text: string;
+  /** E-mail address (phone number for phone_otp) */
+  to: string;
+}
+
 export interface Member {
   /** @format uuid */
   id: string;
@@ -1243,6 +1300,12 @@ export interface NeonAuthCreateNewUserRequest {
    * @maxLength 255
    */
   name?: string;
+  /**
+   * Extension: a password the user signs in with (e-mail and password). Omitted, as Neon does, the user signs in another way (one-time code, magic link, OAuth). Never stored in clear, never returned.
+   * @minLength 8
+   * @maxLength 128
+   */
+  password?: string;
   /** @pattern ^[a-z0-9-]{1,60}$ */
   project_id: string;
 }
@@ -2325,6 +2388,28 @@ export class Api<
       }),
 
     /**
+     * @description Verification links, password resets, one-time codes (e-mail and phone), magic links and organization invitations that the branch's Better Auth server sent while no e-mail provider is configured for it land here, newest first, for a day. They carry live codes and links, so only organization admins may read them. Not in Neon's API.
+     *
+     * @tags Extensions
+     * @name ListNeonAuthMailbox
+     * @summary Read the messages the branch's auth server sent (extension; organization admins)
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/mailbox
+     * @secure
+     */
+    listNeonAuthMailbox: (
+      { projectId, branchId, ...query }: ListNeonAuthMailboxParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ListMailboxResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/mailbox`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description Provider events parked after SYNC_MAX_ATTEMPTS failed applies to `neon_auth.users_sync`, oldest first, with the last error (cursor pagination: pass pagination.next as cursor). Readable by whoever may read the sync status. 404 when Neon Auth is not enabled on the branch.
      *
      * @tags Extensions
@@ -2987,7 +3072,7 @@ export class Api<
   };
   authLegacy = {
     /**
-     * @description The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 AUTH_PROVIDER_NOT_SUPPORTED. Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
+     * @description The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. `better_auth` (recommended, as Neon): a Better Auth server for the branch database, hosted by this product at `base_url` (`<PUBLIC_URL>/neon-auth/<branch_id>/<database>/auth`; JWKS at `jwks_url`), its tables and the settings row `project_config` in the database's `neon_auth` schema, and `neon_auth.users_sync` kept by a trigger in the transaction of every user change; the key fields are empty (apps use NEON_AUTH_BASE_URL=<base_url>). `stack` / `mock` Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension, stack and mock only): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled. Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
      *
      * @tags Auth (legacy)
      * @name CreateNeonAuthIntegration
@@ -3459,7 +3544,7 @@ export class Api<
       }),
 
     /**
-     * @description Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; better_auth -> 400 AUTH_PROVIDER_NOT_SUPPORTED. Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
+     * @description `better_auth` (recommended, as Neon): a Better Auth server for the branch database, hosted by this product at `base_url` (`<PUBLIC_URL>/neon-auth/<branch_id>/<database>/auth`; JWKS at `jwks_url`), its tables and the settings row `project_config` in the database's `neon_auth` schema, and `neon_auth.users_sync` kept by a trigger in the transaction of every user change; the key fields are empty (apps use NEON_AUTH_BASE_URL=<base_url>). `stack` / `mock` Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension, stack and mock only): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled. Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
      *
      * @tags Auth
      * @name CreateNeonAuth

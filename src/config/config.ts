@@ -91,6 +91,11 @@ export interface AppConfig {
   stackAuthRateLimitPerAccount: number;
   stackAuthRateLimitPerIp: number;
   stackAuthRateLimitWindowSeconds: number;
+  /** Better Auth servers hosted per branch: most instances kept built in one process (least recently used go first). */
+  betterAuthMaxInstances: number;
+  /** Sign-in and sign-up attempts per client address and branch in one window on the hosted Better Auth servers; 0: no limit. */
+  betterAuthRateLimitPerIp: number;
+  betterAuthRateLimitWindowSeconds: number;
   /** Failed API-key authentications of /api/v2 per client address per API_KEY_RATE_LIMIT_WINDOW_SECONDS (0: no limit). */
   apiKeyRateLimitPerIp: number;
   apiKeyRateLimitWindowSeconds: number;
@@ -168,6 +173,9 @@ export const ENVIRONMENT_VARIABLES = [
   'STACK_AUTH_RATE_LIMIT_PER_ACCOUNT',
   'STACK_AUTH_RATE_LIMIT_PER_IP',
   'STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS',
+  'BETTER_AUTH_MAX_INSTANCES',
+  'BETTER_AUTH_RATE_LIMIT_PER_IP',
+  'BETTER_AUTH_RATE_LIMIT_WINDOW_SECONDS',
   'API_KEY_RATE_LIMIT_PER_IP',
   'API_KEY_RATE_LIMIT_WINDOW_SECONDS',
   'TRUST_PROXY',
@@ -311,6 +319,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const stackAuthRateLimitPerAccount = int('STACK_AUTH_RATE_LIMIT_PER_ACCOUNT', 10, 0, 1_000_000);
   const stackAuthRateLimitPerIp = int('STACK_AUTH_RATE_LIMIT_PER_IP', 100, 0, 1_000_000);
   const stackAuthRateLimitWindowSeconds = int('STACK_AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1, 86_400);
+  const betterAuthMaxInstances = int('BETTER_AUTH_MAX_INSTANCES', 200, 1, 100_000);
+  const betterAuthRateLimitPerIp = int('BETTER_AUTH_RATE_LIMIT_PER_IP', 100, 0, 1_000_000);
+  const betterAuthRateLimitWindowSeconds = int('BETTER_AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1, 86_400);
   const apiKeyRateLimitPerIp = int('API_KEY_RATE_LIMIT_PER_IP', 30, 0, 1_000_000);
   const apiKeyRateLimitWindowSeconds = int('API_KEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
   const invalidationAckTimeoutMs = int('INVALIDATION_ACK_TIMEOUT_MS', 2000, 0, 60_000);
@@ -354,6 +365,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stackAuthRateLimitPerAccount,
     stackAuthRateLimitPerIp,
     stackAuthRateLimitWindowSeconds,
+    betterAuthMaxInstances,
+    betterAuthRateLimitPerIp,
+    betterAuthRateLimitWindowSeconds,
     apiKeyRateLimitPerIp,
     apiKeyRateLimitWindowSeconds,
     stackAuthUrl,

@@ -15,6 +15,7 @@ import { STACK_AUTH_ENTITIES } from '../stack-auth/entities/index.js';
 import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration.entity.js';
 import { NeonAuthDetachedProjectEntity, NeonAuthForeignUserEntity } from '../neon-auth/integrations/detached-project.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
+import { MailboxMessageEntity } from '../better-auth/mailbox/mailbox-message.entity.js';
 import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
 import { RateLimitEntity } from '../common/rate-limit.entity.js';
 import { NeonAuthSyncReconciliationEntity } from '../sync/reconciler/reconciliation.entity.js';
@@ -49,6 +50,7 @@ export const CONTROL_PLANE_ENTITIES = [
   SyncConfirmationEntity,
   SyncInboxEntity,
   AuditEventEntity,
+  MailboxMessageEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,
 ];

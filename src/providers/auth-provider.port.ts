@@ -11,6 +11,8 @@
  *   fields of ProviderUser are conveniences read from it.
  */
 
+import type { BranchDatabase } from '../projects/branch-databases/branch-databases.service.js';
+
 /** Every `auth_provider` value of Neon's API (NeonAuthSupportedAuthProvider). */
 export const AUTH_PROVIDER_KINDS = ['stack', 'mock', 'better_auth'] as const;
 export type AuthProviderKind = (typeof AUTH_PROVIDER_KINDS)[number];
@@ -96,6 +98,8 @@ export interface CreateUserRequest {
   email: string;
   /** Display name; absent or null stores no name (callers pick any default before calling). */
   name?: string | null;
+  /** A password the user signs in with; absent: the user signs in another way (e-mail code, magic link, OAuth). */
+  password?: string;
 }
 
 /**
@@ -114,8 +118,16 @@ export interface ProviderCapabilities {
   sdkKeys: boolean;
   /** startOwnershipTransfer / ownershipTransferStatus work. */
   ownershipTransfer: boolean;
-  /** How user events reach the control plane: signed HTTP webhooks, or an in-process listener (mock). */
-  webhooks: 'http' | 'in_process';
+  /**
+   * How user events reach the control plane: signed HTTP webhooks, an in-process listener (mock), or not at all
+   * (`none`: the provider keeps users_sync itself, see writesUsersSync; no webhook is registered).
+   */
+  webhooks: 'http' | 'in_process' | 'none';
+  /**
+   * The provider writes users_sync itself, in the transaction of each user change (Better Auth hosted in the branch
+   * database, through a trigger): callers never write users_sync after a provider call.
+   */
+  writesUsersSync: boolean;
   /** provisionManagedProject honours `idempotencyKey` (a repeat answers the first project). */
   idempotentProvisioning: boolean;
 }
@@ -169,6 +181,12 @@ export interface AuthProvider {
 
   /** Checks that the project id and secret server key work (manual setup). Resolves, or throws ProviderAuthFailed / ProviderUnavailable. */
   verifyConnection(credentials: ProviderCredentials): Promise<void>;
+
+  /**
+   * Providers hosted in the branch database (Better Auth): creates or completes their tables in `neon_auth` once
+   * users_sync exists, idempotently. Absent for providers that keep their data elsewhere.
+   */
+  provisionDatabase?(credentials: ProviderCredentials, target: BranchDatabase, displayName: string): Promise<void>;
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -270,7 +288,7 @@ export class ProviderTransferNotAllowed extends ProviderError {
 export class ProviderNotSupported extends ProviderError {
   readonly code = 'provider_not_supported';
   constructor(readonly kind: string) {
-    super(kind === 'better_auth' ? 'better_auth is not supported yet' : `auth provider ${JSON.stringify(kind)} is not supported`);
+    super(`auth provider ${JSON.stringify(kind)} is not supported`);
     this.name = 'ProviderNotSupported';
   }
 }

@@ -1,5 +1,7 @@
 import { Injectable, Module } from '@nestjs/common';
 import { AUTH_PROVIDER_KINDS, ProviderNotSupported, type AuthProvider, type AuthProviderKind } from './auth-provider.port.js';
+import { BetterAuthModule } from '../better-auth/better-auth.module.js';
+import { BetterAuthProviderAdapter } from './better-auth/better-auth-provider.adapter.js';
 import { MockProviderAdapter, MockWebhookBus } from './mock/mock-provider.adapter.js';
 import { StackProviderAdapter } from './stack/stack-provider.adapter.js';
 
@@ -8,14 +10,15 @@ import { StackProviderAdapter } from './stack/stack-provider.adapter.js';
 export class AuthProviderRegistry {
   private readonly adapters: ReadonlyMap<AuthProviderKind, AuthProvider>;
 
-  constructor(stack: StackProviderAdapter, mock: MockProviderAdapter) {
+  constructor(stack: StackProviderAdapter, mock: MockProviderAdapter, betterAuth: BetterAuthProviderAdapter) {
     this.adapters = new Map<AuthProviderKind, AuthProvider>([
       ['stack', stack],
       ['mock', mock],
+      ['better_auth', betterAuth],
     ]);
   }
 
-  /** The adapter, or ProviderNotSupported (`better_auth` for now: "better_auth is not supported yet"; unknown kinds too). */
+  /** The adapter, or ProviderNotSupported for an unknown kind. */
   get(kind: string): AuthProvider {
     const adapter = (AUTH_PROVIDER_KINDS as readonly string[]).includes(kind) ? this.adapters.get(kind as AuthProviderKind) : undefined;
     if (!adapter) throw new ProviderNotSupported(kind);
@@ -29,12 +32,13 @@ export class AuthProviderRegistry {
 }
 
 /**
- * The AuthProvider port's adapters: `stack` (HTTP to a Stack-Auth-compatible server) and `mock` (in
- * process, state in the control-plane database). Uses the global config, logger, secrets and TypeORM
- * data source.
+ * The AuthProvider port's adapters: `stack` (HTTP to a Stack-Auth-compatible server), `mock` (in process, state in
+ * the control-plane database) and `better_auth` (Better Auth hosted per branch database, src/better-auth). Uses the
+ * global config, logger, secrets and TypeORM data source.
  */
 @Module({
-  providers: [StackProviderAdapter, MockProviderAdapter, MockWebhookBus, AuthProviderRegistry],
-  exports: [StackProviderAdapter, MockProviderAdapter, MockWebhookBus, AuthProviderRegistry],
+  imports: [BetterAuthModule],
+  providers: [StackProviderAdapter, MockProviderAdapter, MockWebhookBus, BetterAuthProviderAdapter, AuthProviderRegistry],
+  exports: [StackProviderAdapter, MockProviderAdapter, MockWebhookBus, AuthProviderRegistry, BetterAuthModule],
 })
 export class ProvidersModule {}

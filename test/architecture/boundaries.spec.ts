@@ -108,6 +108,9 @@ function breaches(wall: Wall, sources: Source[]): string[] {
 const SQL = /\b(SELECT|INSERT|UPDATE|DELETE|FROM|INTO|JOIN|CREATE|DROP|ALTER|GRANT|REVOKE|TRUNCATE|COPY|LOCK)\b/;
 const NEON_AUTH_OBJECT = /neon_auth"?\s*\.|\$\{(NEON_AUTH_SCHEMA|USERS_SYNC_QUALIFIED)\}|"neon_auth"|SCHEMA\s+neon_auth\b/;
 const USERS_SYNC_ROOM = src('neon-auth', 'users-sync');
+/** The second room: Better Auth hosted per branch keeps its own tables (and the users_sync trigger) in neon_auth. */
+const BETTER_AUTH_ROOM = src('better-auth');
+const inRooms = (file: string): boolean => isWithin(file, USERS_SYNC_ROOM) || isWithin(file, BETTER_AUTH_ROOM);
 
 /**
  * A literal that is nothing but the qualified name of a Neon Auth table (what a query builder would be handed):
@@ -115,10 +118,10 @@ const USERS_SYNC_ROOM = src('neon-auth', 'users-sync');
  */
 const NEON_AUTH_NAME = /^\s*"?neon_auth"?\s*\.\s*"?(users_sync|user|session|account|verification|jwks|organization|member|invitation|project_config)"?\s*$/i;
 
-/** Literals outside the users_sync room that build SQL against the neon_auth schema. */
+/** Literals outside the two rooms (users_sync, hosted Better Auth) that build SQL against the neon_auth schema. */
 function neonAuthSql(sources: Source[]): string[] {
   return sources
-    .filter((s) => !isWithin(s.file, USERS_SYNC_ROOM))
+    .filter((s) => !inRooms(s.file))
     .flatMap((s) =>
       stringLiterals(s.text)
         .filter((l) => (SQL.test(l) && NEON_AUTH_OBJECT.test(l)) || NEON_AUTH_NAME.test(l))
@@ -128,15 +131,15 @@ function neonAuthSql(sources: Source[]): string[] {
 
 const CLUSTER = src('projects', 'branch-databases', 'branch-database-cluster');
 
-/** Files outside src/projects and the users_sync room that import the cluster (its pools reach branch databases). */
+/** Files outside src/projects and the two rooms that import the cluster (its pools reach branch databases). */
 function clusterImporters(sources: Source[]): string[] {
-  const outside = sources.filter((s) => !isWithin(s.file, src('projects')) && !isWithin(s.file, USERS_SYNC_ROOM));
+  const outside = sources.filter((s) => !isWithin(s.file, src('projects')) && !inRooms(s.file));
   return describeEdges(importsOf(outside).filter((e) => e.target === CLUSTER));
 }
 
-/** Files outside src/projects and the users_sync room that take a connection to a branch database. */
+/** Files outside src/projects and the two rooms that take a connection to a branch database. */
 function branchPoolUsers(sources: Source[]): string[] {
-  return sources.filter((s) => !isWithin(s.file, src('projects')) && !isWithin(s.file, USERS_SYNC_ROOM) && /\b(adminPoolFor|tenantDataPoolFor)\s*\(/.test(s.text)).map((s) => relative(s.file));
+  return sources.filter((s) => !isWithin(s.file, src('projects')) && !inRooms(s.file) && /\b(adminPoolFor|tenantDataPoolFor)\s*\(/.test(s.text)).map((s) => relative(s.file));
 }
 
 describe('the walls of src/', () => {
@@ -156,10 +159,10 @@ describe('the walls of src/', () => {
   });
 });
 
-describe('one room for neon_auth', () => {
+describe('two rooms for neon_auth (users_sync, hosted Better Auth)', () => {
   const sources = sourcesUnder(SRC);
 
-  it('no file outside src/neon-auth/users-sync builds SQL against the neon_auth schema', () => {
+  it('no file outside src/neon-auth/users-sync and src/better-auth builds SQL against the neon_auth schema', () => {
     expect(neonAuthSql(sources)).toEqual([]);
   });
 
@@ -176,7 +179,7 @@ describe('one room for neon_auth', () => {
     expect(neonAuthSql([{ file: src('sync', 'x.ts'), text: "const d = 'Reads `neon_auth.users_sync` of the branch';" }])).toEqual([]);
   });
 
-  it('only src/projects and the users_sync room import the branch-database cluster (by any import form)', () => {
+  it('only src/projects and the two rooms import the branch-database cluster (by any import form)', () => {
     expect(clusterImporters(sources)).toEqual([]);
     const made = [
       "import { BranchDatabaseCluster } from '../projects/branch-databases/branch-database-cluster.js';",
@@ -187,7 +190,7 @@ describe('one room for neon_auth', () => {
     expect(neonAuthSql([{ file: src('sync', 'x.ts'), text: "qb.from('neon_auth.users_sync', 'u');" }])).toHaveLength(1);
   });
 
-  it('only src/projects and the users_sync room open connections to branch databases', () => {
+  it('only src/projects and the two rooms open connections to branch databases', () => {
     expect(branchPoolUsers(sources)).toEqual([]);
     expect(branchPoolUsers([{ file: src('sync', 'x.ts'), text: 'const pool = await this.cluster.tenantDataPoolFor(target.physicalName);' }])).toHaveLength(1);
   });

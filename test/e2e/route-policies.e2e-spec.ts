@@ -56,6 +56,7 @@ const EXPECTED_ROUTES: readonly string[] = [
   'GET /api/v2/projects/:project_id/branches -> project_read',
   'GET /api/v2/projects/:project_id/branches/:branch_id -> project_read',
   'GET /api/v2/projects/:project_id/branches/:branch_id/auth -> project_read',
+  'GET /api/v2/projects/:project_id/branches/:branch_id/auth/mailbox -> project_admin',
   'GET /api/v2/projects/:project_id/branches/:branch_id/auth/sync -> project_read',
   'GET /api/v2/projects/:project_id/branches/:branch_id/auth/sync/dead_letters -> project_read',
   'GET /api/v2/projects/:project_id/branches/:branch_id/auth/users -> project_read',

@@ -190,11 +190,12 @@ describe('Neon Auth integrations', () => {
     const deleted = await c.authLegacy.deleteNeonAuthIntegration({ projectId: p.projectId, authProvider: 'stack' }, { delete_data: false });
     expect(deleted.status).toBe(200);
     expect((await c.authLegacy.listNeonAuthIntegrations({ projectId: p.projectId })).data).toEqual({ data: [] });
-    const better = await c.auth.createNeonAuth(ids, { auth_provider: 'better_auth' }).catch((e: Response & { error: { message: string } }) => e);
-    expect((better as Response).status).toBe(400);
+    const better = await c.auth.createNeonAuth(ids, { auth_provider: 'better_auth' });
+    expect(better.status).toBe(201);
+    expect(better.data).toMatchObject({ auth_provider: 'better_auth', pub_client_key: '', secret_server_key: '', base_url: `${t.baseUrl}/neon-auth/${p.defaultBranchId}/neondb/auth` });
   });
 
-  it('the generated client sees every error of this family: 404, 409, 400 (better_auth, private networking), 403, 422', async () => {
+  it('the generated client sees every error of this family: 404, 409, 400 (unknown provider, private networking), 403, 422', async () => {
     const p = await newProject(t);
     const c = apiClient(t.baseUrl, t.adminKey);
     const ids = { projectId: p.projectId, branchId: p.defaultBranchId };
@@ -210,7 +211,7 @@ describe('Neon Auth integrations', () => {
     expect(await fail(c.auth.getNeonAuth(ids))).toMatchObject({ status: 404, code: 'NEON_AUTH_NOT_ENABLED' });
     expect(await fail(c.auth.disableNeonAuth(ids, {}))).toMatchObject({ status: 404, code: 'NEON_AUTH_NOT_ENABLED' });
     expect(await fail(c.authLegacy.deleteNeonAuthIntegration({ projectId: p.projectId, authProvider: 'mock' }, {}))).toMatchObject({ status: 404 });
-    expect(await fail(c.auth.createNeonAuth(ids, { auth_provider: 'better_auth' }))).toMatchObject({ status: 400, message: 'better_auth is not supported yet' });
+    expect(await fail(c.auth.createNeonAuth(ids, { auth_provider: 'auth0' as never }))).toMatchObject({ status: 400, code: 'VALIDATION_ERROR' });
     const member = apiClient(t.baseUrl, (await api(t, t.adminKey).post(`/organizations/${(await a.get('/users/me/organizations').expect(200)).body.organizations[0].id}/api_keys`, { key_name: 'pk', project_id: p.projectId }).expect(200)).body.key);
     expect(await fail(member.auth.createNeonAuth(ids, { auth_provider: 'mock' }))).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     expect(await fail(member.authLegacy.createNeonAuthIntegration({ auth_provider: 'mock', project_id: p.projectId, branch_id: p.defaultBranchId }))).toMatchObject({ status: 403 });
@@ -276,12 +277,14 @@ describe('Neon Auth integrations', () => {
   });
 
   describe('errors of enable', () => {
-    it('better_auth -> 400 not supported yet; unknown provider, missing body, unknown fields -> 400', async () => {
+    it('unknown provider, missing body, unknown fields, manual setup for better_auth -> 400', async () => {
       const p = await newProject(t);
       const path = `/projects/${p.projectId}/branches/${p.defaultBranchId}/auth`;
-      const better = await a.post(path, { auth_provider: 'better_auth' }).expect(400);
-      expect(better.body).toMatchObject({ code: 'AUTH_PROVIDER_NOT_SUPPORTED', message: 'better_auth is not supported yet' });
       await a.post(path, { auth_provider: 'auth0' }).expect(400);
+      const manualBetter = await a
+        .post(path, { auth_provider: 'better_auth', auth_provider_base_url: 'https://auth.example.com', auth_provider_project_id: 'p', secret_server_key: 'ssk_x' })
+        .expect(400);
+      expect(manualBetter.body.message).toMatch(/better_auth is hosted/);
       await a.post(path, {}).expect(400);
       await a.post(path, { auth_provider: 'mock', extra: 1 }).expect(400);
       expect(await neonAuthState(p.uri)).toEqual({ schema: false, table: false, rows: 0 });

@@ -143,7 +143,7 @@ describe('Neon Auth ownership transfer', () => {
     const cases: [object, number, string][] = [
       [{ project_id: plain.projectId, auth_provider: 'stack' }, 404, 'NEON_AUTH_NOT_ENABLED'],
       [{ project_id: p.projectId, auth_provider: 'stack' }, 404, 'NEON_AUTH_NOT_ENABLED'],
-      [{ project_id: p.projectId, auth_provider: 'better_auth' }, 400, 'AUTH_PROVIDER_NOT_SUPPORTED'],
+      [{ project_id: p.projectId, auth_provider: 'better_auth' }, 404, 'NEON_AUTH_NOT_ENABLED'],
       [{ project_id: 'no-such-project', auth_provider: 'mock' }, 404, 'NOT_FOUND'],
       [{ project_id: p.projectId }, 400, 'VALIDATION_ERROR'],
       [{ auth_provider: 'mock' }, 400, 'VALIDATION_ERROR'],

@@ -118,7 +118,7 @@ describe('Neon Auth SDK keys', () => {
     const cases: [object, number, string][] = [
       [{ project_id: plain.projectId, auth_provider: 'stack' }, 404, 'NEON_AUTH_NOT_ENABLED'],
       [{ project_id: stackProject.projectId, auth_provider: 'mock' }, 404, 'NEON_AUTH_NOT_ENABLED'],
-      [{ project_id: stackProject.projectId, auth_provider: 'better_auth' }, 400, 'AUTH_PROVIDER_NOT_SUPPORTED'],
+      [{ project_id: stackProject.projectId, auth_provider: 'better_auth' }, 404, 'NEON_AUTH_NOT_ENABLED'],
       [{ project_id: 'no-such-project', auth_provider: 'stack' }, 404, 'NOT_FOUND'],
       [{ project_id: stackProject.projectId }, 400, 'VALIDATION_ERROR'],
       [{ project_id: stackProject.projectId, auth_provider: 'auth0' }, 400, 'VALIDATION_ERROR'],
@@ -160,6 +160,6 @@ describe('Neon Auth SDK keys', () => {
     expect(gen.status).toBe(201);
     expect(gen.data.secret_server_key).toMatch(/^ssk_/);
     const err = await client.authLegacy.createNeonAuthProviderSdkKeys({ project_id: mockProject.projectId, auth_provider: 'better_auth' }).catch((e: { status: number; error: { code: string } }) => e);
-    expect(err).toMatchObject({ status: 400, error: { code: 'AUTH_PROVIDER_NOT_SUPPORTED' } });
+    expect(err).toMatchObject({ status: 404, error: { code: 'NEON_AUTH_NOT_ENABLED' } });
   });
 });

@@ -120,7 +120,7 @@ describe('Neon Auth users: clients', () => {
         [() => client.auth.deleteBranchNeonAuthUser({ ...ids, authUserId: id }, { format: 'json' }), 404, 'AUTH_USER_NOT_FOUND'],
         [() => client.auth.listBranchNeonAuthUsers({ ...ids, limit: 0 }), 400, 'VALIDATION_ERROR'],
         [() => client.authLegacy.createNeonAuthNewUser({ project_id: project.projectId, auth_provider: 'mock', email: uniqueEmail() }), 404, 'NEON_AUTH_NOT_ENABLED'],
-        [() => client.authLegacy.createNeonAuthNewUser({ project_id: project.projectId, auth_provider: 'better_auth', email: uniqueEmail() }), 400, 'AUTH_PROVIDER_NOT_SUPPORTED'],
+        [() => client.authLegacy.createNeonAuthNewUser({ project_id: project.projectId, auth_provider: 'better_auth', email: uniqueEmail() }), 404, 'NEON_AUTH_NOT_ENABLED'],
         [() => client.authLegacy.deleteNeonAuthUser({ projectId: project.projectId, authUserId: 'nobody' }, { format: 'json' }), 404, 'AUTH_USER_NOT_FOUND'],
       ];
       for (const [call, status, code] of errors) {

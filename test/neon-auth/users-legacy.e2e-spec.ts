@@ -55,7 +55,7 @@ describe('Neon Auth users (legacy routes)', () => {
     const plain = await newAuthProject(t, 'legacy plain');
     const cases: [object, number, string][] = [
       [{ project_id: project.projectId, auth_provider: 'mock', email: uniqueEmail() }, 404, 'NEON_AUTH_NOT_ENABLED'],
-      [{ project_id: project.projectId, auth_provider: 'better_auth', email: uniqueEmail() }, 400, 'AUTH_PROVIDER_NOT_SUPPORTED'],
+      [{ project_id: project.projectId, auth_provider: 'better_auth', email: uniqueEmail() }, 404, 'NEON_AUTH_NOT_ENABLED'],
       [{ project_id: plain.projectId, auth_provider: 'stack', email: uniqueEmail() }, 404, 'NEON_AUTH_NOT_ENABLED'],
       [{ project_id: 'no-such-project', auth_provider: 'stack', email: uniqueEmail() }, 404, 'NOT_FOUND'],
       [{ project_id: 'Bad_Id', auth_provider: 'stack', email: uniqueEmail() }, 400, 'VALIDATION_ERROR'],

@@ -95,16 +95,16 @@ describe('stack provider adapter against the embedded provider (real HTTP)', () 
       const registry = t.app.get(AuthProviderRegistry);
       expect(registry.get('stack')).toBe(stack);
       expect(registry.get('mock')).toBeInstanceOf(MockProviderAdapter);
-      expect(registry.supportedKinds().sort()).toEqual(['mock', 'stack']);
+      expect(registry.supportedKinds().sort()).toEqual(['better_auth', 'mock', 'stack']);
       const better = (() => {
         try {
-          registry.get('better_auth');
+          registry.get('auth0');
         } catch (err) {
           return err;
         }
       })();
       expect(better).toBeInstanceOf(ProviderNotSupported);
-      expect((better as Error).message).toBe('better_auth is not supported yet');
+      expect((better as Error).message).toBe('auth provider "auth0" is not supported');
       expect(() => registry.get('keycloak')).toThrow(ProviderNotSupported);
       expect(() => registry.get('__proto__')).toThrow(ProviderNotSupported);
     });

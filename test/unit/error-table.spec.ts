@@ -116,7 +116,7 @@ describe('provider errors -> API errors (the table of src/neon-auth/provider-err
   it.each<[string, ProviderError, ErrorCode, number, string]>([
     ['ProviderUserNotFound', new ProviderUserNotFound('u-1'), ErrorCode.AuthUserNotFound, 404, 'auth user u-1 not found'],
     ['ProviderDuplicateEmail', new ProviderDuplicateEmail('a@x.io'), ErrorCode.AuthUserAlreadyExists, 409, 'a user with email a@x.io already exists'],
-    ['ProviderNotSupported', new ProviderNotSupported('better_auth'), ErrorCode.AuthProviderNotSupported, 400, 'better_auth is not supported yet'],
+    ['ProviderNotSupported', new ProviderNotSupported('auth0'), ErrorCode.AuthProviderNotSupported, 400, 'auth provider "auth0" is not supported'],
     ['ProviderTransferNotAllowed', new ProviderTransferNotAllowed('already transferred'), ErrorCode.AuthTransferNotAllowed, 409, 'already transferred'],
     ['ProviderRequestRejected', new ProviderRequestRejected('bad email', 400), ErrorCode.AuthProviderRequestRejected, 400, 'the auth provider rejected the request: bad email'],
     ['ProviderAuthFailed', new ProviderAuthFailed('key revoked', 'INVALID_SECRET_SERVER_KEY'), ErrorCode.AuthProviderAuthFailed, 400, 'the auth provider refused the stored credentials of this integration (INVALID_SECRET_SERVER_KEY): key revoked'],

@@ -1,3 +1,4 @@
+import { BetterAuthServers, type BranchAuthTenant } from '../../better-auth/better-auth-servers.js';
 import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
@@ -76,9 +77,36 @@ export class NeonAuthIntegrationResolver {
     private readonly branchDatabases: BranchDatabasesService,
     private readonly transferStatus: NeonAuthTransferStatusService,
     private readonly cluster: ClusterEvents,
+    betterAuthServers: BetterAuthServers,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    // The hosted Better Auth servers find their branch databases through the integrations.
+    betterAuthServers.useDirectory({ topic: NEON_AUTH_INTEGRATION_TOPIC, byBranch: (branchId, databaseName) => this.betterAuthTenant(branchId, databaseName) });
+  }
+
+  /** The better_auth integration serving this branch database, as its hosted server needs it; undefined when none. */
+  private async betterAuthTenant(branchId: string, databaseName: string): Promise<BranchAuthTenant | undefined> {
+    const integration = await this.db.getRepository(NeonAuthIntegrationEntity).findOneBy({ branchId, databaseName, authProvider: 'better_auth' });
+    if (!integration) return undefined;
+    const credentials = this.credentialsOf(integration);
+    let target: BranchDatabase;
+    try {
+      target = await this.branchDatabaseOf(integration);
+    } catch (err) {
+      if (err instanceof ApiError && err.code === ErrorCode.NotFound) return undefined;
+      throw err;
+    }
+    return {
+      integrationId: integration.id,
+      projectId: integration.projectId,
+      branchId,
+      databaseName,
+      physicalName: target.physicalName,
+      baseUrl: credentials.baseUrl,
+      secret: credentials.secretServerKey ?? '',
+    };
+  }
 
   // ---- listeners ----
 

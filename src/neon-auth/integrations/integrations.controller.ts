@@ -26,10 +26,14 @@ const PRIVATE_NETWORKING =
   'Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link ' +
   '(settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty).';
 const ENABLE_DOC =
-  'Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates ' +
+  '`better_auth` (recommended, as Neon): a Better Auth server for the branch database, hosted by this product at `base_url` ' +
+  '(`<PUBLIC_URL>/neon-auth/<branch_id>/<database>/auth`; JWKS at `jwks_url`), its tables and the settings row `project_config` in ' +
+  'the database\'s `neon_auth` schema, and `neon_auth.users_sync` kept by a trigger in the transaction of every user change; ' +
+  'the key fields are empty (apps use NEON_AUTH_BASE_URL=<base_url>). ' +
+  '`stack` / `mock` Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates ' +
   'neon_auth.users_sync in `database_name` (default: the branch\'s default database) and answers SDK keys ONCE (never again on GET). ' +
-  'Manual setup (extension): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled; ' +
-  `better_auth -> 400 AUTH_PROVIDER_NOT_SUPPORTED. ${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
+  'Manual setup (extension, stack and mock only): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled. ' +
+  `${PRIVATE_NETWORKING} Accepts Idempotency-Key. ` +
   'The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync ' +
   'engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a ' +
   'concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.';

@@ -237,7 +237,8 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     if (i.transferStatus) dto.transfer_status = i.transferStatus;
     if (i.baseUrl) dto.base_url = i.baseUrl;
     if (i.name) dto.name = i.name;
-    dto.webhook_url = this.resolver.webhookUrlOf(i.id);
+    // Providers that deliver user events get a webhook URL; Better Auth writes users_sync itself.
+    if (this.resolver.providerFor(i.authProvider).capabilities.webhooks !== 'none') dto.webhook_url = this.resolver.webhookUrlOf(i.id);
     return dto;
   }
 
@@ -271,6 +272,9 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     if (features.length > 0) throw privateNetworkingError(features, 'enable');
     const target = await this.branchDatabases.resolve(project.id, branchId, body.database_name);
     if (await this.db.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId })) throw alreadyEnabled(branchId);
+    if (manual && provider.capabilities.writesUsersSync) {
+      throw ApiError.validation(`${provider.kind} is hosted by Neon Auth in the branch database: omit auth_provider_base_url, auth_provider_project_id and secret_server_key`);
+    }
     if (!manual && !provider.capabilities.managedProjects) {
       throw new ApiError(ErrorCode.AuthProviderNotSupported, `auth provider ${provider.kind} cannot provision managed projects: use manual setup`);
     }
@@ -513,7 +517,13 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     }
     if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
     await this.usersSync.provision(target);
+    if (provider.provisionDatabase) {
+      const sealed = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: run.plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
+      await provider.provisionDatabase(sealed, target, plan.name ?? plan.projectId);
+    }
     this.crash.reach('neon_auth.enable:schema');
+    // users_sync mirrors the provider's own user table (a trigger in the same database): nothing to copy or protect.
+    if (provider.capabilities.writesUsersSync) return result;
     // Rows of other provider projects are recorded as such: this integration's reconcile leaves them be
     // (NeonAuthForeignUserEntity).
     if (result.reattached) {
@@ -671,9 +681,11 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     };
     await run.save({ sealed: this.sealedSide(integrationId, side) });
     this.crash.reach('neon_auth.enable:provider-project');
-    const webhook = await provider.registerWebhook(provisioned.credentials, this.resolver.webhookUrlOf(integrationId));
-    side.webhookSecret = webhook.signingSecret;
-    await run.save({ sealed: this.sealedSide(integrationId, side) });
+    if (provider.capabilities.webhooks !== 'none') {
+      const webhook = await provider.registerWebhook(provisioned.credentials, this.resolver.webhookUrlOf(integrationId));
+      side.webhookSecret = webhook.signingSecret;
+      await run.save({ sealed: this.sealedSide(integrationId, side) });
+    }
     this.crash.reach('neon_auth.enable:webhook');
     side.sdkKeys = provider.capabilities.sdkKeys ? await provider.createSdkKeys(provisioned.credentials) : null;
     return side;

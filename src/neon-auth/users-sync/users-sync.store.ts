@@ -392,8 +392,11 @@ export class NeonAuthUsersSyncStore {
     }
   }
 
-  /** Runs provisioning DDL in a transaction that waits at most ddlLockTimeoutMs for locks (then 423), serialized per database. */
-  private async ddlTransaction<T>(target: BranchDatabase, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs provisioning DDL in `neon_auth` as the cluster admin (search_path pinned), in a transaction that waits at most
+   * ddlLockTimeoutMs for locks (then 423), serialized per database with every other provisioning of the schema.
+   */
+  async ddlTransaction<T>(target: BranchDatabase, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     try {
       return await this.withClient(
         target.physicalName,

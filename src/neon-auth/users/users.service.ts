@@ -75,7 +75,7 @@ export class NeonAuthUsersService {
   async createForBranch(caller: AccessContext, branchId: string, body: CreateBranchNeonAuthNewUserRequestDto): Promise<NeonAuthCreateNewUserResponseDto> {
     const { project } = projectAccessOf(caller);
     const target = await this.branchTarget(project.id, branchId);
-    return this.create(target, body.email, body.name);
+    return this.create(target, body.email, body.name, body.password);
   }
 
   async deleteForBranch(caller: AccessContext, branchId: string, userId: string): Promise<void> {
@@ -110,7 +110,7 @@ export class NeonAuthUsersService {
   async createLegacy(principal: Principal, body: NeonAuthCreateNewUserRequestDto): Promise<NeonAuthCreateNewUserResponseDto> {
     const { project } = await authorizeNeonAuthProject(this.access, principal, body.project_id, 'use');
     const target = await this.defaultBranchTarget(project.id, body.auth_provider);
-    return this.create(target, body.email, body.name);
+    return this.create(target, body.email, body.name, body.password);
   }
 
   async deleteLegacy(caller: AccessContext, userId: string): Promise<void> {
@@ -120,11 +120,13 @@ export class NeonAuthUsersService {
 
   // ---- the operations ----
 
-  private async create(target: UsersTarget, email: string, name: string | undefined): Promise<NeonAuthCreateNewUserResponseDto> {
+  private async create(target: UsersTarget, email: string, name: string | undefined, password?: string): Promise<NeonAuthCreateNewUserResponseDto> {
     const { integration, provider, credentials } = target;
     const database = await this.databaseOf(integration);
     // Documented default: the email, as neonctl sends it (reference §9.4).
-    const user = await callProvider(() => provider.createUser(credentials, { email, name: name ?? email }));
+    const user = await callProvider(() => provider.createUser(credentials, { email, name: name ?? email, ...(password !== undefined ? { password } : {}) }));
+    // A provider in the branch database wrote users_sync in the user's own transaction.
+    if (provider.capabilities.writesUsersSync) return { id: user.id };
     try {
       await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: await this.versionOf('created', user) }]);
     } catch (err) {
@@ -139,6 +141,10 @@ export class NeonAuthUsersService {
     const database = await this.databaseOf(integration);
     // Serialized with role changes of the same user, so a concurrent set-role cannot land after the delete.
     return this.userChanges.run(`${integration.id}\u0000${userId}`, async () => {
+      if (provider.capabilities.writesUsersSync) {
+        await callProvider(() => provider.deleteUser(credentials, userId));
+        return;
+      }
       try {
         await provider.deleteUser(credentials, userId);
       } catch (err) {
@@ -159,6 +165,7 @@ export class NeonAuthUsersService {
     const database = await this.databaseOf(integration);
     return this.userChanges.run(`${integration.id}\u0000${userId}`, async () => {
       const user = await callProvider(() => provider.setUserRoles(credentials, userId, roles));
+      if (provider.capabilities.writesUsersSync) return { id: user.id };
       try {
         await this.usersSync.upsertUsers(database, [{ raw_json: user.raw, updated_at: await this.versionOf('changed', user) }]);
       } catch (err) {

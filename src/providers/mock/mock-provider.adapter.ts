@@ -105,7 +105,7 @@ export class MockWebhookBus {
 @Injectable()
 export class MockProviderAdapter implements AuthProvider {
   readonly kind = 'mock' as const;
-  readonly capabilities: ProviderCapabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', idempotentProvisioning: true };
+  readonly capabilities: ProviderCapabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', idempotentProvisioning: true, writesUsersSync: false };
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,

@@ -79,7 +79,7 @@ export class StackProviderAdapter implements AuthProvider {
   ) {
     this.integrationBaseUrl = (config.stackAuthUrl ?? `${config.publicUrl}/stack-auth`).replace(/\/+$/, '');
     // The embedded provider honours the provision idempotency key; a Stack Auth server (STACK_AUTH_URL) may not.
-    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'http', idempotentProvisioning: config.stackAuthUrl === undefined };
+    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'http', idempotentProvisioning: config.stackAuthUrl === undefined, writesUsersSync: false };
     this.http = new StackHttpClient(outbound ?? OutboundHttp.forConfig(config), { ...DEFAULT_STACK_HTTP_OPTIONS, ...options });
   }
 
@@ -155,6 +155,7 @@ export class StackProviderAdapter implements AuthProvider {
       primary_email_verified: false,
     };
     if (request.name !== undefined && request.name !== null) body.display_name = request.name;
+    if (request.password !== undefined) body.password = request.password;
     const user = await this.http.request<StackUserObject>({
       method: 'POST',
       baseUrl: credentials.baseUrl,

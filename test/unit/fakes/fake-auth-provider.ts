@@ -39,7 +39,7 @@ import {
 
 /** The port's operations (everything but `kind` and `capabilities`). */
 export type AuthProviderMethod = {
-  [K in keyof AuthProvider]: AuthProvider[K] extends (...args: never[]) => Promise<unknown> ? K : never;
+  [K in keyof AuthProvider]-?: AuthProvider[K] extends (...args: never[]) => Promise<unknown> ? K : never;
 }[keyof AuthProvider];
 
 /** One recorded call: the method and its arguments, typed per method. */
@@ -94,7 +94,7 @@ export class FakeAuthProvider implements AuthProvider {
 
   constructor(options: FakeAuthProviderOptions = {}) {
     this.kind = options.kind ?? 'mock';
-    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', idempotentProvisioning: false, ...options.capabilities };
+    this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', idempotentProvisioning: false, writesUsersSync: false, ...options.capabilities };
     this.now = options.now ?? (() => FAKE_NOW_MILLIS);
     this.projects.set(FAKE_CREDENTIALS.projectId, newProject());
   }

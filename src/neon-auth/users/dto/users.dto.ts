@@ -18,6 +18,16 @@ export class CreateBranchNeonAuthNewUserRequestDto {
 
   @StringField({ optional: 'not-null', minLength: 1, maxLength: 255, description: NAME_DESCRIPTION })
   name?: string;
+
+  @StringField({
+    optional: 'not-null',
+    minLength: 8,
+    maxLength: 128,
+    description:
+      'Extension: a password the user signs in with (e-mail and password). Omitted, as Neon does, the user signs in another ' +
+      'way (one-time code, magic link, OAuth). Never stored in clear, never returned.',
+  })
+  password?: string;
 }
 
 export class NeonAuthCreateNewUserRequestDto extends IntersectionType(NeonAuthProjectProviderBodyDto, CreateBranchNeonAuthNewUserRequestDto) {}

@@ -1,0 +1,171 @@
+import type { BetterAuthOptions, BetterAuthPlugin } from 'better-auth';
+import type { PostgresPool } from 'kysely';
+import type { BetterAuthLibrary } from './better-auth-library.js';
+import { NEON_AUTH_SCHEMA } from '../neon-auth/users-sync/users-sync.ddl.js';
+import type { ProjectConfig } from './project-config.js';
+
+/** Where a branch's auth server answers: `${PUBLIC_URL}/neon-auth/{branch_id}/{database}/auth`. */
+export const BETTER_AUTH_PATH = '/neon-auth';
+
+/** The header the host sets to the client's address (after dropping whatever the client sent under that name). */
+export const CLIENT_IP_HEADER = 'x-neon-auth-client-ip';
+
+/** Neon's cookie prefix: `__Secure-neon-auth.session_token` and friends. */
+export const COOKIE_PREFIX = 'neon-auth';
+
+/** Lifetime of the JWTs the server issues (Neon: 15 minutes). */
+export const JWT_EXPIRATION = '15m';
+
+/** The base URL of a branch database's auth server. */
+export function betterAuthBaseUrl(publicUrl: string, branchId: string, databaseName: string): string {
+  return `${publicUrl}${betterAuthBasePath(branchId, databaseName)}`;
+}
+
+export function betterAuthBasePath(branchId: string, databaseName: string): string {
+  return `${BETTER_AUTH_PATH}/${encodeURIComponent(branchId)}/${encodeURIComponent(databaseName)}/auth`;
+}
+
+/** A message the server wants delivered (verification link, one-time code, magic link, invitation). */
+export interface OutgoingMessage {
+  kind: 'verification_link' | 'password_reset' | 'email_otp' | 'magic_link' | 'organization_invitation' | 'phone_otp';
+  /** An e-mail address, or a phone number for `phone_otp`. */
+  to: string;
+  subject: string;
+  text: string;
+  /** The link, code and what else the message carries, for readers of the mailbox. */
+  data: Record<string, unknown>;
+}
+
+export interface BranchAuthSettings {
+  baseUrl: string;
+  secret: string;
+  config: ProjectConfig;
+  /** Connections to the branch database as its least-privilege tenant-data role. */
+  pool: PostgresPool;
+  /** Delivers a message (the configured e-mail provider, or the local mailbox). */
+  send: (message: OutgoingMessage) => Promise<void>;
+  /** Origins allowed besides the base URL's own (trusted domains; localhost while allowed). */
+  trustedOrigins: (request?: Request) => string[];
+}
+
+/**
+ * The Better Auth options that give a branch Neon's behaviour (reference: neon-auth-better-auth.md), from its
+ * `project_config` row:
+ * - tables in the branch database's `neon_auth` schema, uuid ids, through the tenant-data role's connections;
+ * - `baseURL` the origin of base_url (so the JWTs' `iss` and `aud` are that origin), `basePath` its path;
+ * - cookies `__Secure-neon-auth.*`, `SameSite=None; Secure; Partitioned`, scoped to the branch's path, so two branches
+ *   served from one host never see each other's sessions;
+ * - plugins: jwt (EdDSA keys in `neon_auth.jwks`, JWKS at /.well-known/jwks.json, 15-minute tokens with
+ *   `role: "authenticated"`), admin (roles), e-mail OTP, and, as the row enables them, organization, magic link and
+ *   phone number;
+ * - no telemetry (no network here), the origin check on in every environment, rate limits left to the host (its
+ *   budgets are shared by replicas and kept per branch), the client address taken only from the host's header.
+ *
+ * `withAllPlugins` gives every plugin whatever the row says: the schema provisioning uses it, so each table and column
+ * a plugin may need exists before the plugin is turned on.
+ */
+export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSettings, withAllPlugins = false): BetterAuthOptions {
+  const { admin, emailOTP, jwt, magicLink, organization, phoneNumber } = lib.plugins;
+  const url = new URL(settings.baseUrl);
+  const basePath = url.pathname.replace(/\/+$/, '');
+  const { config, send } = settings;
+  const ep = config.emailAndPassword;
+  const plugins: BetterAuthPlugin[] = [
+    jwt({
+      jwks: { jwksPath: '/.well-known/jwks.json', keyPairConfig: { alg: 'EdDSA', crv: 'Ed25519' } },
+      jwt: {
+        expirationTime: JWT_EXPIRATION,
+        definePayload: ({ user, session }) => ({
+          email: user.email,
+          name: user.name,
+          email_verified: user.emailVerified,
+          user_role: (user as { role?: string | null }).role ?? null,
+          session_id: session.id,
+          role: 'authenticated',
+        }),
+      },
+    }) as BetterAuthPlugin,
+    admin() as BetterAuthPlugin,
+    emailOTP({
+      overrideDefaultEmailVerification: ep.emailVerificationMethod === 'otp',
+      sendVerificationOTP: async ({ email, otp, type }) =>
+        send({ kind: 'email_otp', to: email, subject: `Your ${config.name} code: ${otp}`, text: `Your one-time code is ${otp}.`, data: { otp, type } }),
+    }) as BetterAuthPlugin,
+  ];
+  const org = config.plugins.organization;
+  if (org.enabled || withAllPlugins) {
+    plugins.push(
+      organization({
+        organizationLimit: org.config.organizationLimit,
+        membershipLimit: org.config.membershipLimit,
+        creatorRole: org.config.creatorRole,
+        sendInvitationEmail: async (invitation) => {
+          if (!org.config.sendInvitationEmail) return;
+          await send({
+            kind: 'organization_invitation',
+            to: invitation.email,
+            subject: `You are invited to ${invitation.organization.name}`,
+            text: `${invitation.inviter.user.email} invited you to join ${invitation.organization.name} as ${invitation.role}. Invitation id: ${invitation.id}`,
+            data: { invitation_id: invitation.id, organization_id: invitation.organization.id, role: invitation.role, inviter_email: invitation.inviter.user.email },
+          });
+        },
+      }) as BetterAuthPlugin,
+    );
+  }
+  const magic = config.plugins.magicLink;
+  if (magic.enabled || withAllPlugins) {
+    plugins.push(
+      magicLink({
+        expiresIn: magic.config.expiresIn * 60,
+        disableSignUp: magic.config.disableSignUp,
+        sendMagicLink: async ({ email, url: link, token }) =>
+          send({ kind: 'magic_link', to: email, subject: `Sign in to ${config.name}`, text: `Sign in with this link: ${link}`, data: { url: link, token } }),
+      }) as BetterAuthPlugin,
+    );
+  }
+  const phone = config.plugins.phoneNumber;
+  if (phone.enabled || withAllPlugins) {
+    plugins.push(
+      phoneNumber({
+        expiresIn: phone.config.otp_expires_in,
+        sendOTP: async ({ phoneNumber: to, code }) => {
+          await send({ kind: 'phone_otp', to, subject: `Your ${config.name} code: ${code}`, text: `Your one-time code is ${code}.`, data: { otp: code } });
+        },
+      }) as BetterAuthPlugin,
+    );
+  }
+  return {
+    appName: config.name,
+    baseURL: url.origin,
+    basePath,
+    secret: settings.secret,
+    telemetry: { enabled: false },
+    database: { dialect: new lib.PostgresDialect({ pool: settings.pool }), type: 'postgres', schemaName: NEON_AUTH_SCHEMA, transaction: true },
+    trustedOrigins: (request?: Request) => settings.trustedOrigins(request),
+    emailAndPassword: {
+      enabled: ep.enabled,
+      disableSignUp: ep.disableSignUp,
+      requireEmailVerification: ep.requireEmailVerification,
+      sendResetPassword: async ({ user, url: link, token }) =>
+        send({ kind: 'password_reset', to: user.email, subject: `Reset your ${config.name} password`, text: `Reset your password with this link: ${link}`, data: { url: link, token } }),
+    },
+    emailVerification: {
+      sendOnSignUp: ep.sendVerificationEmailOnSignUp,
+      sendOnSignIn: ep.sendVerificationEmailOnSignIn,
+      autoSignInAfterVerification: ep.autoSignInAfterVerification,
+      sendVerificationEmail: async ({ user, url: link, token }) =>
+        send({ kind: 'verification_link', to: user.email, subject: `Verify your ${config.name} e-mail`, text: `Verify your e-mail with this link: ${link}`, data: { url: link, token } }),
+    },
+    rateLimit: { enabled: false },
+    advanced: {
+      database: { generateId: 'uuid' },
+      cookiePrefix: COOKIE_PREFIX,
+      useSecureCookies: true,
+      defaultCookieAttributes: { sameSite: 'none', secure: true, partitioned: true, path: basePath },
+      disableOriginCheck: false,
+      ipAddress: { ipAddressHeaders: [CLIENT_IP_HEADER] },
+    },
+    logger: { disabled: true },
+    plugins,
+  };
+}
