@@ -178,6 +178,12 @@ export class BetterAuthSchema {
     });
   }
 
+  /** A database copied with its branch (or provisioned by an older version): users_sync and the rest made this branch's. */
+  async adopt(target: BranchDatabase, row: { configId: string; endpointId: string; name: string }): Promise<BetterAuthProvisioning> {
+    await this.usersSync.provision(target);
+    return this.provision(target, row);
+  }
+
   /** What Better Auth's own migration check would still do on the database (empty once provisioned). */
   async pendingMigrations(target: BranchDatabase): Promise<{ toBeCreated: string[]; toBeAdded: string[] }> {
     const pool = await this.cluster.adminPoolFor(target.physicalName);

@@ -18,6 +18,10 @@ export interface BranchAuthTenant {
   branchId: string;
   databaseName: string;
   physicalName: string;
+  /** Physical name of the role owning the database (and the schema's objects). */
+  ownerRole: string;
+  /** The id of the database's project_config row for this integration (its auth_provider_project_id). */
+  configId: string;
   baseUrl: string;
   /** Better Auth's secret for this branch (cookies, tokens, the encryption of its JWKS private keys). */
   secret: string;
@@ -166,8 +170,7 @@ export class BetterAuthServers {
   }
 
   private async construct(tenant: BranchAuthTenant): Promise<Built> {
-    const config = await this.schema.readConfig(tenant.physicalName);
-    if (!config) throw new Error(`neon_auth.project_config of database ${tenant.databaseName} on branch ${tenant.branchId} has no row`);
+    const config = await this.configOf(tenant);
     const log = this.logger.child({ component: 'better-auth', branchId: tenant.branchId, database: tenant.databaseName });
     const lib = await loadBetterAuthLibrary();
     const server: BetterAuthServer = lib.betterAuth({
@@ -189,6 +192,22 @@ export class BetterAuthServers {
       },
     }) as unknown as BetterAuthServer;
     return { server, tenant, config, version: config.updatedAt.getTime(), checkedAt: Date.now() };
+  }
+
+  /**
+   * The settings row of the tenant's database. A database copied with a new branch still holds its parent's row (and
+   * its parent's grants): it is adopted first (the schema completed, the row made this integration's, the tenant-data
+   * role's rights granted), once.
+   */
+  private async configOf(tenant: BranchAuthTenant): Promise<ProjectConfig> {
+    const config = await this.schema.readConfig(tenant.physicalName).catch(() => undefined);
+    if (config?.id === tenant.configId) return config;
+    const target = { branchId: tenant.branchId, name: tenant.databaseName, physicalName: tenant.physicalName, ownerRole: tenant.ownerRole };
+    await this.schema.adopt(target, { configId: tenant.configId, endpointId: tenant.branchId, name: config?.name ?? tenant.databaseName });
+    this.logger.info({ branchId: tenant.branchId, database: tenant.databaseName, integrationId: tenant.integrationId }, 'better auth: adopted the schema copied with the branch');
+    const adopted = await this.schema.readConfig(tenant.physicalName);
+    if (!adopted) throw new Error(`neon_auth.project_config of database ${tenant.databaseName} on branch ${tenant.branchId} has no row`);
+    return adopted;
   }
 
   /**

@@ -17,11 +17,19 @@ export type BranchDeletionHook = (tx: EntityManager, projectId: string, branchId
  */
 export type DatabaseDeletionHook = (tx: EntityManager, projectId: string, branchId: string, databaseName: string) => Promise<void>;
 
+/**
+ * Work another feature does when a new branch becomes ready (its databases copied from its parent): called in the
+ * transaction that marks it ready, so it is done exactly when the branch is. Neon Auth carries a Better Auth
+ * integration over to the copy, as Neon's branching carries auth state.
+ */
+export type BranchReadyHook = (tx: EntityManager, projectId: string, branchId: string, parentId: string) => Promise<void>;
+
 /** The hooks through which features built on projects take part in deletions, without projects importing them. */
 @Injectable()
 export class DeletionHooks {
   private readonly hooks: BranchDeletionHook[] = [];
   private readonly databaseHooks: DatabaseDeletionHook[] = [];
+  private readonly readyHooks: BranchReadyHook[] = [];
 
   constructor(
     private readonly reconciler: OperationsReconciler,
@@ -34,6 +42,16 @@ export class DeletionHooks {
 
   registerDatabase(hook: DatabaseDeletionHook): void {
     this.databaseHooks.push(hook);
+  }
+
+  /** Registers work for new branches (see BranchReadyHook). */
+  registerBranchReady(hook: BranchReadyHook): void {
+    this.readyHooks.push(hook);
+  }
+
+  /** In the transaction that marks a branch copied from `parentId` ready. */
+  async branchReady(tx: EntityManager, projectId: string, branchId: string, parentId: string): Promise<void> {
+    for (const hook of this.readyHooks) await hook(tx, projectId, branchId, parentId);
   }
 
   async deleting(tx: EntityManager, projectId: string, branchIds: string[]): Promise<void> {

@@ -187,6 +187,12 @@ export interface AuthProvider {
    * users_sync exists, idempotently. Absent for providers that keep their data elsewhere.
    */
   provisionDatabase?(credentials: ProviderCredentials, target: BranchDatabase, displayName: string): Promise<void>;
+
+  /**
+   * Providers hosted in the branch database: the project of a branch copied from `credentials`' branch (its data came
+   * with the copy). Synchronous and local: it runs in the transaction that makes the new branch ready.
+   */
+  copyForBranch?(credentials: ProviderCredentials, branchId: string, databaseName: string): ProvisionedProject;
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -23,7 +23,7 @@ describe('sync status extensions (embedded Stack provider)', () => {
   it('GET reports lag, backlog and dead letters after provider changes; POST reconciles and sets last_reconciled_at', async () => {
     const admin = api(t, t.adminKey);
     const before = await admin.get(path).expect(200);
-    expect(before.body).toEqual({ lag_ms: { p50: null, p99: null }, queued: 0, dead_letters: 0, last_applied_at: null, last_reconciled_at: null, apply_error: null, reconcile_error: null });
+    expect(before.body).toEqual({ delivery: 'webhooks', lag_ms: { p50: null, p99: null }, queued: 0, dead_letters: 0, last_applied_at: null, last_reconciled_at: null, apply_error: null, reconcile_error: null });
 
     const provider = providerApi(t, auth);
     const ids: string[] = [];

@@ -103,6 +103,8 @@ export class NeonAuthIntegrationResolver {
       branchId,
       databaseName,
       physicalName: target.physicalName,
+      ownerRole: target.ownerRole,
+      configId: integration.providerProjectId,
       baseUrl: credentials.baseUrl,
       secret: credentials.secretServerKey ?? '',
     };

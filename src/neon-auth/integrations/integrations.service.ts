@@ -472,6 +472,33 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       for (const i of active) await this.enqueueProviderCleanup(tx, projectId, snapshotOf(i), i.ownedBy === 'neon');
       for (const d of kept) await this.enqueueProviderCleanup(tx, projectId, keptSnapshotOf(d), true);
     });
+    // A branch copied from one with Better Auth carries it, as Neon's branching carries auth state: its own server at its
+    // own base URL over the copied users, sessions, keys and settings, with the parent's secret (so the copied JWKS
+    // private keys and sessions stay valid); the server adopts the copied schema on its first request.
+    this.branchHooks.registerBranchReady(async (tx, projectId, branchId, parentId) => {
+      const parents = await tx.getRepository(NeonAuthIntegrationEntity).find({ where: { branchId: parentId } });
+      for (const parent of parents) {
+        const provider = this.resolver.providerFor(parent.authProvider);
+        if (!provider.capabilities.writesUsersSync || !provider.copyForBranch) continue;
+        const id = randomUUID();
+        const copy = provider.copyForBranch(this.resolver.credentialsOf(parent), branchId, parent.databaseName);
+        await tx.getRepository(NeonAuthIntegrationEntity).insert({
+          id,
+          projectId,
+          branchId,
+          databaseName: parent.databaseName,
+          authProvider: parent.authProvider,
+          providerProjectId: copy.providerProjectId,
+          ownedBy: parent.ownedBy,
+          transferStatus: null,
+          ...this.resolver.sealSecrets(id, copy.credentials, null),
+          jwksUrl: copy.jwksUrl,
+          baseUrl: copy.baseUrl ?? null,
+          name: parent.name,
+        });
+        this.logger.info({ projectId, branchId, parentId, integrationId: id }, 'neon auth: the new branch carries its parent\'s Better Auth');
+      }
+    });
     // A database goes: refused while Neon Auth is enabled on it; a provider project kept for it goes with it.
     this.branchHooks.registerDatabase(async (tx, projectId, branchId, databaseName) => {
       if (await tx.getRepository(NeonAuthIntegrationEntity).existsBy({ branchId, databaseName })) {

@@ -1,5 +1,6 @@
 import { Injectable, type OnModuleInit } from '@nestjs/common';
 import { CrashPoints } from '../../common/crash-points.js';
+import { DeletionHooks } from '../deletion-hooks.js';
 import { OperationsService } from '../operations/operations.service.js';
 import { BranchDatabaseCluster } from './branch-database-cluster.js';
 import { BranchStorageService, type PlannedDatabase } from './branch-storage.service.js';
@@ -43,6 +44,7 @@ export class ComputeOperations implements OnModuleInit {
     private readonly storage: BranchStorageService,
     private readonly cluster: BranchDatabaseCluster,
     private readonly crash: CrashPoints,
+    private readonly hooks: DeletionHooks,
   ) {}
 
   onModuleInit(): void {
@@ -69,7 +71,11 @@ export class ComputeOperations implements OnModuleInit {
       },
       finished: async (tx, { plan }) => {
         if (plan.readyBranchId) {
-          await tx.query(`UPDATE branches SET current_state = 'ready', state_changed_at = now() WHERE id = $1`, [plan.readyBranchId]);
+          const rows = (await tx.query(`UPDATE branches SET current_state = 'ready', state_changed_at = now() WHERE id = $1 RETURNING project_id, parent_id`, [
+            plan.readyBranchId,
+          ])) as [{ project_id: string; parent_id: string | null }[], number];
+          const branch = rows[0]?.[0];
+          if (branch?.parent_id) await this.hooks.branchReady(tx, branch.project_id, plan.readyBranchId, branch.parent_id);
         }
       },
       failed: async (tx, { plan }) => {

@@ -76,6 +76,18 @@ export class BetterAuthProviderAdapter implements AuthProvider {
     };
   }
 
+  /** The copy keeps the secret (its JWKS private keys are encrypted with it, its sessions signed with it). */
+  copyForBranch(credentials: ProviderCredentials, branchId: string, databaseName: string): ProvisionedProject {
+    const baseUrl = betterAuthBaseUrl(this.config.publicUrl, branchId, databaseName);
+    const projectId = randomUUID();
+    return {
+      providerProjectId: projectId,
+      credentials: { baseUrl, projectId, secretServerKey: credentials.secretServerKey },
+      jwksUrl: `${baseUrl}/.well-known/jwks.json`,
+      baseUrl,
+    };
+  }
+
   async provisionDatabase(credentials: ProviderCredentials, target: BranchDatabase, displayName: string): Promise<void> {
     await this.schema.provision(target, { configId: credentials.projectId, endpointId: target.branchId, name: displayName.slice(0, 256) || target.name });
   }

@@ -9,7 +9,15 @@ export class NeonAuthSyncLagDto {
 }
 
 export class NeonAuthSyncStatusDto {
-  @ApiProperty({ type: NeonAuthSyncLagDto, description: 'Webhook-to-users_sync lag over the last hour' })
+  @ApiProperty({
+    enum: ['webhooks', 'in_transaction'],
+    description:
+      'How users_sync is kept: `webhooks` (stack, mock: provider events through the sync engine, with the lag and queue below), ' +
+      '`in_transaction` (better_auth: a trigger writes users_sync in the transaction of every user change, so lag and queue are 0)',
+  })
+  delivery!: 'webhooks' | 'in_transaction';
+
+  @ApiProperty({ type: NeonAuthSyncLagDto, description: 'Webhook-to-users_sync lag over the last hour (0 for in_transaction)' })
   lag_ms!: NeonAuthSyncLagDto;
 
   @ApiProperty({ description: 'Provider events received and not yet applied (pending)' })

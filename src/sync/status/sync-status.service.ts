@@ -48,8 +48,11 @@ export class SyncStatusService {
       [integration.id],
     )) as StatsRow[];
     const last = await this.reconciler.lastReconciliation(integration.id);
+    // A provider in the branch database writes users_sync in the user's own transaction: no lag, nothing queued.
+    const inTransaction = this.integrations.providerOf(integration).capabilities.writesUsersSync;
     return {
-      lag_ms: { p50: numberOrNull(stats.p50), p99: numberOrNull(stats.p99) },
+      delivery: inTransaction ? 'in_transaction' : 'webhooks',
+      lag_ms: inTransaction ? { p50: 0, p99: 0 } : { p50: numberOrNull(stats.p50), p99: numberOrNull(stats.p99) },
       queued: Number(stats.queued),
       dead_letters: Number(stats.dead_letters),
       last_applied_at: stats.last_applied_at ? new Date(stats.last_applied_at).toISOString() : null,

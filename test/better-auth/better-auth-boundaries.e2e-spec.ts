@@ -1,0 +1,107 @@
+// The edges of the hosted Better Auth servers: bad input (malformed JSON, huge bodies, wrong content type) gets a 4xx
+// and changes nothing; sign-in and sign-up are rate-limited per address and branch; unknown branches are 404; only
+// organization admins enable, disable and read the mailbox, members create users; the schema is what Better Auth
+// itself expects, with the JWT roles an RLS policy names.
+import { BetterAuthSchema } from '../../src/better-auth/better-auth-schema.js';
+import { BranchDatabasesService } from '../../src/projects/branch-databases/branch-databases.service.js';
+import { addMember, adminOrgId, api, newAccount, withClient } from '../helpers/fixtures.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { newAuthProject } from '../neon-auth/users-helpers.js';
+import { betterAuthProject } from './better-auth-helpers.js';
+
+const RATE_LIMIT = 5;
+
+describe('Better Auth per branch: boundaries', () => {
+  let t: TestApp;
+  let project: Awaited<ReturnType<typeof betterAuthProject>>;
+  const userCount = () => withClient(project.uri, async (c) => Number((await c.query('SELECT count(*) AS n FROM neon_auth."user"')).rows[0].n));
+
+  beforeAll(async () => {
+    t = await startTestApp({ BETTER_AUTH_RATE_LIMIT_PER_IP: String(RATE_LIMIT), BODY_LIMIT: '16kb' });
+    project = await betterAuthProject(t, 'boundaries');
+  });
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('bad input gets a 4xx and changes nothing', async () => {
+    const signUp = `${project.auth.base_url}/sign-up/email`;
+    const before = await userCount();
+    const cases: [RequestInit, number, string][] = [
+      [{ body: '{"email": "broken@example.com", "password": ', headers: { 'content-type': 'application/json' } }, 400, 'INVALID_JSON'],
+      [{ body: JSON.stringify({ email: 'big@example.com', password: 'x'.repeat(20_000), name: 'big' }), headers: { 'content-type': 'application/json' } }, 413, 'PAYLOAD_TOO_LARGE'],
+      [{ body: 'email=plain@example.com', headers: { 'content-type': 'text/plain' } }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
+      [{ body: JSON.stringify({ email: 'not-an-email', password: 'good password', name: 'x' }), headers: { 'content-type': 'application/json' } }, 400, 'VALIDATION_ERROR'],
+    ];
+    for (const [init, status, code] of cases) {
+      const res = await fetch(signUp, { method: 'POST', ...init, headers: { ...(init.headers as Record<string, string>), origin: t.baseUrl } });
+      expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status, code });
+    }
+    expect(await userCount()).toBe(before);
+    // An unknown branch or database, or a path outside the layout, is 404 in the same error shape.
+    for (const url of [`${t.baseUrl}/neon-auth/br-nope-123456/neondb/auth/get-session`, `${t.baseUrl}/neon-auth/${project.defaultBranchId}/otherdb/auth/get-session`, `${t.baseUrl}/neon-auth/x`]) {
+      const res = await fetch(url);
+      expect(res.status).toBe(404);
+      expect(((await res.json()) as { code: string }).code).toBe('NOT_FOUND');
+    }
+  });
+
+  it('a request from an untrusted origin is refused by Better Auth and granted no CORS', async () => {
+    const res = await fetch(`${project.auth.base_url}/sign-up/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ email: `evil-${Date.now()}@example.com`, password: 'good password', name: 'Evil' }),
+    });
+    expect(res.status).toBe(403);
+    expect(res.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${project.auth.base_url}/sign-in/email`, { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('sign-in is rate-limited per client address and branch (429 with Retry-After); other branches are not affected', async () => {
+    const other = await betterAuthProject(t, 'rate limit other');
+    const attempt = (base: string) =>
+      fetch(`${base}/sign-in/email`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.baseUrl }, body: JSON.stringify({ email: 'nobody@example.com', password: 'wrong password' }) });
+    const statuses: number[] = [];
+    // The boundaries spec above already spent some of this branch's budget on sign-ups.
+    for (let i = 0; i < RATE_LIMIT + 1; i++) statuses.push((await attempt(project.auth.base_url)).status);
+    expect(statuses.at(-1)).toBe(429);
+    const limited = await attempt(project.auth.base_url);
+    expect(limited.status).toBe(429);
+    expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await attempt(other.auth.base_url)).status).toBe(401);
+  });
+
+  it('only organization admins enable, disable and read the mailbox; members create users', async () => {
+    const member = await newAccount(t, 'ba-member');
+    await addMember(t, t.adminKey, await adminOrgId(t), member, 'member');
+    const plain = await newAuthProject(t, 'member target');
+    const m = api(t, member.key);
+    await m.post(`/projects/${plain.projectId}/branches/${plain.defaultBranchId}/auth`, { auth_provider: 'better_auth' }).expect(403);
+    await m.post('/projects/auth/create', { auth_provider: 'better_auth', project_id: plain.projectId, branch_id: plain.defaultBranchId }).expect(403);
+    await m.delete(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth`).send({ delete_data: true }).expect(403);
+    await m.get(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/mailbox`).expect(403);
+    const created = await m.post(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/users`, { email: `by-member-${Date.now()}@example.com` }).expect(201);
+    await m.put(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/users/${created.body.id}/role`, { roles: ['editor'] }).expect(200);
+    await m.delete(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/users/${created.body.id}`).expect(204);
+    // SDK keys and ownership transfer do not exist for better_auth: a clear 400.
+    const keys = await api(t, t.adminKey).post('/projects/auth/keys', { project_id: project.projectId, auth_provider: 'better_auth' }).expect(400);
+    expect(keys.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
+    const transfer = await api(t, t.adminKey).post('/projects/auth/transfer_ownership', { project_id: project.projectId, auth_provider: 'better_auth' }).expect(400);
+    expect(transfer.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
+  });
+
+  it('Better Auth\'s own migration check finds nothing to do; provisioning again changes nothing; the JWT roles exist', async () => {
+    const target = await t.app.get(BranchDatabasesService).resolve(project.projectId, project.defaultBranchId);
+    const schema = t.app.get(BetterAuthSchema);
+    expect(await schema.pendingMigrations(target)).toEqual({ toBeCreated: [], toBeAdded: [] });
+    const again = await schema.provision(target, { configId: project.auth.auth_provider_project_id, endpointId: project.defaultBranchId, name: 'x' });
+    expect(again).toEqual({ configId: project.auth.auth_provider_project_id, migrated: 0 });
+    const roles = await withClient(project.uri, async (c) => (await c.query(`SELECT rolname, rolcanlogin FROM pg_roles WHERE rolname IN ('authenticated', 'anonymous') ORDER BY 1`)).rows);
+    expect(roles).toEqual([{ rolname: 'anonymous', rolcanlogin: false }, { rolname: 'authenticated', rolcanlogin: false }]);
+    // The tables are the application's (owned by the database owner), as users_sync is.
+    const owners = await withClient(project.uri, async (c) => (await c.query(`SELECT DISTINCT tableowner = current_user AS mine FROM pg_tables WHERE schemaname = 'neon_auth'`)).rows);
+    expect(owners).toEqual([{ mine: true }]);
+  });
+});
