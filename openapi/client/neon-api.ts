@@ -1405,7 +1405,9 @@ export interface NeonAuthSyncStatus {
   apply_error: string | null;
   /** Provider events parked after exhausting their apply attempts */
   dead_letters: number;
-  /** Webhook-to-users_sync lag over the last hour */
+  /** How users_sync is kept: `webhooks` (stack, mock: provider events through the sync engine, with the lag and queue below), `in_transaction` (better_auth: a trigger writes users_sync in the transaction of every user change, so lag and queue are 0) */
+  delivery: "webhooks" | "in_transaction";
+  /** Webhook-to-users_sync lag over the last hour (0 for in_transaction) */
   lag_ms: NeonAuthSyncLag;
   /**
    * When the last event was applied to users_sync
