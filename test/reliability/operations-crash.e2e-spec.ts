@@ -98,12 +98,12 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
 
     // Neon Auth: an integration exists exactly with its users_sync and its provider project; no other provider
     // project exists but those kept by a disable without delete_data.
-    const { rows: integrations } = await cp.query<{ branch_id: string; database_name: string; provider_project_id: string }>(
-      'SELECT branch_id, database_name, provider_project_id FROM neon_auth_integrations',
+    const { rows: integrations } = await cp.query<{ branch_id: string; database_name: string; provider_project_id: string; auth_provider: string }>(
+      'SELECT branch_id, database_name, provider_project_id, auth_provider FROM neon_auth_integrations',
     );
     const { rows: providerProjects } = await cp.query<{ id: string }>('SELECT id FROM stack_auth.projects');
     const { rows: kept } = await cp.query<{ provider_project_id: string }>('SELECT provider_project_id FROM neon_auth_detached_projects');
-    expect({ when, providerProjects: providerProjects.map((p) => p.id).sort() }).toEqual({ when, providerProjects: [...integrations.map((i) => i.provider_project_id), ...kept.map((k) => k.provider_project_id)].sort() });
+    expect({ when, providerProjects: providerProjects.map((p) => p.id).sort() }).toEqual({ when, providerProjects: [...integrations.filter((i) => i.auth_provider === 'stack').map((i) => i.provider_project_id), ...kept.map((k) => k.provider_project_id)].sort() });
     // The databases an enable or disable ever touched (a schema can only have been made or left there).
     const { rows: dbs } = await cp.query<{ branch_id: string; name: string; physical_name: string }>(
       `SELECT d.branch_id, d.name, d.physical_name FROM branch_databases d
@@ -121,15 +121,15 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
     }
   }
 
-  const enableStep = (crashAt: string): Step => ({
+  const enableStep = (crashAt: string, provider: 'stack' | 'better_auth' = 'stack'): Step => ({
     crashAt,
-    what: 'enable Neon Auth',
+    what: `enable Neon Auth (${provider})`,
     prepare: async (ctx) => {
       if ((await call(ctx, 'GET', `/projects/${ctx.projectId}/branches/${ctx.branchId}/auth`)).status === 200) {
         expect((await call(ctx, 'DELETE', `/projects/${ctx.projectId}/branches/${ctx.branchId}/auth`, { delete_data: true })).status).toBe(200);
       }
     },
-    act: (ctx) => call(ctx, 'POST', `/projects/${ctx.projectId}/branches/${ctx.branchId}/auth`, { auth_provider: 'stack' }),
+    act: (ctx) => call(ctx, 'POST', `/projects/${ctx.projectId}/branches/${ctx.branchId}/auth`, { auth_provider: provider }),
   });
   const disableStep = (crashAt: string): Step => ({
     crashAt,
@@ -171,6 +171,8 @@ describe('durable operations: SIGKILL at each step, then restart', () => {
     createProjectStep('compute.create:database'),
     enableStep('neon_auth.enable:provider-project'),
     createProjectStep('compute.create:forwarded'),
+    // Better Auth's tables, settings row and trigger made, the integration not yet recorded: undone whole.
+    enableStep('neon_auth.enable:schema', 'better_auth'),
     deleteBranchStep('compute.drop:recorded'),
     createBranchStep('compute.create:recorded'),
     enableStep('neon_auth.enable:webhook'),
