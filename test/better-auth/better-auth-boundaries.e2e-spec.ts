@@ -9,7 +9,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { newAuthProject } from '../neon-auth/users-helpers.js';
 import { betterAuthProject } from './better-auth-helpers.js';
 
-const RATE_LIMIT = 5;
+const RATE_LIMIT = 8;
 
 describe('Better Auth per branch: boundaries', () => {
   let t: TestApp;
@@ -45,6 +45,18 @@ describe('Better Auth per branch: boundaries', () => {
       expect(res.status).toBe(404);
       expect(((await res.json()) as { code: string }).code).toBe('NOT_FOUND');
     }
+  });
+
+  it('sessions record the TCP peer as the client address, whatever header the client sends', async () => {
+    const res = await fetch(`${project.auth.base_url}/sign-up/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: t.baseUrl, 'x-neon-auth-client-ip': '203.0.113.9', 'x-forwarded-for': '198.51.100.7' },
+      body: JSON.stringify({ email: `ip-${Date.now()}@example.com`, password: 'good password', name: 'IP' }),
+    });
+    expect(res.status).toBe(200);
+    const { user } = (await res.json()) as { user: { id: string } };
+    const sessions = await withClient(project.uri, async (c) => (await c.query(`SELECT "ipAddress" FROM neon_auth.session WHERE "userId" = $1`, [user.id])).rows);
+    expect(sessions).toEqual([{ ipAddress: '127.0.0.1' }]);
   });
 
   it('a request from an untrusted origin is refused by Better Auth and granted no CORS', async () => {
@@ -85,6 +97,9 @@ describe('Better Auth per branch: boundaries', () => {
     const created = await m.post(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/users`, { email: `by-member-${Date.now()}@example.com` }).expect(201);
     await m.put(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/users/${created.body.id}/role`, { roles: ['editor'] }).expect(200);
     await m.delete(`/projects/${project.projectId}/branches/${project.defaultBranchId}/auth/users/${created.body.id}`).expect(204);
+    // The legacy create takes better_auth too (organization admins).
+    const legacy = await api(t, t.adminKey).post('/projects/auth/create', { auth_provider: 'better_auth', project_id: plain.projectId, branch_id: plain.defaultBranchId }).expect(201);
+    expect(legacy.body).toMatchObject({ auth_provider: 'better_auth', pub_client_key: '', secret_server_key: '', base_url: `${t.baseUrl}/neon-auth/${plain.defaultBranchId}/neondb/auth` });
     // SDK keys and ownership transfer do not exist for better_auth: a clear 400.
     const keys = await api(t, t.adminKey).post('/projects/auth/keys', { project_id: project.projectId, auth_provider: 'better_auth' }).expect(400);
     expect(keys.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
