@@ -1,6 +1,6 @@
 // Counts and rates of one benchmark run, from the environment (BENCH_QUICK=1 scales the counts down ~10x).
 
-export const SCENARIOS = ['eventLoop', 'burst', 'applier', 'resync', 'providerCapacity', 'lag'] as const;
+export const SCENARIOS = ['eventLoop', 'burst', 'applier', 'resync', 'providerCapacity', 'lag', 'betterAuth'] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -38,6 +38,10 @@ export interface BenchConfig {
   eventLoopProbeMs: number;
   /** Accounts the sign-ins take turns on (created by sign-ups first). */
   eventLoopAccounts: number;
+  /** Better Auth servers built for the memory figure (one branch each). */
+  betterAuthInstances: number;
+  /** Sign-ups through Better Auth (closed loop). */
+  betterAuthSignups: number;
   /** Where the JSON results go. */
   outputFile: string;
 }
@@ -79,6 +83,8 @@ export function loadBenchConfig(): BenchConfig {
     eventLoopSeconds: int('BENCH_EVENT_LOOP_SECONDS', quick ? 3 : 10),
     eventLoopProbeMs: int('BENCH_EVENT_LOOP_PROBE_MS', 20),
     eventLoopAccounts: int('BENCH_EVENT_LOOP_ACCOUNTS', 10),
+    betterAuthInstances: int('BENCH_BETTER_AUTH_INSTANCES', quick ? 5 : 20),
+    betterAuthSignups: scale(int('BENCH_BETTER_AUTH_SIGNUPS', 2000)),
     outputFile: process.env.BENCH_OUTPUT ?? 'bench/results/latest.json',
   };
 }

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
 import type { ApplierResult } from './scenarios/applier.js';
+import { betterAuthVerdicts, type BetterAuthResult } from './scenarios/better-auth.js';
 import type { BurstResult } from './scenarios/burst.js';
 import type { EventLoopResult, ProbePhase } from './scenarios/event-loop.js';
 import type { LagResult } from './scenarios/lag.js';
@@ -19,6 +20,7 @@ export interface Results {
   applier?: ApplierResult;
   resync?: ResyncResult;
   providerCapacity?: ProviderCapacityResult;
+  betterAuth?: BetterAuthResult;
   /** os.loadavg() at the start and the end: other work on the machine skews every figure. */
   load_average?: { before: number[]; after: number[] };
   errors: { scenario: string; error: string }[];
@@ -104,6 +106,7 @@ export function verdicts(r: Results): Verdict[] {
       pass: null,
     });
   }
+  if (r.betterAuth) out.push(...betterAuthVerdicts(r.betterAuth));
   if (r.resync) {
     const s = r.resync;
     out.push({

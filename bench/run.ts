@@ -9,6 +9,7 @@ import { BARE_ENTRY, NAIVE_ENTRY, ServerProcess } from './processes.js';
 import { Deliveries, Product } from './product.js';
 import { table, verdicts, writeJson, type Results } from './report.js';
 import { applierScenario } from './scenarios/applier.js';
+import { betterAuthScenario } from './scenarios/better-auth.js';
 import { burstScenario } from './scenarios/burst.js';
 import { eventLoopScenario } from './scenarios/event-loop.js';
 import { lagScenarios, seedLagUsers } from './scenarios/lag.js';
@@ -106,6 +107,8 @@ async function main(): Promise<number> {
     await scenario('resync', () => resyncScenario(ctx, log));
     await scenario('providerCapacity', () => providerCapacityScenario(ctx, log));
     await scenario('lag', () => lagScenarios(ctx, log));
+    // Last: it starts a product of its own (the others are idle by then).
+    await scenario('betterAuth', () => betterAuthScenario(ctx, log));
   } catch (err) {
     log(`setup failed: ${(err as Error).stack ?? String(err)}`);
     results.errors.push({ scenario: 'setup', error: (err as Error).message });

@@ -9,7 +9,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { newAuthProject } from '../neon-auth/users-helpers.js';
 import { betterAuthProject } from './better-auth-helpers.js';
 
-const RATE_LIMIT = 8;
+const RATE_LIMIT = 9;
 
 describe('Better Auth per branch: boundaries', () => {
   let t: TestApp;
@@ -57,6 +57,36 @@ describe('Better Auth per branch: boundaries', () => {
     const { user } = (await res.json()) as { user: { id: string } };
     const sessions = await withClient(project.uri, async (c) => (await c.query(`SELECT "ipAddress" FROM neon_auth.session WHERE "userId" = $1`, [user.id])).rows);
     expect(sessions).toEqual([{ ipAddress: '127.0.0.1' }]);
+  });
+
+  it('Better Auth reaches the branch database only as its least-privilege role: a trap the tenant sets gains nothing', async () => {
+    // The tenant (database owner) adds a trigger that tries to escalate when Better Auth writes a user.
+    await withClient(project.uri, async (c) => {
+      await c.query(`CREATE FUNCTION public.trap() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO public.trap_log SELECT current_user, (SELECT rolsuper FROM pg_roles WHERE rolname = current_user);
+          BEGIN EXECUTE 'CREATE ROLE trap_escalated SUPERUSER'; EXCEPTION WHEN insufficient_privilege THEN NULL; END;
+          RETURN NEW;
+        END $$`);
+      await c.query('CREATE TABLE public.trap_log (who text, super boolean)');
+      await c.query('GRANT INSERT ON public.trap_log TO PUBLIC');
+      await c.query('CREATE TRIGGER trap AFTER INSERT ON neon_auth."user" FOR EACH ROW EXECUTE FUNCTION public.trap()');
+    });
+    const res = await fetch(`${project.auth.base_url}/sign-up/email`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: t.baseUrl },
+      body: JSON.stringify({ email: `trap-${Date.now()}@example.com`, password: 'good password', name: 'Trap' }),
+    });
+    expect(res.status).toBe(200);
+    const log = await withClient(project.uri, async (c) => {
+      const rows = (await c.query('SELECT who, super FROM public.trap_log')).rows;
+      await c.query('DROP TRIGGER trap ON neon_auth."user"');
+      return rows;
+    });
+    expect(log).toHaveLength(1);
+    expect(log[0].who).toMatch(/^neon_auth_data_/);
+    expect(log[0].super).toBe(false);
+    expect(await withClient(project.uri, async (c) => (await c.query(`SELECT 1 FROM pg_roles WHERE rolname = 'trap_escalated'`)).rows)).toEqual([]);
   });
 
   it('a request from an untrusted origin is refused by Better Auth and granted no CORS', async () => {
