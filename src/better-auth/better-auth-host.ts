@@ -16,6 +16,11 @@ const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 /** Body types Better Auth's routes take (JSON; OAuth form posts). */
 const BODY_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
 
+/** The route template the HTTP metrics label this request with (they read `req.route.path` under `req.baseUrl`). */
+function labelRoute(req: Request, endpoint: string): void {
+  (req as unknown as { route: { path: string } }).route = { path: `/:branch_id/:database/auth${endpoint}` };
+}
+
 /** Better Auth's error body: `{code, message}`. */
 function sendError(res: Response, status: number, code: string, message: string, headers: Record<string, string> = {}): void {
   const body = JSON.stringify({ code, message });
@@ -124,7 +129,10 @@ export class BetterAuthHost {
     const body = await this.readBody(req, res);
     if (body === null) return;
 
-    if (rest === '/token/anonymous' && req.method === 'GET') return this.anonymousToken(server, res);
+    if (rest === '/token/anonymous' && req.method === 'GET') {
+      labelRoute(req, rest);
+      return this.anonymousToken(server, res);
+    }
     const targetPath = rest === '/jwks' ? '/.well-known/jwks.json' : rest;
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
     const url = `${new URL(tenant.baseUrl).origin}${new URL(tenant.baseUrl).pathname}${targetPath === '/' ? '' : targetPath}${query}`;
@@ -136,6 +144,8 @@ export class BetterAuthHost {
     headers.set(CLIENT_IP_HEADER, req.ip ?? '');
     const request = new Request(url, { method: req.method, headers, body: body.length > 0 && req.method !== 'GET' && req.method !== 'HEAD' ? new Uint8Array(body) : undefined });
     const response = await server.handler(request);
+    // The metrics' route label: Better Auth's endpoint (a fixed set) when it answered one, never a raw path.
+    labelRoute(req, response.status === 404 ? '/*' : targetPath);
     await this.writeResponse(res, response, tenant);
   }
 

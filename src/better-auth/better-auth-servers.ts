@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Logger } from 'pino';
+import { Counter, Gauge } from 'prom-client';
 import { ClusterEvents } from '../common/cluster-events.js';
+import { HttpMetricsService } from '../ops/http-metrics.service.js';
 import { LOGGER } from '../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { BranchDatabaseCluster } from '../projects/branch-databases/branch-database-cluster.js';
@@ -85,9 +87,23 @@ export class BetterAuthServers {
     private readonly cluster: BranchDatabaseCluster,
     private readonly mailbox: BetterAuthMailbox,
     private readonly events: ClusterEvents,
+    metrics: HttpMetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    const servers = this.servers;
+    new Gauge({
+      name: 'neon_auth_better_auth_servers',
+      help: 'Better Auth servers (one per branch database with better_auth) built and kept by this process',
+      registers: [metrics.registry],
+      collect() {
+        this.set(servers.size);
+      },
+    });
+    this.builds = new Counter({ name: 'neon_auth_better_auth_server_builds_total', help: 'Better Auth servers this process built (first request, settings change, eviction)', registers: [metrics.registry] });
+  }
+
+  private readonly builds: Counter;
 
   /** Called once by Neon Auth's integrations: how branch databases are found. */
   useDirectory(directory: BranchAuthDirectory): void {
@@ -173,6 +189,7 @@ export class BetterAuthServers {
     const config = await this.configOf(tenant);
     const log = this.logger.child({ component: 'better-auth', branchId: tenant.branchId, database: tenant.databaseName });
     const lib = await loadBetterAuthLibrary();
+    this.builds.inc();
     const server: BetterAuthServer = lib.betterAuth({
       ...betterAuthOptions(lib, {
         baseUrl: tenant.baseUrl,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ClusterEventsModule } from '../common/cluster-events.js';
 import { RateLimitModule } from '../common/rate-limit.js';
+import { OpsModule } from '../ops/ops.module.js';
 import { NeonAuthUsersSyncModule } from '../neon-auth/users-sync/users-sync.module.js';
 import { ProjectsModule } from '../projects/projects.module.js';
 import { BetterAuthHost } from './better-auth-host.js';
@@ -17,7 +18,7 @@ import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
  * servers which branch databases have one (BetterAuthServers.useDirectory).
  */
 @Module({
-  imports: [ProjectsModule, NeonAuthUsersSyncModule, RateLimitModule, ClusterEventsModule],
+  imports: [ProjectsModule, NeonAuthUsersSyncModule, RateLimitModule, ClusterEventsModule, OpsModule],
   controllers: [BetterAuthMailboxController],
   providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthHost],
   exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthHost],

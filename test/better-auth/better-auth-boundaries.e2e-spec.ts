@@ -10,6 +10,7 @@ import { newAuthProject } from '../neon-auth/users-helpers.js';
 import { betterAuthProject } from './better-auth-helpers.js';
 
 const RATE_LIMIT = 9;
+const METRICS = 'better-auth-metrics-token-0123456789';
 
 describe('Better Auth per branch: boundaries', () => {
   let t: TestApp;
@@ -17,7 +18,7 @@ describe('Better Auth per branch: boundaries', () => {
   const userCount = () => withClient(project.uri, async (c) => Number((await c.query('SELECT count(*) AS n FROM neon_auth."user"')).rows[0].n));
 
   beforeAll(async () => {
-    t = await startTestApp({ BETTER_AUTH_RATE_LIMIT_PER_IP: String(RATE_LIMIT), BODY_LIMIT: '16kb' });
+    t = await startTestApp({ BETTER_AUTH_RATE_LIMIT_PER_IP: String(RATE_LIMIT), BODY_LIMIT: '16kb', METRICS_TOKEN: METRICS });
     project = await betterAuthProject(t, 'boundaries');
   });
 
@@ -135,6 +136,14 @@ describe('Better Auth per branch: boundaries', () => {
     expect(keys.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
     const transfer = await api(t, t.adminKey).post('/projects/auth/transfer_ownership', { project_id: project.projectId, auth_provider: 'better_auth' }).expect(400);
     expect(transfer.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
+  });
+
+  it('/metrics counts the servers and labels their requests by Better Auth endpoint, never by raw path', async () => {
+    const res = await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
+    const text = await res.text();
+    expect(Number(/^neon_auth_better_auth_servers (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(text).toMatch(/http_requests_total\{method="POST",route="\/neon-auth\/:branch_id\/:database\/auth\/sign-up\/email",status="200"\} \d+/);
+    expect(text).not.toContain(project.defaultBranchId);
   });
 
   it('Better Auth\'s own migration check finds nothing to do; provisioning again changes nothing; the JWT roles exist', async () => {
