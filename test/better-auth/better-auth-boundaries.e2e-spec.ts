@@ -18,7 +18,7 @@ describe('Better Auth per branch: boundaries', () => {
   const userCount = () => withClient(project.uri, async (c) => Number((await c.query('SELECT count(*) AS n FROM neon_auth."user"')).rows[0].n));
 
   beforeAll(async () => {
-    t = await startTestApp({ BETTER_AUTH_RATE_LIMIT_PER_IP: String(RATE_LIMIT), BODY_LIMIT: '16kb', METRICS_TOKEN: METRICS });
+    t = await startTestApp({ BETTER_AUTH_RATE_LIMIT_PER_IP: String(RATE_LIMIT), BODY_LIMIT: '16kb', METRICS_TOKEN: METRICS, BETTER_AUTH_MAX_INSTANCES: '2' });
     project = await betterAuthProject(t, 'boundaries');
   });
 
@@ -144,6 +144,25 @@ describe('Better Auth per branch: boundaries', () => {
     expect(Number(/^neon_auth_better_auth_servers (\d+)/m.exec(text)?.[1])).toBeGreaterThanOrEqual(1);
     expect(text).toMatch(/http_requests_total\{method="POST",route="\/neon-auth\/:branch_id\/:database\/auth\/sign-up\/email",status="200"\} \d+/);
     expect(text).not.toContain(project.defaultBranchId);
+  });
+
+  it('servers are kept in a bounded LRU: a third branch evicts the least recently used, which is rebuilt on its next request', async () => {
+    const metric = async (name: string): Promise<number> => {
+      const text = await (await fetch(`${t.baseUrl}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } })).text();
+      return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1]);
+    };
+    const bases = [project.auth.base_url, (await betterAuthProject(t, 'lru b')).auth.base_url, (await betterAuthProject(t, 'lru c')).auth.base_url];
+    const before = await metric('neon_auth_better_auth_server_builds_total');
+    for (let round = 0; round < 2; round++) {
+      for (const base of bases) expect((await fetch(`${base}/get-session`)).status).toBe(200);
+    }
+    expect(await metric('neon_auth_better_auth_servers')).toBe(2);
+    // Round-robin over three with room for two: every request after the first two builds again.
+    expect(await metric('neon_auth_better_auth_server_builds_total')).toBeGreaterThanOrEqual(before + 5);
+    // The same server answers repeated requests without a rebuild.
+    const steady = await metric('neon_auth_better_auth_server_builds_total');
+    for (let i = 0; i < 5; i++) expect((await fetch(`${bases[2]}/get-session`)).status).toBe(200);
+    expect(await metric('neon_auth_better_auth_server_builds_total')).toBe(steady);
   });
 
   it('Better Auth\'s own migration check finds nothing to do; provisioning again changes nothing; the JWT roles exist', async () => {
