@@ -144,38 +144,60 @@ export class BetterAuthSchema {
    */
   async provision(target: BranchDatabase, row: { configId: string; endpointId: string; name: string }): Promise<BetterAuthProvisioning> {
     const owner = q(target.ownerRole);
-    return this.usersSync.ddlTransaction(target, async (c) => {
-      const migrated = await this.migrate(c);
+    // DDL only, as the cluster admin: no statement here reads or writes a row of a table the tenant owns (a trigger, a
+    // rule or a view of theirs would run with the admin's rights).
+    const migrated = await this.usersSync.ddlTransaction(target, async (c) => {
+      const statements = await this.migrate(c);
       for (const statement of projectConfigDdl()) await c.query(statement);
-      const { rows } = await c.query<{ id: string }>(`SELECT id FROM ${CONFIG_TABLE} ORDER BY created_at LIMIT 1`);
-      if (rows.length === 0) {
-        const d = DEFAULT_PROJECT_CONFIG_COLUMNS;
-        await c.query(
-          `INSERT INTO ${CONFIG_TABLE} (id, name, endpoint_id, trusted_origins, social_providers, email_provider, email_and_password, allow_localhost, plugin_configs, webhook_config)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [row.configId, row.name, row.endpointId, JSON.stringify(d.trusted_origins), JSON.stringify(d.social_providers), JSON.stringify(d.email_provider), JSON.stringify(d.email_and_password), d.allow_localhost, JSON.stringify(d.plugin_configs), JSON.stringify(d.webhook_config)],
-        );
-      } else if (rows[0].id !== row.configId) {
-        // Kept from an earlier enable, or copied from the parent branch: this branch's server from now on.
-        await c.query(`DELETE FROM ${CONFIG_TABLE} WHERE id <> $1`, [rows[0].id]);
-        await c.query(`UPDATE ${CONFIG_TABLE} SET id = $1, endpoint_id = $2 WHERE id = $3`, [row.configId, row.endpointId, rows[0].id]);
-      }
       for (const statement of usersSyncTriggerDdl()) await c.query(statement);
       await this.createJwtRoles(c);
       for (const table of [...BETTER_AUTH_TABLES, PROJECT_CONFIG_TABLE]) await c.query(`ALTER TABLE ${SCHEMA}.${q(table)} OWNER TO ${owner}`);
       await c.query(`ALTER FUNCTION ${TRIGGER_FUNCTION}() OWNER TO ${owner}`);
       await c.query(`ALTER FUNCTION ${CONFIG_TOUCH_FUNCTION}() OWNER TO ${owner}`);
       await this.grantTenantData(c, target);
-      // Rows users_sync lacks (a user table copied in without its trigger, or changed while it was off).
-      await c.query(
+      return statements;
+    });
+    await this.settleRows(target, row);
+    if (migrated > 0) this.logger.info({ database: target.physicalName, statements: migrated }, 'provisioned Better Auth in neon_auth');
+    return { configId: row.configId, migrated };
+  }
+
+  /**
+   * The rows, as the tenant-data role (whatever the tenant attached to these tables runs with no more rights than the
+   * servers have), in one transaction: the settings row made this integration's (a new one with Neon's defaults; one
+   * kept from an earlier enable or copied from the parent branch keeps its settings under the new id), and users_sync
+   * completed from the user table (rows a copy or a disabled trigger left behind). Idempotent.
+   */
+  private async settleRows(target: BranchDatabase, row: { configId: string; endpointId: string; name: string }): Promise<void> {
+    const client = await (await this.cluster.tenantDataPoolFor(target.physicalName)).connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ id: string }>(`SELECT id FROM ${CONFIG_TABLE} ORDER BY created_at, id LIMIT 1 FOR UPDATE`);
+      if (rows.length === 0) {
+        const d = DEFAULT_PROJECT_CONFIG_COLUMNS;
+        await client.query(
+          `INSERT INTO ${CONFIG_TABLE} (id, name, endpoint_id, trusted_origins, social_providers, email_provider, email_and_password, allow_localhost, plugin_configs, webhook_config)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+          [row.configId, row.name, row.endpointId, JSON.stringify(d.trusted_origins), JSON.stringify(d.social_providers), JSON.stringify(d.email_provider), JSON.stringify(d.email_and_password), d.allow_localhost, JSON.stringify(d.plugin_configs), JSON.stringify(d.webhook_config)],
+        );
+      } else if (rows[0].id !== row.configId) {
+        await client.query(`DELETE FROM ${CONFIG_TABLE} WHERE id <> $1`, [rows[0].id]);
+        await client.query(`UPDATE ${CONFIG_TABLE} SET id = $1, endpoint_id = $2 WHERE id = $3`, [row.configId, row.endpointId, rows[0].id]);
+      }
+      await client.query(
         `INSERT INTO ${USERS_SYNC_QUALIFIED} (raw_json, updated_at)
          SELECT ${rawJsonSql('j.u')}, pg_catalog.clock_timestamp() FROM ${USER_TABLE} x, LATERAL (SELECT pg_catalog.to_jsonb(x) AS u) j
           WHERE NOT EXISTS (SELECT 1 FROM ${USERS_SYNC_QUALIFIED} s WHERE s.id = x.id::text AND s.deleted_at IS NULL AND s.raw_json = ${rawJsonSql('j.u')})
          ON CONFLICT (id) DO UPDATE SET raw_json = EXCLUDED.raw_json, updated_at = EXCLUDED.updated_at, deleted_at = NULL`,
       );
-      if (migrated > 0) this.logger.info({ database: target.physicalName, statements: migrated }, 'provisioned Better Auth in neon_auth');
-      return { configId: row.configId, migrated };
-    });
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** A database copied with its branch (or provisioned by an older version): users_sync and the rest made this branch's. */
@@ -258,7 +280,7 @@ export class BetterAuthSchema {
     );
     for (const o of others) await c.query(`REVOKE ALL ON ${[...tables, CONFIG_TABLE].join(', ')} FROM ${q(o.grantee)}`);
     await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${tables.join(', ')} TO ${role}`);
-    await c.query(`GRANT SELECT, UPDATE ON ${CONFIG_TABLE} TO ${role}`);
+    await c.query(`GRANT SELECT, INSERT, UPDATE, DELETE ON ${CONFIG_TABLE} TO ${role}`);
   }
 }
 

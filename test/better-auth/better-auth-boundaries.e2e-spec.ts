@@ -79,14 +79,27 @@ describe('Better Auth per branch: boundaries', () => {
       body: JSON.stringify({ email: `trap-${Date.now()}@example.com`, password: 'good password', name: 'Trap' }),
     });
     expect(res.status).toBe(200);
+    // Provisioning again (an enable, or a copied branch adopted) writes the settings row and completes users_sync: as
+    // that role too, never as the cluster admin, so the tenant's triggers on those tables gain nothing either.
+    await withClient(project.uri, async (c) => {
+      await c.query('CREATE TRIGGER trap_config BEFORE UPDATE ON neon_auth.project_config FOR EACH ROW EXECUTE FUNCTION public.trap()');
+      await c.query('CREATE TRIGGER trap_sync BEFORE INSERT OR UPDATE ON neon_auth.users_sync FOR EACH ROW EXECUTE FUNCTION public.trap()');
+      await c.query(`UPDATE neon_auth.users_sync SET raw_json = raw_json || '{"display_name": "drifted"}' WHERE id = (SELECT min(id) FROM neon_auth.users_sync)`);
+      await c.query('TRUNCATE public.trap_log');
+    });
+    const target = await t.app.get(BranchDatabasesService).resolve(project.projectId, project.defaultBranchId);
+    const schema = t.app.get(BetterAuthSchema);
+    await schema.provision(target, { configId: '00000000-0000-4000-8000-000000000001', endpointId: project.defaultBranchId, name: 'x' });
+    await schema.provision(target, { configId: project.auth.auth_provider_project_id, endpointId: project.defaultBranchId, name: 'x' });
     const log = await withClient(project.uri, async (c) => {
       const rows = (await c.query('SELECT who, super FROM public.trap_log')).rows;
       await c.query('DROP TRIGGER trap ON neon_auth."user"');
+      await c.query('DROP TRIGGER trap_config ON neon_auth.project_config');
+      await c.query('DROP TRIGGER trap_sync ON neon_auth.users_sync');
       return rows;
     });
-    expect(log).toHaveLength(1);
-    expect(log[0].who).toMatch(/^neon_auth_data_/);
-    expect(log[0].super).toBe(false);
+    expect(log.length).toBeGreaterThanOrEqual(3);
+    for (const entry of log) expect(entry).toEqual({ who: expect.stringMatching(/^neon_auth_data_/), super: false });
     expect(await withClient(project.uri, async (c) => (await c.query(`SELECT 1 FROM pg_roles WHERE rolname = 'trap_escalated'`)).rows)).toEqual([]);
   });
 
