@@ -146,9 +146,9 @@ describe('Better Auth per branch: boundaries', () => {
     expect(legacy.body).toMatchObject({ auth_provider: 'better_auth', pub_client_key: '', secret_server_key: '', base_url: `${t.baseUrl}/neon-auth/${plain.defaultBranchId}/neondb/auth` });
     // SDK keys and ownership transfer do not exist for better_auth: a clear 400.
     const keys = await api(t, t.adminKey).post('/projects/auth/keys', { project_id: project.projectId, auth_provider: 'better_auth' }).expect(400);
-    expect(keys.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
+    expect(keys.body).toMatchObject({ code: 'AUTH_PROVIDER_NOT_SUPPORTED', message: `auth provider better_auth has no SDK keys: applications use NEON_AUTH_BASE_URL=${project.auth.base_url}` });
     const transfer = await api(t, t.adminKey).post('/projects/auth/transfer_ownership', { project_id: project.projectId, auth_provider: 'better_auth' }).expect(400);
-    expect(transfer.body.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
+    expect(transfer.body).toMatchObject({ code: 'AUTH_PROVIDER_NOT_SUPPORTED', message: expect.stringMatching(/no provider project to transfer/) });
   });
 
   it('/metrics counts the servers and labels their requests by Better Auth endpoint, never by raw path', async () => {

@@ -31,7 +31,10 @@ export class NeonAuthOwnershipService {
       ownedByUser:
         `the auth provider project ${integration.providerProjectId} already belongs to you (owned_by: user): ` +
         'only a project managed by Neon Auth (Quick Start) can be transferred',
-      notSupported: `auth provider ${integration.authProvider} does not support ownership transfer`,
+      notSupported:
+        integration.authProvider === 'better_auth'
+          ? 'better_auth is hosted by Neon Auth in the branch database (its users, sessions and settings are in the neon_auth schema): there is no provider project to transfer'
+          : `auth provider ${integration.authProvider} does not support ownership transfer`,
     });
     const { url } = await callProvider(() => provider.startOwnershipTransfer(credentials));
     if (!(await this.integrations.markTransferInitiated(integration.id))) {

@@ -31,7 +31,9 @@ export class NeonAuthSdkKeysService {
       ownedByUser:
         `the auth provider project ${integration.providerProjectId} belongs to you (owned_by: user), so its SDK keys are managed in ` +
         "the auth provider: create them in the provider's dashboard",
-      notSupported: `auth provider ${integration.authProvider} does not issue SDK keys`,
+      notSupported: integration.baseUrl
+        ? `auth provider ${integration.authProvider} has no SDK keys: applications use NEON_AUTH_BASE_URL=${integration.baseUrl}`
+        : `auth provider ${integration.authProvider} does not issue SDK keys`,
     });
     const keys = await callProvider(() => provider.createSdkKeys(credentials));
     const response: NeonAuthCreateIntegrationResponseDto = {
