@@ -2,8 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
+import { ApiError, httpStatusOf } from '../common/errors.js';
 import { LOGGER } from '../common/logger.js';
 import { clientAddressKey, RateLimits, type RateLimit } from '../common/rate-limit.js';
+import { NEON_ID_PATTERN } from '../common/validation.js';
+import { pgNameProblem } from '../projects/branch-databases/naming.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
 import { BETTER_AUTH_PATH, CLIENT_IP_HEADER } from './better-auth-options.js';
 import { BetterAuthServers, trustedOriginsOf, type BetterAuthServer, type BranchAuthTenant } from './better-auth-servers.js';
@@ -11,10 +14,19 @@ import { BetterAuthServers, trustedOriginsOf, type BetterAuthServer, type Branch
 /** `/neon-auth/{branch_id}/{database}/auth{rest}` (query apart). */
 const ROUTE = /^\/neon-auth\/([^/?#]+)\/([^/?#]+)\/auth(\/[^?#]*)?$/;
 /** Routes that create sessions or users, or send codes: rate-limited per client address and branch. */
-const THROTTLED = /^\/(sign-in|sign-up|email-otp|phone-number|forget-password|request-password-reset|magic-link)(\/|$)/;
+const THROTTLED = /^\/(sign-in|sign-up|email-otp|phone-number|forget-password|request-password-reset|magic-link|send-verification-email|change-email|organization\/invite-member)(\/|$)/;
 const ALLOWED_METHODS = 'GET, POST, OPTIONS';
 /** Body types Better Auth's routes take (JSON; OAuth form posts). */
 const BODY_TYPES = ['application/json', 'application/x-www-form-urlencoded'];
+
+/** The endpoint as a router could read it (percent-decoded, lower case): what the rate limit matches. */
+function endpointKey(rest: string): string {
+  try {
+    return decodeURIComponent(rest).toLowerCase();
+  } catch {
+    return rest.toLowerCase();
+  }
+}
 
 /** The route template the HTTP metrics label this request with (they read `req.route.path` under `req.baseUrl`). */
 function labelRoute(req: Request, endpoint: string): void {
@@ -68,8 +80,14 @@ export class BetterAuthHost {
   middleware(): (req: Request, res: Response, next: NextFunction) => void {
     return (req, res, next) => {
       this.handle(req, res).catch((err: unknown) => {
+        // The control plane's own refusals (a branch database locked by another operation: 423, ...) keep their status.
+        if (err instanceof ApiError && httpStatusOf(err.code) < 500) {
+          if (!res.headersSent) sendError(res, httpStatusOf(err.code), err.code, err.message);
+          else res.end();
+          return;
+        }
         this.logger.error({ err, requestId: req.requestId }, 'better auth host failed');
-        if (!res.headersSent) sendError(res, 500, 'INTERNAL_SERVER_ERROR', 'the auth server failed; retry later');
+        if (!res.headersSent) sendError(res, 503, 'SERVICE_UNAVAILABLE', 'the auth server is unavailable; retry later');
         else res.end();
       });
       void next;
@@ -89,6 +107,15 @@ export class BetterAuthHost {
       return sendError(res, 400, 'BAD_REQUEST', 'malformed path');
     }
     const rest = match[3] ?? '/';
+    // Names the API would refuse name no auth server (and never reach a query: a NUL byte would be a 500 there).
+    if (!NEON_ID_PATTERN.test(branchId) || pgNameProblem(databaseName, 'database') !== undefined) {
+      return sendError(res, 404, 'NOT_FOUND', 'no such branch or database');
+    }
+    // Dot segments and empty segments are refused: a URL parser would fold them away after the checks below (the
+    // rate limit is keyed on the endpoint), so `x/../sign-in/email` would reach sign-in uncounted.
+    if (/(^|\/)(\.|%2e){1,2}(\/|$)|\/\//i.test(rest) || /%2f|%5c|\\/i.test(rest)) {
+      return sendError(res, 400, 'BAD_REQUEST', 'the path may not contain empty, "." or ".." segments');
+    }
     const tenant = await this.servers.tenantOf(branchId, databaseName);
     if (!tenant) return sendError(res, 404, 'NOT_FOUND', `Neon Auth with Better Auth is not enabled on database ${databaseName} of branch ${branchId}`);
     const { server, config } = await this.servers.serverFor(tenant);
@@ -117,7 +144,7 @@ export class BetterAuthHost {
     }
     res.set(cors);
 
-    if (req.method === 'POST' && THROTTLED.test(rest)) {
+    if (req.method === 'POST' && THROTTLED.test(endpointKey(rest))) {
       const throttled = await this.throttle.consume(`${tenant.integrationId}:${clientAddressKey(req.ip)}`);
       if (throttled) {
         return sendError(res, 429, 'TOO_MANY_REQUESTS', `too many attempts from this address; retry in ${throttled.retryAfterSeconds} s`, {

@@ -52,7 +52,7 @@ export interface BranchAuthSettings {
  * The Better Auth options that give a branch Neon's behaviour (reference: neon-auth-better-auth.md), from its
  * `project_config` row:
  * - tables in the branch database's `neon_auth` schema, uuid ids, through the tenant-data role's connections;
- * - `baseURL` the origin of base_url (so the JWTs' `iss` and `aud` are that origin), `basePath` its path;
+ * - `baseURL` the origin of base_url, `basePath` its path; the JWTs' `iss` and `aud` are base_url itself (see the jwt plugin);
  * - cookies `__Secure-neon-auth.*`, `SameSite=None; Secure; Partitioned`, scoped to the branch's path, so two branches
  *   served from one host never see each other's sessions;
  * - plugins: jwt (EdDSA keys in `neon_auth.jwks`, JWKS at /.well-known/jwks.json, 15-minute tokens with
@@ -74,6 +74,11 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
     jwt({
       jwks: { jwksPath: '/.well-known/jwks.json', keyPairConfig: { alg: 'EdDSA', crv: 'Ed25519' } },
       jwt: {
+        // base_url, not its origin: Neon serves each branch from a host of its own, so there the origin tells branches
+        // apart; here branches share one origin, and a copied branch carries its parent's keys, so only the full base
+        // URL keeps a token of one branch from passing for another's (verifiers check iss and aud).
+        issuer: settings.baseUrl,
+        audience: settings.baseUrl,
         expirationTime: JWT_EXPIRATION,
         definePayload: ({ user, session }) => ({
           email: user.email,

@@ -178,7 +178,8 @@ export class BetterAuthSchema {
         const d = DEFAULT_PROJECT_CONFIG_COLUMNS;
         await client.query(
           `INSERT INTO ${CONFIG_TABLE} (id, name, endpoint_id, trusted_origins, social_providers, email_provider, email_and_password, allow_localhost, plugin_configs, webhook_config)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+           ON CONFLICT DO NOTHING`,
           [row.configId, row.name, row.endpointId, JSON.stringify(d.trusted_origins), JSON.stringify(d.social_providers), JSON.stringify(d.email_provider), JSON.stringify(d.email_and_password), d.allow_localhost, JSON.stringify(d.plugin_configs), JSON.stringify(d.webhook_config)],
         );
       } else if (rows[0].id !== row.configId) {

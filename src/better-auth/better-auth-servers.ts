@@ -3,6 +3,7 @@ import type { PostgresPool, PostgresPoolClient } from 'kysely';
 import type { Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
 import { ClusterEvents } from '../common/cluster-events.js';
+import { sqlStateOf } from '../common/db-errors.js';
 import { HttpMetricsService } from '../ops/http-metrics.service.js';
 import { LOGGER } from '../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
@@ -142,10 +143,14 @@ export class BetterAuthServers {
       if (version !== built.version) built = undefined;
       else built.checkedAt = Date.now();
     }
-    if (!built) built = await this.build(tenant);
-    // Most recently used last.
-    this.servers.delete(tenant.integrationId);
-    this.servers.set(tenant.integrationId, built);
+    if (!built) {
+      // build() keeps it (unless an invalidation overlapped the build) and holds the bound.
+      built = await this.build(tenant);
+    } else if (this.servers.get(tenant.integrationId) === built) {
+      // Most recently used last.
+      this.servers.delete(tenant.integrationId);
+      this.servers.set(tenant.integrationId, built);
+    }
     return { server: built.server, config: built.config };
   }
 
@@ -217,7 +222,14 @@ export class BetterAuthServers {
    * role's rights granted), once.
    */
   private async configOf(tenant: BranchAuthTenant): Promise<ProjectConfig> {
-    const config = await this.schema.readConfig(tenant.physicalName).catch(() => undefined);
+    let config: ProjectConfig | undefined;
+    try {
+      config = await this.schema.readConfig(tenant.physicalName);
+    } catch (err) {
+      // A database copied with its branch: its tenant-data role has no rights there yet (42501), or the table is not
+      // there (42P01, 3F000). Anything else (the database unreachable, a copy in progress) is not fixed by adopting.
+      if (!['42501', '42P01', '3F000'].includes(sqlStateOf(err) ?? '')) throw err;
+    }
     if (config?.id === tenant.configId) return config;
     const target = { branchId: tenant.branchId, name: tenant.databaseName, physicalName: tenant.physicalName, ownerRole: tenant.ownerRole };
     await this.schema.adopt(target, { configId: tenant.configId, endpointId: tenant.branchId, name: config?.name ?? tenant.databaseName });

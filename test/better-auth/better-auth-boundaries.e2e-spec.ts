@@ -2,6 +2,7 @@
 // and changes nothing; sign-in and sign-up are rate-limited per address and branch; unknown branches are 404; only
 // organization admins enable, disable and read the mailbox, members create users; the schema is what Better Auth
 // itself expects, with the JWT roles an RLS policy names.
+import http from 'node:http';
 import { BetterAuthSchema } from '../../src/better-auth/better-auth-schema.js';
 import { BranchDatabasesService } from '../../src/projects/branch-databases/branch-databases.service.js';
 import { addMember, adminOrgId, api, newAccount, withClient } from '../helpers/fixtures.js';
@@ -12,6 +13,20 @@ import { betterAuthProject } from './better-auth-helpers.js';
 const RATE_LIMIT = 9;
 const METRICS = 'better-auth-metrics-token-0123456789';
 
+/** A POST whose path is sent exactly as written (fetch and URL would normalize dot segments first). */
+function rawPost(path: string, body: string): Promise<{ status: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: '127.0.0.1', port: rawPort, method: 'POST', path, headers: { 'content-type': 'application/json', origin: rawOrigin } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode ?? 0 }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+let rawPort = 0;
+let rawOrigin = '';
+
 describe('Better Auth per branch: boundaries', () => {
   let t: TestApp;
   let project: Awaited<ReturnType<typeof betterAuthProject>>;
@@ -20,6 +35,8 @@ describe('Better Auth per branch: boundaries', () => {
   beforeAll(async () => {
     t = await startTestApp({ BETTER_AUTH_RATE_LIMIT_PER_IP: String(RATE_LIMIT), BODY_LIMIT: '16kb', METRICS_TOKEN: METRICS, BETTER_AUTH_MAX_INSTANCES: '2' });
     project = await betterAuthProject(t, 'boundaries');
+    rawPort = Number(new URL(t.baseUrl).port);
+    rawOrigin = t.baseUrl;
   });
 
   afterAll(async () => {
@@ -40,6 +57,15 @@ describe('Better Auth per branch: boundaries', () => {
       expect({ status: res.status, code: ((await res.json()) as { code: string }).code }).toEqual({ status, code });
     }
     expect(await userCount()).toBe(before);
+    // Dot segments would be folded away by a URL parser after the rate limit looked at the path: refused outright.
+    for (const path of ['/x/../sign-in/email', '/x/%2e%2e/sign-in/email', '/x/%2E./sign-up/email', '//sign-in/email', '/sign-in%2femail']) {
+      const res = await rawPost(`${new URL(project.auth.base_url).pathname}${path}`, JSON.stringify({ email: 'dots@example.com', password: 'good password' }));
+      expect({ path, status: res.status }).toEqual({ path, status: 400 });
+    }
+    // Names the API refuses (a NUL byte, an invalid branch id) name no server: 404, not a 500.
+    for (const path of [`/neon-auth/br%00x/neondb/auth/get-session`, `/neon-auth/${project.defaultBranchId}/neon%00db/auth/get-session`, `/neon-auth/BR_UPPER/neondb/auth/get-session`]) {
+      expect((await fetch(`${t.baseUrl}${path}`)).status).toBe(404);
+    }
     // An unknown branch or database, or a path outside the layout, is 404 in the same error shape.
     for (const url of [`${t.baseUrl}/neon-auth/br-nope-123456/neondb/auth/get-session`, `${t.baseUrl}/neon-auth/${project.defaultBranchId}/otherdb/auth/get-session`, `${t.baseUrl}/neon-auth/x`]) {
       const res = await fetch(url);
@@ -126,6 +152,11 @@ describe('Better Auth per branch: boundaries', () => {
     const limited = await attempt(project.auth.base_url);
     expect(limited.status).toBe(429);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The budget covers every route that signs in, signs up or sends a message (each sends mail to an address).
+    for (const route of ['/send-verification-email', '/email-otp/send-verification-otp', '/request-password-reset', '/Sign-Up/email']) {
+      const res = await fetch(`${project.auth.base_url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: t.baseUrl }, body: JSON.stringify({ email: 'nobody@example.com' }) });
+      expect({ route, status: res.status }).toEqual({ route, status: 429 });
+    }
     expect((await attempt(other.auth.base_url)).status).toBe(401);
   });
 

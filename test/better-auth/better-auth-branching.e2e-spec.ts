@@ -74,7 +74,10 @@ describe('Better Auth and branches', () => {
     const childKeys = (await (await fetch(`${childBase}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     const parentKeys = (await (await fetch(`${project.auth.base_url}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
     expect(childKeys.keys.map((k) => k.kid)).toEqual(parentKeys.keys.map((k) => k.kid));
-    await jwtVerify(parentJwt, createRemoteJWKSet(new URL(`${childBase}/.well-known/jwks.json`)));
+    // The keys came along, but a token says which branch issued it: the child's verifier refuses the parent's tokens.
+    const childJwks = createRemoteJWKSet(new URL(`${childBase}/.well-known/jwks.json`));
+    await jwtVerify(parentJwt, childJwks, { issuer: project.auth.base_url, audience: project.auth.base_url });
+    await expect(jwtVerify(parentJwt, childJwks, { issuer: childBase, audience: childBase })).rejects.toThrow(/iss|aud/);
     // The copied settings row is the child's now (its id is the child's auth_provider_project_id).
     const row = await withClient(child.uri, async (c) => (await c.query('SELECT id, endpoint_id, trusted_origins FROM neon_auth.project_config')).rows);
     expect(row).toEqual([{ id: integration.auth_provider_project_id, endpoint_id: child.id, trusted_origins: ['https://app.example.com'] }]);

@@ -72,7 +72,7 @@ describe('Better Auth per branch: real clients', () => {
     expect(session.data?.user.email).toBe(email);
     expect(jwt).toBeTruthy();
     const keys = createRemoteJWKSet(new URL(auth.jwks_url));
-    const { payload } = await jwtVerify(jwt!, keys, { issuer: t.baseUrl, audience: t.baseUrl });
+    const { payload } = await jwtVerify(jwt!, keys, { issuer: auth.base_url, audience: auth.base_url });
     expect(payload).toMatchObject({ sub: userId, role: 'authenticated', email });
     expect(payload.exp! - payload.iat!).toBe(15 * 60);
 

@@ -54,7 +54,6 @@ describe('Better Auth per branch: Neon SDK and Better Auth client flows', () => 
   let uri: string;
   let projectId: string;
   let branchId: string;
-  let origin: string;
   let keys: ReturnType<typeof createRemoteJWKSet>;
   let seq = 0;
 
@@ -65,7 +64,7 @@ describe('Better Auth per branch: Neon SDK and Better Auth client flows', () => 
     uri = p.uri;
     projectId = p.projectId;
     branchId = p.defaultBranchId;
-    origin = new URL(auth.base_url).origin;
+
     keys = createRemoteJWKSet(new URL(auth.jwks_url));
   });
 
@@ -90,7 +89,7 @@ describe('Better Auth per branch: Neon SDK and Better Auth client flows', () => 
   }
 
   async function verify(token: string): Promise<JWTPayload> {
-    return (await jwtVerify(token, keys, { issuer: origin, audience: origin })).payload;
+    return (await jwtVerify(token, keys, { issuer: auth.base_url, audience: auth.base_url })).payload;
   }
 
   async function mailbox(to: string): Promise<MailboxMessage[]> {

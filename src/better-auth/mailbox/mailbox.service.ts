@@ -9,6 +9,8 @@ import { MailboxMessageEntity } from './mailbox-message.entity.js';
 
 /** How long a message stays readable (its codes and links expire well before). */
 export const MAILBOX_RETENTION_MS = 24 * 3600_000;
+/** Most messages kept per branch (a flood of sign-ups cannot grow the control-plane database without bound). */
+export const MAILBOX_MAX_PER_BRANCH = 1000;
 
 /**
  * The local mailbox of the hosted Better Auth servers: where their messages land until an e-mail provider is
@@ -32,6 +34,12 @@ export class BetterAuthMailbox {
       data: message.data as MailboxMessageEntity['data'] & object,
     });
     await repo.delete({ branchId: tenant.branchId, createdAt: LessThan(new Date(Date.now() - MAILBOX_RETENTION_MS)) });
+    // And never more than MAILBOX_MAX_PER_BRANCH of them: the newest stay.
+    await this.db.query(
+      `DELETE FROM neon_auth_mailbox WHERE id IN (
+         SELECT id FROM neon_auth_mailbox WHERE branch_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)`,
+      [tenant.branchId, MAILBOX_MAX_PER_BRANCH],
+    );
   }
 
   /** The branch's messages, newest first (optionally only those to `recipient`). */
