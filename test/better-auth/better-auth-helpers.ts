@@ -2,18 +2,10 @@
 // arrangement of a branch with Better Auth enabled.
 import type { TestApp } from '../helpers/test-app.js';
 import { api } from '../helpers/fixtures.js';
-import { newAuthProject, type AuthProject } from '../neon-auth/users-helpers.js';
+import { newAuthProject, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
 
-export interface BetterAuthEnabled {
-  auth_provider: 'better_auth';
-  auth_provider_project_id: string;
-  pub_client_key: string;
-  secret_server_key: string;
-  jwks_url: string;
-  schema_name: string;
-  table_name: string;
-  base_url: string;
-}
+/** The enable's 201 for better_auth: Neon's shape, empty key fields, and base_url always present. */
+export type BetterAuthEnabled = Omit<EnabledAuth, 'auth_provider' | 'base_url'> & { auth_provider: 'better_auth'; base_url: string };
 
 /** Enables better_auth on a branch through the API and answers the 201 body. */
 export async function enableBetterAuth(t: TestApp, projectId: string, branchId: string, databaseName?: string): Promise<BetterAuthEnabled> {
