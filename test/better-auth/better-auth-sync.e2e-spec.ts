@@ -120,7 +120,7 @@ describe('users_sync on better_auth branches', () => {
       }
     };
     const burst = Promise.all(Array.from({ length: 16 }, worker));
-    while (answered < 60) await new Promise((r) => setTimeout(r, 5));
+    while (answered < 30) await new Promise((r) => setTimeout(r, 5));
     server.signal('SIGKILL');
     await burst;
     await server.exited;
