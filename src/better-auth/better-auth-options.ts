@@ -46,6 +46,8 @@ export interface BranchAuthSettings {
   send: (message: OutgoingMessage) => Promise<void>;
   /** Origins allowed besides the base URL's own (trusted domains; localhost while allowed). */
   trustedOrigins: (request?: Request) => string[];
+  /** The user's membership of the session's active organization, for the JWT's `o` claim. */
+  membership?: (organizationId: string, userId: string) => Promise<{ id: string; slug: string; role: string } | undefined>;
 }
 
 /**
@@ -57,7 +59,7 @@ export interface BranchAuthSettings {
  *   served from one host never see each other's sessions;
  * - plugins: jwt (EdDSA keys in `neon_auth.jwks`, JWKS at /.well-known/jwks.json, 15-minute tokens with
  *   `role: "authenticated"`), admin (roles), e-mail OTP, and, as the row enables them, organization, magic link and
- *   phone number;
+ *   phone number; the JWT carries Neon's `o` claim (`{id, slug, role}` of the active organization) when there is one;
  * - no telemetry (no network here), the origin check on in every environment, rate limits left to the host (its
  *   budgets are shared by replicas and kept per branch), the client address taken only from the host's header.
  *
@@ -80,14 +82,21 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
         issuer: settings.baseUrl,
         audience: settings.baseUrl,
         expirationTime: JWT_EXPIRATION,
-        definePayload: ({ user, session }) => ({
-          email: user.email,
-          name: user.name,
-          email_verified: user.emailVerified,
-          user_role: (user as { role?: string | null }).role ?? null,
-          session_id: session.id,
-          role: 'authenticated',
-        }),
+        definePayload: async ({ user, session }) => {
+          const payload: Record<string, unknown> = {
+            email: user.email,
+            name: user.name,
+            email_verified: user.emailVerified,
+            user_role: (user as { role?: string | null }).role ?? null,
+            session_id: session.id,
+            role: 'authenticated',
+          };
+          // Neon's `o` claim: the session's active organization and the user's role in it.
+          const active = (session as { activeOrganizationId?: string | null }).activeOrganizationId;
+          const o = active && settings.membership ? await settings.membership(active, user.id) : undefined;
+          if (o) payload.o = o;
+          return payload;
+        },
       },
     }) as BetterAuthPlugin,
     admin() as BetterAuthPlugin,

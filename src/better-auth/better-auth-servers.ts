@@ -11,6 +11,7 @@ import { BranchDatabaseCluster } from '../projects/branch-databases/branch-datab
 import { loadBetterAuthLibrary } from './better-auth-library.js';
 import { betterAuthOptions, type OutgoingMessage } from './better-auth-options.js';
 import { BetterAuthSchema } from './better-auth-schema.js';
+import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
 import type { ProjectConfig } from './project-config.js';
 
@@ -87,6 +88,7 @@ export class BetterAuthServers {
     private readonly schema: BetterAuthSchema,
     private readonly cluster: BranchDatabaseCluster,
     private readonly mailbox: BetterAuthMailbox,
+    private readonly users: BetterAuthUsers,
     private readonly events: ClusterEvents,
     metrics: HttpMetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -203,6 +205,7 @@ export class BetterAuthServers {
         pool: this.poolOf(tenant.physicalName),
         send: (message: OutgoingMessage) => this.mailbox.deliver(tenant, message),
         trustedOrigins: () => trustedOriginsOf(tenant, config),
+        membership: (organizationId, userId) => this.users.membership(tenant.physicalName, organizationId, userId),
       }),
       logger: {
         level: 'warn',

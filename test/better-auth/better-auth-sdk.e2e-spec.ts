@@ -240,7 +240,7 @@ describe('Better Auth per branch: Neon SDK and Better Auth client flows', () => 
       // The jwt plugin's /token answers a JWT of the session's user.
       const token = await owner.token();
       expect(token.error).toBeNull();
-      expect(await verify(token.data!.token)).toMatchObject({ sub: ownerId, email: ownerEmail, role: 'authenticated' });
+      expect(await verify(token.data!.token)).toMatchObject({ sub: ownerId, email: ownerEmail, role: 'authenticated', o: { id: firstId, slug: expect.any(String), role: 'owner' } });
 
       // The creator is the owner (creatorRole).
       const members = await owner.organization.listMembers({ query: { organizationId: firstId } });
