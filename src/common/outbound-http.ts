@@ -1,6 +1,6 @@
 import dns from 'node:dns';
 import type { LookupAddress, LookupOptions } from 'node:dns';
-import { Agent, buildConnector, fetch as undiciFetch, type RequestInit, type Response } from 'undici';
+import type { Agent, buildConnector, fetch as UndiciFetch, RequestInit, Response } from 'undici';
 import type { AppConfig } from '../config/config.js';
 import { OutboundDestinationRefused, OutboundUrlPolicy } from './outbound-url-policy.js';
 
@@ -36,25 +36,34 @@ type NetLookupCallback = (err: NodeJS.ErrnoException | null, address: string | L
  * Proxies from the environment are not used (a proxy would make the connected address the proxy's).
  */
 export class OutboundHttp {
-  readonly dispatcher: Agent;
   private readonly resolver: OutboundResolver;
+  private readonly connectTimeoutMs: number;
+  /** undici and the guarded dispatcher, loaded on the first request (most processes start without making one). */
+  private client?: Promise<{ fetch: typeof UndiciFetch; dispatcher: Agent }>;
 
   constructor(
     readonly policy: OutboundUrlPolicy,
     options: OutboundHttpOptions = {},
   ) {
     this.resolver = options.resolver ?? systemResolver;
-    const timeout = options.connectTimeoutMs ?? 10_000;
-    const plain = buildConnector({ timeout });
-    const checked = buildConnector({ timeout, lookup: (hostname: string, opts: LookupOptions, callback: NetLookupCallback) => this.lookup(hostname, opts, callback) });
-    const connect: buildConnector.connector = (target, callback) => {
-      const decision = this.policy.checkTarget(target.protocol, target.hostname, target.port);
-      if (decision.verdict === 'refuse') return callback(decision.error, null);
-      // An IP literal that passed (net.connect would not call `lookup` for it), or a trusted origin.
-      if (decision.verdict === 'allow') return plain(target, callback);
-      return checked(target, callback);
-    };
-    this.dispatcher = new Agent({ connect });
+    this.connectTimeoutMs = options.connectTimeoutMs ?? 10_000;
+  }
+
+  private connection(): Promise<{ fetch: typeof UndiciFetch; dispatcher: Agent }> {
+    this.client ??= import('undici').then(({ Agent: AgentClass, buildConnector: connector, fetch }) => {
+      const timeout = this.connectTimeoutMs;
+      const plain = connector({ timeout });
+      const checked = connector({ timeout, lookup: (hostname: string, opts: LookupOptions, callback: NetLookupCallback) => this.lookup(hostname, opts, callback) });
+      const connect: buildConnector.connector = (target, callback) => {
+        const decision = this.policy.checkTarget(target.protocol, target.hostname, target.port);
+        if (decision.verdict === 'refuse') return callback(decision.error, null);
+        // An IP literal that passed (net.connect would not call `lookup` for it), or a trusted origin.
+        if (decision.verdict === 'allow') return plain(target, callback);
+        return checked(target, callback);
+      };
+      return { fetch, dispatcher: new AgentClass({ connect }) };
+    });
+    return this.client;
   }
 
   /** From the configuration: OUTBOUND_ALLOWED_HOSTS, and the embedded provider's and STACK_AUTH_URL's origins as trusted. */
@@ -66,7 +75,8 @@ export class OutboundHttp {
   async fetch(url: string, init: RequestInit = {}): Promise<Response> {
     const decision = this.policy.checkUrl(url);
     if (decision.verdict === 'refuse') throw decision.error; // also keeps data:, blob: and file: URLs out of fetch
-    return undiciFetch(url, { ...init, dispatcher: this.dispatcher });
+    const { fetch, dispatcher } = await this.connection();
+    return fetch(url, { ...init, dispatcher });
   }
 
   /**
@@ -90,7 +100,7 @@ export class OutboundHttp {
 
   /** Closes the pooled connections (Nest calls it at shutdown when this is a provider). */
   async onApplicationShutdown(): Promise<void> {
-    await this.dispatcher.close();
+    if (this.client) await (await this.client).dispatcher.close();
   }
 
   /** net.connect's `lookup` for names: every address checked; only checked addresses are connected to. */

@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { WebhookVerificationError } from 'svix';
+import { WebhookVerificationError } from 'svix/dist/webhook.js';
 
 /** Svix's timestamp tolerance, both ways (the library's WEBHOOK_TOLERANCE_IN_SECONDS). */
 const TOLERANCE_SECONDS = 5 * 60;

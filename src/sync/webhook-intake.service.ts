@@ -1,5 +1,5 @@
 import { Injectable, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
-import { WebhookVerificationError } from 'svix';
+import { WebhookVerificationError } from 'svix/dist/webhook.js';
 import { ApiError, ErrorCode } from '../common/errors.js';
 import { MAX_ID_BYTES, prepareRow } from '../neon-auth/users-sync/users-sync.statements.js';
 import { MockWebhookBus } from '../providers/mock/mock-provider.adapter.js';

@@ -2,7 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Webhook } from 'svix';
+// The signing half of svix only: its index loads the whole API client (some 250 modules) at every start.
+import { Webhook } from 'svix/dist/webhook.js';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { databaseNow } from '../../common/db-clock.js';
 import { isPrimaryKeyViolation, isUniqueViolation } from '../../common/db-errors.js';

@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { Webhook } from 'svix';
+// The signing half of svix only: its index loads the whole API client (some 250 modules) at every start.
+import { Webhook } from 'svix/dist/webhook.js';
 
 export interface WebhookMessage {
   /** The endpoint's URL. */
