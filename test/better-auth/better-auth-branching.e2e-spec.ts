@@ -1,16 +1,12 @@
 // Branching with Better Auth: a branch copied from one with Better Auth carries its users, sessions, keys and
 // settings and gets its own server; servers of unrelated branches on one process stay isolated.
-import { createAuthClient } from 'better-auth/client';
-import { jwtClient } from 'better-auth/client/plugins';
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { api, withClient, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { newBranch, usersSyncRow } from '../neon-auth/users-helpers.js';
-import { betterAuthProject, CookieJar, enableBetterAuth, type BetterAuthEnabled } from './better-auth-helpers.js';
+import { betterAuthClient, betterAuthProject, CookieJar, enableBetterAuth, type BetterAuthEnabled } from './better-auth-helpers.js';
 
-function client(baseURL: string, jar: CookieJar) {
-  return createAuthClient({ baseURL, fetchOptions: { customFetchImpl: jar.fetch }, plugins: [jwtClient()] });
-}
+const client = betterAuthClient;
 
 /** get-session with a raw Cookie header (what a client holding the cookie could send anywhere). */
 async function sessionWith(baseUrl: string, cookie: string): Promise<{ user?: { id: string } } | null> {

@@ -1,7 +1,5 @@
 // Better Auth hosted per branch, driven by the real clients: Better Auth's own (`better-auth/client`) and Neon's SDK
 // (`@neondatabase/auth`), against base_url as Neon's enable answers it. Tokens verified with jose against jwks_url.
-import { createAuthClient } from 'better-auth/client';
-import { adminClient, emailOTPClient, jwtClient, magicLinkClient, organizationClient, phoneNumberClient } from 'better-auth/client/plugins';
 import { asc, eq, isNull } from 'drizzle-orm';
 import { usersSync } from 'drizzle-orm/neon';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -10,7 +8,7 @@ import pg from 'pg';
 import { api, withClient } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { usersSyncRow } from '../neon-auth/users-helpers.js';
-import { betterAuthProject, CookieJar, type BetterAuthEnabled } from './better-auth-helpers.js';
+import { betterAuthClient, betterAuthProject, CookieJar, type BetterAuthEnabled } from './better-auth-helpers.js';
 
 describe('Better Auth per branch: real clients', () => {
   let t: TestApp;
@@ -32,13 +30,8 @@ describe('Better Auth per branch: real clients', () => {
     await t?.close();
   });
 
-  function client(jar: CookieJar) {
-    return createAuthClient({
-      baseURL: auth.base_url,
-      fetchOptions: { customFetchImpl: jar.fetch },
-      plugins: [jwtClient(), adminClient(), organizationClient(), emailOTPClient(), magicLinkClient(), phoneNumberClient()],
-    });
-  }
+  const client = (jar: CookieJar) => betterAuthClient(auth.base_url, jar);
+
 
   it('answers the enable with Neon\'s better_auth shape', () => {
     expect(auth).toEqual({

@@ -1,5 +1,7 @@
 // Helpers for the Better Auth specs: a cookie jar for Node's fetch (browsers keep cookies; Node does not) and the
 // arrangement of a branch with Better Auth enabled.
+import { createAuthClient } from 'better-auth/client';
+import { adminClient, emailOTPClient, jwtClient, magicLinkClient, organizationClient, phoneNumberClient } from 'better-auth/client/plugins';
 import type { TestApp } from '../helpers/test-app.js';
 import { api } from '../helpers/fixtures.js';
 import { newAuthProject, type AuthProject, type EnabledAuth } from '../neon-auth/users-helpers.js';
@@ -63,4 +65,16 @@ export class CookieJar {
   has(name: string): boolean {
     return this.cookies.has(name);
   }
+}
+
+/**
+ * Better Auth's own client (`better-auth/client`) with the plugins Neon's SDK loads, its requests through `jar`
+ * (one definition: its inferred type is large, and each spec inferring its own made the type check slower).
+ */
+export function betterAuthClient(baseURL: string, jar: CookieJar) {
+  return createAuthClient({
+    baseURL,
+    fetchOptions: { customFetchImpl: jar.fetch },
+    plugins: [jwtClient(), adminClient(), organizationClient(), emailOTPClient(), magicLinkClient(), phoneNumberClient()],
+  });
 }

@@ -4,13 +4,11 @@
 // mailbox). Every JWT is verified with jose against jwks_url; CORS is checked as a browser would see it.
 import { createAuthClient as createNeonAuthClient, createInternalNeonAuth } from '@neondatabase/auth';
 import { BetterAuthVanillaAdapter } from '@neondatabase/auth/vanilla/adapters';
-import { createAuthClient } from 'better-auth/client';
-import { emailOTPClient, jwtClient, magicLinkClient, organizationClient } from 'better-auth/client/plugins';
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose';
 import { api, withClient } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { usersSyncRow } from '../neon-auth/users-helpers.js';
-import { betterAuthProject, CookieJar, type BetterAuthEnabled } from './better-auth-helpers.js';
+import { betterAuthClient, betterAuthProject, CookieJar, type BetterAuthEnabled } from './better-auth-helpers.js';
 
 const SESSION_COOKIE = '__Secure-neon-auth.session_token';
 const APP_ORIGIN = 'http://localhost:5173';
@@ -80,13 +78,8 @@ describe('Better Auth per branch: Neon SDK and Better Auth client flows', () => 
   }
 
   /** Better Auth's own client, its requests through `jar`. */
-  function client(jar: CookieJar) {
-    return createAuthClient({
-      baseURL: auth.base_url,
-      fetchOptions: { customFetchImpl: jar.fetch },
-      plugins: [jwtClient(), organizationClient(), emailOTPClient(), magicLinkClient()],
-    });
-  }
+  const client = (jar: CookieJar) => betterAuthClient(auth.base_url, jar);
+
 
   async function verify(token: string): Promise<JWTPayload> {
     return (await jwtVerify(token, keys, { issuer: auth.base_url, audience: auth.base_url })).payload;
