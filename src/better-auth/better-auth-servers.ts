@@ -83,6 +83,7 @@ export class BetterAuthServers {
   private readonly servers = new Map<string, Built>();
   private readonly building = new Map<string, Promise<Built>>();
   private generation = 0;
+  private readonly builds: Counter;
 
   constructor(
     private readonly schema: BetterAuthSchema,
@@ -105,8 +106,6 @@ export class BetterAuthServers {
     });
     this.builds = new Counter({ name: 'neon_auth_better_auth_server_builds_total', help: 'Better Auth servers this process built (first request, settings change, eviction)', registers: [metrics.registry] });
   }
-
-  private readonly builds: Counter;
 
   /** Called once by Neon Auth's integrations: how branch databases are found. */
   useDirectory(directory: BranchAuthDirectory): void {
@@ -162,11 +161,6 @@ export class BetterAuthServers {
     this.servers.delete(integrationId);
     this.building.delete(integrationId);
     for (const [key, entry] of this.tenants) if (entry.tenant.integrationId === integrationId) this.tenants.delete(key);
-  }
-
-  /** How many servers this process holds (for metrics and tests). */
-  get size(): number {
-    return this.servers.size;
   }
 
   private build(tenant: BranchAuthTenant): Promise<Built> {

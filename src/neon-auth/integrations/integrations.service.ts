@@ -479,7 +479,8 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
       const parents = await tx.getRepository(NeonAuthIntegrationEntity).find({ where: { branchId: parentId } });
       for (const parent of parents) {
         const provider = this.resolver.providerFor(parent.authProvider);
-        if (!provider.capabilities.writesUsersSync || !provider.copyForBranch) continue;
+        // Only providers hosted in the database itself come along with its copy.
+        if (!provider.copyForBranch) continue;
         const id = randomUUID();
         const copy = provider.copyForBranch(this.resolver.credentialsOf(parent), branchId, parent.databaseName);
         await tx.getRepository(NeonAuthIntegrationEntity).insert({
@@ -544,10 +545,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     }
     if (plan.schemaExisted === undefined) await run.save({ schemaExisted: await this.usersSync.schemaExists(target) });
     await this.usersSync.provision(target);
-    if (provider.provisionDatabase) {
-      const sealed = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: run.plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
-      await provider.provisionDatabase(sealed, target, plan.name ?? plan.projectId);
-    }
+    if (provider.provisionDatabase) await provider.provisionDatabase(this.sealedCredentials(plan), target, plan.name ?? plan.projectId);
     this.crash.reach('neon_auth.enable:schema');
     // users_sync mirrors the provider's own user table (a trigger in the same database): nothing to copy or protect.
     if (provider.capabilities.writesUsersSync) return result;
@@ -561,11 +559,15 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     } else {
       // Rows live before this enable whose user the (new or connected) provider project does not have.
       const liveBefore = plan.schemaExisted ? await this.usersSync.liveIds(target) : [];
-      const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
-      const owned = plan.manual ? await this.copyUsers(provider, credentials, target) : new Set<string>();
+      const owned = plan.manual ? await this.copyUsers(provider, this.sealedCredentials(plan), target) : new Set<string>();
       await this.recordForeignUsers(plan.integrationId, liveBefore.filter((id) => !owned.has(id)));
     }
     return result;
+  }
+
+  /** The provider credentials an enable recorded in its plan (sealed for its integration id), decrypted. */
+  private sealedCredentials(plan: EnablePlan): ProviderCredentials {
+    return this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: plan.sealed!.credentialsEncrypted } as NeonAuthIntegrationEntity);
   }
 
   /** Records `foreign` as users of another provider project for this integration (its reconcile leaves them be). */
@@ -631,8 +633,7 @@ export class NeonAuthIntegrationsService implements BeforeApplicationShutdown, O
     const provider = this.resolver.providerFor(plan.authProvider);
     const sealed = plan.sealed;
     if (sealed && sealed.ownedBy === 'neon' && !plan.reattach) {
-      const credentials = this.resolver.credentialsOf({ id: plan.integrationId, credentialsEncrypted: sealed.credentialsEncrypted } as NeonAuthIntegrationEntity);
-      await provider.deleteManagedProject(credentials);
+      await provider.deleteManagedProject(this.sealedCredentials(plan));
       this.logger.info({ provider: plan.authProvider, providerProjectId: sealed.providerProjectId }, 'neon auth enable undone: deleted the managed provider project it created');
     } else if (plan.provisionStarted && !plan.reattach && !plan.manual) {
       if (!provider.capabilities.idempotentProvisioning) {

@@ -4,7 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { betterAuthBaseUrl } from '../../better-auth/better-auth-options.js';
 import { BetterAuthSchema } from '../../better-auth/better-auth-schema.js';
 import { BetterAuthUsers } from '../../better-auth/better-auth-users.js';
-import { BetterAuthServers, type BetterAuthServer, type BranchAuthTenant } from '../../better-auth/better-auth-servers.js';
+import { BetterAuthServers, type BetterAuthContext, type BetterAuthServer, type BranchAuthTenant } from '../../better-auth/better-auth-servers.js';
 import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import {
   clampPageSize,
@@ -132,21 +132,23 @@ export class BetterAuthProviderAdapter implements AuthProvider {
 
   async deleteUser(credentials: ProviderCredentials, userId: string): Promise<void> {
     const { server } = await this.serverOf(credentials);
-    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
-    const ctx = await server.$context;
-    if (!(await ctx.internalAdapter.findUserById(userId))) throw new ProviderUserNotFound(userId);
-    await ctx.internalAdapter.deleteUser(userId);
+    await (await this.adapterFor(server, userId)).deleteUser(userId);
   }
 
   async setUserRoles(credentials: ProviderCredentials, userId: string, roles: string[]): Promise<ProviderUser> {
     const { server, tenant } = await this.serverOf(credentials);
-    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
     if (roles.some((r) => r.includes(','))) throw new ProviderRequestRejected('a role name may not contain a comma (Better Auth stores roles comma-joined)', 400);
-    const ctx = await server.$context;
-    if (!(await ctx.internalAdapter.findUserById(userId))) throw new ProviderUserNotFound(userId);
     // The admin plugin's storage: the roles comma-joined in user.role.
-    await ctx.internalAdapter.updateUser(userId, { role: roles.join(',') });
+    await (await this.adapterFor(server, userId)).updateUser(userId, { role: roles.join(',') });
     return this.read(tenant, userId);
+  }
+
+  /** Better Auth's internal adapter, once the user is known to exist (else ProviderUserNotFound). */
+  private async adapterFor(server: BetterAuthServer, userId: string): Promise<BetterAuthContext['internalAdapter']> {
+    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
+    const { internalAdapter } = await server.$context;
+    if (!(await internalAdapter.findUserById(userId))) throw new ProviderUserNotFound(userId);
+    return internalAdapter;
   }
 
   async startOwnershipTransfer(): Promise<{ url: string }> {
