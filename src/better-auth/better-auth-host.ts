@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { decodeJwt } from 'jose';
 import type { Logger } from 'pino';
 import { ApiError, httpStatusOf } from '../common/errors.js';
@@ -77,8 +77,8 @@ export class BetterAuthHost {
   }
 
   /** The Express middleware (mount at BETTER_AUTH_PATH, before any body parser). */
-  middleware(): (req: Request, res: Response, next: NextFunction) => void {
-    return (req, res, next) => {
+  middleware(): (req: Request, res: Response) => void {
+    return (req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         // The control plane's own refusals (a branch database locked by another operation: 423, ...) keep their status.
         if (err instanceof ApiError && httpStatusOf(err.code) < 500) {
@@ -90,7 +90,6 @@ export class BetterAuthHost {
         if (!res.headersSent) sendError(res, 503, 'SERVICE_UNAVAILABLE', 'the auth server is unavailable; retry later');
         else res.end();
       });
-      void next;
     };
   }
 
@@ -162,7 +161,7 @@ export class BetterAuthHost {
     }
     const targetPath = rest === '/jwks' ? '/.well-known/jwks.json' : rest;
     const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?')) : '';
-    const url = `${new URL(tenant.baseUrl).origin}${new URL(tenant.baseUrl).pathname}${targetPath === '/' ? '' : targetPath}${query}`;
+    const url = `${tenant.baseUrl}${targetPath === '/' ? '' : targetPath}${query}`;
     const headers = new Headers();
     for (const [name, value] of Object.entries(req.headers)) {
       if (value === undefined || name === CLIENT_IP_HEADER || name === 'host' || name === 'content-length' || name === 'transfer-encoding' || name === 'connection') continue;
@@ -179,14 +178,15 @@ export class BetterAuthHost {
   /** The body, capped and checked; null when an error was answered. */
   private async readBody(req: Request, res: Response): Promise<Buffer | null> {
     const limit = this.config.bodyLimitBytes;
-    const declared = Number(req.headers['content-length']);
-    const hasBody = (Number.isFinite(declared) && declared > 0) || req.headers['transfer-encoding'] !== undefined;
-    if (!hasBody) return Buffer.alloc(0);
-    if (Number.isFinite(declared) && declared > limit) {
+    const tooLarge = (): null => {
       req.resume();
       sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body is too large: the limit is ${limit} bytes`);
       return null;
-    }
+    };
+    const declared = Number(req.headers['content-length']);
+    const hasBody = (Number.isFinite(declared) && declared > 0) || req.headers['transfer-encoding'] !== undefined;
+    if (!hasBody) return Buffer.alloc(0);
+    if (Number.isFinite(declared) && declared > limit) return tooLarge();
     const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
     if (!BODY_TYPES.includes(type)) {
       req.resume();
@@ -197,11 +197,7 @@ export class BetterAuthHost {
     let size = 0;
     for await (const chunk of req as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > limit) {
-        req.resume();
-        sendError(res, 413, 'PAYLOAD_TOO_LARGE', `request body is too large: the limit is ${limit} bytes`);
-        return null;
-      }
+      if (size > limit) return tooLarge();
       chunks.push(chunk);
     }
     const body = Buffer.concat(chunks, size);
