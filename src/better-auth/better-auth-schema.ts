@@ -9,7 +9,7 @@ import { NEON_AUTH_SCHEMA, USERS_SYNC_QUALIFIED } from '../neon-auth/users-sync/
 import { NeonAuthUsersSyncStore } from '../neon-auth/users-sync/users-sync.store.js';
 import { loadBetterAuthLibrary } from './better-auth-library.js';
 import { betterAuthOptions } from './better-auth-options.js';
-import { DEFAULT_PROJECT_CONFIG_COLUMNS, parseProjectConfig, type ProjectConfig, type ProjectConfigRow } from './project-config.js';
+import { DEFAULT_PROJECT_CONFIG_COLUMNS, PROJECT_CONFIG_COLUMNS, parseProjectConfig, projectConfigColumns, type ProjectConfig, type ProjectConfigRow, type ProjectSettings } from './project-config.js';
 
 /** Better Auth's tables in `neon_auth` (with every plugin Neon offers). */
 export const BETTER_AUTH_TABLES = ['user', 'session', 'account', 'verification', 'jwks', 'organization', 'member', 'invitation'] as const;
@@ -223,10 +223,42 @@ export class BetterAuthSchema {
   /** The branch database's settings row (read as the tenant-data role); undefined when there is none. */
   async readConfig(physicalName: string): Promise<ProjectConfig | undefined> {
     const pool = await this.cluster.tenantDataPoolFor(physicalName);
-    const { rows } = await pool.query<ProjectConfigRow>(
-      `SELECT id, name, endpoint_id, updated_at, trusted_origins, allow_localhost, email_and_password, plugin_configs FROM ${CONFIG_TABLE} ORDER BY created_at LIMIT 1`,
-    );
+    const { rows } = await pool.query<ProjectConfigRow>(`SELECT ${PROJECT_CONFIG_COLUMNS} FROM ${CONFIG_TABLE} ORDER BY created_at LIMIT 1`);
     return rows[0] ? parseProjectConfig(rows[0]) : undefined;
+  }
+
+  /**
+   * Read-modify-write of the settings row `configId`, as the tenant-data role, in one transaction holding the row's
+   * lock: concurrent changes apply one after the other, each to the other's result, and a `change` that throws (bad
+   * input found against the current settings) rolls back and changes nothing. Answers the row as stored, or undefined
+   * when the database has no row with that id (a branch copy not adopted yet).
+   */
+  async updateConfig(physicalName: string, configId: string, change: (current: ProjectConfig) => ProjectSettings | Promise<ProjectSettings>): Promise<ProjectConfig | undefined> {
+    const client = await (await this.cluster.tenantDataPoolFor(physicalName)).connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<ProjectConfigRow>(`SELECT ${PROJECT_CONFIG_COLUMNS} FROM ${CONFIG_TABLE} WHERE id = $1 FOR UPDATE`, [configId]);
+      if (!rows[0]) {
+        await client.query('ROLLBACK');
+        return undefined;
+      }
+      const next = await change(parseProjectConfig(rows[0]));
+      const columns = Object.entries(projectConfigColumns(next));
+      const { rows: stored } = await client.query<ProjectConfigRow>(
+        `UPDATE ${CONFIG_TABLE} SET ${columns.map(([name], i) => `${q(name)} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING ${PROJECT_CONFIG_COLUMNS}`,
+        [configId, ...columns.map(([name, value]) => (name === 'name' || name === 'allow_localhost' ? value : JSON.stringify(value)))],
+      );
+      // A tenant's BEFORE UPDATE trigger may cancel the write: nothing was stored, say so rather than pretend.
+      if (!stored[0]) throw new Error(`the update of neon_auth.project_config ${configId} was cancelled by a trigger on the table`);
+      await client.query('COMMIT');
+      return parseProjectConfig(stored[0]);
+    } catch (err) {
+      await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   /** When the settings row last changed (null: no row), as the tenant-data role: what the servers poll. */
@@ -290,7 +322,7 @@ function schemaSettings(pool: PostgresPool) {
   return {
     baseUrl: 'http://localhost/neon-auth/schema/check/auth',
     secret: 'schema-check-only-never-signs-anything-0000',
-    config: parseProjectConfig({ id: '', name: 'schema', endpoint_id: '', updated_at: new Date(0), trusted_origins: [], allow_localhost: true, email_and_password: null, plugin_configs: null }),
+    config: parseProjectConfig({ id: '', name: 'schema', endpoint_id: '', updated_at: new Date(0), trusted_origins: [], allow_localhost: true, social_providers: null, email_provider: null, email_and_password: null, plugin_configs: null, webhook_config: null }),
     pool,
     send: async () => undefined,
     trustedOrigins: () => [],

@@ -13,7 +13,7 @@ import { betterAuthOptions, type OutgoingMessage } from './better-auth-options.j
 import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
-import type { ProjectConfig } from './project-config.js';
+import type { ProjectConfig, ProjectSettings } from './project-config.js';
 
 /** A branch database served by a Better Auth server: what the control plane knows of its integration. */
 export interface BranchAuthTenant {
@@ -59,6 +59,9 @@ interface Built {
   /** When the row's version was last compared (ms). */
   checkedAt: number;
 }
+
+/** The cluster-event topic of settings changes made through the API, keyed by integration id. */
+export const BETTER_AUTH_SETTINGS_TOPIC = 'neon_auth_better_auth_settings';
 
 /** How long a built server trusts its settings before comparing project_config.updated_at again (edits made in SQL). */
 const CONFIG_CHECK_MS = 1000;
@@ -110,6 +113,10 @@ export class BetterAuthServers {
   /** Called once by Neon Auth's integrations: how branch databases are found. */
   useDirectory(directory: BranchAuthDirectory): void {
     this.directory = directory;
+    this.events.subscribe(BETTER_AUTH_SETTINGS_TOPIC, (integrationId) => {
+      if (integrationId === null) this.servers.clear();
+      else this.servers.delete(integrationId);
+    });
     this.events.subscribe(directory.topic, (integrationId) => {
       if (integrationId === null) {
         this.tenants.clear();
@@ -153,6 +160,35 @@ export class BetterAuthServers {
       this.servers.set(tenant.integrationId, built);
     }
     return { server: built.server, config: built.config };
+  }
+
+  /** The tenant's settings as stored (a copied branch's schema adopted first). */
+  settingsOf(tenant: BranchAuthTenant): Promise<ProjectConfig> {
+    return this.configOf(tenant);
+  }
+
+  /**
+   * Changes the tenant's settings (BetterAuthSchema.updateConfig: one transaction, the row locked, `change` may throw
+   * to refuse and nothing is written), then makes every replica drop the server built from the old row before
+   * answering: the next request anywhere is served by the new settings, and no request after the answer by the old.
+   */
+  async updateSettings(tenant: BranchAuthTenant, change: (current: ProjectConfig) => ProjectSettings | Promise<ProjectSettings>): Promise<ProjectConfig> {
+    let updated = await this.schema.updateConfig(tenant.physicalName, tenant.configId, change);
+    if (!updated) {
+      // The row is still the parent branch's (a copy no request has reached yet): adopt it, then change it.
+      await this.configOf(tenant);
+      updated = await this.schema.updateConfig(tenant.physicalName, tenant.configId, change);
+      if (!updated) throw new Error(`neon_auth.project_config of database ${tenant.databaseName} on branch ${tenant.branchId} has no row ${tenant.configId}`);
+    }
+    this.invalidate(tenant.integrationId);
+    try {
+      await this.events.announce(BETTER_AUTH_SETTINGS_TOPIC, tenant.integrationId);
+      await this.events.settle();
+    } catch (err) {
+      // The change is stored; other replicas see it within a second (they compare the row's version).
+      this.logger.warn({ err, integrationId: tenant.integrationId }, 'better auth: could not announce a settings change; other replicas take it within a second');
+    }
+    return updated;
   }
 
   /** Forgets what this process built or looked up for the integration (its next request rebuilds it). */

@@ -23,6 +23,49 @@ export interface PluginConfigs {
   phoneNumber: { enabled: boolean; config: { otp_expires_in: number } };
 }
 
+/** The OAuth providers Neon offers (NeonAuthOauthProviderId). */
+export const OAUTH_PROVIDER_IDS = ['google', 'github', 'microsoft', 'vercel'] as const;
+export type OAuthProviderId = (typeof OAUTH_PROVIDER_IDS)[number];
+
+/**
+ * One entry of `social_providers`. `isShared`: Neon's shared OAuth app (development only; no credentials here).
+ * `clientSecret` is SEALED (encrypted with SECRETS_KEY, see sealedFieldContext): the row sits in the tenant's database.
+ */
+export interface SocialProviderConfig {
+  id: OAuthProviderId;
+  isShared: boolean;
+  clientId?: string;
+  clientSecret?: string;
+  /** Microsoft only: the Entra tenant (`common`, `organizations`, `consumers` or a tenant id). */
+  tenantId?: string;
+}
+
+/** `email_provider`: Neon's shared sender, or the branch's own SMTP server (`password` SEALED). */
+export type EmailProviderConfig =
+  | { type: 'shared'; senderEmail?: string; senderName?: string }
+  | { type: 'standard'; host: string; port: number; username: string; password: string; senderEmail: string; senderName: string };
+
+/** The events Neon's webhooks announce (NeonAuthWebhookConfig.enabled_events). */
+export const WEBHOOK_EVENTS = [
+  'user.before_create',
+  'user.created',
+  'send.otp',
+  'send.magic_link',
+  'organization.invitation.created',
+  'organization.invitation.accepted',
+  'phone_number.verified',
+] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/** `webhook_config` (Neon's keys: enabled, webhookUrl, enabledEvents, timeoutSeconds). */
+export interface WebhookConfig {
+  enabled: boolean;
+  webhookUrl?: string;
+  enabledEvents: WebhookEvent[];
+  /** 1..10, default 5. */
+  timeoutSeconds: number;
+}
+
 export interface ProjectConfig {
   id: string;
   name: string;
@@ -30,8 +73,23 @@ export interface ProjectConfig {
   updatedAt: Date;
   trustedOrigins: string[];
   allowLocalhost: boolean;
+  socialProviders: SocialProviderConfig[];
+  emailProvider: EmailProviderConfig;
   emailAndPassword: EmailAndPasswordConfig;
   plugins: PluginConfigs;
+  webhook: WebhookConfig;
+}
+
+/** The settings a change may set (identity and version are the row's). */
+export type ProjectSettings = Omit<ProjectConfig, 'id' | 'endpointId' | 'updatedAt'>;
+
+/**
+ * The additional authenticated data a sealed value of the row is encrypted with: the field, not the row or the
+ * integration, so a branch copy (another integration, the row renamed) still opens its parent's secrets, while a
+ * ciphertext moved to another field does not open.
+ */
+export function sealedFieldContext(field: 'social_providers.clientSecret' | 'email_provider.password'): string {
+  return `neon_auth.project_config:${field}`;
 }
 
 export const DEFAULT_EMAIL_AND_PASSWORD: EmailAndPasswordConfig = {
@@ -51,14 +109,16 @@ export const DEFAULT_PLUGIN_CONFIGS: PluginConfigs = {
 };
 
 /** The JSON columns of a new row, as Neon writes them (social_providers: Google with shared credentials). */
+export const DEFAULT_WEBHOOK_CONFIG: WebhookConfig = { enabled: false, enabledEvents: [], timeoutSeconds: 5 };
+
 export const DEFAULT_PROJECT_CONFIG_COLUMNS = {
   trusted_origins: [] as string[],
-  social_providers: [{ id: 'google', isShared: true }],
-  email_provider: { type: 'shared' },
+  social_providers: [{ id: 'google', isShared: true }] as SocialProviderConfig[],
+  email_provider: { type: 'shared' } as EmailProviderConfig,
   email_and_password: DEFAULT_EMAIL_AND_PASSWORD,
   allow_localhost: true,
   plugin_configs: DEFAULT_PLUGIN_CONFIGS,
-  webhook_config: { enabled: false, enabledEvents: [] as string[], timeoutSeconds: 5 },
+  webhook_config: DEFAULT_WEBHOOK_CONFIG,
 };
 
 export interface ProjectConfigRow {
@@ -68,8 +128,29 @@ export interface ProjectConfigRow {
   updated_at: Date;
   trusted_origins: unknown;
   allow_localhost: boolean;
+  social_providers: unknown;
+  email_provider: unknown;
   email_and_password: unknown;
   plugin_configs: unknown;
+  webhook_config: unknown;
+}
+
+/** The columns project_config is read with (ProjectConfigRow). */
+export const PROJECT_CONFIG_COLUMNS =
+  'id, name, endpoint_id, updated_at, trusted_origins, allow_localhost, social_providers, email_provider, email_and_password, plugin_configs, webhook_config';
+
+/** The settings as the row stores them (Neon's column names and JSON keys), for an UPDATE of every settings column. */
+export function projectConfigColumns(settings: ProjectSettings): Record<string, unknown> {
+  return {
+    name: settings.name,
+    trusted_origins: settings.trustedOrigins,
+    allow_localhost: settings.allowLocalhost,
+    social_providers: settings.socialProviders,
+    email_provider: settings.emailProvider,
+    email_and_password: settings.emailAndPassword,
+    plugin_configs: settings.plugins,
+    webhook_config: settings.webhook,
+  };
 }
 
 /**
@@ -94,6 +175,9 @@ export function parseProjectConfig(row: ProjectConfigRow): ProjectConfig {
     updatedAt: row.updated_at,
     trustedOrigins: origins,
     allowLocalhost: row.allow_localhost !== false,
+    socialProviders: parseSocialProviders(row.social_providers),
+    emailProvider: parseEmailProvider(row.email_provider),
+    webhook: parseWebhook(row.webhook_config),
     emailAndPassword: {
       enabled: bool(ep.enabled, DEFAULT_EMAIL_AND_PASSWORD.enabled),
       disableSignUp: bool(ep.disableSignUp, DEFAULT_EMAIL_AND_PASSWORD.disableSignUp),
@@ -126,6 +210,58 @@ export function parseProjectConfig(row: ProjectConfigRow): ProjectConfig {
       },
     },
   };
+}
+
+function parseSocialProviders(value: unknown): SocialProviderConfig[] {
+  if (!Array.isArray(value)) return [];
+  const out: SocialProviderConfig[] = [];
+  for (const item of value) {
+    const o = objectOr(item);
+    const id = o.id;
+    if (typeof id !== 'string' || !(OAUTH_PROVIDER_IDS as readonly string[]).includes(id) || out.some((p) => p.id === id)) continue;
+    const entry: SocialProviderConfig = { id: id as OAuthProviderId, isShared: bool(o.isShared, typeof o.clientId !== 'string') };
+    if (typeof o.clientId === 'string') entry.clientId = o.clientId;
+    if (typeof o.clientSecret === 'string') entry.clientSecret = o.clientSecret;
+    if (typeof o.tenantId === 'string') entry.tenantId = o.tenantId;
+    out.push(entry);
+  }
+  return out;
+}
+
+function parseEmailProvider(value: unknown): EmailProviderConfig {
+  const o = objectOr(value);
+  const text = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
+  if (o.type === 'standard') {
+    const port = int(o.port, 0, 1, 65535);
+    const host = text(o.host);
+    if (host && port) {
+      return {
+        type: 'standard',
+        host,
+        port,
+        username: text(o.username) ?? '',
+        password: text(o.password) ?? '',
+        senderEmail: text(o.senderEmail) ?? '',
+        senderName: text(o.senderName) ?? '',
+      };
+    }
+  }
+  const shared: EmailProviderConfig = { type: 'shared' };
+  if (text(o.senderEmail)) shared.senderEmail = text(o.senderEmail);
+  if (text(o.senderName)) shared.senderName = text(o.senderName);
+  return shared;
+}
+
+function parseWebhook(value: unknown): WebhookConfig {
+  const o = objectOr(value);
+  const events = Array.isArray(o.enabledEvents) ? o.enabledEvents.filter((e): e is WebhookEvent => (WEBHOOK_EVENTS as readonly unknown[]).includes(e)) : [];
+  const out: WebhookConfig = {
+    enabled: bool(o.enabled, false),
+    enabledEvents: [...new Set(events)],
+    timeoutSeconds: int(o.timeoutSeconds, DEFAULT_WEBHOOK_CONFIG.timeoutSeconds, 1, 10),
+  };
+  if (typeof o.webhookUrl === 'string' && o.webhookUrl !== '') out.webhookUrl = o.webhookUrl;
+  return out;
 }
 
 function objectOr(value: unknown): Record<string, unknown> {

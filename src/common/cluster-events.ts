@@ -109,6 +109,16 @@ export class ClusterEvents implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   /**
+   * Announces a change of something kept outside the control-plane database (e.g. a branch database's settings row),
+   * as the tables' triggers do for their rows: every listening process (this one included) hands `key` to the topic's
+   * handlers. Follow it with `settle()` to answer only once every replica took it. Throws when the notification cannot
+   * be sent (callers then rely on their caches' time limits, or fail the request).
+   */
+  async announce(topic: string, key: string): Promise<void> {
+    await this.db.query('SELECT pg_notify($1, $2)', [CLUSTER_EVENTS_CHANNEL, JSON.stringify({ topic, key })]);
+  }
+
+  /**
    * Waits until every live replica has taken every change committed before this call (see the class comment),
    * for at most INVALIDATION_ACK_TIMEOUT_MS. Never throws: the change is committed whatever happens here; a
    * replica that did not confirm in time (or a failed barrier) is logged, and caches' time limits cover it.

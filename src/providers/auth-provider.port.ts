@@ -11,6 +11,7 @@
  *   fields of ProviderUser are conveniences read from it.
  */
 
+import type { ProjectSettings } from '../better-auth/project-config.js';
 import type { BranchDatabase } from '../projects/branch-databases/branch-databases.service.js';
 
 /** Every `auth_provider` value of Neon's API (NeonAuthSupportedAuthProvider). */
@@ -132,9 +133,35 @@ export interface ProviderCapabilities {
   idempotentProvisioning: boolean;
 }
 
+/** The parts of Neon's configuration API (reference §2.1 rows 4-6, 10-29), one per group of endpoints. */
+export const SETTINGS_SECTIONS = ['trusted_domains', 'allow_localhost', 'oauth_providers', 'email_provider', 'email_and_password', 'plugins', 'webhooks', 'name'] as const;
+export type SettingsSection = (typeof SETTINGS_SECTIONS)[number];
+
+/**
+ * Where a provider keeps the branch's Neon Auth settings, in one document (ProjectSettings: the shape of Better Auth's
+ * `neon_auth.project_config` row, secrets in it sealed with SECRETS_KEY). The API's rules (validation, masking,
+ * permissions) are the caller's; an adapter stores and applies.
+ */
+export interface ProviderSettings {
+  /** The sections the provider has; the API answers 400 for the others. */
+  readonly sections: readonly SettingsSection[];
+  /** The OAuth providers it can use (a subset of google, github, microsoft, vercel). */
+  readonly oauthProviders: readonly string[];
+  /** PATCH email_provider merges a partial `standard` update into the stored one (Better Auth); else all six fields are required (Stack). */
+  readonly mergesPartialEmailProvider: boolean;
+  read(credentials: ProviderCredentials, target: BranchDatabase): Promise<ProjectSettings>;
+  /**
+   * Read-modify-write, atomic per project: `change` gets the current settings and answers the new ones (or throws to
+   * refuse; nothing is written then). The change applies to the running provider before this resolves.
+   */
+  update(credentials: ProviderCredentials, target: BranchDatabase, change: (current: ProjectSettings) => ProjectSettings | Promise<ProjectSettings>): Promise<ProjectSettings>;
+}
+
 export interface AuthProvider {
   readonly kind: AuthProviderKind;
   readonly capabilities: ProviderCapabilities;
+  /** The branch's settings (domains, OAuth, e-mail, plugins, webhooks); absent: the provider has none (400). */
+  readonly settings?: ProviderSettings;
 
   /** Creates a provider project managed by the product (`owned_by: neon`) with credentials for the control plane. */
   provisionManagedProject(request: ProvisionRequest): Promise<ProvisionedProject>;

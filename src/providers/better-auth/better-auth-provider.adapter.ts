@@ -4,6 +4,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { betterAuthBaseUrl } from '../../better-auth/better-auth-options.js';
 import { BetterAuthSchema } from '../../better-auth/better-auth-schema.js';
 import { BetterAuthUsers } from '../../better-auth/better-auth-users.js';
+import { OAUTH_PROVIDER_IDS } from '../../better-auth/project-config.js';
 import { BetterAuthServers, type BetterAuthContext, type BetterAuthServer, type BranchAuthTenant } from '../../better-auth/better-auth-servers.js';
 import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import {
@@ -18,8 +19,10 @@ import {
   type CreateUserRequest,
   type ListUsersRequest,
   type OwnershipTransferStatus,
+  SETTINGS_SECTIONS,
   type ProviderCapabilities,
   type ProviderCredentials,
+  type ProviderSettings,
   type ProviderUser,
   type ProviderUserPage,
   type ProvisionedProject,
@@ -55,6 +58,21 @@ export class BetterAuthProviderAdapter implements AuthProvider {
     webhooks: 'none',
     idempotentProvisioning: true,
     writesUsersSync: true,
+  };
+
+  /** Every setting, in the branch database's `neon_auth.project_config` row; a change reaches every replica before it answers. */
+  readonly settings: ProviderSettings = {
+    sections: SETTINGS_SECTIONS,
+    oauthProviders: OAUTH_PROVIDER_IDS,
+    mergesPartialEmailProvider: true,
+    read: async (credentials) => {
+      const { tenant } = await this.tenantOf(credentials);
+      return this.servers.settingsOf(tenant);
+    },
+    update: async (credentials, _target, change) => {
+      const { tenant } = await this.tenantOf(credentials);
+      return this.servers.updateSettings(tenant, change);
+    },
   };
 
   constructor(
@@ -172,11 +190,16 @@ export class BetterAuthProviderAdapter implements AuthProvider {
 
   /** The branch's server named by the credentials' base URL (`…/neon-auth/{branch}/{database}/auth`). */
   private async serverOf(credentials: ProviderCredentials): Promise<{ server: BetterAuthServer; tenant: BranchAuthTenant }> {
+    const { tenant } = await this.tenantOf(credentials);
+    return { server: (await this.servers.serverFor(tenant)).server, tenant };
+  }
+
+  private async tenantOf(credentials: ProviderCredentials): Promise<{ tenant: BranchAuthTenant }> {
     const parts = new URL(credentials.baseUrl).pathname.split('/');
     const [branchId, databaseName] = [decodeURIComponent(parts.at(-3) ?? ''), decodeURIComponent(parts.at(-2) ?? '')];
     const tenant = await this.servers.tenantOf(branchId, databaseName);
     if (!tenant || tenant.secret !== credentials.secretServerKey) throw new ProviderUnavailable(`the Better Auth server of database ${databaseName} on branch ${branchId} is not enabled`);
-    return { server: (await this.servers.serverFor(tenant)).server, tenant };
+    return { tenant };
   }
 }
 
