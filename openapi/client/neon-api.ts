@@ -15,6 +15,48 @@ export interface AcceptInvitationParams {
   invitationId: string;
 }
 
+export interface AddBranchNeonAuthOauthProviderParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface AddBranchNeonAuthTrustedDomainParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface AddNeonAuthDomainToRedirectUriWhitelistParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface AddNeonAuthOauthProviderParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface AdminAccount {
   /** @format email */
   email: string;
@@ -508,6 +550,34 @@ export interface DatabasesResponse {
   databases: Database[];
 }
 
+export interface DeleteBranchNeonAuthOauthProviderParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /** The OAuth provider id */
+  oauthProviderId: "google" | "github" | "microsoft" | "vercel";
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface DeleteBranchNeonAuthTrustedDomainParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface DeleteBranchNeonAuthUserParams {
   /** The auth provider's user ID */
   authUserId: string;
@@ -523,8 +593,26 @@ export interface DeleteBranchNeonAuthUserParams {
   projectId: string;
 }
 
+export interface DeleteNeonAuthDomainFromRedirectUriWhitelistParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface DeleteNeonAuthIntegrationParams {
   authProvider: NeonAuthSupportedAuthProvider;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface DeleteNeonAuthOauthProviderParams {
+  /** The OAuth provider id */
+  oauthProviderId: "google" | "github" | "microsoft" | "vercel";
   /**
    * The Neon project ID
    * @pattern ^[a-z0-9-]{1,60}$
@@ -739,6 +827,53 @@ export interface GetConnectionUriParams {
   role_name: string;
 }
 
+export interface GetNeonAuthAllowLocalhostParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GetNeonAuthEmailAndPasswordConfigParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GetNeonAuthEmailProviderParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GetNeonAuthEmailServerParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface GetNeonAuthParams {
   /**
    * The branch ID
@@ -752,7 +887,46 @@ export interface GetNeonAuthParams {
   projectId: string;
 }
 
+export interface GetNeonAuthPhoneNumberPluginParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GetNeonAuthPluginConfigsParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface GetNeonAuthSyncStatusParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface GetNeonAuthWebhookConfigParams {
   /**
    * The branch ID
    * @pattern ^[a-z0-9-]{1,60}$
@@ -929,6 +1103,32 @@ export interface Invitation {
   role: "admin" | "member";
 }
 
+export interface ListBranchNeonAuthOauthProvidersParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ListBranchNeonAuthTrustedDomainsParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface ListBranchNeonAuthUsersParams {
   /**
    * The branch ID
@@ -1004,6 +1204,26 @@ export interface ListNeonAuthMailboxParams {
    * @maxLength 256
    */
   to?: string;
+}
+
+export interface ListNeonAuthOauthProvidersParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface ListNeonAuthOauthProvidersResponse {
+  providers: NeonAuthOauthProvider[];
+}
+
+export interface ListNeonAuthRedirectUriWhitelistDomainsParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
 }
 
 export interface ListNeonAuthSyncDeadLettersParams {
@@ -1220,6 +1440,56 @@ export interface MemberWithUser {
   user: MemberUserInfo;
 }
 
+export interface NeonAuthAddDomainToRedirectURIWhitelistRequest {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /**
+   * A full origin: `http(s)://host[:port]`, no path, query or credentials. A leading `*.` label is a wildcard (`https://*.example.app` trusts every subdomain). Stored lower-cased, without a trailing slash.
+   * @format uri
+   * @maxLength 2048
+   * @example "https://app.example.com"
+   */
+  domain: string;
+}
+
+export interface NeonAuthAddOAuthProviderRequest {
+  /**
+   * With client_secret: your own OAuth app (standard). Both omitted: the shared app (needs shared credentials on this installation).
+   * @minLength 1
+   * @maxLength 512
+   */
+  client_id?: string;
+  /**
+   * Write-only: stored encrypted, never returned.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  client_secret?: string;
+  id: NeonAuthOauthProviderId;
+  /**
+   * Microsoft only: `common`, `organizations`, `consumers`, a tenant id (GUID) or a verified domain.
+   * @maxLength 128
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9.-]*$
+   */
+  microsoft_tenant_id?: string;
+}
+
+export interface NeonAuthAllowLocalhostResponse {
+  allow_localhost: boolean;
+}
+
+export interface NeonAuthConfigResponse {
+  name: string;
+}
+
+export interface NeonAuthConfigUpdate {
+  /**
+   * The application name used in auth e-mails.
+   * @minLength 1
+   * @maxLength 256
+   */
+  name: string;
+}
+
 export interface NeonAuthCreateAuthProviderSDKKeysRequest {
   auth_provider: NeonAuthSupportedAuthProvider;
   /** @pattern ^[a-z0-9-]{1,60}$ */
@@ -1315,6 +1585,113 @@ export interface NeonAuthCreateNewUserResponse {
   id: string;
 }
 
+export interface NeonAuthDeleteDomainFromRedirectURIWhitelistRequest {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /**
+   * The domains to remove; one that is not in the list is ignored.
+   * @maxItems 100
+   * @minItems 1
+   */
+  domains: NeonAuthDomain[];
+}
+
+export interface NeonAuthDomain {
+  /**
+   * A full origin: `http(s)://host[:port]`, no path, query or credentials. A leading `*.` label is a wildcard (`https://*.example.app` trusts every subdomain). Stored lower-cased, without a trailing slash.
+   * @format uri
+   * @maxLength 2048
+   * @example "https://app.example.com"
+   */
+  domain: string;
+}
+
+export interface NeonAuthEmailAndPasswordConfig {
+  auto_sign_in_after_verification: boolean;
+  disable_sign_up: boolean;
+  email_verification_method: NeonAuthEmailVerificationMethod;
+  enabled: boolean;
+  /** Extension: longest password accepted (default 128). */
+  max_password_length?: number;
+  /** Extension: shortest password accepted at sign-up and reset (default 8). */
+  min_password_length?: number;
+  require_email_verification: boolean;
+  send_verification_email_on_sign_in: boolean;
+  send_verification_email_on_sign_up: boolean;
+}
+
+export interface NeonAuthEmailAndPasswordConfigUpdate {
+  auto_sign_in_after_verification?: boolean;
+  disable_sign_up?: boolean;
+  email_verification_method?: NeonAuthEmailVerificationMethod;
+  enabled?: boolean;
+  /**
+   * Extension: longest password accepted (at least min_password_length).
+   * @min 1
+   * @max 1024
+   */
+  max_password_length?: number;
+  /**
+   * Extension: shortest password accepted (at most max_password_length).
+   * @min 1
+   * @max 1024
+   */
+  min_password_length?: number;
+  require_email_verification?: boolean;
+  send_verification_email_on_sign_in?: boolean;
+  send_verification_email_on_sign_up?: boolean;
+}
+
+export interface NeonAuthEmailServerConfig {
+  /**
+   * SMTP host name or IP address (standard).
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$
+   */
+  host?: string;
+  /**
+   * Write-only: stored encrypted; answers carry "".
+   * @maxLength 1024
+   */
+  password?: string;
+  /**
+   * SMTP port (standard): 587 (STARTTLS), 465 (TLS), 25.
+   * @min 1
+   * @max 65535
+   */
+  port?: number;
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   */
+  sender_email?: string;
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  sender_name?: string;
+  /** `standard`: your SMTP server; `shared`: the installation's sender (the local mailbox). */
+  type: NeonAuthEmailServerType;
+  /** @maxLength 256 */
+  username?: string;
+}
+
+export interface NeonAuthEmailServerConfigResponse {
+  host?: string;
+  /** Always "" (the password is write-only). */
+  password?: string;
+  port?: number;
+  sender_email?: string;
+  sender_name?: string;
+  type: NeonAuthEmailServerType;
+  username?: string;
+}
+
+export type NeonAuthEmailServerType = "standard" | "shared";
+
+export type NeonAuthEmailVerificationMethod = "link" | "otp";
+
 export interface NeonAuthIntegration {
   auth_provider: NeonAuthSupportedAuthProvider;
   auth_provider_project_id: string;
@@ -1337,9 +1714,130 @@ export interface NeonAuthIntegration {
   webhook_url?: string;
 }
 
+export interface NeonAuthMagicLinkConfig {
+  /** @default false */
+  disable_sign_up: boolean;
+  /** @default false */
+  enabled: boolean;
+  /**
+   * Minutes a link stays valid.
+   * @min 5
+   * @max 1440
+   * @default 5
+   */
+  expires_in: number;
+}
+
+export interface NeonAuthMagicLinkConfigUpdate {
+  disable_sign_up?: boolean;
+  enabled?: boolean;
+  /**
+   * Minutes a link stays valid.
+   * @min 5
+   * @max 1440
+   */
+  expires_in?: number;
+}
+
+export interface NeonAuthOauthProvider {
+  /** The OAuth app's client id (standard); "" for shared. */
+  client_id?: string;
+  /** Never returned: the client secret is write-only (stored encrypted). */
+  client_secret?: string;
+  id: NeonAuthOauthProviderId;
+  /** Microsoft only: the Entra tenant (`common` by default). */
+  microsoft_tenant_id?: string;
+  type: NeonAuthOauthProviderType;
+}
+
+export type NeonAuthOauthProviderId =
+  | "google"
+  | "github"
+  | "microsoft"
+  | "vercel";
+
+export type NeonAuthOauthProviderType = "standard" | "shared";
+
+export interface NeonAuthOrganizationConfig {
+  /** @default "owner" */
+  creator_role: "admin" | "owner";
+  /** @default true */
+  enabled: boolean;
+  /**
+   * @min 1
+   * @default 100
+   */
+  membership_limit: number;
+  /**
+   * @min 1
+   * @default 10
+   */
+  organization_limit: number;
+  /** @default false */
+  send_invitation_email: boolean;
+}
+
+export interface NeonAuthOrganizationConfigUpdate {
+  creator_role?: "admin" | "owner";
+  enabled?: boolean;
+  /**
+   * @min 1
+   * @max 2147483647
+   */
+  membership_limit?: number;
+  /**
+   * @min 1
+   * @max 2147483647
+   */
+  organization_limit?: number;
+  send_invitation_email?: boolean;
+}
+
+export interface NeonAuthPhoneNumberConfig {
+  /** @default false */
+  enabled: boolean;
+  /**
+   * Seconds a code stays valid.
+   * @min 60
+   * @max 600
+   * @default 300
+   */
+  otp_expires_in?: number;
+}
+
+export interface NeonAuthPhoneNumberConfigUpdate {
+  enabled?: boolean;
+  /**
+   * Seconds a code stays valid.
+   * @min 60
+   * @max 600
+   */
+  otp_expires_in?: number;
+}
+
+export interface NeonAuthPluginConfigs {
+  allow_localhost?: boolean;
+  email_and_password?: NeonAuthEmailAndPasswordConfig;
+  email_provider?: NeonAuthEmailServerConfigResponse;
+  magic_link?: NeonAuthMagicLinkConfig;
+  oauth_providers?: NeonAuthOauthProvider[];
+  organization?: NeonAuthOrganizationConfig;
+  phone_number?: NeonAuthPhoneNumberConfig;
+}
+
 export type NeonAuthProviderProjectOwnedBy = "neon" | "user";
 
 export type NeonAuthProviderProjectTransferStatus = "finished" | "initiated";
+
+export interface NeonAuthRedirectURIWhitelistDomain {
+  auth_provider: NeonAuthSupportedAuthProvider;
+  /** @example "https://app.example.com" */
+  domain: string;
+}
+
+export interface NeonAuthRedirectURIWhitelistResponse {
+  domains: NeonAuthRedirectURIWhitelistDomain[];
+}
 
 export type NeonAuthSupportedAuthProvider = "better_auth" | "mock" | "stack";
 
@@ -1436,6 +1934,26 @@ export interface NeonAuthTransferAuthProviderProjectResponse {
   url: string;
 }
 
+export interface NeonAuthUpdateOAuthProviderRequest {
+  /**
+   * @minLength 1
+   * @maxLength 512
+   */
+  client_id?: string;
+  /**
+   * Write-only: stored encrypted, never returned.
+   * @minLength 1
+   * @maxLength 1024
+   */
+  client_secret?: string;
+  /**
+   * Microsoft only: `common`, `organizations`, `consumers`, a tenant id (GUID) or a verified domain.
+   * @maxLength 128
+   * @pattern ^[A-Za-z0-9][A-Za-z0-9.-]*$
+   */
+  microsoft_tenant_id?: string;
+}
+
 export interface NeonAuthUser {
   /** @format date-time */
   created_at: string | null;
@@ -1454,6 +1972,33 @@ export interface NeonAuthUser {
   /** @format date-time */
   updated_at: string | null;
 }
+
+export interface NeonAuthWebhookConfig {
+  enabled: boolean;
+  /** @default [] */
+  enabled_events?: NeonAuthWebhookEvent[];
+  /**
+   * Seconds each delivery attempt may take.
+   * @min 1
+   * @max 10
+   * @default 5
+   */
+  timeout_seconds?: number;
+  /**
+   * Where events are POSTed: https (http only for a destination the operator allows). Required when enabled. Loopback, private, link-local and metadata addresses are refused unless the operator allows them (OUTBOUND_ALLOWED_HOSTS).
+   * @maxLength 2048
+   */
+  webhook_url?: string;
+}
+
+export type NeonAuthWebhookEvent =
+  | "user.before_create"
+  | "user.created"
+  | "send.otp"
+  | "send.magic_link"
+  | "organization.invitation.created"
+  | "organization.invitation.accepted"
+  | "phone_number.verified";
 
 export interface Operation {
   /** e.g. create_timeline, start_compute, apply_config, delete_timeline */
@@ -2009,6 +2554,135 @@ export interface StartNeonAuthSyncParams {
   projectId: string;
 }
 
+export interface UpdateBranchNeonAuthOauthProviderParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /** The OAuth provider id */
+  oauthProviderId: "google" | "github" | "microsoft" | "vercel";
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthAllowLocalhostParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthAllowLocalhostRequest {
+  /** Trust http://localhost and http://127.0.0.1 on any port (development). */
+  allow_localhost: boolean;
+}
+
+export interface UpdateNeonAuthConfigParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthEmailAndPasswordConfigParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthEmailProviderParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthEmailServerParams {
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthMagicLinkPluginParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthOauthProviderParams {
+  /** The OAuth provider id */
+  oauthProviderId: "google" | "github" | "microsoft" | "vercel";
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthOrganizationPluginParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface UpdateNeonAuthPhoneNumberPluginParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface UpdateNeonAuthUserRoleParams {
   /** The auth provider's user ID */
   authUserId: string;
@@ -2037,6 +2711,19 @@ export interface UpdateNeonAuthUserRoleRequest {
 export interface UpdateNeonAuthUserRoleResponse {
   /** ID of the updated user */
   id: string;
+}
+
+export interface UpdateNeonAuthWebhookConfigParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
 }
 
 export interface UpdateOrganizationMemberParams {
@@ -3074,6 +3761,55 @@ export class Api<
   };
   authLegacy = {
     /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth). Answers 201 with no body.
+     *
+     * @tags Auth (legacy)
+     * @name AddNeonAuthDomainToRedirectUriWhitelist
+     * @summary Adds a trusted redirect domain (deprecated)
+     * @request POST:/api/v2/projects/{project_id}/auth/domains
+     * @deprecated
+     * @secure
+     */
+    addNeonAuthDomainToRedirectUriWhitelist: (
+      { projectId }: AddNeonAuthDomainToRedirectUriWhitelistParams,
+      data: NeonAuthAddDomainToRedirectURIWhitelistRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<void, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/domains`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        ...params,
+      }),
+
+    /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth). Answers 200.
+     *
+     * @tags Auth (legacy)
+     * @name AddNeonAuthOauthProvider
+     * @summary Adds an OAuth provider (deprecated)
+     * @request POST:/api/v2/projects/{project_id}/auth/oauth_providers
+     * @deprecated
+     * @secure
+     */
+    addNeonAuthOauthProvider: (
+      { projectId }: AddNeonAuthOauthProviderParams,
+      data: NeonAuthAddOAuthProviderRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthOauthProvider, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/oauth_providers`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description The body names the project (organization admins only: 403 otherwise, 404 outside your reach) and the branch. `better_auth` (recommended, as Neon): a Better Auth server for the branch database, hosted by this product at `base_url` (`<PUBLIC_URL>/neon-auth/<branch_id>/<database>/auth`; JWKS at `jwks_url`), its tables and the settings row `project_config` in the database's `neon_auth` schema, and `neon_auth.users_sync` kept by a trigger in the transaction of every user change; the key fields are empty (apps use NEON_AUTH_BASE_URL=<base_url>). `stack` / `mock` Quick Start: provisions a provider project managed by Neon Auth (owned_by neon), registers its user webhook, creates neon_auth.users_sync in `database_name` (default: the branch's default database) and answers SDK keys ONCE (never again on GET). Manual setup (extension, stack and mock only): see the auth_provider_* fields of the body. 409 NEON_AUTH_ALREADY_ENABLED when already enabled. Refused with 400 NEON_AUTH_NOT_SUPPORTED_WITH_PRIVATE_LINK_OR_IP_ALLOW on a project with Private Link (settings.block_public_connections) or IP Allow (settings.allowed_ips.ips non-empty). Accepts Idempotency-Key. The provider delivers user events to <PUBLIC_URL>/webhooks/neon-auth/<integration id> (webhook_url on GET), where the sync engine checks their signature and applies them to neon_auth.users_sync (its state: GET …/auth/sync). A failure half-way (or losing to a concurrent enable: 409) leaves no integration, drops a neon_auth schema it created and deletes the provider project it created.
      *
      * @tags Auth (legacy)
@@ -3145,6 +3881,31 @@ export class Api<
       }),
 
     /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth).
+     *
+     * @tags Auth (legacy)
+     * @name DeleteNeonAuthDomainFromRedirectUriWhitelist
+     * @summary Removes trusted redirect domains (deprecated)
+     * @request DELETE:/api/v2/projects/{project_id}/auth/domains
+     * @deprecated
+     * @secure
+     */
+    deleteNeonAuthDomainFromRedirectUriWhitelist: (
+      { projectId }: DeleteNeonAuthDomainFromRedirectUriWhitelistParams,
+      data: NeonAuthDeleteDomainFromRedirectURIWhitelistRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<EmptyResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/domains`,
+        method: "DELETE",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description delete_data true drops the neon_auth schema; false (default) keeps it and its rows, and enabling again reuses them. A provider project managed by Neon Auth (owned_by neon) is then deleted in the provider with its users and keys (the SDK keys stop working); if the provider cannot be reached the disable still succeeds and the project stays in the provider (logged with its id). A user-owned provider project (manual setup, or transferred) is never deleted. 404 NEON_AUTH_NOT_ENABLED when the default branch has no integration of that provider.
      *
      * @tags Auth (legacy)
@@ -3165,6 +3926,28 @@ export class Api<
         body: data,
         secure: true,
         type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth). Answers 200 (the spec; older docs said 204).
+     *
+     * @tags Auth (legacy)
+     * @name DeleteNeonAuthOauthProvider
+     * @summary Removes an OAuth provider (deprecated)
+     * @request DELETE:/api/v2/projects/{project_id}/auth/oauth_providers/{oauth_provider_id}
+     * @deprecated
+     * @secure
+     */
+    deleteNeonAuthOauthProvider: (
+      { projectId, oauthProviderId }: DeleteNeonAuthOauthProviderParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<EmptyResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/oauth_providers/${oauthProviderId}`,
+        method: "DELETE",
+        secure: true,
         format: "json",
         ...params,
       }),
@@ -3191,6 +3974,28 @@ export class Api<
       }),
 
     /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth).
+     *
+     * @tags Auth (legacy)
+     * @name GetNeonAuthEmailServer
+     * @summary Gets the e-mail server (deprecated)
+     * @request GET:/api/v2/projects/{project_id}/auth/email_server
+     * @deprecated
+     * @secure
+     */
+    getNeonAuthEmailServer: (
+      { projectId }: GetNeonAuthEmailServerParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthEmailServerConfigResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/email_server`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * No description
      *
      * @tags Auth (legacy)
@@ -3213,6 +4018,50 @@ export class Api<
       }),
 
     /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth).
+     *
+     * @tags Auth (legacy)
+     * @name ListNeonAuthOauthProviders
+     * @summary Lists the OAuth providers (deprecated)
+     * @request GET:/api/v2/projects/{project_id}/auth/oauth_providers
+     * @deprecated
+     * @secure
+     */
+    listNeonAuthOauthProviders: (
+      { projectId }: ListNeonAuthOauthProvidersParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ListNeonAuthOauthProvidersResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/oauth_providers`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth).
+     *
+     * @tags Auth (legacy)
+     * @name ListNeonAuthRedirectUriWhitelistDomains
+     * @summary Lists the trusted redirect domains (deprecated)
+     * @request GET:/api/v2/projects/{project_id}/auth/domains
+     * @deprecated
+     * @secure
+     */
+    listNeonAuthRedirectUriWhitelistDomains: (
+      { projectId }: ListNeonAuthRedirectUriWhitelistDomainsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthRedirectURIWhitelistResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/domains`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description Transfer initiated. Follow the URL to complete the process in your auth provider's UI. Only for a provider project managed by Neon Auth (owned_by: neon); the integration then shows transfer_status: initiated, and owned_by: user with transfer_status: finished once the transfer was confirmed. Organization admins only (404 / 403 for others).
      *
      * @tags Auth (legacy)
@@ -3228,6 +4077,56 @@ export class Api<
       this.request<NeonAuthTransferAuthProviderProjectResponse, GeneralError>({
         path: `/api/v2/projects/auth/transfer_ownership`,
         method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth).
+     *
+     * @tags Auth (legacy)
+     * @name UpdateNeonAuthEmailServer
+     * @summary Updates the e-mail server (deprecated)
+     * @request PATCH:/api/v2/projects/{project_id}/auth/email_server
+     * @deprecated
+     * @secure
+     */
+    updateNeonAuthEmailServer: (
+      { projectId }: UpdateNeonAuthEmailServerParams,
+      data: NeonAuthEmailServerConfig,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthEmailServerConfigResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/email_server`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description The project's default branch (deprecated: use the branch routes under /projects/{project_id}/branches/{branch_id}/auth).
+     *
+     * @tags Auth (legacy)
+     * @name UpdateNeonAuthOauthProvider
+     * @summary Updates an OAuth provider (deprecated)
+     * @request PATCH:/api/v2/projects/{project_id}/auth/oauth_providers/{oauth_provider_id}
+     * @deprecated
+     * @secure
+     */
+    updateNeonAuthOauthProvider: (
+      { projectId, oauthProviderId }: UpdateNeonAuthOauthProviderParams,
+      data: NeonAuthUpdateOAuthProviderRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthOauthProvider, GeneralError>({
+        path: `/api/v2/projects/${projectId}/auth/oauth_providers/${oauthProviderId}`,
+        method: "PATCH",
         body: data,
         secure: true,
         type: "application/json",
@@ -3522,6 +4421,53 @@ export class Api<
   };
   auth = {
     /**
+     * @description Answers 200 (as Neon). With client_id and client_secret: your own OAuth app (the secret is stored encrypted); without: the shared app, which exists only when the operator configured shared credentials (else 400 INVALID_SHARED_OAUTH_PROVIDER). The callback URL to register is <base_url>/callback/<id>. 409 when the provider is already configured. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name AddBranchNeonAuthOauthProvider
+     * @summary Adds an OAuth provider to a branch
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/oauth_providers
+     * @secure
+     */
+    addBranchNeonAuthOauthProvider: (
+      { projectId, branchId }: AddBranchNeonAuthOauthProviderParams,
+      data: NeonAuthAddOAuthProviderRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthOauthProvider, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/oauth_providers`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Answers 201 with no body (as Neon). Adding a domain already listed changes nothing. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name AddBranchNeonAuthTrustedDomain
+     * @summary Adds a trusted redirect domain to a branch
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/domains
+     * @secure
+     */
+    addBranchNeonAuthTrustedDomain: (
+      { projectId, branchId }: AddBranchNeonAuthTrustedDomainParams,
+      data: NeonAuthAddDomainToRedirectURIWhitelistRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<void, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/domains`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        ...params,
+      }),
+
+    /**
      * @description Creates the user in the auth provider and writes it to `neon_auth.users_sync` before answering. `name` is optional (default: the email, as neonctl sends it). A user with the same email -> 409.
      *
      * @tags Auth
@@ -3562,6 +4508,55 @@ export class Api<
       this.request<NeonAuthCreateIntegrationResponse, GeneralError>({
         path: `/api/v2/projects/${projectId}/branches/${branchId}/auth`,
         method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name DeleteBranchNeonAuthOauthProvider
+     * @summary Removes an OAuth provider from a branch
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}/auth/oauth_providers/{oauth_provider_id}
+     * @secure
+     */
+    deleteBranchNeonAuthOauthProvider: (
+      {
+        projectId,
+        branchId,
+        oauthProviderId,
+      }: DeleteBranchNeonAuthOauthProviderParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<EmptyResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/oauth_providers/${oauthProviderId}`,
+        method: "DELETE",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Domains not in the list are ignored. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name DeleteBranchNeonAuthTrustedDomain
+     * @summary Removes trusted redirect domains from a branch
+     * @request DELETE:/api/v2/projects/{project_id}/branches/{branch_id}/auth/domains
+     * @secure
+     */
+    deleteBranchNeonAuthTrustedDomain: (
+      { projectId, branchId }: DeleteBranchNeonAuthTrustedDomainParams,
+      data: NeonAuthDeleteDomainFromRedirectURIWhitelistRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<EmptyResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/domains`,
+        method: "DELETE",
         body: data,
         secure: true,
         type: "application/json",
@@ -3635,6 +4630,174 @@ export class Api<
       }),
 
     /**
+     * @description Localhost: http://localhost and http://127.0.0.1 on any port.
+     *
+     * @tags Auth
+     * @name GetNeonAuthAllowLocalhost
+     * @summary Gets whether a branch trusts localhost
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/allow_localhost
+     * @secure
+     */
+    getNeonAuthAllowLocalhost: (
+      { projectId, branchId }: GetNeonAuthAllowLocalhostParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthAllowLocalhostResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/allow_localhost`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description 400 AUTH_PROVIDER_NOT_SUPPORTED when the branch's provider has no e-mail and password settings (stack).
+     *
+     * @tags Auth
+     * @name GetNeonAuthEmailAndPasswordConfig
+     * @summary Gets the e-mail and password settings of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/email_and_password
+     * @secure
+     */
+    getNeonAuthEmailAndPasswordConfig: (
+      { projectId, branchId }: GetNeonAuthEmailAndPasswordConfigParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthEmailAndPasswordConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/email_and_password`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description password is always "".
+     *
+     * @tags Auth
+     * @name GetNeonAuthEmailProvider
+     * @summary Gets the e-mail provider of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/email_provider
+     * @secure
+     */
+    getNeonAuthEmailProvider: (
+      { projectId, branchId }: GetNeonAuthEmailProviderParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthEmailServerConfigResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/email_provider`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Auth
+     * @name GetNeonAuthPhoneNumberPlugin
+     * @summary Gets the phone number plugin of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/plugins/phone-number
+     * @secure
+     */
+    getNeonAuthPhoneNumberPlugin: (
+      { projectId, branchId }: GetNeonAuthPhoneNumberPluginParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthPhoneNumberConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/plugins/phone-number`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Only the sections the provider has are present.
+     *
+     * @tags Auth
+     * @name GetNeonAuthPluginConfigs
+     * @summary Gets all plugin and configuration settings of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/plugins
+     * @secure
+     */
+    getNeonAuthPluginConfigs: (
+      { projectId, branchId }: GetNeonAuthPluginConfigsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthPluginConfigs, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/plugins`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * No description
+     *
+     * @tags Auth
+     * @name GetNeonAuthWebhookConfig
+     * @summary Gets the webhook settings of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/webhooks
+     * @secure
+     */
+    getNeonAuthWebhookConfig: (
+      { projectId, branchId }: GetNeonAuthWebhookConfigParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthWebhookConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/webhooks`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description client_secret is never returned.
+     *
+     * @tags Auth
+     * @name ListBranchNeonAuthOauthProviders
+     * @summary Lists the OAuth providers of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/oauth_providers
+     * @secure
+     */
+    listBranchNeonAuthOauthProviders: (
+      { projectId, branchId }: ListBranchNeonAuthOauthProvidersParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ListNeonAuthOauthProvidersResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/oauth_providers`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Origins accepted as redirect and callback URLs, and granted CORS.
+     *
+     * @tags Auth
+     * @name ListBranchNeonAuthTrustedDomains
+     * @summary Lists the trusted redirect domains of a branch
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/domains
+     * @secure
+     */
+    listBranchNeonAuthTrustedDomains: (
+      { projectId, branchId }: ListBranchNeonAuthTrustedDomainsParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthRedirectURIWhitelistResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/domains`,
+        method: "GET",
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description Reads `neon_auth.users_sync` of the branch's Neon Auth database, newest sign-ups first, in cursor pages (pass `pagination.next` as `cursor`). Deleted users are left out unless `include_deleted=true`. Not in Neon's API: Neon shows this list in its console.
      *
      * @tags Auth, Extensions
@@ -3657,6 +4820,202 @@ export class Api<
       }),
 
     /**
+     * @description Omitting both client_id and client_secret switches to the shared app (see add). Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateBranchNeonAuthOauthProvider
+     * @summary Updates an OAuth provider's credentials
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/oauth_providers/{oauth_provider_id}
+     * @secure
+     */
+    updateBranchNeonAuthOauthProvider: (
+      {
+        projectId,
+        branchId,
+        oauthProviderId,
+      }: UpdateBranchNeonAuthOauthProviderParams,
+      data: NeonAuthUpdateOAuthProviderRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthOauthProvider, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/oauth_providers/${oauthProviderId}`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthAllowLocalhost
+     * @summary Sets whether a branch trusts localhost
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/allow_localhost
+     * @secure
+     */
+    updateNeonAuthAllowLocalhost: (
+      { projectId, branchId }: UpdateNeonAuthAllowLocalhostParams,
+      data: UpdateNeonAuthAllowLocalhostRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthAllowLocalhostResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/allow_localhost`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthConfig
+     * @summary Updates the application name used in auth e-mails
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/config
+     * @secure
+     */
+    updateNeonAuthConfig: (
+      { projectId, branchId }: UpdateNeonAuthConfigParams,
+      data: NeonAuthConfigUpdate,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthConfigResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/config`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Only the fields given change. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthEmailAndPasswordConfig
+     * @summary Updates the e-mail and password settings of a branch
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/email_and_password
+     * @secure
+     */
+    updateNeonAuthEmailAndPasswordConfig: (
+      { projectId, branchId }: UpdateNeonAuthEmailAndPasswordConfigParams,
+      data: NeonAuthEmailAndPasswordConfigUpdate,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthEmailAndPasswordConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/email_and_password`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description `standard`: your SMTP server, used for verification, one-time-code, magic-link and invitation mails (password stored encrypted, answered as ""). better_auth merges a partial `standard` update into the stored one; stack wants all six fields. `shared`: the installation's sender (the branch's mailbox). Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthEmailProvider
+     * @summary Updates the e-mail provider of a branch
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/email_provider
+     * @secure
+     */
+    updateNeonAuthEmailProvider: (
+      { projectId, branchId }: UpdateNeonAuthEmailProviderParams,
+      data: NeonAuthEmailServerConfig,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthEmailServerConfigResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/email_provider`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Disabled, its routes answer 404. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthMagicLinkPlugin
+     * @summary Updates the magic link plugin of a branch
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/plugins/magic-link
+     * @secure
+     */
+    updateNeonAuthMagicLinkPlugin: (
+      { projectId, branchId }: UpdateNeonAuthMagicLinkPluginParams,
+      data: NeonAuthMagicLinkConfigUpdate,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthMagicLinkConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/plugins/magic-link`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Disabled, its routes answer 404. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthOrganizationPlugin
+     * @summary Updates the organization plugin of a branch
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/plugins/organization
+     * @secure
+     */
+    updateNeonAuthOrganizationPlugin: (
+      { projectId, branchId }: UpdateNeonAuthOrganizationPluginParams,
+      data: NeonAuthOrganizationConfigUpdate,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthOrganizationConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/plugins/organization`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Codes go out through the send.otp webhook (or the mailbox). Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthPhoneNumberPlugin
+     * @summary Updates the phone number plugin of a branch
+     * @request PATCH:/api/v2/projects/{project_id}/branches/{branch_id}/auth/plugins/phone-number
+     * @secure
+     */
+    updateNeonAuthPhoneNumberPlugin: (
+      { projectId, branchId }: UpdateNeonAuthPhoneNumberPluginParams,
+      data: NeonAuthPhoneNumberConfigUpdate,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthPhoneNumberConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/plugins/phone-number`,
+        method: "PATCH",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description Replaces the roles stored with the provider user (Stack Auth: `server_metadata.roles`); `users_sync.raw_json` shows them.
      *
      * @tags Auth
@@ -3672,6 +5031,30 @@ export class Api<
     ) =>
       this.request<UpdateNeonAuthUserRoleResponse, GeneralError>({
         path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/users/${authUserId}/role`,
+        method: "PUT",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Full replace: omitted fields return to their defaults. Applied to the running auth server before the answer (every replica): the next request follows the new settings, none after the answer the old. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name UpdateNeonAuthWebhookConfig
+     * @summary Replaces the webhook settings of a branch
+     * @request PUT:/api/v2/projects/{project_id}/branches/{branch_id}/auth/webhooks
+     * @secure
+     */
+    updateNeonAuthWebhookConfig: (
+      { projectId, branchId }: UpdateNeonAuthWebhookConfigParams,
+      data: NeonAuthWebhookConfig,
+      params: RequestParams = {},
+    ) =>
+      this.request<NeonAuthWebhookConfig, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/webhooks`,
         method: "PUT",
         body: data,
         secure: true,

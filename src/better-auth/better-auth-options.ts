@@ -160,6 +160,8 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
       enabled: ep.enabled,
       disableSignUp: ep.disableSignUp,
       requireEmailVerification: ep.requireEmailVerification,
+      minPasswordLength: ep.minPasswordLength,
+      maxPasswordLength: ep.maxPasswordLength,
       sendResetPassword: async ({ user, url: link, token }) =>
         send({ kind: 'password_reset', to: user.email, subject: `Reset your ${config.name} password`, text: `Reset your password with this link: ${link}`, data: { url: link, token } }),
     },

@@ -12,7 +12,13 @@ export interface EmailAndPasswordConfig {
   autoSignInAfterVerification: boolean;
   sendVerificationEmailOnSignIn: boolean;
   sendVerificationEmailOnSignUp: boolean;
+  /** Extension (Better Auth's minPasswordLength / maxPasswordLength; Neon does not expose them): 8 and 128 by default. */
+  minPasswordLength: number;
+  maxPasswordLength: number;
 }
+
+/** Password length bounds the settings accept (Better Auth hashes at most 128 characters by default; scrypt takes any). */
+export const PASSWORD_LENGTH_LIMITS = { min: 1, max: 1024, defaultMin: 8, defaultMax: 128 } as const;
 
 export interface PluginConfigs {
   organization: {
@@ -92,7 +98,7 @@ export function sealedFieldContext(field: 'social_providers.clientSecret' | 'ema
   return `neon_auth.project_config:${field}`;
 }
 
-export const DEFAULT_EMAIL_AND_PASSWORD: EmailAndPasswordConfig = {
+export const DEFAULT_EMAIL_AND_PASSWORD: Omit<EmailAndPasswordConfig, 'minPasswordLength' | 'maxPasswordLength'> = {
   enabled: true,
   disableSignUp: false,
   emailVerificationMethod: 'otp',
@@ -186,6 +192,7 @@ export function parseProjectConfig(row: ProjectConfigRow): ProjectConfig {
       autoSignInAfterVerification: bool(ep.autoSignInAfterVerification, DEFAULT_EMAIL_AND_PASSWORD.autoSignInAfterVerification),
       sendVerificationEmailOnSignIn: bool(ep.sendVerificationEmailOnSignIn, DEFAULT_EMAIL_AND_PASSWORD.sendVerificationEmailOnSignIn),
       sendVerificationEmailOnSignUp: bool(ep.sendVerificationEmailOnSignUp, DEFAULT_EMAIL_AND_PASSWORD.sendVerificationEmailOnSignUp),
+      ...passwordLengths(ep),
     },
     plugins: {
       organization: {
@@ -210,6 +217,13 @@ export function parseProjectConfig(row: ProjectConfigRow): ProjectConfig {
       },
     },
   };
+}
+
+function passwordLengths(ep: Record<string, unknown>): Pick<EmailAndPasswordConfig, 'minPasswordLength' | 'maxPasswordLength'> {
+  const { min, max, defaultMin, defaultMax } = PASSWORD_LENGTH_LIMITS;
+  const minPasswordLength = int(ep.minPasswordLength, defaultMin, min, max);
+  const maxPasswordLength = int(ep.maxPasswordLength, Math.max(defaultMax, minPasswordLength), minPasswordLength, max);
+  return { minPasswordLength, maxPasswordLength };
 }
 
 function parseSocialProviders(value: unknown): SocialProviderConfig[] {

@@ -36,6 +36,8 @@ export enum ErrorCode {
   NeonAuthUsersSyncUnavailable = 'NEON_AUTH_USERS_SYNC_UNAVAILABLE',
   NeonAuthUsersSyncMissing = 'NEON_AUTH_USERS_SYNC_MISSING',
   AuthProviderProjectOwnedByUser = 'AUTH_PROVIDER_PROJECT_OWNED_BY_USER',
+  // Neon Auth settings (src/neon-auth/settings): a `shared` OAuth provider without the installation's shared credentials.
+  InvalidSharedOauthProvider = 'INVALID_SHARED_OAUTH_PROVIDER',
   // Quotas (PROJECTS_LIMIT, BRANCHES_LIMIT, DATABASES_LIMIT, ORGANIZATIONS_LIMIT).
   ProjectsLimitExceeded = 'PROJECTS_LIMIT_EXCEEDED',
   BranchesLimitExceeded = 'BRANCHES_LIMIT_EXCEEDED',
@@ -55,6 +57,7 @@ export function httpStatusOf(code: ErrorCode): HttpStatus {
     case ErrorCode.AuthProviderAuthFailed:
     case ErrorCode.AuthProviderRequestRejected:
     case ErrorCode.AuthProviderUrlNotAllowed:
+    case ErrorCode.InvalidSharedOauthProvider:
       return HttpStatus.BAD_REQUEST;
     case ErrorCode.Unauthorized:
       return HttpStatus.UNAUTHORIZED;

@@ -96,6 +96,12 @@ export interface AppConfig {
   /** Sign-in and sign-up attempts per client address and branch in one window on the hosted Better Auth servers; 0: no limit. */
   betterAuthRateLimitPerIp: number;
   betterAuthRateLimitWindowSeconds: number;
+  /**
+   * NEON_AUTH_SHARED_OAUTH_CREDENTIALS: the installation's own OAuth apps standing in for Neon's shared ones (Neon's do
+   * not exist offline), by provider id: `{"google": {"client_id": "…", "client_secret": "…"}}`. A `shared` OAuth
+   * provider is accepted (and offered at sign-in) only for the ids listed here.
+   */
+  sharedOAuthCredentials: Partial<Record<string, { clientId: string; clientSecret: string }>>;
   /** Failed API-key authentications of /api/v2 per client address per API_KEY_RATE_LIMIT_WINDOW_SECONDS (0: no limit). */
   apiKeyRateLimitPerIp: number;
   apiKeyRateLimitWindowSeconds: number;
@@ -176,6 +182,7 @@ export const ENVIRONMENT_VARIABLES = [
   'BETTER_AUTH_MAX_INSTANCES',
   'BETTER_AUTH_RATE_LIMIT_PER_IP',
   'BETTER_AUTH_RATE_LIMIT_WINDOW_SECONDS',
+  'NEON_AUTH_SHARED_OAUTH_CREDENTIALS',
   'API_KEY_RATE_LIMIT_PER_IP',
   'API_KEY_RATE_LIMIT_WINDOW_SECONDS',
   'TRUST_PROXY',
@@ -322,6 +329,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const betterAuthMaxInstances = int('BETTER_AUTH_MAX_INSTANCES', 200, 1, 100_000);
   const betterAuthRateLimitPerIp = int('BETTER_AUTH_RATE_LIMIT_PER_IP', 100, 0, 1_000_000);
   const betterAuthRateLimitWindowSeconds = int('BETTER_AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1, 86_400);
+  const sharedOAuthCredentials = parseSharedOAuthCredentials(str('NEON_AUTH_SHARED_OAUTH_CREDENTIALS'), problems);
   const apiKeyRateLimitPerIp = int('API_KEY_RATE_LIMIT_PER_IP', 30, 0, 1_000_000);
   const apiKeyRateLimitWindowSeconds = int('API_KEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
   const invalidationAckTimeoutMs = int('INVALIDATION_ACK_TIMEOUT_MS', 2000, 0, 60_000);
@@ -368,6 +376,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     betterAuthMaxInstances,
     betterAuthRateLimitPerIp,
     betterAuthRateLimitWindowSeconds,
+    sharedOAuthCredentials,
     apiKeyRateLimitPerIp,
     apiKeyRateLimitWindowSeconds,
     stackAuthUrl,
@@ -427,4 +436,38 @@ export function computeSharesControlPlaneCluster(config: Pick<AppConfig, 'databa
   const b = new URL(config.computeDatabaseUrl);
   const hostOf = (u: URL) => (['localhost', '127.0.0.1', '[::1]'].includes(u.hostname) ? 'loopback' : u.hostname.toLowerCase());
   return hostOf(a) === hostOf(b) && (a.port || '5432') === (b.port || '5432');
+}
+
+/** The OAuth provider ids of Neon's API (NeonAuthOauthProviderId). */
+const SHARED_OAUTH_PROVIDER_IDS = ['google', 'github', 'microsoft', 'vercel'];
+
+/** NEON_AUTH_SHARED_OAUTH_CREDENTIALS: a JSON object of provider id -> {client_id, client_secret} (both non-empty strings). */
+function parseSharedOAuthCredentials(raw: string | undefined, problems: string[]): AppConfig['sharedOAuthCredentials'] {
+  const out: AppConfig['sharedOAuthCredentials'] = {};
+  if (raw === undefined) return out;
+  const problem = (why: string) => problems.push(`NEON_AUTH_SHARED_OAUTH_CREDENTIALS ${why}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    problem('must be JSON: {"google": {"client_id": "…", "client_secret": "…"}}');
+    return out;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problem('must be a JSON object keyed by provider id');
+    return out;
+  }
+  for (const [id, entry] of Object.entries(value as Record<string, unknown>)) {
+    if (!SHARED_OAUTH_PROVIDER_IDS.includes(id)) {
+      problem(`names an unknown provider ${JSON.stringify(id)} (known: ${SHARED_OAUTH_PROVIDER_IDS.join(', ')})`);
+      continue;
+    }
+    const e = entry as { client_id?: unknown; client_secret?: unknown } | null;
+    if (!e || typeof e.client_id !== 'string' || e.client_id === '' || typeof e.client_secret !== 'string' || e.client_secret === '') {
+      problem(`.${id} needs non-empty client_id and client_secret strings`);
+      continue;
+    }
+    out[id] = { clientId: e.client_id, clientSecret: e.client_secret };
+  }
+  return out;
 }
