@@ -47,6 +47,8 @@ import {
 } from './dto/settings.dto.js';
 import { normalizeTrustedOrigin } from './trusted-origins.js';
 
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
 /** Which branch a route names: its own (branch routes) or the project's default branch (legacy routes). */
 export type SettingsScope = { branchId: string } | 'default-branch';
 
@@ -206,7 +208,7 @@ export class NeonAuthSettingsService {
     } else if (body.host !== undefined) {
       this.checkSmtpHost(body.host);
     }
-    const s = await this.update(target, (current) => ({ ...current, emailProvider: this.emailProviderFrom(body, current.emailProvider, target.settings.mergesPartialEmailProvider) }));
+    const s = await this.update(target, (current) => ({ ...current, emailProvider: this.emailProviderFrom(body, current, target.settings.mergesPartialEmailProvider) }));
     return emailProviderDto(s.emailProvider);
   }
 
@@ -422,18 +424,22 @@ export class NeonAuthSettingsService {
    * The stored e-mail provider after a PATCH. `standard` needs all six fields, except that a provider which merges
    * (Better Auth) takes the missing ones from the stored standard settings (never the password of another host).
    */
-  private emailProviderFrom(body: NeonAuthEmailServerConfigDto, current: EmailProviderConfig, merges: boolean): EmailProviderConfig {
+  private emailProviderFrom(body: NeonAuthEmailServerConfigDto, current: ProjectSettings, merges: boolean): EmailProviderConfig {
     if (body.type === 'shared') {
       return { type: 'shared', ...(body.sender_email !== undefined ? { senderEmail: body.sender_email } : {}), ...(body.sender_name !== undefined ? { senderName: body.sender_name } : {}) };
     }
-    const base = merges && current.type === 'standard' ? current : undefined;
+    const stored = current.emailProvider;
+    const base = merges && stored.type === 'standard' ? stored : undefined;
+    const username = body.username ?? base?.username;
     const merged = {
       host: body.host ?? base?.host,
       port: body.port ?? base?.port,
-      username: body.username ?? base?.username,
+      username,
       password: body.password !== undefined ? this.seal(body.password, 'email_provider.password') : base?.password,
-      senderEmail: body.sender_email ?? base?.senderEmail,
-      senderName: body.sender_name ?? base?.senderName,
+      // neonctl sends no sender unless asked: a merging provider defaults it to the SMTP login when that is an address
+      // (most servers want From to be the account) and to the application's name.
+      senderEmail: body.sender_email ?? base?.senderEmail ?? (merges && username && EMAIL.test(username) ? username : undefined),
+      senderName: body.sender_name ?? base?.senderName ?? (merges ? current.name : undefined),
     };
     const names: Record<keyof typeof merged, string> = { host: 'host', port: 'port', username: 'username', password: 'password', senderEmail: 'sender_email', senderName: 'sender_name' };
     const missing = (Object.keys(merged) as (keyof typeof merged)[]).filter((k) => merged[k] === undefined).map((k) => names[k]);
