@@ -12,7 +12,7 @@ import { loadBetterAuthLibrary } from './better-auth-library.js';
 import { betterAuthOptions, type OutgoingMessage } from './better-auth-options.js';
 import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthUsers } from './better-auth-users.js';
-import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
+import { BetterAuthEmail } from './email/better-auth-email.js';
 import type { ProjectConfig, ProjectSettings } from './project-config.js';
 
 /** A branch database served by a Better Auth server: what the control plane knows of its integration. */
@@ -91,7 +91,7 @@ export class BetterAuthServers {
   constructor(
     private readonly schema: BetterAuthSchema,
     private readonly cluster: BranchDatabaseCluster,
-    private readonly mailbox: BetterAuthMailbox,
+    private readonly email: BetterAuthEmail,
     private readonly users: BetterAuthUsers,
     private readonly events: ClusterEvents,
     metrics: HttpMetricsService,
@@ -233,7 +233,7 @@ export class BetterAuthServers {
         secret: tenant.secret,
         config,
         pool: this.poolOf(tenant.physicalName),
-        send: (message: OutgoingMessage) => this.mailbox.deliver(tenant, message),
+        send: (message: OutgoingMessage) => this.email.deliver(tenant, config, message),
         trustedOrigins: () => trustedOriginsOf(tenant, config),
         membership: (organizationId, userId) => this.users.membership(tenant.physicalName, organizationId, userId),
       }),

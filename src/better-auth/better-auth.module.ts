@@ -8,6 +8,7 @@ import { BetterAuthHost } from './better-auth-host.js';
 import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthServers } from './better-auth-servers.js';
 import { BetterAuthUsers } from './better-auth-users.js';
+import { BetterAuthEmail } from './email/better-auth-email.js';
 import { BetterAuthMailboxController } from './mailbox/mailbox.controller.js';
 import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
 
@@ -20,7 +21,7 @@ import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
 @Module({
   imports: [ProjectsModule, NeonAuthUsersSyncModule, RateLimitModule, ClusterEventsModule, OpsModule],
   controllers: [BetterAuthMailboxController],
-  providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthHost],
-  exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthHost],
+  providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthEmail, BetterAuthHost],
+  exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthEmail, BetterAuthHost],
 })
 export class BetterAuthModule {}

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { DestinationStream } from 'pino';
 import { createApp } from '../../src/app.factory.js';
 import { createLogger } from '../../src/common/logger.js';
 import { loadConfig, type AppConfig } from '../../src/config/config.js';
@@ -28,9 +29,10 @@ export interface TestApp {
  * second app's bearer strategy serves both. Boot one app per file (reliability tests use child processes).
  *
  * The real application on real HTTP (127.0.0.1, random port) over its own control-plane database,
- * cloned from the migrated template. Branch databases live on the same test server.
+ * cloned from the migrated template. Branch databases live on the same test server. `logDestination` receives the
+ * log lines (with LOG_LEVEL in `env`) for specs that check what is logged.
  */
-export async function startTestApp(env: Record<string, string> = {}): Promise<TestApp> {
+export async function startTestApp(env: Record<string, string> = {}, options: { logDestination?: DestinationStream } = {}): Promise<TestApp> {
   const db = await createTestDatabase();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cp-test-data-'));
   const adminKey = generateApiKeySecret();
@@ -48,7 +50,7 @@ export async function startTestApp(env: Record<string, string> = {}): Promise<Te
     DATABASE_POOL_SIZE: '5',
     ...env,
   });
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, options.logDestination);
   const app = await createApp(config, logger);
   await app.listen(port, '127.0.0.1');
   const baseUrl = config.publicUrl;
