@@ -32,6 +32,9 @@ import {
   NeonAuthRedirectURIWhitelistResponseDto,
   NeonAuthUpdateOAuthProviderRequestDto,
   NeonAuthWebhookConfigDto,
+  SendNeonAuthEmailProviderTestRequestDto,
+  SendNeonAuthTestEmailRequestDto,
+  SendNeonAuthTestEmailResponseDto,
   UpdateNeonAuthAllowLocalhostRequestDto,
 } from './dto/settings.dto.js';
 import { OAUTH_PROVIDER_ID_PARAM, OAuthProviderIdPipe } from './oauth-provider-id.pipe.js';
@@ -210,6 +213,49 @@ export class NeonAuthBranchSettingsController {
     @Body() body: NeonAuthEmailServerConfigDto,
   ): Promise<NeonAuthEmailServerConfigResponseDto> {
     return this.settings.updateEmailProvider(caller, { branchId }, body);
+  }
+
+  @Post('send_test_email')
+  @HttpCode(200)
+  @Access(NEON_AUTH_POLICY.manage)
+  @ApiOperation({
+    summary: 'Sends a test e-mail through the SMTP settings in the body',
+    description:
+      'A real SMTP conversation (connection, TLS as the server offers, authentication, the message); nothing is saved. Failures answer 200 ' +
+      'with success false and the reason (connection refused, timeout, certificate, authentication, recipient refused, destination not ' +
+      `allowed). ${ADMINS}`,
+  })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiOkResponse({ type: SendNeonAuthTestEmailResponseDto })
+  @ApiErrors(400, 401, 403, 404)
+  sendNeonAuthTestEmail(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _p: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Body() body: SendNeonAuthTestEmailRequestDto,
+  ): Promise<SendNeonAuthTestEmailResponseDto> {
+    return this.settings.sendTestEmail(caller, { branchId }, body);
+  }
+
+  @Post('email_provider/test')
+  @HttpCode(200)
+  @Access(NEON_AUTH_POLICY.manage)
+  @ApiOperation({
+    summary: 'Sends a test e-mail through the saved SMTP provider',
+    description: `As send_test_email, with the saved settings. 400 for a shared provider or a branch that does not use better_auth. ${ADMINS}`,
+  })
+  @ApiParam(PROJECT_ID_PARAM)
+  @ApiParam(BRANCH_ID_PARAM)
+  @ApiOkResponse({ type: SendNeonAuthTestEmailResponseDto })
+  @ApiErrors(400, 401, 403, 404, 503)
+  sendNeonAuthEmailProviderTest(
+    @Caller() caller: AccessContext,
+    @Param('project_id', NeonIdPipe) _p: string,
+    @Param('branch_id', NeonIdPipe) branchId: string,
+    @Body() body: SendNeonAuthEmailProviderTestRequestDto,
+  ): Promise<SendNeonAuthTestEmailResponseDto> {
+    return this.settings.testEmailProvider(caller, { branchId }, body);
   }
 
   // ---- e-mail and password ----

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { BetterAuthModule } from '../../better-auth/better-auth.module.js';
 import { IamModule } from '../../iam/iam.module.js';
 import { NeonAuthIntegrationResolverModule } from '../integrations/integration-resolver.module.js';
 import { NeonAuthLegacySettingsController } from './legacy-settings.controller.js';
@@ -7,7 +8,7 @@ import { NeonAuthSettingsService } from './settings.service.js';
 
 /** Neon Auth settings (domains, OAuth providers, e-mail, localhost, plugins, webhooks): branch and legacy routes. */
 @Module({
-  imports: [IamModule, NeonAuthIntegrationResolverModule],
+  imports: [IamModule, NeonAuthIntegrationResolverModule, BetterAuthModule],
   controllers: [NeonAuthBranchSettingsController, NeonAuthLegacySettingsController],
   providers: [NeonAuthSettingsService],
 })

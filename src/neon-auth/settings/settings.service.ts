@@ -5,6 +5,7 @@ import { LOGGER } from '../../common/logger.js';
 import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { BetterAuthEmail } from '../../better-auth/email/better-auth-email.js';
 import {
   DEFAULT_WEBHOOK_CONFIG,
   sealedFieldContext,
@@ -44,6 +45,9 @@ import {
   type NeonAuthRedirectURIWhitelistResponseDto,
   type NeonAuthUpdateOAuthProviderRequestDto,
   type NeonAuthWebhookConfigDto,
+  type SendNeonAuthEmailProviderTestRequestDto,
+  type SendNeonAuthTestEmailRequestDto,
+  type SendNeonAuthTestEmailResponseDto,
 } from './dto/settings.dto.js';
 import { normalizeTrustedOrigin } from './trusted-origins.js';
 
@@ -94,6 +98,7 @@ export class NeonAuthSettingsService {
     private readonly integrations: NeonAuthIntegrationResolver,
     private readonly secrets: SecretsService,
     private readonly outbound: OutboundHttp,
+    private readonly email: BetterAuthEmail,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -210,6 +215,26 @@ export class NeonAuthSettingsService {
     }
     const s = await this.update(target, (current) => ({ ...current, emailProvider: this.emailProviderFrom(body, current, target.settings.mergesPartialEmailProvider) }));
     return emailProviderDto(s.emailProvider);
+  }
+
+  /** Neon's send_test_email: a real SMTP conversation with the settings in the body (nothing is saved). */
+  async sendTestEmail(caller: AccessContext, scope: SettingsScope, body: SendNeonAuthTestEmailRequestDto): Promise<SendNeonAuthTestEmailResponseDto> {
+    await this.target(caller, scope, 'email_provider');
+    const { host, port, username, password, sender_email: senderEmail, sender_name: senderName } = body;
+    return this.email.test({ host, port, username, password, senderEmail, senderName }, body.recipient_email);
+  }
+
+  /** Neon's email_provider/test: the same with the saved provider, which must be Better Auth's own SMTP server. */
+  async testEmailProvider(caller: AccessContext, scope: SettingsScope, body: SendNeonAuthEmailProviderTestRequestDto): Promise<SendNeonAuthTestEmailResponseDto> {
+    const target = await this.target(caller, scope, 'email_provider');
+    if (target.kind !== 'better_auth') {
+      throw new ApiError(ErrorCode.AuthProviderNotSupported, `the saved e-mail provider can be tested for better_auth only (this branch uses ${target.kind}); use POST …/auth/send_test_email with the settings instead`);
+    }
+    const provider = (await this.read(target)).emailProvider;
+    if (provider.type !== 'standard') {
+      throw ApiError.validation('the saved e-mail provider is the shared one: save your SMTP server first (PATCH …/auth/email_provider with type "standard")');
+    }
+    return this.email.testSaved(provider, body.recipient_email);
   }
 
   // ---- e-mail and password ----
