@@ -20,6 +20,9 @@ export interface EmailAndPasswordConfig {
 /** Password length bounds the settings accept (Better Auth hashes at most 128 characters by default; scrypt takes any). */
 export const PASSWORD_LENGTH_LIMITS = { min: 1, max: 1024, defaultMin: 8, defaultMax: 128 } as const;
 
+/** The password bounds of a row that does not set them (Better Auth's defaults). */
+export const DEFAULT_PASSWORD_LENGTHS = { minPasswordLength: PASSWORD_LENGTH_LIMITS.defaultMin, maxPasswordLength: PASSWORD_LENGTH_LIMITS.defaultMax };
+
 export interface PluginConfigs {
   organization: {
     enabled: boolean;

@@ -10,7 +10,9 @@ import { BetterAuthServers, type BranchAuthTenant } from '../../src/better-auth/
 import { BetterAuthEmail } from '../../src/better-auth/email/better-auth-email.js';
 import { SmtpSender, type SmtpServer } from '../../src/better-auth/email/smtp-sender.js';
 import { sealedFieldContext, type EmailProviderConfig, type ProjectConfig, type ProjectSettings } from '../../src/better-auth/project-config.js';
+import { createApiClient } from '@neondatabase/api-client';
 import { api } from '../helpers/fixtures.js';
+import { neonctl } from '../helpers/neonctl.js';
 import { freePort } from '../helpers/server-process.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { betterAuthClient, betterAuthProject, CookieJar } from './better-auth-helpers.js';
@@ -423,6 +425,48 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
 
       // The app's own rule (OUTBOUND_ALLOWED_HOSTS=127.0.0.1) lets the same server through, but not the metadata address.
       expect((await email.test(goodServer({ host: '169.254.169.254' }), address('test-app-metadata'))).error_message).toMatch(/outbound rule/);
+    });
+  });
+
+  describe('through the API: send_test_email, email_provider/test (api-client, neonctl)', () => {
+    it('send_test_email (api-client) holds the conversation with the settings in the body: success, or the reason', async () => {
+      const neon = createApiClient({ apiKey: t.adminKey, baseURL: t.apiUrl });
+      const to = address('api-test');
+      const body = { host: '127.0.0.1', port: smtp.port, username: USERNAME, password: PASSWORD, sender_email: SENDER, sender_name: SENDER_NAME, recipient_email: to };
+      const ok = await neon.sendNeonAuthTestEmail(projectId, branchId, body);
+      expect([ok.status, ok.data]).toEqual([200, { success: true }]);
+      expect(await smtp.to(to)).toHaveLength(1);
+      const wrong = await neon.sendNeonAuthTestEmail(projectId, branchId, { ...body, password: WRONG_PASSWORD });
+      answers.push(JSON.stringify(wrong.data));
+      expect(wrong.status).toBe(200);
+      expect(wrong.data.success).toBe(false);
+      expect(wrong.data.error_message).toMatch(/authentication/i);
+      expect(JSON.stringify(wrong.data)).not.toContain(WRONG_PASSWORD);
+      const bad = await api(t, t.adminKey).post(`/projects/${projectId}/branches/${branchId}/auth/send_test_email`, { ...body, port: 0 });
+      expect(bad.status).toBe(400);
+    });
+
+    it('neonctl config email-provider update --type standard, then test: the saved provider sends; shared: the API refuses, neonctl says so', async () => {
+      const cli = (...args: string[]) => neonctl(t.apiUrl, t.adminKey, ['neon-auth', 'config', 'email-provider', ...args, '--project-id', projectId]);
+      const saved = await cli('update', '--type', 'standard', '--host', '127.0.0.1', '--port', String(smtp.port), '--username', USERNAME, '--password', PASSWORD, '--sender-email', SENDER, '--sender-name', SENDER_NAME);
+      expect([saved.code, saved.stderr]).toEqual([0, '']);
+      expect(saved.stdout).not.toContain(PASSWORD);
+      const to = address('cli-test');
+      const tested = await cli('test', '--recipient-email', to);
+      expect([tested.code, tested.stderr]).toEqual([0, '']);
+      expect(tested.stdout).toContain(`Test email dispatched to ${to} using the custom SMTP provider saved on this branch.`);
+      expectFromConfigured((await smtp.to(to))[0]);
+
+      await api(t, t.adminKey).patch(`/projects/${projectId}/branches/${branchId}/auth/email_provider`, { type: 'standard', port: tlsSmtp.port }).expect(200);
+      const failed = await cli('test', '--recipient-email', address('cli-tls'));
+      expect(failed.code).toBe(1);
+      expect(failed.stderr).toContain('Test email could NOT be sent');
+      expect(failed.stderr).toMatch(/Upstream error: .*certificate/i);
+
+      await api(t, t.adminKey).patch(`/projects/${projectId}/branches/${branchId}/auth/email_provider`, { type: 'shared' }).expect(200);
+      const shared = await cli('test', '--recipient-email', address('cli-shared'));
+      expect(shared.code).toBe(1);
+      expect(shared.stderr).toContain('the saved e-mail provider is the shared one');
     });
   });
 

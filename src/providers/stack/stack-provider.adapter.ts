@@ -1,6 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
+import { sealedFieldContext, type ProjectSettings } from '../../better-auth/project-config.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { integrationClientCredentials } from '../../stack-auth/stack-auth.config.js';
 import {
@@ -19,6 +20,7 @@ import {
   type OwnershipTransferStatus,
   type ProviderCapabilities,
   type ProviderCredentials,
+  type ProviderSettings,
   type ProviderUser,
   type ProviderUserPage,
   type ProvisionRequest,
@@ -26,6 +28,16 @@ import {
   type SdkKeys,
 } from '../auth-provider.port.js';
 import { DEFAULT_STACK_HTTP_OPTIONS, StackHttpClient, type StackFailure, type StackHttpOptions } from './stack-api-client.js';
+import {
+  PerKeySerializer,
+  STACK_OAUTH_PROVIDERS,
+  STACK_SETTINGS_SECTIONS,
+  parseAdminProject,
+  settingsFromStack,
+  stackConfigChange,
+  type Sealer,
+  type StackAdminProject,
+} from './stack-settings.js';
 
 /** Injection token for overriding the HTTP policy (timeouts, 429 retries) of the stack adapter. */
 export const STACK_PROVIDER_HTTP_OPTIONS = Symbol('STACK_PROVIDER_HTTP_OPTIONS');
@@ -69,6 +81,22 @@ export class StackProviderAdapter implements AuthProvider {
   /** The server that provisions managed projects (the SDK's baseUrl form, no trailing slash). */
   readonly integrationBaseUrl: string;
   private readonly http: StackHttpClient;
+  private readonly settingsWrites = new PerKeySerializer();
+  private readonly sealer: Sealer;
+
+  /**
+   * Trusted domains, allow_localhost, OAuth providers and the e-mail server, kept in the Stack project's configuration
+   * (admin key; mapping in stack-settings.ts). An update is GET, change, PATCH of what changed, one at a time per
+   * project in this process. Stack has no compare-and-set: two replicas updating one project at the same moment can
+   * still interleave, and the later PATCH of a part wins (each PATCH sends only the parts its change touched).
+   */
+  readonly settings: ProviderSettings = {
+    sections: STACK_SETTINGS_SECTIONS,
+    oauthProviders: STACK_OAUTH_PROVIDERS,
+    mergesPartialEmailProvider: false,
+    read: async (credentials) => settingsFromStack(await this.adminProject(credentials, 'read settings'), this.sealer),
+    update: (credentials, _target, change) => this.settingsWrites.run(`${credentials.baseUrl}\u0000${credentials.projectId}`, () => this.updateSettings(credentials, change)),
+  };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -81,6 +109,10 @@ export class StackProviderAdapter implements AuthProvider {
     // The embedded provider honours the provision idempotency key; a Stack Auth server (STACK_AUTH_URL) may not.
     this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'http', idempotentProvisioning: config.stackAuthUrl === undefined, writesUsersSync: false };
     this.http = new StackHttpClient(outbound ?? OutboundHttp.forConfig(config), { ...DEFAULT_STACK_HTTP_OPTIONS, ...options });
+    this.sealer = {
+      seal: (plaintext, field) => secrets.encrypt(plaintext, sealedFieldContext(field)),
+      unseal: (sealed, field) => secrets.decrypt(sealed, sealedFieldContext(field)),
+    };
   }
 
   /** Provisions a project (integration client), then a secret server key for the control plane (admin key). */
@@ -282,6 +314,35 @@ export class StackProviderAdapter implements AuthProvider {
   }
 
   // -------------------------------------------------------------------------------------------------
+
+  private async adminProject(credentials: ProviderCredentials, operation: string): Promise<StackAdminProject> {
+    const answer = await this.http.request<unknown>({
+      method: 'GET',
+      baseUrl: credentials.baseUrl,
+      path: '/internal/projects/current',
+      headers: this.adminHeaders(credentials, operation),
+      operation,
+    });
+    return parseAdminProject(answer, operation);
+  }
+
+  private async updateSettings(credentials: ProviderCredentials, change: (current: ProjectSettings) => ProjectSettings | Promise<ProjectSettings>): Promise<ProjectSettings> {
+    const project = await this.adminProject(credentials, 'update settings');
+    const current = settingsFromStack(project, this.sealer);
+    // The change gets its own copy: what it edits in place is still compared with what Stack has.
+    const next = await change(structuredClone(current));
+    const config = stackConfigChange(project, current, next, this.sealer);
+    if (Object.keys(config).length === 0) return current;
+    const updated = await this.http.request<unknown>({
+      method: 'PATCH',
+      baseUrl: credentials.baseUrl,
+      path: '/internal/projects/current',
+      headers: this.adminHeaders(credentials, 'update settings'),
+      body: { config },
+      operation: 'update settings',
+    });
+    return settingsFromStack(parseAdminProject(updated, 'update settings'), this.sealer);
+  }
 
   private async createKeySet(
     credentials: ProviderCredentials,

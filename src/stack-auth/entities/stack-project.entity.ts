@@ -1,6 +1,30 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
-/** Project configuration as the client API exposes it (`GET /projects/current`). */
+/**
+ * One OAuth provider of the project (Stack Auth's admin `config.oauth_providers` entry). `client_secret_sealed`
+ * is the client secret encrypted with SECRETS_KEY (context: stackConfigSecretContext); it is never sent back.
+ */
+export interface StackStoredOAuthProvider {
+  /** Stack's provider type: google, github, microsoft, ... (one entry per type). */
+  id: string;
+  type: 'shared' | 'standard';
+  client_id?: string;
+  client_secret_sealed?: string;
+  facebook_config_id?: string;
+  microsoft_tenant_id?: string;
+  apple_bundle_ids?: string[];
+}
+
+/** The project's e-mail server (Stack Auth's admin `config.email_config`); the SMTP password is sealed like a client secret. */
+export type StackStoredEmailConfig =
+  | { type: 'shared' }
+  | { type: 'standard'; host: string; port: number; username: string; password_sealed: string; sender_name: string; sender_email: string };
+
+/**
+ * Project configuration. The client API (`GET /projects/current`) shows only the client fields (clientProjectConfig);
+ * `oauth_providers` and `email_config` are admin-only and hold sealed secrets. Rows written before those two existed
+ * lack them: their OAuth providers are the `enabled_oauth_providers` (shared), their e-mail server Stack's shared one.
+ */
 export interface StackProjectConfig {
   sign_up_enabled: boolean;
   credential_enabled: boolean;
@@ -11,8 +35,11 @@ export interface StackProjectConfig {
   allow_localhost: boolean;
   allow_user_api_keys: boolean;
   allow_team_api_keys: boolean;
+  /** Kept equal to the ids of `oauth_providers` on every write. */
   enabled_oauth_providers: { id: string }[];
   domains: { domain: string; handler_path: string }[];
+  oauth_providers?: StackStoredOAuthProvider[];
+  email_config?: StackStoredEmailConfig;
 }
 
 export const DEFAULT_PROJECT_CONFIG: StackProjectConfig = {
@@ -27,6 +54,8 @@ export const DEFAULT_PROJECT_CONFIG: StackProjectConfig = {
   allow_team_api_keys: false,
   enabled_oauth_providers: [],
   domains: [],
+  oauth_providers: [],
+  email_config: { type: 'shared' },
 };
 
 /** A provider project (Stack Auth's "project"): its own users, keys, signing keys and webhooks. */

@@ -3,6 +3,7 @@ import { TokensService } from '../auth/tokens.service.js';
 import { StackStatusError } from '../http/known-errors.js';
 import { StackAccess, StackCaller, type StackAuth } from '../http/stack-auth.guard.js';
 import { StackController } from '../http/stack-controller.decorator.js';
+import { clientProjectConfig } from './stack-project-config.js';
 import { StackProjectsService } from './stack-projects.service.js';
 
 @StackController('projects')
@@ -12,11 +13,11 @@ export class StackProjectsController {
     private readonly tokens: TokensService,
   ) {}
 
-  /** The client view of the current project (`app.getProject()` in the SDK). */
+  /** The client view of the current project (`app.getProject()` in the SDK), with any access type. */
   @Get('current')
   @StackAccess('client', 'server', 'admin')
   current(@StackCaller() auth: StackAuth) {
-    return { id: auth.project.id, display_name: auth.project.displayName, config: auth.project.config };
+    return { id: auth.project.id, display_name: auth.project.displayName, config: clientProjectConfig(auth.project.config) };
   }
 
   /** The project's public signing keys; `?include_anonymous` / `?include_restricted` add nothing here. */

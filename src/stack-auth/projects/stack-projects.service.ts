@@ -1,8 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { SecretsService } from '../../common/secrets.js';
 import { StackApiKeySetEntity } from '../entities/stack-api-key-set.entity.js';
 import { DEFAULT_PROJECT_CONFIG, StackProjectEntity } from '../entities/stack-project.entity.js';
+import type { ProjectUpdateInput } from './dto/project-update.dto.js';
+import { applyProjectUpdate } from './stack-project-config.js';
 import { hashSecret, newStackKey, type StackKeyKind } from './stack-keys.js';
 
 export interface NewKeySet {
@@ -25,7 +28,10 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Provider projects and their key sets. Keys are shown once, when created, and stored as hashes. */
 @Injectable()
 export class StackProjectsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly secrets: SecretsService,
+  ) {}
 
   async create(tx: EntityManager, displayName: string, description = '', provisionKey: string | null = null): Promise<StackProjectEntity> {
     const repo = tx.getRepository(StackProjectEntity);
@@ -35,6 +41,24 @@ export class StackProjectsService {
   async find(projectId: string): Promise<StackProjectEntity | null> {
     if (!UUID.test(projectId)) return null;
     return this.db.getRepository(StackProjectEntity).findOneBy({ id: projectId.toLowerCase() });
+  }
+
+  /**
+   * Stack's `PATCH /internal/projects/current`: applies a validated body to the project, its row locked for the
+   * read-modify-write (two concurrent PATCHes apply one after the other; neither loses the other's fields). New
+   * OAuth client secrets and the SMTP password are sealed (stack-project-config.ts). The next request of any client reads
+   * the new configuration (nothing caches it). Answers null when the project no longer exists.
+   */
+  async updateProject(projectId: string, input: ProjectUpdateInput): Promise<StackProjectEntity | null> {
+    return this.db.transaction(async (tx) => {
+      const repo = tx.getRepository(StackProjectEntity);
+      const project = await repo.findOne({ where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
+      if (!project) return null;
+      if (input.display_name !== undefined) project.displayName = input.display_name;
+      if (input.description !== undefined) project.description = input.description;
+      if (input.config !== undefined) project.config = applyProjectUpdate(project.id, project.config, input.config, (plain, context) => this.secrets.encrypt(plain, context));
+      return repo.save(project);
+    });
   }
 
   /**
