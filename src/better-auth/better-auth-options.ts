@@ -4,6 +4,7 @@ import type { BetterAuthLibrary } from './better-auth-library.js';
 import { NEON_AUTH_SCHEMA } from '../neon-auth/users-sync/users-sync.ddl.js';
 import type { ProjectConfig } from './project-config.js';
 import type { OAuthEndpointOverrides } from '../config/config.js';
+import { sessionVerifierPlugin } from './session-verifier.js';
 import { oauthEndpointsPlugin, socialProvidersOption, type BranchSocialProvider } from './social-providers.js';
 
 /** Where a branch's auth server answers: `${PUBLIC_URL}/neon-auth/{branch_id}/{database}/auth`. */
@@ -64,7 +65,8 @@ export interface BranchAuthSettings {
  * - cookies `__Secure-neon-auth.*`, `SameSite=None; Secure; Partitioned`, scoped to the branch's path, so two branches
  *   served from one host never see each other's sessions;
  * - OAuth providers (`socialProviders`) from the row's `social_providers` (social-providers.ts), callbacks at
- *   `<base_url>/callback/<id>`;
+ *   `<base_url>/callback/<id>`, and Neon's session verifier for the cross-site hand-over of the session
+ *   (session-verifier.ts; it replaces Better Auth's OAuth state cookie check, which a cross-site start cannot pass);
  * - plugins: jwt (EdDSA keys in `neon_auth.jwks`, JWKS at /.well-known/jwks.json, 15-minute tokens with
  *   `role: "authenticated"`), admin (roles), e-mail OTP, and, as the row enables them, organization, magic link and
  *   phone number; the JWT carries Neon's `o` claim (`{id, slug, role}` of the active organization) when there is one;
@@ -113,6 +115,7 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
       sendVerificationOTP: async ({ email, otp, type }) =>
         send({ kind: 'email_otp', to: email, subject: `Your ${config.name} code: ${otp}`, text: `Your one-time code is ${otp}.`, data: { otp, type } }),
     }) as BetterAuthPlugin,
+    sessionVerifierPlugin(lib),
   ];
   const providers = settings.socialProviders ?? [];
   const endpoints = settings.oauthEndpoints ?? {};
@@ -168,6 +171,8 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
     database: { dialect: new lib.PostgresDialect({ pool: settings.pool }), type: 'postgres', schemaName: NEON_AUTH_SCHEMA, transaction: true },
     trustedOrigins: (request?: Request) => settings.trustedOrigins(request),
     socialProviders: socialProvidersOption(providers, endpoints),
+    // The session verifier binds the OAuth callback to the browser instead (see session-verifier.ts).
+    account: { skipStateCookieCheck: true },
     emailAndPassword: {
       enabled: ep.enabled,
       disableSignUp: ep.disableSignUp,
