@@ -1,5 +1,8 @@
 import type { APIError as APIErrorClass, betterAuth as BetterAuthFn } from 'better-auth';
+import type * as Api from 'better-auth/api';
+import type * as Cookies from 'better-auth/cookies';
 import type { getMigrations as GetMigrationsFn } from 'better-auth/db/migration';
+import type * as OAuth2 from 'better-auth/oauth2';
 import type * as Plugins from 'better-auth/plugins';
 import type { PostgresDialect as PostgresDialectClass } from 'kysely';
 
@@ -10,6 +13,11 @@ export interface BetterAuthLibrary {
   APIError: typeof APIErrorClass;
   getMigrations: typeof GetMigrationsFn;
   plugins: Pick<typeof Plugins, 'jwt' | 'admin' | 'organization' | 'emailOTP' | 'magicLink' | 'phoneNumber'>;
+  /** What the product's own plugins use: hooks, the OAuth state, errors. */
+  api: Pick<typeof Api, 'createAuthMiddleware' | 'addOAuthServerContext' | 'getOAuthState' | 'APIError' | 'isAPIError'>;
+  cookies: Pick<typeof Cookies, 'setSessionCookie' | 'expireCookie' | 'applySetCookies'>;
+  /** Better Auth's OAuth 2.0 code exchange and refresh, for providers pointed at other endpoints. */
+  oauth2: Pick<typeof OAuth2, 'validateAuthorizationCode' | 'refreshAccessToken'>;
   PostgresDialect: typeof PostgresDialectClass;
 }
 
@@ -28,7 +36,10 @@ export function loadBetterAuthLibrary(): Promise<BetterAuthLibrary> {
     const core = await import('better-auth');
     const plugins = await import('better-auth/plugins');
     const migration = await import('better-auth/db/migration');
-    return { betterAuth: core.betterAuth, APIError: core.APIError, getMigrations: migration.getMigrations, plugins, PostgresDialect: kysely.PostgresDialect };
+    const api = await import('better-auth/api');
+    const cookies = await import('better-auth/cookies');
+    const oauth2 = await import('better-auth/oauth2');
+    return { betterAuth: core.betterAuth, APIError: core.APIError, getMigrations: migration.getMigrations, plugins, PostgresDialect: kysely.PostgresDialect, api, cookies, oauth2 };
   })().catch((err: unknown) => {
     loading = undefined;
     throw err;

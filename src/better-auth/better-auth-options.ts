@@ -3,6 +3,9 @@ import type { PostgresPool } from 'kysely';
 import type { BetterAuthLibrary } from './better-auth-library.js';
 import { NEON_AUTH_SCHEMA } from '../neon-auth/users-sync/users-sync.ddl.js';
 import type { ProjectConfig } from './project-config.js';
+import type { OAuthEndpointOverrides } from '../config/config.js';
+import { sessionVerifierPlugin } from './session-verifier.js';
+import { oauthEndpointsPlugin, socialProvidersOption, type BranchSocialProvider } from './social-providers.js';
 
 /** Where a branch's auth server answers: `${PUBLIC_URL}/neon-auth/{branch_id}/{database}/auth`. */
 export const BETTER_AUTH_PATH = '/neon-auth';
@@ -48,6 +51,10 @@ export interface BranchAuthSettings {
   trustedOrigins: (request?: Request) => string[];
   /** The user's membership of the session's active organization, for the JWT's `o` claim. */
   membership?: (organizationId: string, userId: string) => Promise<{ id: string; slug: string; role: string } | undefined>;
+  /** The OAuth providers the branch offers, credentials opened (branchSocialProviders). */
+  socialProviders?: BranchSocialProvider[];
+  /** NEON_AUTH_OAUTH_ENDPOINTS: providers pointed at other endpoints than their real ones. */
+  oauthEndpoints?: OAuthEndpointOverrides;
 }
 
 /**
@@ -57,6 +64,9 @@ export interface BranchAuthSettings {
  * - `baseURL` the origin of base_url, `basePath` its path; the JWTs' `iss` and `aud` are base_url itself (see the jwt plugin);
  * - cookies `__Secure-neon-auth.*`, `SameSite=None; Secure; Partitioned`, scoped to the branch's path, so two branches
  *   served from one host never see each other's sessions;
+ * - OAuth providers (`socialProviders`) from the row's `social_providers` (social-providers.ts), callbacks at
+ *   `<base_url>/callback/<id>`, and Neon's session verifier for the cross-site hand-over of the session
+ *   (session-verifier.ts; it replaces Better Auth's OAuth state cookie check, which a cross-site start cannot pass);
  * - plugins: jwt (EdDSA keys in `neon_auth.jwks`, JWKS at /.well-known/jwks.json, 15-minute tokens with
  *   `role: "authenticated"`), admin (roles), e-mail OTP, and, as the row enables them, organization, magic link and
  *   phone number; the JWT carries Neon's `o` claim (`{id, slug, role}` of the active organization) when there is one;
@@ -105,7 +115,11 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
       sendVerificationOTP: async ({ email, otp, type }) =>
         send({ kind: 'email_otp', to: email, subject: `Your ${config.name} code: ${otp}`, text: `Your one-time code is ${otp}.`, data: { otp, type } }),
     }) as BetterAuthPlugin,
+    sessionVerifierPlugin(lib),
   ];
+  const providers = settings.socialProviders ?? [];
+  const endpoints = settings.oauthEndpoints ?? {};
+  if (providers.some((p) => endpoints[p.id])) plugins.push(oauthEndpointsPlugin(lib, endpoints));
   const org = config.plugins.organization;
   if (org.enabled || withAllPlugins) {
     plugins.push(
@@ -156,6 +170,9 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
     telemetry: { enabled: false },
     database: { dialect: new lib.PostgresDialect({ pool: settings.pool }), type: 'postgres', schemaName: NEON_AUTH_SCHEMA, transaction: true },
     trustedOrigins: (request?: Request) => settings.trustedOrigins(request),
+    socialProviders: socialProvidersOption(providers, endpoints),
+    // The session verifier binds the OAuth callback to the browser instead (see session-verifier.ts).
+    account: { skipStateCookieCheck: true },
     emailAndPassword: {
       enabled: ep.enabled,
       disableSignUp: ep.disableSignUp,

@@ -7,6 +7,7 @@ import { sqlStateOf } from '../common/db-errors.js';
 import { HttpMetricsService } from '../ops/http-metrics.service.js';
 import { LOGGER } from '../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { SecretsService } from '../common/secrets.js';
 import { BranchDatabaseCluster } from '../projects/branch-databases/branch-database-cluster.js';
 import { loadBetterAuthLibrary } from './better-auth-library.js';
 import { betterAuthOptions, type OutgoingMessage } from './better-auth-options.js';
@@ -14,6 +15,7 @@ import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthEmail } from './email/better-auth-email.js';
 import type { ProjectConfig, ProjectSettings } from './project-config.js';
+import { branchSocialProviders } from './social-providers.js';
 
 /** A branch database served by a Better Auth server: what the control plane knows of its integration. */
 export interface BranchAuthTenant {
@@ -94,6 +96,7 @@ export class BetterAuthServers {
     private readonly email: BetterAuthEmail,
     private readonly users: BetterAuthUsers,
     private readonly events: ClusterEvents,
+    private readonly secrets: SecretsService,
     metrics: HttpMetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -236,6 +239,13 @@ export class BetterAuthServers {
         send: (message: OutgoingMessage) => this.email.deliver(tenant, config, message),
         trustedOrigins: () => trustedOriginsOf(tenant, config),
         membership: (organizationId, userId) => this.users.membership(tenant.physicalName, organizationId, userId),
+        socialProviders: branchSocialProviders(
+          config.socialProviders,
+          this.config.sharedOAuthCredentials,
+          (sealed, context) => this.secrets.decrypt(sealed, context),
+          (providerId, problem) => log.warn({ providerId }, `better auth: the OAuth provider ${providerId} ${problem}`),
+        ),
+        oauthEndpoints: this.config.oauthEndpoints,
       }),
       logger: {
         level: 'warn',

@@ -2,6 +2,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseOutboundAllowList, type OutboundAllowEntry } from '../common/outbound-url-policy.js';
 import { NEON_ID_PATTERN, NEON_ID_SOURCE } from '../common/validation.js';
+import { OAUTH_PROVIDER_IDS, type OAuthProviderId } from '../better-auth/project-config.js';
 
 /**
  * The process configuration, read once from the environment and validated as a whole:
@@ -96,12 +97,6 @@ export interface AppConfig {
   /** Sign-in and sign-up attempts per client address and branch in one window on the hosted Better Auth servers; 0: no limit. */
   betterAuthRateLimitPerIp: number;
   betterAuthRateLimitWindowSeconds: number;
-  /**
-   * NEON_AUTH_SHARED_OAUTH_CREDENTIALS: the installation's own OAuth apps standing in for Neon's shared ones (Neon's do
-   * not exist offline), by provider id: `{"google": {"client_id": "…", "client_secret": "…"}}`. A `shared` OAuth
-   * provider is accepted (and offered at sign-in) only for the ids listed here.
-   */
-  sharedOAuthCredentials: Partial<Record<string, { clientId: string; clientSecret: string }>>;
   /** Failed API-key authentications of /api/v2 per client address per API_KEY_RATE_LIMIT_WINDOW_SECONDS (0: no limit). */
   apiKeyRateLimitPerIp: number;
   apiKeyRateLimitWindowSeconds: number;
@@ -135,7 +130,30 @@ export interface AppConfig {
    * although they are not public (a self-hosted provider on a private address). See src/common/outbound-url-policy.ts.
    */
   outboundAllowedHosts: OutboundAllowEntry[];
+  /**
+   * NEON_AUTH_SHARED_OAUTH_CREDENTIALS: the installation's own OAuth apps, used by the branches whose `social_providers`
+   * entry says `isShared` (Neon's "shared credentials" for development). A provider without an entry here is not
+   * offered to such branches.
+   */
+  sharedOAuthCredentials: SharedOAuthCredentials;
+  /**
+   * NEON_AUTH_OAUTH_ENDPOINTS: per provider, the authorization, token (and user-info) endpoints to use instead of the
+   * provider's real ones (a local OIDC server in tests, a mirror or proxy in an air-gapped install).
+   */
+  oauthEndpoints: OAuthEndpointOverrides;
 }
+
+/** NEON_AUTH_SHARED_OAUTH_CREDENTIALS, parsed. */
+export type SharedOAuthCredentials = Partial<Record<OAuthProviderId, { clientId: string; clientSecret: string; tenantId?: string }>>;
+
+/** NEON_AUTH_OAUTH_ENDPOINTS, parsed: absolute http(s) URLs. */
+export interface OAuthEndpointOverride {
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  /** Required for github and vercel (their user info is not in an ID token); google and microsoft read the ID token. */
+  userinfoEndpoint?: string;
+}
+export type OAuthEndpointOverrides = Partial<Record<OAuthProviderId, OAuthEndpointOverride>>;
 
 /** SYNC_ENGINE: see AppConfig.syncEngine. */
 export const SYNC_ENGINE_MODES = ['on', 'receive', 'off'] as const;
@@ -182,7 +200,6 @@ export const ENVIRONMENT_VARIABLES = [
   'BETTER_AUTH_MAX_INSTANCES',
   'BETTER_AUTH_RATE_LIMIT_PER_IP',
   'BETTER_AUTH_RATE_LIMIT_WINDOW_SECONDS',
-  'NEON_AUTH_SHARED_OAUTH_CREDENTIALS',
   'API_KEY_RATE_LIMIT_PER_IP',
   'API_KEY_RATE_LIMIT_WINDOW_SECONDS',
   'TRUST_PROXY',
@@ -206,6 +223,8 @@ export const ENVIRONMENT_VARIABLES = [
   'OPERATIONS_RECONCILE_SECONDS',
   'NEON_TEST_CRASH_AT',
   'INVALIDATION_ACK_TIMEOUT_MS',
+  'NEON_AUTH_SHARED_OAUTH_CREDENTIALS',
+  'NEON_AUTH_OAUTH_ENDPOINTS',
 ] as const;
 
 type Env = Record<string, string | undefined>;
@@ -329,10 +348,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
   const betterAuthMaxInstances = int('BETTER_AUTH_MAX_INSTANCES', 200, 1, 100_000);
   const betterAuthRateLimitPerIp = int('BETTER_AUTH_RATE_LIMIT_PER_IP', 100, 0, 1_000_000);
   const betterAuthRateLimitWindowSeconds = int('BETTER_AUTH_RATE_LIMIT_WINDOW_SECONDS', 900, 1, 86_400);
-  const sharedOAuthCredentials = parseSharedOAuthCredentials(str('NEON_AUTH_SHARED_OAUTH_CREDENTIALS'), problems);
   const apiKeyRateLimitPerIp = int('API_KEY_RATE_LIMIT_PER_IP', 30, 0, 1_000_000);
   const apiKeyRateLimitWindowSeconds = int('API_KEY_RATE_LIMIT_WINDOW_SECONDS', 60, 1, 86_400);
   const invalidationAckTimeoutMs = int('INVALIDATION_ACK_TIMEOUT_MS', 2000, 0, 60_000);
+  const sharedOAuthCredentials = parseSharedOAuthCredentials(str('NEON_AUTH_SHARED_OAUTH_CREDENTIALS'), problems);
+  const oauthEndpoints = parseOAuthEndpoints(str('NEON_AUTH_OAUTH_ENDPOINTS'), problems);
 
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -376,7 +396,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     betterAuthMaxInstances,
     betterAuthRateLimitPerIp,
     betterAuthRateLimitWindowSeconds,
-    sharedOAuthCredentials,
     apiKeyRateLimitPerIp,
     apiKeyRateLimitWindowSeconds,
     stackAuthUrl,
@@ -387,7 +406,92 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsToken,
     invalidationAckTimeoutMs,
     outboundAllowedHosts: outboundAllowList.entries,
+    sharedOAuthCredentials,
+    oauthEndpoints,
   };
+}
+
+/** A JSON object keyed by OAuth provider ids (`google`, `github`, `microsoft`, `vercel`), each value an object. */
+function oauthProviderMap(name: string, raw: string | undefined, problems: string[]): Array<[OAuthProviderId, Record<string, unknown>]> {
+  if (raw === undefined) return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    problems.push(`${name} is not valid JSON`);
+    return [];
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    problems.push(`${name} must be a JSON object keyed by provider id (${OAUTH_PROVIDER_IDS.join(', ')})`);
+    return [];
+  }
+  const out: Array<[OAuthProviderId, Record<string, unknown>]> = [];
+  for (const [id, value] of Object.entries(parsed)) {
+    if (!(OAUTH_PROVIDER_IDS as readonly string[]).includes(id)) {
+      problems.push(`${name}: unknown provider "${id}" (one of ${OAUTH_PROVIDER_IDS.join(', ')})`);
+    } else if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+      problems.push(`${name}.${id} must be an object`);
+    } else {
+      out.push([id as OAuthProviderId, value as Record<string, unknown>]);
+    }
+  }
+  return out;
+}
+
+/** NEON_AUTH_SHARED_OAUTH_CREDENTIALS: `{"google": {"client_id": "…", "client_secret": "…"}, "microsoft": {…, "tenant_id": "…"}}`. */
+export function parseSharedOAuthCredentials(raw: string | undefined, problems: string[]): SharedOAuthCredentials {
+  const name = 'NEON_AUTH_SHARED_OAUTH_CREDENTIALS';
+  const out: SharedOAuthCredentials = {};
+  for (const [id, value] of oauthProviderMap(name, raw, problems)) {
+    const known = id === 'microsoft' ? ['client_id', 'client_secret', 'tenant_id'] : ['client_id', 'client_secret'];
+    const unknown = Object.keys(value).filter((k) => !known.includes(k));
+    if (unknown.length > 0) problems.push(`${name}.${id}: unknown key(s) ${unknown.join(', ')} (expected ${known.join(', ')})`);
+    const text = (k: string) => (typeof value[k] === 'string' && (value[k] as string).trim() !== '' ? (value[k] as string).trim() : undefined);
+    const clientId = text('client_id');
+    const clientSecret = text('client_secret');
+    if (!clientId || !clientSecret) {
+      problems.push(`${name}.${id} needs client_id and client_secret (non-empty strings)`);
+      continue;
+    }
+    if (value.tenant_id !== undefined && !text('tenant_id')) problems.push(`${name}.${id}.tenant_id must be a non-empty string`);
+    out[id] = { clientId, clientSecret, ...(text('tenant_id') ? { tenantId: text('tenant_id') } : {}) };
+  }
+  return out;
+}
+
+/**
+ * NEON_AUTH_OAUTH_ENDPOINTS: `{"google": {"authorization_endpoint": "…", "token_endpoint": "…"}, "github": {…,
+ * "userinfo_endpoint": "…"}}` (http or https URLs; github and vercel need userinfo_endpoint).
+ */
+export function parseOAuthEndpoints(raw: string | undefined, problems: string[]): OAuthEndpointOverrides {
+  const name = 'NEON_AUTH_OAUTH_ENDPOINTS';
+  const out: OAuthEndpointOverrides = {};
+  const keys = ['authorization_endpoint', 'token_endpoint', 'userinfo_endpoint'];
+  for (const [id, value] of oauthProviderMap(name, raw, problems)) {
+    const unknown = Object.keys(value).filter((k) => !keys.includes(k));
+    if (unknown.length > 0) problems.push(`${name}.${id}: unknown key(s) ${unknown.join(', ')} (expected ${keys.join(', ')})`);
+    const endpoint = (k: string, required: boolean): string | undefined => {
+      const v = value[k];
+      if (v === undefined && !required) return undefined;
+      if (typeof v === 'string') {
+        try {
+          const u = new URL(v);
+          if (u.protocol === 'http:' || u.protocol === 'https:') return u.href;
+        } catch {
+          // reported below
+        }
+      }
+      problems.push(`${name}.${id}.${k} must be an http or https URL`);
+      return undefined;
+    };
+    const needsUserinfo = id === 'github' || id === 'vercel';
+    const authorizationEndpoint = endpoint('authorization_endpoint', true);
+    const tokenEndpoint = endpoint('token_endpoint', true);
+    const userinfoEndpoint = endpoint('userinfo_endpoint', needsUserinfo);
+    if (!authorizationEndpoint || !tokenEndpoint || (needsUserinfo && !userinfoEndpoint)) continue;
+    out[id] = { authorizationEndpoint, tokenEndpoint, ...(userinfoEndpoint ? { userinfoEndpoint } : {}) };
+  }
+  return out;
 }
 
 export function parseSecretsKey(raw: string): Buffer | undefined {
@@ -438,36 +542,3 @@ export function computeSharesControlPlaneCluster(config: Pick<AppConfig, 'databa
   return hostOf(a) === hostOf(b) && (a.port || '5432') === (b.port || '5432');
 }
 
-/** The OAuth provider ids of Neon's API (NeonAuthOauthProviderId). */
-const SHARED_OAUTH_PROVIDER_IDS = ['google', 'github', 'microsoft', 'vercel'];
-
-/** NEON_AUTH_SHARED_OAUTH_CREDENTIALS: a JSON object of provider id -> {client_id, client_secret} (both non-empty strings). */
-function parseSharedOAuthCredentials(raw: string | undefined, problems: string[]): AppConfig['sharedOAuthCredentials'] {
-  const out: AppConfig['sharedOAuthCredentials'] = {};
-  if (raw === undefined) return out;
-  const problem = (why: string) => problems.push(`NEON_AUTH_SHARED_OAUTH_CREDENTIALS ${why}`);
-  let value: unknown;
-  try {
-    value = JSON.parse(raw);
-  } catch {
-    problem('must be JSON: {"google": {"client_id": "…", "client_secret": "…"}}');
-    return out;
-  }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    problem('must be a JSON object keyed by provider id');
-    return out;
-  }
-  for (const [id, entry] of Object.entries(value as Record<string, unknown>)) {
-    if (!SHARED_OAUTH_PROVIDER_IDS.includes(id)) {
-      problem(`names an unknown provider ${JSON.stringify(id)} (known: ${SHARED_OAUTH_PROVIDER_IDS.join(', ')})`);
-      continue;
-    }
-    const e = entry as { client_id?: unknown; client_secret?: unknown } | null;
-    if (!e || typeof e.client_id !== 'string' || e.client_id === '' || typeof e.client_secret !== 'string' || e.client_secret === '') {
-      problem(`.${id} needs non-empty client_id and client_secret strings`);
-      continue;
-    }
-    out[id] = { clientId: e.client_id, clientSecret: e.client_secret };
-  }
-  return out;
-}

@@ -6,6 +6,7 @@ import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { BetterAuthEmail } from '../../better-auth/email/better-auth-email.js';
+import { hasSharedOAuthCredentials } from '../../better-auth/social-providers.js';
 import {
   DEFAULT_WEBHOOK_CONFIG,
   sealedFieldContext,
@@ -438,7 +439,7 @@ export class NeonAuthSettingsService {
   private oauthEntry(id: OAuthProviderId, clientId: string | undefined, clientSecret: string | undefined, tenantId: string | undefined): SocialProviderConfig {
     const tenant = tenantId !== undefined ? { tenantId } : {};
     if (clientId === undefined && clientSecret === undefined) {
-      if (!this.config.sharedOAuthCredentials[id]) throw new ApiError(ErrorCode.InvalidSharedOauthProvider, INVALID_SHARED_OAUTH_PROVIDER_MESSAGE(id));
+      if (!hasSharedOAuthCredentials(this.config, id)) throw new ApiError(ErrorCode.InvalidSharedOauthProvider, INVALID_SHARED_OAUTH_PROVIDER_MESSAGE(id));
       return { id, isShared: true, ...tenant };
     }
     if (clientId === undefined || clientSecret === undefined) throw ApiError.validation('client_id and client_secret go together: give both (your own OAuth app) or neither (the shared app)');
