@@ -2536,6 +2536,82 @@ export interface RolesResponse {
   roles: Role[];
 }
 
+export interface SendNeonAuthEmailProviderTestParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface SendNeonAuthEmailProviderTestRequest {
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   */
+  recipient_email: string;
+}
+
+export interface SendNeonAuthTestEmailParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
+export interface SendNeonAuthTestEmailRequest {
+  /**
+   * @minLength 1
+   * @maxLength 253
+   * @pattern ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[?[0-9A-Fa-f:.]+\]?$
+   */
+  host: string;
+  /** @maxLength 1024 */
+  password: string;
+  /**
+   * @min 1
+   * @max 65535
+   */
+  port: number;
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   */
+  recipient_email: string;
+  /**
+   * @format email
+   * @minLength 1
+   * @maxLength 256
+   */
+  sender_email: string;
+  /**
+   * @minLength 1
+   * @maxLength 256
+   */
+  sender_name: string;
+  /** @maxLength 256 */
+  username: string;
+}
+
+export interface SendNeonAuthTestEmailResponse {
+  /** Why the SMTP conversation failed (connection, TLS, authentication, recipient). */
+  error_message?: string;
+  success: boolean;
+}
+
 export interface SharedProjectsResponse {
   pagination?: Pagination;
   projects: ProjectListItem[];
@@ -4815,6 +4891,54 @@ export class Api<
         method: "GET",
         query: query,
         secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description As send_test_email, with the saved settings. 400 for a shared provider or a branch that does not use better_auth. Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name SendNeonAuthEmailProviderTest
+     * @summary Sends a test e-mail through the saved SMTP provider
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/email_provider/test
+     * @secure
+     */
+    sendNeonAuthEmailProviderTest: (
+      { projectId, branchId }: SendNeonAuthEmailProviderTestParams,
+      data: SendNeonAuthEmailProviderTestRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<SendNeonAuthTestEmailResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/email_provider/test`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description A real SMTP conversation (connection, TLS as the server offers, authentication, the message); nothing is saved. Failures answer 200 with success false and the reason (connection refused, timeout, certificate, authentication, recipient refused, destination not allowed). Organization admins only (members and collaborators get 403).
+     *
+     * @tags Auth
+     * @name SendNeonAuthTestEmail
+     * @summary Sends a test e-mail through the SMTP settings in the body
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/send_test_email
+     * @secure
+     */
+    sendNeonAuthTestEmail: (
+      { projectId, branchId }: SendNeonAuthTestEmailParams,
+      data: SendNeonAuthTestEmailRequest,
+      params: RequestParams = {},
+    ) =>
+      this.request<SendNeonAuthTestEmailResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/send_test_email`,
+        method: "POST",
+        body: data,
+        secure: true,
+        type: "application/json",
         format: "json",
         ...params,
       }),

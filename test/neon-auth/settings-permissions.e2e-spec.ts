@@ -13,7 +13,8 @@ describe('Neon Auth settings: permission matrix (every route)', () => {
   let uri: string;
 
   beforeAll(async () => {
-    t = await startTestApp({ NEON_AUTH_SHARED_OAUTH_CREDENTIALS: JSON.stringify({ google: { client_id: 'g', client_secret: 'g-secret' } }) });
+    // One revoked-key call per route: more failed authentications than API_KEY_RATE_LIMIT_PER_IP allows a minute.
+    t = await startTestApp({ NEON_AUTH_SHARED_OAUTH_CREDENTIALS: JSON.stringify({ google: { client_id: 'g', client_secret: 'g-secret' } }), API_KEY_RATE_LIMIT_PER_IP: '0' });
     who = await setupCallers(t, 'settings matrix');
     projectId = who.project.project.id;
     branchId = who.project.branch.id;
@@ -60,6 +61,23 @@ describe('Neon Auth settings: permission matrix (every route)', () => {
     { name: 'DELETE oauth_providers/{id}', method: 'delete', path: () => branch('/oauth_providers/github'), expect: WRITE(200), arrange: githubPresent },
     { name: 'GET email_provider', method: 'get', path: () => branch('/email_provider'), expect: READ },
     { name: 'PATCH email_provider', method: 'patch', path: () => branch('/email_provider'), body: { type: 'shared', sender_name: 'Matrix' }, expect: WRITE(200) },
+    {
+      name: 'POST send_test_email (a host that does not resolve: 200 with success false)',
+      method: 'post',
+      path: () => branch('/send_test_email'),
+      body: { host: 'smtp.invalid', port: 587, username: 'u', password: 'p', sender_email: 'a@example.com', sender_name: 'A', recipient_email: 'b@example.com' },
+      expect: WRITE(200),
+    },
+    {
+      name: 'POST email_provider/test (the saved provider does not resolve: 200 with success false)',
+      method: 'post',
+      path: () => branch('/email_provider/test'),
+      body: { recipient_email: 'b@example.com' },
+      expect: WRITE(200),
+      arrange: async () => {
+        await admin().patch(branch('/email_provider'), { type: 'standard', host: 'smtp.invalid', port: 587, username: 'u', password: 'p', sender_email: 'a@example.com', sender_name: 'A' }).expect(200);
+      },
+    },
     { name: 'GET email_and_password', method: 'get', path: () => branch('/email_and_password'), expect: READ },
     { name: 'PATCH email_and_password', method: 'patch', path: () => branch('/email_and_password'), body: { disable_sign_up: true }, expect: WRITE(200) },
     { name: 'GET allow_localhost', method: 'get', path: () => branch('/allow_localhost'), expect: READ },

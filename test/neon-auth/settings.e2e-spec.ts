@@ -407,6 +407,52 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
     });
   });
 
+  describe('stack: the settings Stack has, in the provider project', () => {
+    let stackProject: string;
+    let stackBranch: string;
+    beforeAll(async () => {
+      const other = await newAuthProject(t, 'settings stack');
+      stackProject = other.projectId;
+      stackBranch = other.defaultBranchId;
+      await enableAuth(t, stackProject, stackBranch, 'stack');
+    });
+
+    it('domains, allow_localhost, OAuth providers and the e-mail provider go to the Stack project', async () => {
+      expect((await neon.addBranchNeonAuthTrustedDomain(stackProject, stackBranch, { domain: 'https://stack-app.example.com', auth_provider: Provider.Stack })).status).toBe(201);
+      expect((await neon.listBranchNeonAuthTrustedDomains(stackProject, stackBranch)).data).toEqual({ domains: [{ domain: 'https://stack-app.example.com', auth_provider: 'stack' }] });
+      expect((await neon.updateNeonAuthAllowLocalhost(stackProject, stackBranch, { allow_localhost: false })).data).toEqual({ allow_localhost: false });
+      const added = await neon.addBranchNeonAuthOauthProvider(stackProject, stackBranch, { id: Oauth.Github, client_id: 'stack-gh', client_secret: 'stack-gh-secret' });
+      expect(added.data).toEqual({ id: 'github', type: 'standard', client_id: 'stack-gh' });
+      expect((await neon.listBranchNeonAuthOauthProviders(stackProject, stackBranch)).data.providers).toContainEqual({ id: 'github', type: 'standard', client_id: 'stack-gh' });
+      const standard = { type: 'standard' as const, host: 'smtp.example.com', port: 587, username: 'u', password: 'stack-smtp-secret', sender_email: 'auth@example.com', sender_name: 'Stack App' };
+      expect((await neon.updateNeonAuthEmailProvider(stackProject, stackBranch, standard)).data).toEqual({ ...standard, password: '' });
+      // The client view of the provider project (what Stack's SDK reads) follows.
+      const plugins = (await neon.getNeonAuthPluginConfigs(stackProject, stackBranch)).data;
+      expect(Object.keys(plugins).sort()).toEqual(['allow_localhost', 'email_provider', 'oauth_providers']);
+      expect(plugins.allow_localhost).toBe(false);
+    });
+
+    it('what Stack cannot do gets a 400: partial e-mail updates, vercel, Better Auth sections', async () => {
+      const partial = await admin.patch(`/projects/${stackProject}/branches/${stackBranch}/auth/email_provider`, { type: 'standard', port: 2525 });
+      expect(partial.status).toBe(400);
+      expect(partial.body.message).toContain('all six fields');
+      const vercel = await rejection(neon.addBranchNeonAuthOauthProvider(stackProject, stackBranch, { id: Oauth.Vercel, client_id: 'v', client_secret: 'v' }));
+      expect(vercel.status).toBe(400);
+      expect(vercel.data.message).toContain('stack supports google, github, microsoft');
+      for (const call of [
+        () => neon.getNeonAuthEmailAndPasswordConfig(stackProject, stackBranch),
+        () => neon.updateNeonAuthOrganizationPlugin(stackProject, stackBranch, { enabled: false }),
+        () => neon.getNeonAuthWebhookConfig(stackProject, stackBranch),
+        () => neon.updateNeonAuthConfig(stackProject, stackBranch, { name: 'x' }),
+      ]) {
+        const r = await rejection(call());
+        expect([r.status, r.data.code]).toEqual([400, 'AUTH_PROVIDER_NOT_SUPPORTED']);
+      }
+      const saved = await admin.post(`/projects/${stackProject}/branches/${stackBranch}/auth/email_provider/test`, { recipient_email: 'x@example.com' });
+      expect([saved.status, saved.body.code]).toEqual([400, 'AUTH_PROVIDER_NOT_SUPPORTED']);
+    });
+  });
+
   describe('providers without a section', () => {
     it('a mock branch has no settings: 400 AUTH_PROVIDER_NOT_SUPPORTED; a branch without Neon Auth: 404', async () => {
       const other = await newAuthProject(t, 'settings mock');
