@@ -1,4 +1,4 @@
-import type { betterAuth as BetterAuthFn } from 'better-auth';
+import type { APIError as APIErrorClass, betterAuth as BetterAuthFn } from 'better-auth';
 import type { getMigrations as GetMigrationsFn } from 'better-auth/db/migration';
 import type * as Plugins from 'better-auth/plugins';
 import type { PostgresDialect as PostgresDialectClass } from 'kysely';
@@ -6,8 +6,11 @@ import type { PostgresDialect as PostgresDialectClass } from 'kysely';
 /** Better Auth and what the product uses of it, loaded on first use. */
 export interface BetterAuthLibrary {
   betterAuth: typeof BetterAuthFn;
+  /** The error an endpoint or hook throws to answer with a status, a code and a message. */
+  APIError: typeof APIErrorClass;
   getMigrations: typeof GetMigrationsFn;
-  plugins: Pick<typeof Plugins, 'jwt' | 'admin' | 'organization' | 'emailOTP' | 'magicLink' | 'phoneNumber'>;
+  /** The plugins, and the jwt plugin's key resolution (the webhooks sign with the branch's JWKS key). */
+  plugins: Pick<typeof Plugins, 'jwt' | 'admin' | 'organization' | 'emailOTP' | 'magicLink' | 'phoneNumber' | 'resolveSigningKey'>;
   PostgresDialect: typeof PostgresDialectClass;
 }
 
@@ -26,7 +29,7 @@ export function loadBetterAuthLibrary(): Promise<BetterAuthLibrary> {
     const core = await import('better-auth');
     const plugins = await import('better-auth/plugins');
     const migration = await import('better-auth/db/migration');
-    return { betterAuth: core.betterAuth, getMigrations: migration.getMigrations, plugins, PostgresDialect: kysely.PostgresDialect };
+    return { betterAuth: core.betterAuth, APIError: core.APIError, getMigrations: migration.getMigrations, plugins, PostgresDialect: kysely.PostgresDialect };
   })().catch((err: unknown) => {
     loading = undefined;
     throw err;
