@@ -13,6 +13,7 @@ import { betterAuthOptions, type OutgoingMessage } from './better-auth-options.j
 import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
+import { BetterAuthWebhooks } from './webhooks/webhooks.service.js';
 import type { ProjectConfig, ProjectSettings } from './project-config.js';
 
 /** A branch database served by a Better Auth server: what the control plane knows of its integration. */
@@ -93,6 +94,7 @@ export class BetterAuthServers {
     private readonly cluster: BranchDatabaseCluster,
     private readonly mailbox: BetterAuthMailbox,
     private readonly users: BetterAuthUsers,
+    private readonly webhooks: BetterAuthWebhooks,
     private readonly events: ClusterEvents,
     metrics: HttpMetricsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -227,13 +229,16 @@ export class BetterAuthServers {
     const log = this.logger.child({ component: 'better-auth', branchId: tenant.branchId, database: tenant.databaseName });
     const lib = await loadBetterAuthLibrary();
     this.builds.inc();
+    // The branch's webhooks: Better Auth's hooks, and send.otp / send.magic_link in place of the e-mail or SMS.
+    const webhooks = this.webhooks.forBranch(tenant, config, lib, () => server);
     const server: BetterAuthServer = lib.betterAuth({
       ...betterAuthOptions(lib, {
         baseUrl: tenant.baseUrl,
         secret: tenant.secret,
         config,
         pool: this.poolOf(tenant.physicalName),
-        send: (message: OutgoingMessage) => this.mailbox.deliver(tenant, message),
+        send: webhooks.send((message: OutgoingMessage) => this.mailbox.deliver(tenant, message)),
+        events: webhooks.events,
         trustedOrigins: () => trustedOriginsOf(tenant, config),
         membership: (organizationId, userId) => this.users.membership(tenant.physicalName, organizationId, userId),
       }),
