@@ -1247,6 +1247,34 @@ export interface ListNeonAuthSyncDeadLettersParams {
   projectId: string;
 }
 
+export interface ListNeonAuthWebhookDeliveriesParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /** Only deliveries of this event type */
+  event_type?:
+    | "user.before_create"
+    | "user.created"
+    | "send.otp"
+    | "send.magic_link"
+    | "organization.invitation.created"
+    | "organization.invitation.accepted"
+    | "phone_number.verified";
+  /**
+   * @min 1
+   * @max 500
+   * @default 50
+   */
+  limit?: number;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface ListOrgApiKeysParams {
   /**
    * The organization ID
@@ -1394,6 +1422,11 @@ export interface ListSharedProjectsParams {
    * @max 30000
    */
   timeout?: number;
+}
+
+export interface ListWebhookDeliveriesResponse {
+  /** Newest first */
+  deliveries: WebhookDelivery[];
 }
 
 export interface MailboxMessage {
@@ -2463,6 +2496,24 @@ export interface ReplayNeonAuthSyncDeadLettersResponse {
   replayed: number;
 }
 
+export interface ReplayNeonAuthWebhookDeliveryParams {
+  /**
+   * The branch ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  branchId: string;
+  /**
+   * The id of a delivery of the log
+   * @format uuid
+   */
+  deliveryId: string;
+  /**
+   * The Neon project ID
+   * @pattern ^[a-z0-9-]{1,60}$
+   */
+  projectId: string;
+}
+
 export interface RevokeApiKeyParams {
   /** @format int64 */
   keyId: number;
@@ -2818,6 +2869,63 @@ export interface UpdateProjectParams {
    * @pattern ^[a-z0-9-]{1,60}$
    */
   projectId: string;
+}
+
+export interface WebhookAttempt {
+  /**
+   * X-Neon-Delivery-Attempt of this try
+   * @min 1
+   * @max 3
+   */
+  attempt: number;
+  /** Why the try failed (no answer in time, a network error, a refused destination, a non-2xx status) */
+  error: string | null;
+  /** From sending the request to the end of the answer (at most 10 KB of it is read) */
+  latency_ms: number;
+  /** The start of the receiver's answer (512 characters) */
+  response_excerpt: string | null;
+  /** @format date-time */
+  started_at: string;
+  /** The receiver's HTTP status; null when it did not answer */
+  status_code: number | null;
+}
+
+export interface WebhookDelivery {
+  attempts: WebhookAttempt[];
+  /** @format date-time */
+  completed_at: string | null;
+  /** @format date-time */
+  created_at: string;
+  /** The database whose auth server sent it */
+  database_name: string;
+  /**
+   * X-Neon-Event-Id (a replay keeps the id of the event it replays)
+   * @format uuid
+   */
+  event_id: string;
+  event_type:
+    | "user.before_create"
+    | "user.created"
+    | "send.otp"
+    | "send.magic_link"
+    | "organization.invitation.created"
+    | "organization.invitation.accepted"
+    | "phone_number.verified";
+  /** @format uuid */
+  id: string;
+  /** What came of it: for user.before_create `allowed`, `refused (<error_code>)` or `malformed answer: …`; `not sent: …` when the URL is not allowed */
+  outcome: string | null;
+  /** Neon's envelope as sent, except one-time codes and link tokens (otp_code, token, link_url's token) shown as [redacted] */
+  payload: Record<string, any>;
+  /**
+   * The delivery this one replays
+   * @format uuid
+   */
+  replay_of?: string | null;
+  /** delivered: a 2xx answer; pending: under way */
+  status: "pending" | "delivered" | "failed";
+  /** Where it was sent */
+  webhook_url: string;
 }
 
 export type QueryParamsType = Record<string | number, any>;
@@ -3197,6 +3305,28 @@ export class Api<
       }),
 
     /**
+     * @description Every event the branch's Better Auth servers sent to the webhook URL, newest first, for a day (at most 1000 per branch): each attempt with its status, latency and error, and the envelope as sent with one-time codes and link tokens redacted. Not in Neon's API.
+     *
+     * @tags Extensions
+     * @name ListNeonAuthWebhookDeliveries
+     * @summary Read the delivery log of the branch's auth webhooks (extension; organization admins)
+     * @request GET:/api/v2/projects/{project_id}/branches/{branch_id}/auth/webhooks/deliveries
+     * @secure
+     */
+    listNeonAuthWebhookDeliveries: (
+      { projectId, branchId, ...query }: ListNeonAuthWebhookDeliveriesParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<ListWebhookDeliveriesResponse, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/webhooks/deliveries`,
+        method: "GET",
+        query: query,
+        secure: true,
+        format: "json",
+        ...params,
+      }),
+
+    /**
      * @description Administrative actions in the organization, newest first, in cursor pages (pass `pagination.next` as `cursor`): enabling and disabling Neon Auth, SDK keys, ownership transfers, project settings, members, invitations, API keys, project permissions, and refused project or branch creations (quotas). Each record says who acted (key kind, key id, the account of a personal key), what, on what, when and from where. Append-only; no secret is ever recorded. Organization admins only. Not in Neon's API.
      *
      * @tags Extensions
@@ -3238,6 +3368,27 @@ export class Api<
         body: data,
         secure: true,
         type: "application/json",
+        format: "json",
+        ...params,
+      }),
+
+    /**
+     * @description Sends the same event (same X-Neon-Event-Id, same body: a one-time code in it is the same code) to the branch's current webhook URL, signed anew, attempts numbered from 1, and answers the new delivery once it ends (within 15 s). 409 when the branch's webhooks are disabled or have no URL. Not in Neon's API.
+     *
+     * @tags Extensions
+     * @name ReplayNeonAuthWebhookDelivery
+     * @summary Send a logged webhook delivery again (extension; organization admins)
+     * @request POST:/api/v2/projects/{project_id}/branches/{branch_id}/auth/webhooks/deliveries/{delivery_id}/replay
+     * @secure
+     */
+    replayNeonAuthWebhookDelivery: (
+      { projectId, branchId, deliveryId }: ReplayNeonAuthWebhookDeliveryParams,
+      params: RequestParams = {},
+    ) =>
+      this.request<WebhookDelivery, GeneralError>({
+        path: `/api/v2/projects/${projectId}/branches/${branchId}/auth/webhooks/deliveries/${deliveryId}/replay`,
+        method: "POST",
+        secure: true,
         format: "json",
         ...params,
       }),

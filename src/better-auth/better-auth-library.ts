@@ -12,7 +12,7 @@ export interface BetterAuthLibrary {
   /** The error a hook throws to make Better Auth answer a status and a message (the e-mail provider's failures). */
   APIError: typeof APIErrorClass;
   getMigrations: typeof GetMigrationsFn;
-  plugins: Pick<typeof Plugins, 'jwt' | 'admin' | 'organization' | 'emailOTP' | 'magicLink' | 'phoneNumber'>;
+  plugins: Pick<typeof Plugins, 'jwt' | 'admin' | 'organization' | 'emailOTP' | 'magicLink' | 'phoneNumber' | 'resolveSigningKey'>;
   /** What the product's own plugins use: hooks, the OAuth state, errors. */
   api: Pick<typeof Api, 'createAuthMiddleware' | 'addOAuthServerContext' | 'getOAuthState' | 'APIError' | 'isAPIError'>;
   cookies: Pick<typeof Cookies, 'setSessionCookie' | 'expireCookie' | 'applySetCookies'>;

@@ -28,6 +28,11 @@ export function betterAuthBasePath(branchId: string, databaseName: string): stri
   return `${BETTER_AUTH_PATH}/${encodeURIComponent(branchId)}/${encodeURIComponent(databaseName)}/auth`;
 }
 
+/** How long Better Auth keeps what it sends valid, where this file does not set it (Better Auth's defaults, seconds). */
+export const EMAIL_OTP_EXPIRES_IN_S = 300;
+export const VERIFICATION_LINK_EXPIRES_IN_S = 3600;
+export const PASSWORD_RESET_EXPIRES_IN_S = 3600;
+
 /** A message the server wants delivered (verification link, one-time code, magic link, invitation). */
 export interface OutgoingMessage {
   kind: 'verification_link' | 'password_reset' | 'email_otp' | 'magic_link' | 'organization_invitation' | 'phone_otp';
@@ -37,7 +42,47 @@ export interface OutgoingMessage {
   text: string;
   /** The link, code and what else the message carries, for readers of the mailbox. */
   data: Record<string, unknown>;
+  /** When the code or link stops working (what the webhooks announce as expires_at). */
+  expiresAt?: Date;
+  /** The request that asked for it (the webhooks' ip_address and user_agent); absent for server-side calls. */
+  origin?: RequestOrigin;
 }
+
+/** Who made a request: the client's address (the host's header) and its User-Agent. */
+export interface RequestOrigin {
+  ipAddress: string | null;
+  userAgent: string | null;
+}
+
+/** The part of Better Auth's endpoint context the event sinks read (absent when no endpoint runs, e.g. a server-side call). */
+export interface AuthEventContext {
+  path?: string;
+  params?: Record<string, unknown>;
+  headers?: Headers;
+  request?: Request;
+}
+
+/**
+ * What happens in a branch's server that others may want to hear of (src/better-auth/webhooks): user creation (the
+ * `before` one may refuse by throwing, or return fields to create the user with), phone number verification and
+ * organization invitations. The non-blocking ones must return at once.
+ */
+export interface BranchAuthEvents {
+  beforeUserCreate(user: Record<string, unknown>, ctx: AuthEventContext | null): Promise<{ data: Record<string, unknown> } | undefined>;
+  userCreated(user: Record<string, unknown>, ctx: AuthEventContext | null): void;
+  phoneNumberVerified(user: Record<string, unknown>, phoneNumber: string, ctx: AuthEventContext | null): void;
+  invitationCreated(invitation: Record<string, unknown>, inviter: Record<string, unknown>, organization: Record<string, unknown>): void;
+  invitationAccepted(invitation: Record<string, unknown>, user: Record<string, unknown>, organization: Record<string, unknown>): void;
+}
+
+/** The client's address (set by the host, see CLIENT_IP_HEADER) and User-Agent of the request behind `source`. */
+export function requestOrigin(source: { headers?: Headers; request?: Request } | Request | null | undefined): RequestOrigin | undefined {
+  const headers = source instanceof Request ? source.headers : (source?.headers ?? source?.request?.headers);
+  if (!headers) return undefined;
+  return { ipAddress: headers.get(CLIENT_IP_HEADER) || null, userAgent: headers.get('user-agent') };
+}
+
+const expiresIn = (seconds: number): Date => new Date(Date.now() + seconds * 1000);
 
 export interface BranchAuthSettings {
   baseUrl: string;
@@ -55,6 +100,8 @@ export interface BranchAuthSettings {
   socialProviders?: BranchSocialProvider[];
   /** NEON_AUTH_OAUTH_ENDPOINTS: providers pointed at other endpoints than their real ones. */
   oauthEndpoints?: OAuthEndpointOverrides;
+  /** Told of user creations, phone verifications and invitations (the branch's webhooks), when any is listened to. */
+  events?: BranchAuthEvents;
 }
 
 /**
@@ -80,7 +127,7 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
   const { admin, emailOTP, jwt, magicLink, organization, phoneNumber } = lib.plugins;
   const url = new URL(settings.baseUrl);
   const basePath = url.pathname.replace(/\/+$/, '');
-  const { config, send } = settings;
+  const { config, send, events } = settings;
   const ep = config.emailAndPassword;
   const plugins: BetterAuthPlugin[] = [
     jwt({
@@ -112,8 +159,17 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
     admin() as BetterAuthPlugin,
     emailOTP({
       overrideDefaultEmailVerification: ep.emailVerificationMethod === 'otp',
-      sendVerificationOTP: async ({ email, otp, type }) =>
-        send({ kind: 'email_otp', to: email, subject: `Your ${config.name} code: ${otp}`, text: `Your one-time code is ${otp}.`, data: { otp, type } }),
+      expiresIn: EMAIL_OTP_EXPIRES_IN_S,
+      sendVerificationOTP: async ({ email, otp, type }, ctx) =>
+        send({
+          kind: 'email_otp',
+          to: email,
+          subject: `Your ${config.name} code: ${otp}`,
+          text: `Your one-time code is ${otp}.`,
+          data: { otp, type },
+          expiresAt: expiresIn(EMAIL_OTP_EXPIRES_IN_S),
+          origin: requestOrigin(ctx),
+        }),
     }) as BetterAuthPlugin,
     sessionVerifierPlugin(lib),
   ];
@@ -127,6 +183,14 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
         organizationLimit: org.config.organizationLimit,
         membershipLimit: org.config.membershipLimit,
         creatorRole: org.config.creatorRole,
+        ...(events
+          ? {
+              organizationHooks: {
+                afterCreateInvitation: async ({ invitation, inviter, organization: o }) => events.invitationCreated({ ...invitation }, { ...inviter }, { ...o }),
+                afterAcceptInvitation: async ({ invitation, user, organization: o }) => events.invitationAccepted({ ...invitation }, { ...user }, { ...o }),
+              },
+            }
+          : {}),
         sendInvitationEmail: async (invitation) => {
           if (!org.config.sendInvitationEmail) return;
           await send({
@@ -146,8 +210,16 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
       magicLink({
         expiresIn: magic.config.expiresIn * 60,
         disableSignUp: magic.config.disableSignUp,
-        sendMagicLink: async ({ email, url: link, token }) =>
-          send({ kind: 'magic_link', to: email, subject: `Sign in to ${config.name}`, text: `Sign in with this link: ${link}`, data: { url: link, token } }),
+        sendMagicLink: async ({ email, url: link, token }, ctx) =>
+          send({
+            kind: 'magic_link',
+            to: email,
+            subject: `Sign in to ${config.name}`,
+            text: `Sign in with this link: ${link}`,
+            data: { url: link, token },
+            expiresAt: expiresIn(magic.config.expiresIn * 60),
+            origin: requestOrigin(ctx),
+          }),
       }) as BetterAuthPlugin,
     );
   }
@@ -156,9 +228,18 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
     plugins.push(
       phoneNumber({
         expiresIn: phone.config.otp_expires_in,
-        sendOTP: async ({ phoneNumber: to, code }) => {
-          await send({ kind: 'phone_otp', to, subject: `Your ${config.name} code: ${code}`, text: `Your one-time code is ${code}.`, data: { otp: code } });
+        sendOTP: async ({ phoneNumber: to, code }, ctx) => {
+          await send({
+            kind: 'phone_otp',
+            to,
+            subject: `Your ${config.name} code: ${code}`,
+            text: `Your one-time code is ${code}.`,
+            data: { otp: code },
+            expiresAt: expiresIn(phone.config.otp_expires_in),
+            origin: requestOrigin(ctx),
+          });
         },
+        ...(events ? { callbackOnVerification: async ({ phoneNumber: verified, user }, ctx) => events.phoneNumberVerified({ ...user }, verified, ctx ?? null) } : {}),
       }) as BetterAuthPlugin,
     );
   }
@@ -179,16 +260,46 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
       requireEmailVerification: ep.requireEmailVerification,
       minPasswordLength: ep.minPasswordLength,
       maxPasswordLength: ep.maxPasswordLength,
-      sendResetPassword: async ({ user, url: link, token }) =>
-        send({ kind: 'password_reset', to: user.email, subject: `Reset your ${config.name} password`, text: `Reset your password with this link: ${link}`, data: { url: link, token } }),
+      resetPasswordTokenExpiresIn: PASSWORD_RESET_EXPIRES_IN_S,
+      sendResetPassword: async ({ user, url: link, token }, request) =>
+        send({
+          kind: 'password_reset',
+          to: user.email,
+          subject: `Reset your ${config.name} password`,
+          text: `Reset your password with this link: ${link}`,
+          data: { url: link, token },
+          expiresAt: expiresIn(PASSWORD_RESET_EXPIRES_IN_S),
+          origin: requestOrigin(request),
+        }),
     },
     emailVerification: {
       sendOnSignUp: ep.sendVerificationEmailOnSignUp,
       sendOnSignIn: ep.sendVerificationEmailOnSignIn,
       autoSignInAfterVerification: ep.autoSignInAfterVerification,
-      sendVerificationEmail: async ({ user, url: link, token }) =>
-        send({ kind: 'verification_link', to: user.email, subject: `Verify your ${config.name} e-mail`, text: `Verify your e-mail with this link: ${link}`, data: { url: link, token } }),
+      expiresIn: VERIFICATION_LINK_EXPIRES_IN_S,
+      sendVerificationEmail: async ({ user, url: link, token }, request) =>
+        send({
+          kind: 'verification_link',
+          to: user.email,
+          subject: `Verify your ${config.name} e-mail`,
+          text: `Verify your e-mail with this link: ${link}`,
+          data: { url: link, token },
+          expiresAt: expiresIn(VERIFICATION_LINK_EXPIRES_IN_S),
+          origin: requestOrigin(request),
+        }),
     },
+    ...(events
+      ? {
+          databaseHooks: {
+            user: {
+              create: {
+                before: async (user, ctx) => events.beforeUserCreate({ ...user }, ctx ?? null),
+                after: async (user, ctx) => events.userCreated({ ...user }, ctx ?? null),
+              },
+            },
+          },
+        }
+      : {}),
     rateLimit: { enabled: false },
     advanced: {
       database: { generateId: 'uuid' },

@@ -14,6 +14,7 @@ import { betterAuthOptions, type OutgoingMessage } from './better-auth-options.j
 import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthEmail } from './email/better-auth-email.js';
+import { BetterAuthWebhooks } from './webhooks/webhooks.service.js';
 import type { ProjectConfig, ProjectSettings } from './project-config.js';
 import { branchSocialProviders } from './social-providers.js';
 
@@ -95,6 +96,7 @@ export class BetterAuthServers {
     private readonly cluster: BranchDatabaseCluster,
     private readonly email: BetterAuthEmail,
     private readonly users: BetterAuthUsers,
+    private readonly webhooks: BetterAuthWebhooks,
     private readonly events: ClusterEvents,
     private readonly secrets: SecretsService,
     metrics: HttpMetricsService,
@@ -230,13 +232,16 @@ export class BetterAuthServers {
     const log = this.logger.child({ component: 'better-auth', branchId: tenant.branchId, database: tenant.databaseName });
     const lib = await loadBetterAuthLibrary();
     this.builds.inc();
+    // The branch's webhooks: Better Auth's hooks, and send.otp / send.magic_link in place of the e-mail or SMS.
+    const webhooks = this.webhooks.forBranch(tenant, config, lib, () => server);
     const server: BetterAuthServer = lib.betterAuth({
       ...betterAuthOptions(lib, {
         baseUrl: tenant.baseUrl,
         secret: tenant.secret,
         config,
         pool: this.poolOf(tenant.physicalName),
-        send: (message: OutgoingMessage) => this.email.deliver(tenant, config, message),
+        send: webhooks.send((message: OutgoingMessage) => this.email.deliver(tenant, config, message)),
+        events: webhooks.events,
         trustedOrigins: () => trustedOriginsOf(tenant, config),
         membership: (organizationId, userId) => this.users.membership(tenant.physicalName, organizationId, userId),
         socialProviders: branchSocialProviders(

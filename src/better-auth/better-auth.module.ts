@@ -11,17 +11,21 @@ import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthEmail } from './email/better-auth-email.js';
 import { BetterAuthMailboxController } from './mailbox/mailbox.controller.js';
 import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
+import { WebhookDeliveriesController } from './webhooks/webhook-deliveries.controller.js';
+import { WebhookDeliveries } from './webhooks/webhook-deliveries.service.js';
+import { BetterAuthWebhooks } from './webhooks/webhooks.service.js';
 
 /**
  * Better Auth hosted per branch database: the servers (built lazily, bounded), their schema in `neon_auth`, their
- * HTTP host at `/neon-auth/{branch_id}/{database}/auth`, and the local mailbox of what they send. The `better_auth`
+ * HTTP host at `/neon-auth/{branch_id}/{database}/auth`, the local mailbox of what they send, and their outgoing
+ * webhooks (Neon's format) with a delivery log and replay. The `better_auth`
  * provider adapter (src/providers/better-auth) drives them for the control plane; Neon Auth's integrations tell the
  * servers which branch databases have one (BetterAuthServers.useDirectory).
  */
 @Module({
   imports: [ProjectsModule, NeonAuthUsersSyncModule, RateLimitModule, ClusterEventsModule, OpsModule],
-  controllers: [BetterAuthMailboxController],
-  providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthEmail, BetterAuthHost],
-  exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthEmail, BetterAuthHost],
+  controllers: [BetterAuthMailboxController, WebhookDeliveriesController],
+  providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthEmail, BetterAuthWebhooks, WebhookDeliveries, BetterAuthHost],
+  exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthEmail, BetterAuthHost, BetterAuthWebhooks],
 })
 export class BetterAuthModule {}

@@ -16,6 +16,7 @@ import { NeonAuthIntegrationEntity } from '../neon-auth/integrations/integration
 import { NeonAuthDetachedProjectEntity, NeonAuthForeignUserEntity } from '../neon-auth/integrations/detached-project.entity.js';
 import { SystemStateEntity } from './system-state.entity.js';
 import { MailboxMessageEntity } from '../better-auth/mailbox/mailbox-message.entity.js';
+import { WebhookDeliveryEntity } from '../better-auth/webhooks/webhook-delivery.entity.js';
 import { IdempotencyKeyEntity } from '../common/idempotency.entity.js';
 import { RateLimitEntity } from '../common/rate-limit.entity.js';
 import { NeonAuthSyncReconciliationEntity } from '../sync/reconciler/reconciliation.entity.js';
@@ -51,6 +52,7 @@ export const CONTROL_PLANE_ENTITIES = [
   SyncInboxEntity,
   AuditEventEntity,
   MailboxMessageEntity,
+  WebhookDeliveryEntity,
   ...STACK_AUTH_ENTITIES,
   ...MOCK_PROVIDER_ENTITIES,
 ];

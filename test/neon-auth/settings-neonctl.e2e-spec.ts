@@ -153,7 +153,7 @@ describe('Neon Auth settings: neonctl neon-auth', () => {
     expectKv(updated.stdout, 'Timeout (sec)', '7');
     const local = await cli('config', 'webhook', 'update', '--enabled', '--url', 'https://127.0.0.1/hook');
     expect(local.code).toBe(1);
-    expect(local.stderr).toContain('webhook_url is not allowed');
+    expect(local.stderr).toContain('webhook_url must be an https URL of a server on a public address');
     ok(await cli('config', 'webhook', 'update', '--no-enabled'));
     expect((await settings('webhooks')).body).toEqual({ enabled: false, webhook_url: '', enabled_events: [], timeout_seconds: 5 });
   });

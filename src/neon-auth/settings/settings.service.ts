@@ -7,6 +7,7 @@ import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { BetterAuthEmail } from '../../better-auth/email/better-auth-email.js';
 import { hasSharedOAuthCredentials } from '../../better-auth/social-providers.js';
+import { webhookTargetProblem } from '../../better-auth/webhooks/webhook-target.js';
 import {
   DEFAULT_WEBHOOK_CONFIG,
   sealedFieldContext,
@@ -488,27 +489,14 @@ export class NeonAuthSettingsService {
   }
 
   /**
-   * A webhook target: an absolute http(s) URL without credentials; https unless the operator allows the destination;
-   * never a loopback, private, link-local or metadata address unless the operator allows it (names are checked again
-   * on every delivery, after resolution).
+   * A webhook target, judged as far as it can be before connecting (webhookTargetProblem: https unless the operator
+   * allows the host, no credentials, no refused address or metadata name). Names are not resolved here (an offline
+   * install may not resolve them yet): every delivery resolves and checks them again at connect time.
    */
   private checkWebhookUrl(raw: string): string {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw ApiError.validation('webhook_url must be an absolute http(s) URL');
-    }
-    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.username || url.password) {
-      throw ApiError.validation('webhook_url must be an absolute http(s) URL without credentials');
-    }
-    const decision = this.outbound.policy.checkUrl(url);
-    if (decision.verdict === 'refuse') {
-      throw ApiError.validation('webhook_url is not allowed: webhooks go to public addresses only (an operator can allow a private receiver with OUTBOUND_ALLOWED_HOSTS)');
-    }
-    const operatorAllowed = (decision.verdict === 'allow' && decision.via !== 'public') || (decision.verdict === 'resolve' && decision.nameAllowed);
-    if (url.protocol === 'http:' && !operatorAllowed) throw ApiError.validation('webhook_url must use https');
-    return url.toString();
+    const problem = webhookTargetProblem(this.outbound.policy, raw);
+    if (problem) throw ApiError.validation(problem);
+    return new URL(raw).toString();
   }
 
   private seal(value: string, field: Parameters<typeof sealedFieldContext>[0]): string {
