@@ -7,6 +7,7 @@ import { CrashPoints } from './common/crash-points.js';
 import { ErrorFilter } from './common/error.filter.js';
 import { LOGGER } from './common/logger.js';
 import { OutboundHttp } from './common/outbound-http.js';
+import { ClusterLocks } from './common/cluster-locks.js';
 import { SecretsService } from './common/secrets.js';
 import { APP_CONFIG, type AppConfig } from './config/config.js';
 import { controlPlaneDataSourceOptions } from './database/data-source.js';
@@ -33,8 +34,9 @@ class CoreModule {
         SecretsService,
         CrashPoints,
         { provide: OutboundHttp, useFactory: () => OutboundHttp.forConfig(config) },
+        ClusterLocks,
       ],
-      exports: [APP_CONFIG, LOGGER, SecretsService, OutboundHttp, CrashPoints],
+      exports: [APP_CONFIG, LOGGER, SecretsService, OutboundHttp, CrashPoints, ClusterLocks],
     };
   }
 }

@@ -5071,7 +5071,7 @@ export class Api<
       }),
 
     /**
-     * @description A real SMTP conversation (connection, TLS as the server offers, authentication, the message); nothing is saved. Failures answer 200 with success false and the reason (connection refused, timeout, certificate, authentication, recipient refused, destination not allowed). Organization admins only (members and collaborators get 403).
+     * @description A real SMTP conversation (connection, TLS as the server offers, authentication, the message); nothing is saved. Failures answer 200 with success false and the reason (connection refused, timeout, certificate, authentication, recipient refused, destination not allowed). At most 30 test e-mails and webhook replays per project in 10 minutes (429 with Retry-After). Organization admins only (members and collaborators get 403).
      *
      * @tags Auth
      * @name SendNeonAuthTestEmail

@@ -277,16 +277,22 @@ export function betterAuthOptions(lib: BetterAuthLibrary, settings: BranchAuthSe
       sendOnSignIn: ep.sendVerificationEmailOnSignIn,
       autoSignInAfterVerification: ep.autoSignInAfterVerification,
       expiresIn: VERIFICATION_LINK_EXPIRES_IN_S,
-      sendVerificationEmail: async ({ user, url: link, token }, request) =>
-        send({
-          kind: 'verification_link',
-          to: user.email,
-          subject: `Verify your ${config.name} e-mail`,
-          text: `Verify your e-mail with this link: ${link}`,
-          data: { url: link, token },
-          expiresAt: expiresIn(VERIFICATION_LINK_EXPIRES_IN_S),
-          origin: requestOrigin(request),
-        }),
+      // `otp`: the e-mail OTP plugin sends a code instead (overrideDefaultEmailVerification supplies this sender; an
+      // explicit one here would win over it, and every verification would still be a link).
+      ...(ep.emailVerificationMethod === 'link'
+        ? {
+            sendVerificationEmail: async ({ user, url: link, token }: { user: { email: string }; url: string; token: string }, request?: Request) =>
+              send({
+                kind: 'verification_link',
+                to: user.email,
+                subject: `Verify your ${config.name} e-mail`,
+                text: `Verify your e-mail with this link: ${link}`,
+                data: { url: link, token },
+                expiresAt: expiresIn(VERIFICATION_LINK_EXPIRES_IN_S),
+                origin: requestOrigin(request),
+              }),
+          }
+        : {}),
     },
     ...(events
       ? {

@@ -238,16 +238,26 @@ export class BetterAuthSchema {
     let broken: Error | undefined;
     try {
       await client.query('BEGIN');
+      // A tenant may hold the row or slow its triggers: a settings call waits a bounded time, then fails (503).
+      await client.query(`SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '15s'`);
       const { rows } = await client.query<ProjectConfigRow>(`SELECT ${PROJECT_CONFIG_COLUMNS} FROM ${CONFIG_TABLE} WHERE id = $1 FOR UPDATE`, [configId]);
       if (!rows[0]) {
         await client.query('ROLLBACK');
         return undefined;
       }
-      const next = await change(parseProjectConfig(rows[0]));
-      const columns = Object.entries(projectConfigColumns(next));
+      const current = parseProjectConfig(rows[0]);
+      const before = projectConfigColumns(current);
+      // Only the columns the change altered are written: a column this server cannot read (a tenant's own keys, a
+      // value it does not understand) stays as it is unless the change is about it.
+      const changed = Object.entries(projectConfigColumns(await change(current))).filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(before[name]));
+      if (changed.length === 0) {
+        await client.query('COMMIT');
+        return current;
+      }
       const { rows: stored } = await client.query<ProjectConfigRow>(
-        `UPDATE ${CONFIG_TABLE} SET ${columns.map(([name], i) => `${q(name)} = $${i + 2}`).join(', ')} WHERE id = $1 RETURNING ${PROJECT_CONFIG_COLUMNS}`,
-        [configId, ...columns.map(([name, value]) => (name === 'name' || name === 'allow_localhost' ? value : JSON.stringify(value)))],
+        `UPDATE ${CONFIG_TABLE} SET ${changed.map(([name], i) => `${q(name)} = $${i + 2}`).join(', ')}, updated_at = pg_catalog.clock_timestamp()
+          WHERE id = $1 RETURNING ${PROJECT_CONFIG_COLUMNS}`,
+        [configId, ...changed.map(([name, value]) => (name === 'name' || name === 'allow_localhost' ? value : JSON.stringify(value)))],
       );
       // A tenant's BEFORE UPDATE trigger may cancel the write: nothing was stored, say so rather than pretend.
       if (!stored[0]) throw new Error(`the update of neon_auth.project_config ${configId} was cancelled by a trigger on the table`);

@@ -119,8 +119,14 @@ export class BetterAuthServers {
   useDirectory(directory: BranchAuthDirectory): void {
     this.directory = directory;
     this.events.subscribe(BETTER_AUTH_SETTINGS_TOPIC, (integrationId) => {
-      if (integrationId === null) this.servers.clear();
-      else this.servers.delete(integrationId);
+      // As for the integration itself: a build that read the old row before this notice must not be kept either.
+      if (integrationId === null) {
+        this.generation++;
+        this.servers.clear();
+        this.building.clear();
+      } else {
+        this.invalidate(integrationId);
+      }
     });
     this.events.subscribe(directory.topic, (integrationId) => {
       if (integrationId === null) {

@@ -9,6 +9,7 @@ import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthServers } from './better-auth-servers.js';
 import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthEmail } from './email/better-auth-email.js';
+import { ManualSends } from './manual-sends.js';
 import { BetterAuthMailboxController } from './mailbox/mailbox.controller.js';
 import { BetterAuthMailbox } from './mailbox/mailbox.service.js';
 import { WebhookDeliveriesController } from './webhooks/webhook-deliveries.controller.js';
@@ -25,7 +26,7 @@ import { BetterAuthWebhooks } from './webhooks/webhooks.service.js';
 @Module({
   imports: [ProjectsModule, NeonAuthUsersSyncModule, RateLimitModule, ClusterEventsModule, OpsModule],
   controllers: [BetterAuthMailboxController, WebhookDeliveriesController],
-  providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthEmail, BetterAuthWebhooks, WebhookDeliveries, BetterAuthHost],
-  exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthEmail, BetterAuthHost, BetterAuthWebhooks],
+  providers: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthMailbox, BetterAuthEmail, BetterAuthWebhooks, WebhookDeliveries, ManualSends, BetterAuthHost],
+  exports: [BetterAuthSchema, BetterAuthServers, BetterAuthUsers, BetterAuthEmail, BetterAuthHost, BetterAuthWebhooks, ManualSends],
 })
 export class BetterAuthModule {}

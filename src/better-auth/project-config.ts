@@ -95,10 +95,26 @@ export type ProjectSettings = Omit<ProjectConfig, 'id' | 'endpointId' | 'updated
 /**
  * The additional authenticated data a sealed value of the row is encrypted with: the field, not the row or the
  * integration, so a branch copy (another integration, the row renamed) still opens its parent's secrets, while a
- * ciphertext moved to another field does not open.
+ * ciphertext moved to another field does not open. An OAuth client secret only ever goes to its provider's token
+ * endpoint (fixed, or the operator's NEON_AUTH_OAUTH_ENDPOINTS), so moving one gains nothing.
  */
-export function sealedFieldContext(field: 'social_providers.clientSecret' | 'email_provider.password'): string {
-  return `neon_auth.project_config:${field}`;
+export function sealedFieldContext(field: 'social_providers.clientSecret'): string;
+/**
+ * The SMTP password is bound to the server it is for (host, port, login) as well: it leaves this product, so a
+ * ciphertext that opened for another host (the row's host changed in SQL, or the sealed value copied next to another
+ * host) would hand the password to whoever runs that host. It opens only beside the server it was saved for.
+ */
+export function sealedFieldContext(field: 'email_provider.password', server: SmtpServerIdentity): string;
+export function sealedFieldContext(field: 'social_providers.clientSecret' | 'email_provider.password', server?: SmtpServerIdentity): string {
+  const base = `neon_auth.project_config:${field}`;
+  return server ? `${base}:${server.host.toLowerCase()}:${server.port}:${server.username}` : base;
+}
+
+/** What an SMTP password is bound to (sealedFieldContext). */
+export interface SmtpServerIdentity {
+  host: string;
+  port: number;
+  username: string;
 }
 
 export const DEFAULT_EMAIL_AND_PASSWORD: Omit<EmailAndPasswordConfig, 'minPasswordLength' | 'maxPasswordLength'> = {

@@ -78,6 +78,10 @@ export function socialProvidersOption(providers: BranchSocialProvider[], endpoin
   const out: Record<string, Record<string, unknown>> = {};
   for (const p of providers) {
     const options: Record<string, unknown> = { clientId: p.clientId, clientSecret: p.clientSecret };
+    // The installation's shared app is every branch's: an ID token it issued to a user of one branch names the same
+    // client (its audience), so Better Auth's ID-token sign-in (`/sign-in/social` with `idToken`) would let one tenant
+    // sign in as that user at another. Shared providers sign in through the redirect flow only.
+    if (p.shared) options.disableIdTokenSignIn = true;
     if (p.id === 'microsoft') options.tenantId = p.tenantId ?? 'common';
     const override = endpoints[p.id];
     if (override) {

@@ -11,6 +11,7 @@ const ERROR_DESCRIPTIONS = {
   409: 'Conflicts with the current state',
   422: 'The Idempotency-Key was already used with a different request',
   423: 'Locked: what the operation needs is in use; retry',
+  429: 'Too many requests: a rate limit is spent; retry after the Retry-After header\'s seconds',
   503: 'A service the operation depends on is unavailable; retry later',
 } as const;
 

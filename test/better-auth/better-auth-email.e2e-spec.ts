@@ -155,17 +155,13 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
     await tlsSmtp?.close();
   });
 
-  const seal = (plain: string) => secrets.encrypt(plain, sealedFieldContext('email_provider.password'));
-  const standard = (over: Partial<Extract<EmailProviderConfig, { type: 'standard' }>> = {}): EmailProviderConfig => ({
-    type: 'standard',
-    host: '127.0.0.1',
-    port: smtp.port,
-    username: USERNAME,
-    password: seal(PASSWORD),
-    senderEmail: SENDER,
-    senderName: SENDER_NAME,
-    ...over,
-  });
+  /** Sealed for the server it is saved with (sealedFieldContext binds the password to host, port and login). */
+  const seal = (plain: string, server: { host: string; port: number; username: string } = { host: '127.0.0.1', port: smtp.port, username: USERNAME }) =>
+    secrets.encrypt(plain, sealedFieldContext('email_provider.password', server));
+  const standard = (over: Partial<Extract<EmailProviderConfig, { type: 'standard' }>> = {}): EmailProviderConfig => {
+    const fields = { host: '127.0.0.1', port: smtp.port, username: USERNAME, senderEmail: SENDER, senderName: SENDER_NAME, ...over };
+    return { type: 'standard', ...fields, password: over.password ?? seal(PASSWORD, fields) };
+  };
   const configure = (change: (c: ProjectSettings) => Partial<ProjectSettings>) => servers.updateSettings(tenant, (current) => ({ ...settingsOf(current), ...change(settingsOf(current)) }));
   const client = (jar = new CookieJar(t.baseUrl)) => betterAuthClient(baseUrl, jar);
   const mailbox = async (to?: string) => {
@@ -457,7 +453,7 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
       expect(tested.stdout).toContain(`Test email dispatched to ${to} using the custom SMTP provider saved on this branch.`);
       expectFromConfigured((await smtp.to(to))[0]);
 
-      await api(t, t.adminKey).patch(`/projects/${projectId}/branches/${branchId}/auth/email_provider`, { type: 'standard', port: tlsSmtp.port }).expect(200);
+      await api(t, t.adminKey).patch(`/projects/${projectId}/branches/${branchId}/auth/email_provider`, { type: 'standard', port: tlsSmtp.port, password: PASSWORD }).expect(200);
       const failed = await cli('test', '--recipient-email', address('cli-tls'));
       expect(failed.code).toBe(1);
       expect(failed.stderr).toContain('Test email could NOT be sent');

@@ -226,6 +226,12 @@ describe('Better Auth per branch: OAuth providers and the session verifier', () 
     expect(setCookie(again, CHALLENGE_COOKIE)).not.toBe(challenge);
   });
 
+  it('refuses an ID-token sign-in with a shared provider (an ID token of the shared app would be valid at every branch)', async () => {
+    const res = await signInSocial(new CookieJar(APP_ORIGIN), { provider: 'google', callbackURL: CALLBACK_URL, idToken: { token: 'eyJhbGciOiJSUzI1NiJ9.e30.c2ln' } });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { code: string }).code).toBe('ID_TOKEN_NOT_SUPPORTED');
+  });
+
   it('signs in with Google through the OIDC server: user, account and users_sync rows, the verifier redirect, and the get-session exchange with a JWT', async () => {
     const jar = new CookieJar(APP_ORIGIN);
     const before = tokenRequests.length;

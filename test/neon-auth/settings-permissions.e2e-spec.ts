@@ -90,6 +90,10 @@ describe('Neon Auth settings: permission matrix (every route)', () => {
     { name: 'PATCH config', method: 'patch', path: () => branch('/config'), body: { name: 'Matrix App' }, expect: WRITE(200) },
     { name: 'GET webhooks', method: 'get', path: () => branch('/webhooks'), expect: READ },
     { name: 'PUT webhooks', method: 'put', path: () => branch('/webhooks'), body: { enabled: true, webhook_url: 'https://hooks.example.com/matrix', enabled_events: ['user.created'] }, expect: WRITE(200) },
+    // Extensions beside the settings: the webhook delivery log and its replay (organization admins; an unknown delivery is 404).
+    { name: 'GET webhooks/deliveries', method: 'get', path: () => branch('/webhooks/deliveries'), expect: WRITE(200) },
+    { name: 'POST webhooks/deliveries/{id}/replay (unknown delivery)', method: 'post', path: () => branch('/webhooks/deliveries/00000000-0000-4000-8000-000000000000/replay'), expect: WRITE(404) },
+    { name: 'GET mailbox', method: 'get', path: () => branch('/mailbox'), expect: WRITE(200) },
     // Legacy routes (the default branch).
     { name: 'GET legacy domains', method: 'get', path: () => legacy('/domains'), expect: READ },
     { name: 'POST legacy domains', method: 'post', path: () => legacy('/domains'), body: { domain: 'https://l.example.com', auth_provider: 'better_auth' }, expect: WRITE(201) },

@@ -138,6 +138,20 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
     });
   });
 
+  describe('test e-mails', () => {
+    it('answer 200 with the reason when the server cannot be reached, and are limited per project (429 with Retry-After)', async () => {
+      const path = `/projects/${projectId}/branches/${branchId}/auth/send_test_email`;
+      const body = { host: 'smtp.invalid', port: 587, username: 'u', password: 'p', sender_email: 'a@example.com', sender_name: 'A', recipient_email: 'b@example.com' };
+      const answers = await Promise.all(Array.from({ length: 30 }, () => admin.post(path, body)));
+      expect(answers.map((r) => r.status)).toEqual(answers.map(() => 200));
+      expect(answers[0].body).toEqual({ success: false, error_message: expect.stringContaining('does not resolve') });
+      const over = await admin.post(path, body);
+      expect(over.status).toBe(429);
+      expect(over.body.code).toBe('RATE_LIMITED');
+      expect(Number(over.headers['retry-after'])).toBeGreaterThan(0);
+    });
+  });
+
   describe('email_and_password', () => {
     it('answers Neon\'s defaults', async () => {
       expect((await neon.getNeonAuthEmailAndPasswordConfig(projectId, branchId)).data).toEqual({
@@ -188,6 +202,37 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       await neon.updateNeonAuthEmailAndPasswordConfig(projectId, branchId, { require_email_verification: false });
     });
 
+    it('the verification method picks link or code, and auto sign-in after verification decides whether verifying signs in', async () => {
+      const mailbox = async (to: string) => (await admin.get(`/projects/${projectId}/branches/${branchId}/auth/mailbox?to=${encodeURIComponent(to)}`).expect(200)).body.messages as { kind: string; data: { url?: string } }[];
+      const verifyByLink = async (to: string) => {
+        const [message] = await mailbox(to);
+        expect(message.kind).toBe('verification_link');
+        const res = await fetch(message.data.url!, { redirect: 'manual' });
+        return res.headers.getSetCookie().some((c) => c.startsWith('__Secure-neon-auth.session_token=') && !c.startsWith('__Secure-neon-auth.session_token=;'));
+      };
+      await neon.updateNeonAuthEmailAndPasswordConfig(projectId, branchId, {
+        require_email_verification: true,
+        send_verification_email_on_sign_up: true,
+        email_verification_method: 'link' as never,
+        auto_sign_in_after_verification: true,
+      });
+      const auto = `auto-${Date.now()}@example.com`;
+      expect((await signUp(t.baseUrl, { email: auto })).status).toBe(200);
+      expect(await verifyByLink(auto)).toBe(true);
+
+      await neon.updateNeonAuthEmailAndPasswordConfig(projectId, branchId, { auto_sign_in_after_verification: false });
+      const manual = `manual-${Date.now()}@example.com`;
+      expect((await signUp(t.baseUrl, { email: manual })).status).toBe(200);
+      expect(await verifyByLink(manual)).toBe(false);
+
+      await neon.updateNeonAuthEmailAndPasswordConfig(projectId, branchId, { email_verification_method: 'otp' as never });
+      const coded = `coded-${Date.now()}@example.com`;
+      expect((await signUp(t.baseUrl, { email: coded })).status).toBe(200);
+      expect((await mailbox(coded)).map((m) => m.kind)).toEqual(['email_otp']);
+
+      await neon.updateNeonAuthEmailAndPasswordConfig(projectId, branchId, { require_email_verification: false, send_verification_email_on_sign_up: false, auto_sign_in_after_verification: true });
+    });
+
     it.each([
       [{ email_verification_method: 'sms' }, 'email_verification_method'],
       [{ min_password_length: 0 }, 'min_password_length'],
@@ -207,6 +252,13 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
   describe('OAuth providers', () => {
     it('lists Neon\'s default (google, shared)', async () => {
       expect((await neon.listBranchNeonAuthOauthProviders(projectId, branchId)).data).toEqual({ providers: [{ id: Oauth.Google, type: 'shared', client_id: '' }] });
+    });
+
+    it('adding google with your own credentials replaces the shared default (what neonctl does after enabling); adding it again is a 409', async () => {
+      const added = await neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google, client_id: 'own-google', client_secret: 'own-google-secret' });
+      expect(added.data).toEqual({ id: 'google', type: 'standard', client_id: 'own-google' });
+      expect((await neon.listBranchNeonAuthOauthProviders(projectId, branchId)).data).toEqual({ providers: [{ id: 'google', type: 'standard', client_id: 'own-google' }] });
+      expect((await rejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google, client_id: 'x', client_secret: 'y' }))).status).toBe(409);
     });
 
     it('adds a standard provider (200), never returns its secret, stores it sealed, updates and deletes it', async () => {
@@ -270,10 +322,17 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       expect(row.email_provider).toMatchObject({ type: 'standard', host: 'smtp.example.com', port: 587, username: 'mailer', senderEmail: 'noreply@example.com', senderName: 'My App' });
       expect(JSON.stringify(row)).not.toContain('smtp-password-1');
 
-      const merged = await admin.patch(`/projects/${projectId}/branches/${branchId}/auth/email_provider`, { type: 'standard', port: 465 }).expect(200);
-      expect(merged.body).toEqual({ ...standard, port: 465, password: '' });
+      const path = `/projects/${projectId}/branches/${branchId}/auth/email_provider`;
+      const merged = await admin.patch(path, { type: 'standard', sender_name: 'My Shop' }).expect(200);
+      expect(merged.body).toEqual({ ...standard, sender_name: 'My Shop', password: '' });
       expect(((await configRow()).email_provider as { password: string }).password).toBe((row.email_provider as { password: string }).password);
-      expect((await neon.getNeonAuthEmailProvider(projectId, branchId)).data).toEqual({ ...standard, port: 465, password: '' });
+      // The password is only ever sent to the server it was saved for: another host, port or login needs it again.
+      for (const change of [{ port: 465 }, { host: 'smtp.elsewhere.example' }, { username: 'someone-else' }]) {
+        const refused = await admin.patch(path, { type: 'standard', ...change });
+        expect([refused.status, refused.body.message]).toEqual([400, expect.stringContaining('password is required when host, port or username change')]);
+      }
+      await admin.patch(path, { type: 'standard', port: 465, password: 'smtp-password-2' }).expect(200);
+      expect((await neon.getNeonAuthEmailProvider(projectId, branchId)).data).toEqual({ ...standard, port: 465, sender_name: 'My Shop', password: '' });
 
       await neon.updateNeonAuthEmailProvider(projectId, branchId, { type: 'shared', sender_email: 'noreply@example.com', sender_name: 'My App' } as never);
       expect((await neon.getNeonAuthEmailProvider(projectId, branchId)).data).toEqual({ type: 'shared', sender_email: 'noreply@example.com', sender_name: 'My App' });
@@ -378,6 +437,8 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
         { enabled: true, webhook_url: 'https://169.254.169.254/latest' },
         { enabled: true, webhook_url: 'https://[::1]/hook' },
         { enabled: true, webhook_url: 'https://metadata.google.internal/' },
+        // The product's own origin (PUBLIC_URL, trusted for its own calls) is no tenant's webhook target.
+        { enabled: true, webhook_url: `${t.baseUrl}/api/v2/projects` },
         { enabled: true, webhook_url: 'https://hooks.example.com', timeout_seconds: 11 },
         { enabled: true, webhook_url: 'https://hooks.example.com', timeout_seconds: 0 },
         { enabled: true, webhook_url: 'https://hooks.example.com', enabled_events: ['user.deleted'] },

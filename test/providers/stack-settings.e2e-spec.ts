@@ -74,7 +74,7 @@ describe('stack adapter settings against the embedded provider (real HTTP)', () 
   const configRow = async (c: ProviderCredentials) =>
     (await adminQuery<{ config: Record<string, unknown>; updated_at: Date }>('SELECT config, updated_at FROM stack_auth.projects WHERE id = $1', [c.projectId], t.database))[0];
   const sealSecret = (plain: string) => secrets.encrypt(plain, sealedFieldContext('social_providers.clientSecret'));
-  const sealPassword = (plain: string) => secrets.encrypt(plain, sealedFieldContext('email_provider.password'));
+  const sealPassword = (plain: string, server: { host: string; port: number; username: string }) => secrets.encrypt(plain, sealedFieldContext('email_provider.password', server));
   const update = (c: ProviderCredentials, change: (s: ProjectSettings) => ProjectSettings | Promise<ProjectSettings>) => settings().update(c, TARGET, change);
   let seq = 0;
   const signUp = (c: ProviderCredentials, keys: SdkKeys, callback: string) =>
@@ -206,16 +206,17 @@ describe('stack adapter settings against the embedded provider (real HTTP)', () 
   it('e-mail provider: the SMTP password reaches the provider sealed at rest, the settings read back; shared again drops them', async () => {
     const { credentials } = await stack.provisionManagedProject({ displayName: 'E-mail settings' });
     const smtp = { type: 'standard' as const, host: 'smtp.example.com', port: 587, username: 'mailer', senderEmail: 'noreply@example.com', senderName: 'Acme' };
-    const after = await update(credentials, (s) => ({ ...s, emailProvider: { ...smtp, password: sealPassword('smtp-pass-1') } }));
+    const after = await update(credentials, (s) => ({ ...s, emailProvider: { ...smtp, password: sealPassword('smtp-pass-1', smtp) } }));
     expect(after.emailProvider).toEqual({ ...smtp, password: expect.any(String) });
     const row = await configRow(credentials);
     const sealed = (row.config.email_config as { password_sealed: string }).password_sealed;
     expect(secrets.decrypt(sealed, stackConfigSecretContext(credentials.projectId, 'email_config.password'))).toBe('smtp-pass-1');
     expect(JSON.stringify(row.config)).not.toContain('smtp-pass-1');
 
-    // Another host with the password as read: the provider keeps its password.
-    await update(credentials, (s) => ({ ...s, emailProvider: { ...(s.emailProvider as typeof smtp & { password: string }), host: 'smtp2.example.com' } }));
-    expect((await configRow(credentials)).config.email_config).toMatchObject({ host: 'smtp2.example.com', password_sealed: sealed });
+    // Another host with the password as read: the sealed password opens only beside the server it was saved for, so
+    // nothing is sent (the settings API asks for the password again when the server changes).
+    expect(await rejection(update(credentials, (s) => ({ ...s, emailProvider: { ...(s.emailProvider as typeof smtp & { password: string }), host: 'smtp2.example.com' } })))).toBeInstanceOf(Error);
+    expect((await configRow(credentials)).config.email_config).toMatchObject({ host: 'smtp.example.com', password_sealed: sealed });
 
     await update(credentials, (s) => ({ ...s, emailProvider: { type: 'shared' } }));
     expect((await settings().read(credentials, TARGET)).emailProvider).toEqual({ type: 'shared' });
@@ -289,7 +290,7 @@ describe('stack adapter settings against the embedded provider (real HTTP)', () 
       expect(secrets.decrypt(read.socialProviders[0].clientSecret!, sealedFieldContext('social_providers.clientSecret'))).toBe('plain-gh-secret');
       expect(read.socialProviders.map((p) => p.id)).toEqual(['github']);
       const smtp = read.emailProvider as Extract<ProjectSettings['emailProvider'], { type: 'standard' }>;
-      expect(secrets.decrypt(smtp.password, sealedFieldContext('email_provider.password'))).toBe('plain-smtp');
+      expect(secrets.decrypt(smtp.password, sealedFieldContext('email_provider.password', smtp))).toBe('plain-smtp');
 
       await update(credentials, (s) => ({ ...s, socialProviders: [...s.socialProviders, { id: 'google', isShared: true }] }));
       expect(fake.patches).toEqual([

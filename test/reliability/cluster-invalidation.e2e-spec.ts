@@ -46,7 +46,9 @@ describe('cluster-wide invalidation: two replicas on one control-plane database'
     [a, b] = await Promise.all(
       [0, 1].map(async () => {
         const port = await freePort();
-        return startServer(replicaEnv({ databaseUrl: database.url, key, secretsKey, port }, { INVALIDATION_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS) }));
+        // Each replica has its own PUBLIC_URL here (one host, two ports), and a Stack integration's provider is the
+        // embedded one of the replica that enabled it: the other replica reaches it on 127.0.0.1 only when allowed.
+        return startServer(replicaEnv({ databaseUrl: database.url, key, secretsKey, port }, { INVALIDATION_ACK_TIMEOUT_MS: String(ACK_TIMEOUT_MS), OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' }));
       }),
     );
     // Both listen (until then a replica caches nothing, which would make the cases below pass for the wrong reason).
@@ -200,6 +202,55 @@ describe('cluster-wide invalidation: two replicas on one control-plane database'
     const user = { type: 'user.created', data: t.users[1] };
     expect((await postDelivery(b.baseUrl, t.integration.id, signed(t.integration.secret, user))).status).toBe(401);
     expect((await postDelivery(b.baseUrl, t.integration.id, signed(rotated, user))).status).toBe(204);
+  });
+
+  it('a Better Auth setting changed through A applies on B before A answers: a trusted domain added is accepted there at once, removed refused at once', async () => {
+    const created = await fetch(`${a.baseUrl}/api/v2/projects`, { method: 'POST', headers, body: JSON.stringify({ project: { name: 'replica settings' } }) });
+    const project = (await created.json()) as { project: { id: string }; branch: { id: string } };
+    const settings = `${a.baseUrl}/api/v2/projects/${project.project.id}/branches/${project.branch.id}/auth`;
+    expect((await fetch(settings, { method: 'POST', headers, body: JSON.stringify({ auth_provider: 'better_auth' }) })).status).toBe(201);
+    const onB = `${b.baseUrl}/neon-auth/${project.branch.id}/neondb/auth`;
+    const origin = 'https://replica-app.example.com';
+    let n = 0;
+    const signUpOnB = async () =>
+      (
+        await fetch(`${onB}/sign-up/email`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', origin },
+          body: JSON.stringify({ email: `replica-${Date.now()}-${n++}@example.com`, password: 'a good password', name: 'Replica' }),
+        })
+      ).status;
+    const domains = (method: 'POST' | 'DELETE') =>
+      fetch(`${settings}/domains`, {
+        method,
+        headers,
+        body: JSON.stringify(method === 'POST' ? { domain: origin, auth_provider: 'better_auth' } : { auth_provider: 'better_auth', domains: [{ domain: origin }] }),
+      });
+
+    // B built its server from the old settings just now, so for the next second it would not look at the row again:
+    // only the announcement of the change (before A answers) can make B follow at once.
+    expect(await signUpOnB()).toBe(403);
+    let started = performance.now();
+    expect((await domains('POST')).status).toBe(201);
+    expect(await signUpOnB()).toBe(200);
+    expect(performance.now() - started).toBeLessThan(1000);
+
+    started = performance.now();
+    expect((await domains('DELETE')).status).toBe(200);
+    expect(await signUpOnB()).toBe(403);
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  it('stack settings changed through both replicas at once lose nothing (Stack has no compare-and-set: the change is locked per integration)', async () => {
+    const p = await projectWithAuth(a.baseUrl, key, 'replica stack settings');
+    const path = `/api/v2/projects/${p.projectId}/branches/${p.branchId}/auth/domains`;
+    const domains = Array.from({ length: 40 }, (_, i) => `https://app-${i}.replicas.example.com`);
+    const answers = await Promise.all(
+      domains.map((domain, i) => fetch(`${(i % 2 === 0 ? a : b).baseUrl}${path}`, { method: 'POST', headers, body: JSON.stringify({ domain, auth_provider: 'stack' }) })),
+    );
+    expect(answers.map((r) => r.status)).toEqual(domains.map(() => 201));
+    const listed = (await (await fetch(`${b.baseUrl}${path}`, { headers })).json()) as { domains: { domain: string }[] };
+    expect(listed.domains.map((d) => d.domain).sort()).toEqual([...domains].sort());
   });
 
   it('an API key revoked through A authenticates nobody on B right after the answer (read per request, nothing cached)', async () => {

@@ -89,10 +89,10 @@ export class BetterAuthEmail {
    * value written by hand, a ciphertext moved from another field): then it is logged, and the server is used without
    * a password (a server that wants one refuses the sender or the recipient, and that is what the caller hears).
    */
-  openPassword(sealed: string, where: Partial<EmailTenant> = {}): string {
-    if (!sealed) return '';
+  openPassword(provider: StandardEmailProvider, where: Partial<EmailTenant> = {}): string {
+    if (!provider.password) return '';
     try {
-      return this.secrets.decrypt(sealed, sealedFieldContext('email_provider.password'));
+      return this.secrets.decrypt(provider.password, sealedFieldContext('email_provider.password', provider));
     } catch {
       this.logger.warn(
         { branchId: where.branchId, database: where.databaseName },
@@ -105,7 +105,7 @@ export class BetterAuthEmail {
   private serverOf(provider: StandardEmailProvider, tenant?: EmailTenant): SmtpServer {
     let password = this.opened.get(provider);
     if (password === undefined) {
-      password = this.openPassword(provider.password, tenant);
+      password = this.openPassword(provider, tenant);
       this.opened.set(provider, password);
     }
     return {

@@ -1,5 +1,5 @@
 import { systemResolver, type OutboundResolver } from '../../common/outbound-http.js';
-import { normalizeHost, type OutboundDestinationRefused, type OutboundUrlPolicy } from '../../common/outbound-url-policy.js';
+import { isPublicAddress, normalizeHost, type OutboundDestinationRefused, type OutboundUrlPolicy, type TargetDecision } from '../../common/outbound-url-policy.js';
 
 /** A branch's SMTP server with its password in plain text (opened from the sealed row, or given to a test). */
 export interface SmtpServer {
@@ -148,6 +148,10 @@ export class SmtpSender {
       tls: { servername: target.servername, minVersion: 'TLSv1.2', rejectUnauthorized: true, ...(this.ca ? { ca: this.ca } : {}) },
       auth,
       forceAuth: auth !== undefined,
+      // Credentials never cross the network in clear: without TLS (port 465) the server must offer STARTTLS, or the
+      // conversation stops (a STARTTLS stripped on the way cannot downgrade it). A server the operator allows by
+      // name or address (OUTBOUND_ALLOWED_HOSTS: a relay on their own network) may still take them in clear.
+      requireTLS: auth !== undefined && !target.operatorAllowed,
       connectionTimeout: this.timeouts.connectMs,
       greetingTimeout: this.timeouts.greetingMs,
       socketTimeout: this.timeouts.socketMs,
@@ -174,11 +178,11 @@ export class SmtpSender {
   }
 
   /** The address to connect to (checked by the outbound rule) and the TLS server name (the host name, if one). */
-  private async destination(host: string, port: number): Promise<{ address: string; servername?: string }> {
+  private async destination(host: string, port: number): Promise<{ address: string; servername?: string; operatorAllowed: boolean }> {
     const decision = this.policy.checkTarget('smtp:', host, port);
     if (decision.verdict === 'refuse') throw refused(host, decision.error);
     // An IP literal the rule lets through (there are no trusted origins for smtp:).
-    if (decision.verdict === 'allow') return { address: normalizeHost(host) };
+    if (decision.verdict === 'allow') return { address: normalizeHost(host), operatorAllowed: operatorAllowedServer(decision, [normalizeHost(host)]) };
     let found: readonly { address: string }[];
     try {
       found = await withTimeout(this.resolver(decision.host), this.timeouts.connectMs);
@@ -187,8 +191,18 @@ export class SmtpSender {
     }
     const refusal = this.policy.checkResolved(decision.host, found.map((a) => a.address));
     if (refusal) throw refused(host, refusal);
-    return { address: found[0].address, servername: decision.host };
+    return { address: found[0].address, servername: decision.host, operatorAllowed: operatorAllowedServer(decision, found.map((a) => a.address)) };
   }
+}
+
+/**
+ * Whether the operator allowed this SMTP server explicitly (OUTBOUND_ALLOWED_HOSTS names it, or lists the addresses
+ * it is at): only such a server may take a login without TLS. A public server never may.
+ */
+export function operatorAllowedServer(decision: TargetDecision, addresses: readonly string[]): boolean {
+  if (decision.verdict === 'refuse') return false;
+  if (decision.verdict === 'resolve' && decision.nameAllowed) return true;
+  return addresses.length > 0 && addresses.every((a) => !isPublicAddress(a));
 }
 
 function checkSettings(server: SmtpServer, message: SmtpMessage): void {

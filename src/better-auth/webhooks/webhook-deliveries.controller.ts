@@ -58,7 +58,7 @@ export class WebhookDeliveriesController {
   @ApiParam(BRANCH_ID_PARAM)
   @ApiParam(DELIVERY_ID_PARAM)
   @ApiCreatedResponse({ type: WebhookDeliveryDto })
-  @ApiErrors(400, 401, 403, 404, 409)
+  @ApiErrors(400, 401, 403, 404, 409, 429)
   async replayNeonAuthWebhookDelivery(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _projectId: string,

@@ -6,6 +6,7 @@ import { isoTime } from '../../common/pagination.js';
 import { SecretsService } from '../../common/secrets.js';
 import { loadBetterAuthLibrary } from '../better-auth-library.js';
 import { BetterAuthServers } from '../better-auth-servers.js';
+import { ManualSends } from '../manual-sends.js';
 import type { WebhookEvent } from '../project-config.js';
 import type { WebhookDeliveryDto } from './webhook-deliveries.dto.js';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
@@ -20,6 +21,7 @@ export class WebhookDeliveries {
     private readonly webhooks: BetterAuthWebhooks,
     private readonly servers: BetterAuthServers,
     private readonly secrets: SecretsService,
+    private readonly manualSends: ManualSends,
   ) {}
 
   /** The branch's deliveries, newest first (optionally of one event type). */
@@ -48,6 +50,7 @@ export class WebhookDeliveries {
     const { server, config } = await this.servers.serverFor(tenant);
     const w = config.webhook;
     if (!w.enabled || !w.webhookUrl) throw ApiError.conflict('webhooks are disabled on this branch (or have no webhook_url): enable them to replay a delivery');
+    await this.manualSends.consume(projectId);
     let rawBody: string;
     try {
       rawBody = this.secrets.decrypt(original.sealedBody, sealedBodyContext(original.eventId));
@@ -56,7 +59,7 @@ export class WebhookDeliveries {
     }
     const lib = await loadBetterAuthLibrary();
     const { deliveryId: replayId } = await this.webhooks.deliver(
-      { tenant, url: w.webhookUrl, timeoutSeconds: w.timeoutSeconds, sign: this.webhooks.signer(lib, server) },
+      { tenant, url: w.webhookUrl, timeoutSeconds: w.timeoutSeconds, sign: this.webhooks.signer(lib, server, tenant) },
       { eventId: original.eventId, eventType: original.eventType as WebhookEvent, rawBody, payload: original.payload as unknown as WebhookEnvelope },
       { blocking: false, replayOf: original.id },
     );

@@ -28,6 +28,9 @@ export function webhookTargetProblem(policy: OutboundUrlPolicy, url: string): st
   if (u.username !== '' || u.password !== '') return 'webhook_url must not carry credentials';
   const decision = policy.checkUrl(u);
   if (decision.verdict === 'refuse') return WEBHOOK_URL_NOT_ALLOWED;
+  // The product itself (PUBLIC_URL) and STACK_AUTH_URL are trusted destinations of the operator's own calls, not of a
+  // tenant's: a webhook aimed at them would make this server POST to its own (or its provider's) internal routes.
+  if (decision.verdict === 'allow' && decision.via === 'trusted-origin') return WEBHOOK_URL_NOT_ALLOWED;
   const operatorAllowed = decision.verdict === 'allow' ? decision.via !== 'public' : decision.nameAllowed;
   if (u.protocol === 'http:' && !operatorAllowed) return 'webhook_url must be an https URL (http only for hosts the operator allows in OUTBOUND_ALLOWED_HOSTS)';
   return undefined;

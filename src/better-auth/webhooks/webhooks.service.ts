@@ -24,6 +24,8 @@ export const WEBHOOK_LOG_RETENTION_MS = 24 * 3600_000;
 export const WEBHOOK_LOG_MAX_PER_BRANCH = 1000;
 /** How long a resolved signing key is used before it is read again (a stale one serves while it is re-read). */
 const SIGNING_KEY_TTL_MS = 5 * 60_000;
+/** Most signing keys kept (one per integration that sends webhooks). */
+const MAX_CACHED_KEYS = 10_000;
 
 /** The AAD a delivery's sealed body is encrypted with: the event, so a body moved to another event does not open. */
 export function sealedBodyContext(eventId: string): string {
@@ -71,7 +73,11 @@ export interface DeliveryOutcome {
 @Injectable()
 export class BetterAuthWebhooks implements BeforeApplicationShutdown {
   /** Per built server: its signing key (the server's key set may differ per branch, and a rebuilt server reads it again). */
-  private readonly keys = new WeakMap<object, { key: Promise<WebhookSigningKey>; at: number }>();
+  /**
+   * Signing keys by integration and secret (a server rebuilt after a settings change keeps using the key read for the
+   * one before it: no sign-up after a change reads it inside its transaction). Bounded; oldest first out.
+   */
+  private readonly keys = new Map<string, { key: Promise<WebhookSigningKey>; at: number }>();
   /** Background deliveries under way (waited for at shutdown; each ends within the 15 s budget). */
   private readonly inFlight = new Set<Promise<unknown>>();
 
@@ -109,7 +115,7 @@ export class BetterAuthWebhooks implements BeforeApplicationShutdown {
       // The key read ahead, outside any request (the first sign-up would otherwise read it while holding its transaction).
       setImmediate(() => {
         try {
-          void this.signingKey(lib, server()).catch(() => undefined);
+          void this.signingKey(lib, server(), tenant).catch(() => undefined);
         } catch {
           // The server was never built (its options were refused): nothing to warm.
         }
@@ -119,8 +125,9 @@ export class BetterAuthWebhooks implements BeforeApplicationShutdown {
   }
 
   /** A server's current signing key: the jwt plugin's own resolution (decrypted with the branch's secret), read outside any transaction. */
-  signingKey(lib: BetterAuthLibrary, server: BetterAuthServer): Promise<WebhookSigningKey> {
-    const cached = this.keys.get(server);
+  signingKey(lib: BetterAuthLibrary, server: BetterAuthServer, tenant: Pick<BranchAuthTenant, 'integrationId' | 'secret'>): Promise<WebhookSigningKey> {
+    const cacheKey = `${tenant.integrationId}\u0000${tenant.secret}`;
+    const cached = this.keys.get(cacheKey);
     const now = Date.now();
     if (cached && now - cached.at < SIGNING_KEY_TTL_MS) return cached.key;
     const fresh = detached(async () => {
@@ -134,23 +141,24 @@ export class BetterAuthWebhooks implements BeforeApplicationShutdown {
       // Stale: it serves while the key is read again (a failed read keeps it for another period).
       cached.at = now;
       fresh.then(
-        () => this.keys.set(server, { key: fresh, at: Date.now() }),
+        () => this.keys.set(cacheKey, { key: fresh, at: Date.now() }),
         (err: unknown) => this.logger.warn({ err }, 'better auth webhooks: could not read the signing key again; the previous one stays in use'),
       );
       return cached.key;
     }
     const entry = { key: fresh, at: now };
-    this.keys.set(server, entry);
+    if (this.keys.size >= MAX_CACHED_KEYS) this.keys.delete(this.keys.keys().next().value as string);
+    this.keys.set(cacheKey, entry);
     fresh.catch(() => {
-      if (this.keys.get(server) === entry) this.keys.delete(server);
+      if (this.keys.get(cacheKey) === entry) this.keys.delete(cacheKey);
     });
     return fresh;
   }
 
   /** The signer of a server's deliveries. */
-  signer(lib: BetterAuthLibrary, server: BetterAuthServer): DeliveryTarget['sign'] {
+  signer(lib: BetterAuthLibrary, server: BetterAuthServer, tenant: Pick<BranchAuthTenant, 'integrationId' | 'secret'>): DeliveryTarget['sign'] {
     return async (timestamp, rawBody) => {
-      const key = await this.signingKey(lib, server);
+      const key = await this.signingKey(lib, server, tenant);
       return { signature: await signWebhook(key, timestamp, rawBody), kid: key.kid };
     };
   }
@@ -274,7 +282,7 @@ class BranchWebhooks implements BranchAuthEvents {
   }
 
   private target(): DeliveryTarget {
-    return { tenant: this.tenant, url: this.config.webhook.webhookUrl ?? '', timeoutSeconds: this.config.webhook.timeoutSeconds, sign: this.webhooks.signer(this.lib, this.server()) };
+    return { tenant: this.tenant, url: this.config.webhook.webhookUrl ?? '', timeoutSeconds: this.config.webhook.timeoutSeconds, sign: this.webhooks.signer(this.lib, this.server(), this.tenant) };
   }
 
   private event(type: WebhookEvent, user: WebhookUser, data: Record<string, unknown>): DeliveryEvent {

@@ -223,12 +223,12 @@ export class NeonAuthBranchSettingsController {
     description:
       'A real SMTP conversation (connection, TLS as the server offers, authentication, the message); nothing is saved. Failures answer 200 ' +
       'with success false and the reason (connection refused, timeout, certificate, authentication, recipient refused, destination not ' +
-      `allowed). ${ADMINS}`,
+      `allowed). At most 30 test e-mails and webhook replays per project in 10 minutes (429 with Retry-After). ${ADMINS}`,
   })
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: SendNeonAuthTestEmailResponseDto })
-  @ApiErrors(400, 401, 403, 404)
+  @ApiErrors(400, 401, 403, 404, 429)
   sendNeonAuthTestEmail(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _p: string,
@@ -248,7 +248,7 @@ export class NeonAuthBranchSettingsController {
   @ApiParam(PROJECT_ID_PARAM)
   @ApiParam(BRANCH_ID_PARAM)
   @ApiOkResponse({ type: SendNeonAuthTestEmailResponseDto })
-  @ApiErrors(400, 401, 403, 404, 503)
+  @ApiErrors(400, 401, 403, 404, 429, 503)
   sendNeonAuthEmailProviderTest(
     @Caller() caller: AccessContext,
     @Param('project_id', NeonIdPipe) _p: string,

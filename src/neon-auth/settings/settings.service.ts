@@ -1,11 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { ClusterLocks } from '../../common/cluster-locks.js';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER } from '../../common/logger.js';
 import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { BetterAuthEmail } from '../../better-auth/email/better-auth-email.js';
+import { ManualSends } from '../../better-auth/manual-sends.js';
 import { hasSharedOAuthCredentials } from '../../better-auth/social-providers.js';
 import { webhookTargetProblem } from '../../better-auth/webhooks/webhook-target.js';
 import {
@@ -53,6 +55,9 @@ import {
 } from './dto/settings.dto.js';
 import { normalizeTrustedOrigin } from './trusted-origins.js';
 
+/** The first key of the settings' advisory locks (the second is the integration id's hash). */
+const SETTINGS_LOCK_NAMESPACE = 73_051_016;
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** Which branch a route names: its own (branch routes) or the project's default branch (legacy routes). */
@@ -97,10 +102,12 @@ export const INVALID_SHARED_OAUTH_PROVIDER_MESSAGE = (id: string): string =>
 @Injectable()
 export class NeonAuthSettingsService {
   constructor(
+    private readonly locks: ClusterLocks,
     private readonly integrations: NeonAuthIntegrationResolver,
     private readonly secrets: SecretsService,
     private readonly outbound: OutboundHttp,
     private readonly email: BetterAuthEmail,
+    private readonly manualSends: ManualSends,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -155,10 +162,13 @@ export class NeonAuthSettingsService {
     checkTenantId(body.id, body.microsoft_tenant_id);
     const entry = this.oauthEntry(body.id, body.client_id, body.client_secret, body.microsoft_tenant_id);
     const s = await this.update(target, (current) => {
-      if (current.socialProviders.some((p) => p.id === body.id)) {
+      const existing = current.socialProviders.find((p) => p.id === body.id);
+      // Neon's default row lists Google with the shared app: adding it with your own credentials (what `neonctl
+      // oauth-provider add --provider-id google --oauth-client-id …` does right after enabling) replaces that entry.
+      if (existing && !(existing.isShared && !entry.isShared)) {
         throw ApiError.conflict(`the ${body.id} OAuth provider is already configured; update it with PATCH …/auth/oauth_providers/${body.id}`);
       }
-      return { ...current, socialProviders: [...current.socialProviders, entry] };
+      return { ...current, socialProviders: existing ? current.socialProviders.map((p) => (p.id === body.id ? entry : p)) : [...current.socialProviders, entry] };
     });
     return oauthProviderDto(s.socialProviders.find((p) => p.id === body.id) ?? entry);
   }
@@ -182,13 +192,15 @@ export class NeonAuthSettingsService {
           id: providerId,
           isShared: false,
           clientId: body.client_id ?? existing.clientId,
-          clientSecret: body.client_secret !== undefined ? this.seal(body.client_secret, 'social_providers.clientSecret') : existing.clientSecret,
+          clientSecret: body.client_secret !== undefined ? this.sealClientSecret(body.client_secret) : existing.clientSecret,
           ...((body.microsoft_tenant_id ?? existing.tenantId) !== undefined ? { tenantId: body.microsoft_tenant_id ?? existing.tenantId } : {}),
         };
       }
       return { ...current, socialProviders: current.socialProviders.map((p) => (p.id === providerId ? next : p)) };
     });
-    return oauthProviderDto(s.socialProviders.find((p) => p.id === providerId)!);
+    const stored = s.socialProviders.find((p) => p.id === providerId);
+    if (!stored) throw new ApiError(ErrorCode.AuthProviderUnavailable, `the ${providerId} OAuth provider was not kept by the auth provider; read the list and retry`);
+    return oauthProviderDto(stored);
   }
 
   async deleteOAuthProvider(caller: AccessContext, scope: SettingsScope, id: string): Promise<void> {
@@ -221,7 +233,8 @@ export class NeonAuthSettingsService {
 
   /** Neon's send_test_email: a real SMTP conversation with the settings in the body (nothing is saved). */
   async sendTestEmail(caller: AccessContext, scope: SettingsScope, body: SendNeonAuthTestEmailRequestDto): Promise<SendNeonAuthTestEmailResponseDto> {
-    await this.target(caller, scope, 'email_provider');
+    const target = await this.target(caller, scope, 'email_provider');
+    await this.manualSends.consume(target.resolved.integration.projectId);
     const { host, port, username, password, sender_email: senderEmail, sender_name: senderName } = body;
     return this.email.test({ host, port, username, password, senderEmail, senderName }, body.recipient_email);
   }
@@ -236,6 +249,7 @@ export class NeonAuthSettingsService {
     if (provider.type !== 'standard') {
       throw ApiError.validation('the saved e-mail provider is the shared one: save your SMTP server first (PATCH …/auth/email_provider with type "standard")');
     }
+    await this.manualSends.consume(target.resolved.integration.projectId);
     return this.email.testSaved(provider, body.recipient_email);
   }
 
@@ -413,9 +427,16 @@ export class NeonAuthSettingsService {
     }
   }
 
+  /**
+   * One change at a time per integration across the cluster (ClusterLocks: an advisory lock in the control-plane
+   * database): a provider whose store has no compare-and-set (Stack's GET then PATCH) must not lose a change made
+   * through another replica in between. Better Auth's row lock would do alone; the lock costs it nothing.
+   */
   private async update(target: SettingsTarget, change: (current: ProjectSettings) => ProjectSettings): Promise<ProjectSettings> {
     try {
-      return await target.settings.update(target.resolved.credentials, target.database, change);
+      return await this.locks.withLock(SETTINGS_LOCK_NAMESPACE, target.resolved.integration.id, () =>
+        target.settings.update(target.resolved.credentials, target.database, change),
+      );
     } catch (err) {
       throw this.storeFailure(err, target, 'write');
     }
@@ -444,12 +465,13 @@ export class NeonAuthSettingsService {
       return { id, isShared: true, ...tenant };
     }
     if (clientId === undefined || clientSecret === undefined) throw ApiError.validation('client_id and client_secret go together: give both (your own OAuth app) or neither (the shared app)');
-    return { id, isShared: false, clientId, clientSecret: this.seal(clientSecret, 'social_providers.clientSecret'), ...tenant };
+    return { id, isShared: false, clientId, clientSecret: this.sealClientSecret(clientSecret), ...tenant };
   }
 
   /**
    * The stored e-mail provider after a PATCH. `standard` needs all six fields, except that a provider which merges
-   * (Better Auth) takes the missing ones from the stored standard settings (never the password of another host).
+   * (Better Auth) takes the missing ones from the stored standard settings. The password is never carried over to
+   * another server: a change of host, port or login needs the password again (it is sealed for its server).
    */
   private emailProviderFrom(body: NeonAuthEmailServerConfigDto, current: ProjectSettings, merges: boolean): EmailProviderConfig {
     if (body.type === 'shared') {
@@ -462,22 +484,27 @@ export class NeonAuthSettingsService {
       host: body.host ?? base?.host,
       port: body.port ?? base?.port,
       username,
-      password: body.password !== undefined ? this.seal(body.password, 'email_provider.password') : base?.password,
+      password: body.password,
       // neonctl sends no sender unless asked: a merging provider defaults it to the SMTP login when that is an address
       // (most servers want From to be the account) and to the application's name.
       senderEmail: body.sender_email ?? base?.senderEmail ?? (merges && username && EMAIL.test(username) ? username : undefined),
       senderName: body.sender_name ?? base?.senderName ?? (merges ? current.name : undefined),
     };
+    const sameServer = base !== undefined && merged.host?.toLowerCase() === base.host.toLowerCase() && merged.port === base.port && merged.username === base.username;
     const names: Record<keyof typeof merged, string> = { host: 'host', port: 'port', username: 'username', password: 'password', senderEmail: 'sender_email', senderName: 'sender_name' };
-    const missing = (Object.keys(merged) as (keyof typeof merged)[]).filter((k) => merged[k] === undefined).map((k) => names[k]);
+    const missing = (Object.keys(merged) as (keyof typeof merged)[]).filter((k) => merged[k] === undefined && !(k === 'password' && sameServer)).map((k) => names[k]);
     if (missing.length > 0) {
       throw ApiError.validation(
-        merges
-          ? `type "standard" needs ${missing.join(', ')} (the stored e-mail provider has none to keep)`
-          : `type "standard" needs all six fields host, port, username, password, sender_email and sender_name; missing: ${missing.join(', ')}`,
+        !merges
+          ? `type "standard" needs all six fields host, port, username, password, sender_email and sender_name; missing: ${missing.join(', ')}`
+          : base && missing.includes('password') && missing.length === 1
+            ? 'password is required when host, port or username change (the stored password is only ever sent to the server it was saved for)'
+            : `type "standard" needs ${missing.join(', ')} (the stored e-mail provider has none to keep)`,
       );
     }
-    return { type: 'standard', host: merged.host!, port: merged.port!, username: merged.username!, password: merged.password!, senderEmail: merged.senderEmail!, senderName: merged.senderName! };
+    const server = { host: merged.host!, port: merged.port!, username: merged.username! };
+    const password = body.password !== undefined ? this.secrets.encrypt(body.password, sealedFieldContext('email_provider.password', server)) : base!.password;
+    return { type: 'standard', ...server, password, senderEmail: merged.senderEmail!, senderName: merged.senderName! };
   }
 
   /** An SMTP host that is an address (or a metadata name) must pass the outgoing-request rule now; names are checked when connected to. */
@@ -499,8 +526,8 @@ export class NeonAuthSettingsService {
     return new URL(raw).toString();
   }
 
-  private seal(value: string, field: Parameters<typeof sealedFieldContext>[0]): string {
-    return this.secrets.encrypt(value, sealedFieldContext(field));
+  private sealClientSecret(value: string): string {
+    return this.secrets.encrypt(value, sealedFieldContext('social_providers.clientSecret'));
   }
 }
 

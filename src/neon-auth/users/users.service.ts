@@ -26,7 +26,7 @@ import {
   type NeonAuthUserDto,
   type UpdateNeonAuthUserRoleResponseDto,
 } from './dto/users.dto.js';
-import { KeyedSerializer } from './keyed-serializer.js';
+import { KeyedSerializer } from '../../common/keyed-serializer.js';
 
 const DELETED_IN_PROVIDER = 'the user was deleted in the auth provider; retry the call to record the deletion';
 

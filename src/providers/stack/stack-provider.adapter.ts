@@ -1,7 +1,8 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
+import { KeyedSerializer } from '../../common/keyed-serializer.js';
 import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
-import { sealedFieldContext, type ProjectSettings } from '../../better-auth/project-config.js';
+import { type ProjectSettings } from '../../better-auth/project-config.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { integrationClientCredentials } from '../../stack-auth/stack-auth.config.js';
 import {
@@ -29,7 +30,6 @@ import {
 } from '../auth-provider.port.js';
 import { DEFAULT_STACK_HTTP_OPTIONS, StackHttpClient, type StackFailure, type StackHttpOptions } from './stack-api-client.js';
 import {
-  PerKeySerializer,
   STACK_OAUTH_PROVIDERS,
   STACK_SETTINGS_SECTIONS,
   parseAdminProject,
@@ -81,7 +81,7 @@ export class StackProviderAdapter implements AuthProvider {
   /** The server that provisions managed projects (the SDK's baseUrl form, no trailing slash). */
   readonly integrationBaseUrl: string;
   private readonly http: StackHttpClient;
-  private readonly settingsWrites = new PerKeySerializer();
+  private readonly settingsWrites = new KeyedSerializer();
   private readonly sealer: Sealer;
 
   /**
@@ -110,8 +110,8 @@ export class StackProviderAdapter implements AuthProvider {
     this.capabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'http', idempotentProvisioning: config.stackAuthUrl === undefined, writesUsersSync: false };
     this.http = new StackHttpClient(outbound ?? OutboundHttp.forConfig(config), { ...DEFAULT_STACK_HTTP_OPTIONS, ...options });
     this.sealer = {
-      seal: (plaintext, field) => secrets.encrypt(plaintext, sealedFieldContext(field)),
-      unseal: (sealed, field) => secrets.decrypt(sealed, sealedFieldContext(field)),
+      seal: (plaintext, context) => secrets.encrypt(plaintext, context),
+      unseal: (sealed, context) => secrets.decrypt(sealed, context),
     };
   }
 

@@ -4,6 +4,7 @@ import {
   DEFAULT_PLUGIN_CONFIGS,
   DEFAULT_WEBHOOK_CONFIG,
   OAUTH_PROVIDER_IDS,
+  sealedFieldContext,
   type EmailProviderConfig,
   type ProjectSettings,
   type SocialProviderConfig,
@@ -79,9 +80,10 @@ export interface StackAdminProject {
   };
 }
 
+/** Encrypts and opens the document's secrets with SECRETS_KEY; `context` is sealedFieldContext of the field. */
 export interface Sealer {
-  seal(plaintext: string, field: 'social_providers.clientSecret' | 'email_provider.password'): string;
-  unseal(sealed: string, field: 'social_providers.clientSecret' | 'email_provider.password'): string;
+  seal(plaintext: string, context: string): string;
+  unseal(sealed: string, context: string): string;
 }
 
 /** Stack's answer, checked enough that the mapping cannot misread it. */
@@ -118,7 +120,7 @@ export function settingsFromStack(project: StackAdminProject, sealer: Sealer): P
     const entry: SocialProviderConfig = { id: p.id as SocialProviderConfig['id'], isShared: p.type !== 'standard' };
     if (p.type === 'standard') {
       if (typeof p.client_id === 'string') entry.clientId = p.client_id;
-      if (typeof p.client_secret === 'string' && p.client_secret !== '') entry.clientSecret = sealer.seal(p.client_secret, 'social_providers.clientSecret');
+      if (typeof p.client_secret === 'string' && p.client_secret !== '') entry.clientSecret = sealer.seal(p.client_secret, sealedFieldContext('social_providers.clientSecret'));
     }
     if (typeof p.microsoft_tenant_id === 'string') entry.tenantId = p.microsoft_tenant_id;
     socialProviders.push(entry);
@@ -131,7 +133,7 @@ export function settingsFromStack(project: StackAdminProject, sealer: Sealer): P
           host: e.host ?? '',
           port: e.port ?? 0,
           username: e.username ?? '',
-          password: typeof e.password === 'string' && e.password !== '' ? sealer.seal(e.password, 'email_provider.password') : '',
+          password: typeof e.password === 'string' && e.password !== '' ? sealer.seal(e.password, sealedFieldContext('email_provider.password', { host: e.host ?? '', port: e.port ?? 0, username: e.username ?? '' })) : '',
           senderEmail: e.sender_email ?? '',
           senderName: e.sender_name ?? '',
         }
@@ -183,7 +185,7 @@ export function stackConfigChange(project: StackAdminProject, current: ProjectSe
       if (!STACK_OAUTH_PROVIDERS.includes(p.id)) throw new ProviderRequestRejected(`the stack provider has no ${p.id} OAuth provider`, 400);
       if (p.isShared) return { id: p.id, type: 'shared' };
       const entry: Record<string, unknown> = { id: p.id, type: 'standard', client_id: p.clientId };
-      if (p.clientSecret !== undefined) entry.client_secret = sealer.unseal(p.clientSecret, 'social_providers.clientSecret');
+      if (p.clientSecret !== undefined) entry.client_secret = sealer.unseal(p.clientSecret, sealedFieldContext('social_providers.clientSecret'));
       if (p.id === 'microsoft' && p.tenantId !== undefined) entry.microsoft_tenant_id = p.tenantId;
       return entry;
     });
@@ -207,31 +209,10 @@ export function stackConfigChange(project: StackAdminProject, current: ProjectSe
             host: e.host,
             port: e.port,
             username: e.username,
-            password: e.password === '' ? '' : sealer.unseal(e.password, 'email_provider.password'),
+            password: e.password === '' ? '' : sealer.unseal(e.password, sealedFieldContext('email_provider.password', e)),
             sender_name: e.senderName,
             sender_email: e.senderEmail,
           };
   }
   return config;
-}
-
-/**
- * Runs tasks that share a key one after another in this process (tasks with other keys run in parallel): the
- * settings of one Stack project are a read-modify-write over HTTP, and Stack has no compare-and-set.
- */
-export class PerKeySerializer {
-  private readonly tails = new Map<string, Promise<unknown>>();
-
-  run<T>(key: string, task: () => Promise<T>): Promise<T> {
-    const result = (this.tails.get(key) ?? Promise.resolve()).then(task, task);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.tails.set(key, tail);
-    void tail.then(() => {
-      if (this.tails.get(key) === tail) this.tails.delete(key);
-    });
-    return result;
-  }
 }

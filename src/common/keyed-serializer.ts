@@ -1,9 +1,8 @@
 /**
- * Runs tasks that share a key one after another (in this process), tasks with different keys in
- * parallel. Used to serialize role changes of one user: the stack adapter's setUserRoles is a
- * read-modify-write of `server_metadata`, and the users_sync row written after it must follow the
- * provider's order. Across replicas the provider's own ordering and the sync engine's (later issue)
- * repair any interleaving; this only keeps one replica's concurrent calls in order.
+ * Runs tasks that share a key one after another (in this process), tasks with different keys in parallel. Used for
+ * read-modify-writes a provider cannot make atomic: role changes of one user (the stack adapter's setUserRoles
+ * rewrites `server_metadata`, and the users_sync row written after it must follow the provider's order), and the
+ * settings of one Stack project (ClusterLocks adds the lock across replicas).
  */
 export class KeyedSerializer {
   private readonly tails = new Map<string, Promise<unknown>>();
