@@ -78,3 +78,26 @@ export function betterAuthClient(baseURL: string, jar: CookieJar) {
     plugins: [jwtClient(), adminClient(), organizationClient(), emailOTPClient(), magicLinkClient(), phoneNumberClient()],
   });
 }
+
+/**
+ * The cookie jar as a better-fetch plugin. Neon's SDK replaces any `customFetchImpl` with its own (which calls the
+ * global fetch), so a jar cannot be given to it as a fetch: this plugin adds the jar's cookies (and a browser's
+ * Origin) to every request's headers, which the SDK's fetch passes on, and stores what the responses set.
+ */
+export function jarPlugin(jar: CookieJar) {
+  return {
+    id: 'cookie-jar',
+    name: 'cookie jar',
+    hooks: {
+      onRequest(ctx: { url: string | URL; headers: Headers }) {
+        const url = new URL(String(ctx.url));
+        const cookie = [...jar.cookies.entries()].filter(([, c]) => url.pathname.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`).join('; ');
+        if (cookie) ctx.headers.set('cookie', cookie);
+        if (jar.origin && !ctx.headers.has('origin')) ctx.headers.set('origin', jar.origin);
+      },
+      onResponse(ctx: { response: Response }) {
+        for (const line of ctx.response.headers.getSetCookie()) jar.store(line);
+      },
+    },
+  };
+}

@@ -16,7 +16,7 @@ import { hasSharedOAuthCredentials } from '../../src/better-auth/social-provider
 import { withClient } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { usersSyncRow } from '../neon-auth/users-helpers.js';
-import { betterAuthProject, CookieJar, type BetterAuthEnabled } from './better-auth-helpers.js';
+import { betterAuthProject, CookieJar, type BetterAuthEnabled, jarPlugin } from './better-auth-helpers.js';
 
 const APP_ORIGIN = 'http://localhost:5173';
 const CALLBACK_URL = `${APP_ORIGIN}/after-sign-in`;
@@ -32,25 +32,6 @@ interface Identity {
   sub: string;
   email: string;
   name: string;
-}
-
-/** The jar as a better-fetch plugin (Neon's SDK replaces customFetchImpl with its own fetch; see better-auth-sdk). */
-function jarPlugin(jar: CookieJar) {
-  return {
-    id: 'cookie-jar',
-    name: 'cookie jar',
-    hooks: {
-      onRequest(ctx: { url: string | URL; headers: Headers }) {
-        const url = new URL(String(ctx.url));
-        const cookie = [...jar.cookies.entries()].filter(([, c]) => url.pathname.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`).join('; ');
-        if (cookie) ctx.headers.set('cookie', cookie);
-        if (jar.origin && !ctx.headers.has('origin')) ctx.headers.set('origin', jar.origin);
-      },
-      onResponse(ctx: { response: Response }) {
-        for (const line of ctx.response.headers.getSetCookie()) jar.store(line);
-      },
-    },
-  };
 }
 
 /** The Set-Cookie line of `name` in a response (undefined when none). */

@@ -8,7 +8,7 @@ import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTPayload } from 'jose'
 import { api, withClient } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { usersSyncRow } from '../neon-auth/users-helpers.js';
-import { betterAuthClient, betterAuthProject, CookieJar, type BetterAuthEnabled } from './better-auth-helpers.js';
+import { betterAuthClient, betterAuthProject, CookieJar, type BetterAuthEnabled, jarPlugin } from './better-auth-helpers.js';
 
 const SESSION_COOKIE = '__Secure-neon-auth.session_token';
 const APP_ORIGIN = 'http://localhost:5173';
@@ -21,29 +21,6 @@ interface MailboxMessage {
   text: string;
   data: Record<string, unknown>;
   created_at: string;
-}
-
-/**
- * The cookie jar as a better-fetch plugin. Neon's SDK replaces any `customFetchImpl` with its own (which calls the
- * global fetch), so a jar cannot be given to it as a fetch: this plugin adds the jar's cookies (and a browser's
- * Origin) to every request's headers, which the SDK's fetch passes on, and stores what the responses set.
- */
-function jarPlugin(jar: CookieJar) {
-  return {
-    id: 'cookie-jar',
-    name: 'cookie jar',
-    hooks: {
-      onRequest(ctx: { url: string | URL; headers: Headers }) {
-        const url = new URL(String(ctx.url));
-        const cookie = [...jar.cookies.entries()].filter(([, c]) => url.pathname.startsWith(c.path)).map(([n, c]) => `${n}=${c.value}`).join('; ');
-        if (cookie) ctx.headers.set('cookie', cookie);
-        if (jar.origin && !ctx.headers.has('origin')) ctx.headers.set('origin', jar.origin);
-      },
-      onResponse(ctx: { response: Response }) {
-        for (const line of ctx.response.headers.getSetCookie()) jar.store(line);
-      },
-    },
-  };
 }
 
 describe('Better Auth per branch: Neon SDK and Better Auth client flows', () => {

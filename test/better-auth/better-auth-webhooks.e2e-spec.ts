@@ -188,6 +188,8 @@ describe('Better Auth per branch: Neon Auth webhooks', () => {
       event_data: { auth_provider: 'email', ip_address: '127.0.0.1', user_agent: r.json.event_data.user_agent },
     });
     expect(['string', 'object']).toContain(typeof r.json.event_data.user_agent);
+    // The receiver's lookup runs while it answers: it may end after the request was seen.
+    for (const until = Date.now() + 5000; committed === undefined && Date.now() < until; ) await new Promise((res) => setTimeout(res, 20));
     expect(committed).toEqual([{ id: userId }]);
 
     // The signature: Neon's header, the kid of a key jwks_url publishes, and it verifies only over the body as sent.

@@ -66,3 +66,20 @@ export async function allPages<T>(fetch: (cursor?: string) => Promise<{ items: T
   }
   throw new Error('pagination did not end');
 }
+
+/** The error a promise rejects with (fails the test when it resolves). */
+export async function rejection(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the promise to reject');
+}
+
+/** The HTTP answer of a refused call of Neon's API client (axios): its status and Neon's error body. */
+export async function apiClientRejection(p: Promise<unknown>): Promise<{ status: number; data: { code: string; message: string; request_id: string } }> {
+  const err = (await rejection(p)) as { response?: { status: number; data: never } };
+  if (err.response) return err.response;
+  throw err as unknown as Error;
+}

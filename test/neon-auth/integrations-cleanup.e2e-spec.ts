@@ -6,7 +6,7 @@ import { DataSource } from 'typeorm';
 import { ProviderAuthFailed, ProviderUnavailable, type ProviderCredentials } from '../../src/providers/auth-provider.port.js';
 import { MOCK_PROVIDER_BASE_URL, MockProviderAdapter } from '../../src/providers/mock/mock-provider.adapter.js';
 import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.adapter.js';
-import { api, withClient, type Api } from '../helpers/fixtures.js';
+import { api, withClient, type Api, rejection } from '../helpers/fixtures.js';
 import { createStackProject, serverHeaders } from '../helpers/stack-auth.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { NeonAuthIntegrationResolver } from '../../src/neon-auth/integrations/integration-resolver.js';
@@ -17,14 +17,6 @@ import { signUpWithClientKey } from './users-helpers.js';
 
 type Kind = 'stack' | 'mock';
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 describe('Neon Auth: managed provider projects are cleaned up', () => {
   let t: TestApp;

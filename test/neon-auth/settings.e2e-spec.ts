@@ -2,21 +2,11 @@
 // through @neondatabase/api-client 2.7.3, and each change observed on the branch's running Better Auth server (the
 // next request follows it) and in the branch database's neon_auth.project_config row (secrets sealed).
 import { createApiClient, NeonAuthOauthProviderId as Oauth, NeonAuthSupportedAuthProvider as Provider } from '@neondatabase/api-client';
-import { api, withClient, type Api } from '../helpers/fixtures.js';
+import { api, withClient, type Api, apiClientRejection } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { betterAuthProject, type BetterAuthEnabled } from '../better-auth/better-auth-helpers.js';
 import { enableAuth, newAuthProject } from './users-helpers.js';
 
-async function rejection(p: Promise<unknown>): Promise<{ status: number; data: { code: string; message: string; request_id: string } }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { response?: { status: number; data: never } };
-    if (e.response) return e.response;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Neon Auth settings: the configuration API, applied live', () => {
   let t: TestApp;
@@ -110,14 +100,14 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       ['https://a*.example.com', 'whole leading label'],
       ['https://*', 'wildcard'],
     ])('refuses the domain %s with a 400 and changes nothing', async (domain, why) => {
-      const r = await rejection(neon.addBranchNeonAuthTrustedDomain(projectId, branchId, { domain, auth_provider: Provider.BetterAuth }));
+      const r = await apiClientRejection(neon.addBranchNeonAuthTrustedDomain(projectId, branchId, { domain, auth_provider: Provider.BetterAuth }));
       expect(r.status).toBe(400);
       expect(r.data.message).toContain(why);
       expect((await configRow()).trusted_origins).toEqual([]);
     });
 
     it('refuses a body whose auth_provider is not the branch\'s', async () => {
-      const r = await rejection(neon.addBranchNeonAuthTrustedDomain(projectId, branchId, { domain: 'https://x.example.com', auth_provider: Provider.Stack }));
+      const r = await apiClientRejection(neon.addBranchNeonAuthTrustedDomain(projectId, branchId, { domain: 'https://x.example.com', auth_provider: Provider.Stack }));
       expect(r.status).toBe(400);
       expect(r.data.message).toContain('uses better_auth');
     });
@@ -133,7 +123,7 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       expect((await preflight('http://localhost:5173')).headers.get('access-control-allow-origin')).toBeNull();
       await neon.updateNeonAuthAllowLocalhost(projectId, branchId, { allow_localhost: true });
       expect((await signUp('http://localhost:8080')).status).toBe(200);
-      const r = await rejection(neon.updateNeonAuthAllowLocalhost(projectId, branchId, { allow_localhost: 'yes' as unknown as boolean }));
+      const r = await apiClientRejection(neon.updateNeonAuthAllowLocalhost(projectId, branchId, { allow_localhost: 'yes' as unknown as boolean }));
       expect(r.status).toBe(400);
     });
   });
@@ -258,7 +248,7 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       const added = await neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google, client_id: 'own-google', client_secret: 'own-google-secret' });
       expect(added.data).toEqual({ id: 'google', type: 'standard', client_id: 'own-google' });
       expect((await neon.listBranchNeonAuthOauthProviders(projectId, branchId)).data).toEqual({ providers: [{ id: 'google', type: 'standard', client_id: 'own-google' }] });
-      expect((await rejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google, client_id: 'x', client_secret: 'y' }))).status).toBe(409);
+      expect((await apiClientRejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google, client_id: 'x', client_secret: 'y' }))).status).toBe(409);
     });
 
     it('adds a standard provider (200), never returns its secret, stores it sealed, updates and deletes it', async () => {
@@ -271,7 +261,7 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       expect(stored.clientSecret).toMatch(/^v1\./);
       expect(JSON.stringify(row)).not.toContain('vercel-secret-123');
 
-      const again = await rejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Vercel, client_id: 'x', client_secret: 'y' }));
+      const again = await apiClientRejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Vercel, client_id: 'x', client_secret: 'y' }));
       expect(again.status).toBe(409);
 
       const updated = await neon.updateBranchNeonAuthOauthProvider(projectId, branchId, Oauth.Vercel, { client_id: 'vercel-client-2' });
@@ -281,20 +271,20 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
 
       expect((await neon.deleteBranchNeonAuthOauthProvider(projectId, branchId, Oauth.Vercel)).status).toBe(200);
       expect((await neon.listBranchNeonAuthOauthProviders(projectId, branchId)).data.providers.map((p) => p.id)).toEqual(['google']);
-      expect((await rejection(neon.deleteBranchNeonAuthOauthProvider(projectId, branchId, Oauth.Vercel))).status).toBe(404);
+      expect((await apiClientRejection(neon.deleteBranchNeonAuthOauthProvider(projectId, branchId, Oauth.Vercel))).status).toBe(404);
     });
 
     it('microsoft keeps its tenant id; microsoft_tenant_id is refused for other providers', async () => {
       const added = await neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Microsoft, client_id: 'ms-client', client_secret: 'ms-secret', microsoft_tenant_id: 'contoso.onmicrosoft.com' });
       expect(added.data).toEqual({ id: Oauth.Microsoft, type: 'standard', client_id: 'ms-client', microsoft_tenant_id: 'contoso.onmicrosoft.com' });
-      const r = await rejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Github, client_id: 'a', client_secret: 'b', microsoft_tenant_id: 'common' }));
+      const r = await apiClientRejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Github, client_id: 'a', client_secret: 'b', microsoft_tenant_id: 'common' }));
       expect(r.status).toBe(400);
       await neon.deleteBranchNeonAuthOauthProvider(projectId, branchId, Oauth.Microsoft);
     });
 
     it('shared credentials: refused with INVALID_SHARED_OAUTH_PROVIDER where the installation has none, accepted where it has', async () => {
       await neon.deleteBranchNeonAuthOauthProvider(projectId, branchId, Oauth.Google);
-      const r = await rejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google }));
+      const r = await apiClientRejection(neon.addBranchNeonAuthOauthProvider(projectId, branchId, { id: Oauth.Google }));
       expect(r.status).toBe(400);
       expect(r.data.code).toBe('INVALID_SHARED_OAUTH_PROVIDER');
       expect(r.data.message).toContain('shared');
@@ -497,7 +487,7 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
       const partial = await admin.patch(`/projects/${stackProject}/branches/${stackBranch}/auth/email_provider`, { type: 'standard', port: 2525 });
       expect(partial.status).toBe(400);
       expect(partial.body.message).toContain('all six fields');
-      const vercel = await rejection(neon.addBranchNeonAuthOauthProvider(stackProject, stackBranch, { id: Oauth.Vercel, client_id: 'v', client_secret: 'v' }));
+      const vercel = await apiClientRejection(neon.addBranchNeonAuthOauthProvider(stackProject, stackBranch, { id: Oauth.Vercel, client_id: 'v', client_secret: 'v' }));
       expect(vercel.status).toBe(400);
       expect(vercel.data.message).toContain('stack supports google, github, microsoft');
       for (const call of [
@@ -506,7 +496,7 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
         () => neon.getNeonAuthWebhookConfig(stackProject, stackBranch),
         () => neon.updateNeonAuthConfig(stackProject, stackBranch, { name: 'x' }),
       ]) {
-        const r = await rejection(call());
+        const r = await apiClientRejection(call());
         expect([r.status, r.data.code]).toEqual([400, 'AUTH_PROVIDER_NOT_SUPPORTED']);
       }
       const saved = await admin.post(`/projects/${stackProject}/branches/${stackBranch}/auth/email_provider/test`, { recipient_email: 'x@example.com' });
@@ -518,11 +508,11 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
     it('a mock branch has no settings: 400 AUTH_PROVIDER_NOT_SUPPORTED; a branch without Neon Auth: 404', async () => {
       const other = await newAuthProject(t, 'settings mock');
       await enableAuth(t, other.projectId, other.defaultBranchId, 'mock');
-      const r = await rejection(neon.getNeonAuthWebhookConfig(other.projectId, other.defaultBranchId));
+      const r = await apiClientRejection(neon.getNeonAuthWebhookConfig(other.projectId, other.defaultBranchId));
       expect(r.status).toBe(400);
       expect(r.data.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
       const none = await newAuthProject(t, 'settings none');
-      const missing = await rejection(neon.listBranchNeonAuthTrustedDomains(none.projectId, none.defaultBranchId));
+      const missing = await apiClientRejection(neon.listBranchNeonAuthTrustedDomains(none.projectId, none.defaultBranchId));
       expect(missing.status).toBe(404);
       expect(missing.data.code).toBe('NEON_AUTH_NOT_ENABLED');
     });

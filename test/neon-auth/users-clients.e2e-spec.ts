@@ -2,7 +2,7 @@
 // generated from this server's OpenAPI document, and neonctl (npm, child process) with printed output asserted.
 import { createApiClient, NeonAuthSupportedAuthProvider, type NeonAuthCreateNewUserResponse, type UpdateNeonAuthUserRoleResponse } from '@neondatabase/api-client';
 import { apiClient } from '../helpers/client.js';
-import { api, type Api } from '../helpers/fixtures.js';
+import { api, type Api, apiClientRejection } from '../helpers/fixtures.js';
 import { neonctl } from '../helpers/neonctl.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { enableAuth, newAuthProject, newBranch, providerUser, uniqueEmail, usersSyncRow, type AuthProject, type EnabledAuth } from './users-helpers.js';
@@ -12,16 +12,6 @@ function expectExactKeys<T extends object>(body: T, keys: (keyof T)[]): void {
   expect(Object.keys(body).sort()).toEqual([...keys].map(String).sort());
 }
 
-async function rejection(p: Promise<unknown>): Promise<{ status: number; data: { code: string; message: string; request_id: string } }> {
-  try {
-    await p;
-  } catch (err) {
-    const e = err as { response?: { status: number; data: never } };
-    if (e.response) return e.response;
-    throw err;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe('Neon Auth users: clients', () => {
   let t: TestApp;
@@ -71,7 +61,7 @@ describe('Neon Auth users: clients', () => {
         expect(deleted.data).toBe('');
         expect((await usersSyncRow(uri, created.data.id))!.deleted_at).toBeInstanceOf(Date);
 
-        const missing = await rejection(neon.deleteBranchNeonAuthUser(project.projectId, branchId, created.data.id));
+        const missing = await apiClientRejection(neon.deleteBranchNeonAuthUser(project.projectId, branchId, created.data.id));
         expect(missing.status).toBe(404);
         expect(missing.data).toMatchObject({ code: 'AUTH_USER_NOT_FOUND', request_id: expect.any(String), message: expect.any(String) });
       }
@@ -87,7 +77,7 @@ describe('Neon Auth users: clients', () => {
       expect(deleted.status).toBe(204);
       expect((await usersSyncRow(project.uri, created.data.id))!.deleted_at).toBeInstanceOf(Date);
 
-      const dup = await rejection(neon.createBranchNeonAuthNewUser(project.projectId, project.defaultBranchId, { email: 'x' }));
+      const dup = await apiClientRejection(neon.createBranchNeonAuthNewUser(project.projectId, project.defaultBranchId, { email: 'x' }));
       expect(dup.status).toBe(400);
       expect(dup.data.code).toBe('VALIDATION_ERROR');
     });

@@ -21,15 +21,7 @@ import { MOCK_PROVIDER_BASE_URL, MockProviderAdapter, MockWebhookBus, nameUuid, 
 import { AuthProviderRegistry } from '../../src/providers/providers.module.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
-
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
+import { rejection } from '../helpers/fixtures.js';
 
 const MOCK_KEY = (prefix: string) => new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{45}$`);
 

@@ -25,18 +25,11 @@ import { freePort } from '../helpers/server-process.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { startWebhookReceiver } from '../stack-auth/webhooks-receiver.js';
+import { rejection } from '../helpers/fixtures.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const STACK_KEY = (prefix: string) => new RegExp(`^${prefix}_[0-9a-hjkmnp-tv-z]{45}$`);
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 interface Recorded {
   method: string;

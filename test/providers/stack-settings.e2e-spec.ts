@@ -9,19 +9,12 @@ import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.a
 import { REDACTED_SECRET, stackConfigSecretContext } from '../../src/stack-auth/projects/stack-project-config.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { rejection } from '../helpers/fixtures.js';
 
 /** The stack adapter ignores the branch database (the settings live in the Stack project). */
 const TARGET: BranchDatabase = { branchId: 'br-settings', name: 'neondb', physicalName: 'unused', ownerRole: 'unused' };
 const PASSWORD = 'correct horse battery';
 
-async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    return err as Error;
-  }
-  throw new Error('expected the promise to reject');
-}
 
 /** A local server playing a Stack Auth server's admin project API (it answers secrets in clear, as Stack does). */
 async function fakeStack(initial: Record<string, unknown>) {
