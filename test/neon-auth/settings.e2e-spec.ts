@@ -2,6 +2,7 @@
 // through @neondatabase/api-client 2.7.3, and each change observed on the branch's running Better Auth server (the
 // next request follows it) and in the branch database's neon_auth.project_config row (secrets sealed).
 import { createApiClient, NeonAuthOauthProviderId as Oauth, NeonAuthSupportedAuthProvider as Provider } from '@neondatabase/api-client';
+import { apiClient } from '../helpers/client.js';
 import { api, withClient, type Api, apiClientRejection } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { betterAuthProject, type BetterAuthEnabled } from '../better-auth/better-auth-helpers.js';
@@ -438,6 +439,25 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
         expect({ body, status: res.status }).toEqual({ body, status: 400 });
       }
       expect((await neon.getNeonAuthWebhookConfig(projectId, branchId)).data.enabled).toBe(false);
+    });
+  });
+
+  describe('the generated client (openapi/client)', () => {
+    it('drives the settings operations, the extension fields and the refusals', async () => {
+      const client = apiClient(t.baseUrl, t.adminKey);
+      const ids = { projectId, branchId };
+      expect((await client.auth.addBranchNeonAuthTrustedDomain(ids, { domain: 'https://generated.example.com', auth_provider: 'better_auth' })).status).toBe(201);
+      expect((await client.auth.listBranchNeonAuthTrustedDomains(ids)).data.domains).toContainEqual({ domain: 'https://generated.example.com', auth_provider: 'better_auth' });
+      expect((await client.auth.deleteBranchNeonAuthTrustedDomain(ids, { auth_provider: 'better_auth', domains: [{ domain: 'https://generated.example.com' }] })).status).toBe(200);
+      const ep = await client.auth.updateNeonAuthEmailAndPasswordConfig(ids, { min_password_length: 10, max_password_length: 64 });
+      expect(ep.data).toMatchObject({ min_password_length: 10, max_password_length: 64 });
+      await client.auth.updateNeonAuthEmailAndPasswordConfig(ids, { min_password_length: 8, max_password_length: 128 });
+      expect((await client.auth.getNeonAuthPluginConfigs(ids)).data.organization).toMatchObject({ enabled: true });
+      expect((await client.auth.getNeonAuthWebhookConfig(ids)).data).toMatchObject({ enabled: false });
+      // sendNeonAuthEmailProviderTest is newer than api-client 2.7.3: here through the generated client.
+      const refused = await client.auth.sendNeonAuthEmailProviderTest(ids, { recipient_email: 'someone@example.com' }).catch((err: { status: number; error: { code: string } }) => err);
+      expect([(refused as { status: number }).status, (refused as { error: { code: string } }).error.code]).toEqual([400, 'VALIDATION_ERROR']);
+      expect((await client.extensions.listNeonAuthWebhookDeliveries(ids)).data).toEqual({ deliveries: [] });
     });
   });
 
