@@ -246,7 +246,7 @@ export class BetterAuthSchema {
         return undefined;
       }
       const current = parseProjectConfig(rows[0]);
-      const before = projectConfigColumns(current);
+      const before: Record<string, unknown> = { ...projectConfigColumns(current) };
       // Only the columns the change altered are written: a column this server cannot read (a tenant's own keys, a
       // value it does not understand) stays as it is unless the change is about it.
       const changed = Object.entries(projectConfigColumns(await change(current))).filter(([name, value]) => JSON.stringify(value) !== JSON.stringify(before[name]));

@@ -164,8 +164,20 @@ export interface ProjectConfigRow {
 export const PROJECT_CONFIG_COLUMNS =
   'id, name, endpoint_id, updated_at, trusted_origins, allow_localhost, social_providers, email_provider, email_and_password, plugin_configs, webhook_config';
 
-/** The settings as the row stores them (Neon's column names and JSON keys), for an UPDATE of every settings column. */
-export function projectConfigColumns(settings: ProjectSettings): Record<string, unknown> {
+/** The settings columns of the row (Neon's column names and JSON keys). */
+export interface ProjectConfigColumns {
+  name: string;
+  trusted_origins: string[];
+  allow_localhost: boolean;
+  social_providers: SocialProviderConfig[];
+  email_provider: EmailProviderConfig;
+  email_and_password: EmailAndPasswordConfig;
+  plugin_configs: PluginConfigs;
+  webhook_config: WebhookConfig;
+}
+
+/** The settings as the row stores them (Neon's column names and JSON keys). */
+export function projectConfigColumns(settings: ProjectSettings): ProjectConfigColumns {
   return {
     name: settings.name,
     trusted_origins: settings.trustedOrigins,

@@ -3,6 +3,7 @@
 // next request follows it) and in the branch database's neon_auth.project_config row (secrets sealed).
 import { createApiClient, NeonAuthOauthProviderId as Oauth, NeonAuthSupportedAuthProvider as Provider } from '@neondatabase/api-client';
 import { apiClient } from '../helpers/client.js';
+import { adminQuery } from '../helpers/test-db.js';
 import { api, withClient, type Api, apiClientRejection } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { betterAuthProject, type BetterAuthEnabled } from '../better-auth/better-auth-helpers.js';
@@ -524,13 +525,28 @@ describe('Neon Auth settings: the configuration API, applied live', () => {
     });
   });
 
-  describe('providers without a section', () => {
-    it('a mock branch has no settings: 400 AUTH_PROVIDER_NOT_SUPPORTED; a branch without Neon Auth: 404', async () => {
+  describe('mock, and a branch without Neon Auth', () => {
+    it('a mock branch keeps every setting with its mock project (Neon\'s defaults first); a branch without Neon Auth: 404', async () => {
       const other = await newAuthProject(t, 'settings mock');
       await enableAuth(t, other.projectId, other.defaultBranchId, 'mock');
-      const r = await apiClientRejection(neon.getNeonAuthWebhookConfig(other.projectId, other.defaultBranchId));
-      expect(r.status).toBe(400);
-      expect(r.data.code).toBe('AUTH_PROVIDER_NOT_SUPPORTED');
+      const ids = [other.projectId, other.defaultBranchId] as const;
+      expect((await neon.getNeonAuthWebhookConfig(...ids)).data).toEqual({ enabled: false, webhook_url: '', enabled_events: [], timeout_seconds: 5 });
+      expect((await neon.listBranchNeonAuthOauthProviders(...ids)).data).toEqual({ providers: [{ id: 'google', type: 'shared', client_id: '' }] });
+      await neon.addBranchNeonAuthTrustedDomain(...ids, { domain: 'https://mock-app.example.com', auth_provider: Provider.Mock });
+      await neon.updateNeonAuthOrganizationPlugin(...ids, { organization_limit: 2 });
+      await neon.addBranchNeonAuthOauthProvider(...ids, { id: Oauth.Github, client_id: 'mock-gh', client_secret: 'mock-gh-secret' });
+      expect((await neon.listBranchNeonAuthTrustedDomains(...ids)).data.domains).toEqual([{ domain: 'https://mock-app.example.com', auth_provider: 'mock' }]);
+      expect((await neon.getNeonAuthPluginConfigs(...ids)).data.organization).toMatchObject({ organization_limit: 2 });
+      const [row] = await adminQuery<{ settings: Record<string, unknown> }>(
+        `SELECT p.settings FROM mock_provider_projects p JOIN neon_auth_integrations i ON i.provider_project_id = p.id::text WHERE i.branch_id = $1`,
+        [other.defaultBranchId],
+        t.database,
+      );
+      expect(row.settings).toMatchObject({ trusted_origins: ['https://mock-app.example.com'] });
+      expect(JSON.stringify(row.settings)).not.toContain('mock-gh-secret');
+      // A partial standard e-mail update with no stored standard provider to merge into: 400, as for better_auth.
+      expect((await admin.patch(`/projects/${other.projectId}/branches/${other.defaultBranchId}/auth/email_provider`, { type: 'standard', host: 'smtp.example.com' })).status).toBe(400);
+
       const none = await newAuthProject(t, 'settings none');
       const missing = await apiClientRejection(neon.listBranchNeonAuthTrustedDomains(none.projectId, none.defaultBranchId));
       expect(missing.status).toBe(404);

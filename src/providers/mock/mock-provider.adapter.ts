@@ -18,18 +18,21 @@ import {
   ProviderUserNotFound,
   normalizeRoles,
   providerUserFromStackShape,
+  SETTINGS_SECTIONS,
   type AuthProvider,
   type CreateUserRequest,
   type ListUsersRequest,
   type OwnershipTransferStatus,
   type ProviderCapabilities,
   type ProviderCredentials,
+  type ProviderSettings,
   type ProviderUser,
   type ProviderUserPage,
   type ProvisionRequest,
   type ProvisionedProject,
   type SdkKeys,
 } from '../auth-provider.port.js';
+import { DEFAULT_PROJECT_CONFIG_COLUMNS, OAUTH_PROVIDER_IDS, parseProjectConfig, projectConfigColumns, type ProjectConfigColumns, type ProjectSettings } from '../../better-auth/project-config.js';
 import { MockProviderProjectEntity, MockProviderUserEntity } from './mock-provider.entities.js';
 
 /** The mock's base URL: `.invalid` never resolves (RFC 6761), so nothing can ever try to reach it. */
@@ -107,6 +110,28 @@ export class MockWebhookBus {
 export class MockProviderAdapter implements AuthProvider {
   readonly kind = 'mock' as const;
   readonly capabilities: ProviderCapabilities = { managedProjects: true, sdkKeys: true, ownershipTransfer: true, webhooks: 'in_process', idempotentProvisioning: true, writesUsersSync: false };
+
+  /**
+   * Every setting, kept with the mock project (its `settings` column, in the form of Better Auth's project_config row,
+   * secrets sealed as there): read and changed like the real thing, one change at a time (the project row locked). The
+   * mock serves no sign-in, so nothing else follows from them.
+   */
+  readonly settings: ProviderSettings = {
+    sections: SETTINGS_SECTIONS,
+    oauthProviders: OAUTH_PROVIDER_IDS,
+    mergesPartialEmailProvider: true,
+    read: async (credentials) => {
+      const project = await this.authenticate(this.db.manager, credentials, 'admin', 'read settings');
+      return mockSettings(project);
+    },
+    update: (credentials, _target, change) =>
+      this.db.transaction(async (tx) => {
+        const project = await this.authenticate(tx, credentials, 'admin', 'update settings', true);
+        const next = await change(mockSettings(project));
+        await tx.getRepository(MockProviderProjectEntity).update({ id: project.id }, { settings: projectConfigColumns(next) });
+        return next;
+      }),
+  };
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -386,6 +411,26 @@ export class MockProviderAdapter implements AuthProvider {
 }
 
 /** Stack Auth's complete server user object for a mock user. */
+/** A mock project's settings: what it stored, else Neon's defaults (the application name: the project's). */
+function mockSettings(project: MockProviderProjectEntity): ProjectSettings {
+  const d = DEFAULT_PROJECT_CONFIG_COLUMNS;
+  const stored: Partial<ProjectConfigColumns> = project.settings ?? {};
+  const { id: _id, endpointId: _endpoint, updatedAt: _updated, ...settings } = parseProjectConfig({
+    id: project.id,
+    name: typeof stored.name === 'string' ? stored.name : project.displayName,
+    endpoint_id: '',
+    updated_at: new Date(0),
+    trusted_origins: stored.trusted_origins ?? d.trusted_origins,
+    allow_localhost: typeof stored.allow_localhost === 'boolean' ? stored.allow_localhost : d.allow_localhost,
+    social_providers: stored.social_providers ?? d.social_providers,
+    email_provider: stored.email_provider ?? d.email_provider,
+    email_and_password: stored.email_and_password ?? d.email_and_password,
+    plugin_configs: stored.plugin_configs ?? d.plugin_configs,
+    webhook_config: stored.webhook_config ?? d.webhook_config,
+  });
+  return settings;
+}
+
 export function mockUserObject(u: MockProviderUserEntity): Record<string, unknown> {
   const signedUp = u.signedUpAt.getTime();
   return {

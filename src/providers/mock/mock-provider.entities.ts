@@ -1,3 +1,4 @@
+import type { ProjectConfigColumns } from '../../better-auth/project-config.js';
 import { Column, CreateDateColumn, Entity, Index, JoinColumn, ManyToOne, PrimaryColumn } from 'typeorm';
 
 /**
@@ -31,6 +32,13 @@ export class MockProviderProjectEntity {
   /** Registered webhook URLs (each one's signing secret is derived from project and URL). */
   @Column({ name: 'webhook_urls', type: 'jsonb', default: () => "'[]'" })
   webhookUrls!: string[];
+
+  /**
+   * The project's Neon Auth settings (domains, OAuth providers, e-mail, plugins, webhooks), stored as Better Auth's
+   * `project_config` row stores them (Neon's JSON keys, secrets sealed); null until the first change: Neon's defaults.
+   */
+  @Column({ type: 'jsonb', nullable: true })
+  settings!: ProjectConfigColumns | null;
 
   /** The idempotency key of the provision call that made it (a repeat answers this project, or its tombstone). */
   @Column({ name: 'provision_key', type: 'text', nullable: true, unique: true })
