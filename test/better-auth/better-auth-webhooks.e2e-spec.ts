@@ -229,6 +229,22 @@ describe('Better Auth per branch: Neon Auth webhooks', () => {
     expect((await deliveryOf(before.json.event_id)).outcome).toBe('refused (DOMAIN_NOT_ALLOWED)');
   });
 
+  it('user.before_create also guards the management API: a refusal is its 400 with the receiver\'s message, a failed check its 503', async () => {
+    await setWebhook({ enabledEvents: ['user.before_create'] });
+    const create = (email: string) => api(t, t.adminKey).post(`/projects/${projectId}/branches/${branchId}/auth/users`, { email, name: 'Via API' });
+    receiver.answer = () => ({ body: { allowed: false, error_message: 'No sign-ups from the API', error_code: 'API_BLOCKED' } });
+    const refused = await create(uniqueEmail('api-refused'));
+    expect([refused.status, refused.body.code]).toEqual([400, 'AUTH_PROVIDER_REQUEST_REJECTED']);
+    expect(refused.body.message).toContain('No sign-ups from the API');
+    receiver.answer = () => ({ status: 502, body: 'bad gateway' });
+    const failed = await create(uniqueEmail('api-failed'));
+    expect([failed.status, failed.body.code]).toEqual([503, 'AUTH_PROVIDER_UNAVAILABLE']);
+    receiver.answer = () => ({ body: { allowed: true } });
+    const email = uniqueEmail('api-allowed');
+    expect((await create(email)).status).toBe(201);
+    expect(await userRow(email)).toHaveLength(1);
+  });
+
   it('user.before_create fails closed: no answer within timeout_seconds refuses the sign-up after about that long (no retry)', async () => {
     await setWebhook({ enabledEvents: ['user.before_create'], timeoutSeconds: 1 });
     receiver.answer = () => ({ delayMs: 4000, body: { allowed: true } });

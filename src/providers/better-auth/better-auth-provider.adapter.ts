@@ -211,5 +211,10 @@ function translate(err: unknown, email: string): unknown {
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     return new ProviderRequestRejected(e.body?.message ?? 'the auth server refused the request', e.statusCode, code);
   }
+  // Better Auth's own 5xx (e.g. a user.before_create webhook that failed closed): the server is there but could not
+  // do it now; a retry may succeed.
+  if (typeof e?.statusCode === 'number' && e.statusCode >= 500) {
+    return new ProviderUnavailable(`the auth server could not create the user${code ? ` (${code})` : ''}: ${e.body?.message ?? 'retry later'}`, { status: e.statusCode });
+  }
   return err;
 }
