@@ -15,7 +15,7 @@ import { BetterAuthSchema } from './better-auth-schema.js';
 import { BetterAuthUsers } from './better-auth-users.js';
 import { BetterAuthEmail } from './email/better-auth-email.js';
 import { BetterAuthWebhooks } from './webhooks/webhooks.service.js';
-import type { ProjectConfig, ProjectSettings } from './project-config.js';
+import { trustedOriginForm, type ProjectConfig, type ProjectSettings } from './project-config.js';
 import { branchSocialProviders } from './social-providers.js';
 
 /** A branch database served by a Better Auth server: what the control plane knows of its integration. */
@@ -310,7 +310,7 @@ export class BetterAuthServers {
 
 /** Origins a branch's server trusts: its own, the trusted domains, and localhost on any port while allowed. */
 export function trustedOriginsOf(tenant: Pick<BranchAuthTenant, 'baseUrl'>, config: Pick<ProjectConfig, 'trustedOrigins' | 'allowLocalhost'>): string[] {
-  const origins = [new URL(tenant.baseUrl).origin, ...config.trustedOrigins];
+  const origins = [new URL(tenant.baseUrl).origin, ...config.trustedOrigins.map(trustedOriginForm)];
   if (config.allowLocalhost) origins.push('http://localhost:*', 'http://127.0.0.1:*', 'https://localhost:*');
   return origins;
 }

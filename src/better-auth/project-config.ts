@@ -89,6 +89,21 @@ export interface ProjectConfig {
   webhook: WebhookConfig;
 }
 
+/**
+ * The origin a trusted domain stands for (`https://App.Example.com/` -> `https://app.example.com`; wildcards kept):
+ * the API keeps domains as they were given (neonctl's `domain delete` looks for the string it was given), and this
+ * form is what origins are compared with. A value that is not a URL (a row edited in SQL) stays as it is and matches
+ * nothing but itself.
+ */
+export function trustedOriginForm(domain: string): string {
+  try {
+    const u = new URL(domain);
+    return `${u.protocol}//${u.host}`;
+  } catch {
+    return domain;
+  }
+}
+
 /** The settings a change may set (identity and version are the row's). */
 export type ProjectSettings = Omit<ProjectConfig, 'id' | 'endpointId' | 'updatedAt'>;
 

@@ -38,17 +38,18 @@ describe('Neon Auth settings: neonctl neon-auth', () => {
     ok(empty);
     expect(empty.stdout).toContain('No trusted domains are configured for this branch.');
 
-    const a = await cli('domain', 'add', 'https://app.example.com');
+    const a = await cli('domain', 'add', 'https://App.example.com/');
     ok(a);
-    expect(a.stdout).toContain('Domain "https://app.example.com" added');
+    expect(a.stdout).toContain('Domain "https://App.example.com/" added');
     await admin.post(`/projects/${projectId}/branches/${branchId}/auth/domains`, { domain: 'https://*.preview.example.app', auth_provider: 'better_auth' }).expect(201);
     const listed = await cli('domain', 'list', '-o', 'json');
     ok(listed);
-    expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([{ domain: 'https://app.example.com', auth_provider: 'better_auth' }, { domain: 'https://*.preview.example.app', auth_provider: 'better_auth' }]));
+    expect(JSON.parse(listed.stdout)).toEqual(expect.arrayContaining([{ domain: 'https://App.example.com/', auth_provider: 'better_auth' }, { domain: 'https://*.preview.example.app', auth_provider: 'better_auth' }]));
 
-    const deleted = await cli('domain', 'delete', 'https://app.example.com');
+    // As typed, trailing slash and capitals included: neonctl looks for that string in the list before it deletes.
+    const deleted = await cli('domain', 'delete', 'https://App.example.com/');
     ok(deleted);
-    expect(deleted.stdout).toContain('Domain "https://app.example.com" deleted');
+    expect(deleted.stdout).toContain('Domain "https://App.example.com/" deleted');
     // A bad domain gets the API's 400 message (neonctl's own check lets a path through).
     const bad = await cli('domain', 'add', 'https://app.example.com/callback');
     expect(bad.code).toBe(1);

@@ -13,6 +13,7 @@ import { webhookTargetProblem } from '../../better-auth/webhooks/webhook-target.
 import {
   DEFAULT_WEBHOOK_CONFIG,
   sealedFieldContext,
+  trustedOriginForm,
   type EmailProviderConfig,
   type OAuthProviderId,
   type ProjectSettings,
@@ -124,16 +125,17 @@ export class NeonAuthSettingsService {
     const target = await this.target(caller, scope, 'trusted_domains', body.auth_provider);
     const origin = normalizeTrustedOrigin(body.domain, 'domain');
     await this.update(target, (s) => {
-      if (s.trustedOrigins.includes(origin)) return s;
+      // Kept as given (what neonctl looks for when it deletes); one entry per origin.
+      if (s.trustedOrigins.some((d) => trustedOriginForm(d) === origin)) return s;
       if (s.trustedOrigins.length >= MAX_TRUSTED_DOMAINS) throw ApiError.validation(`a branch has at most ${MAX_TRUSTED_DOMAINS} trusted domains; remove one first`);
-      return { ...s, trustedOrigins: [...s.trustedOrigins, origin] };
+      return { ...s, trustedOrigins: [...s.trustedOrigins, body.domain] };
     });
   }
 
   async deleteDomains(caller: AccessContext, scope: SettingsScope, body: NeonAuthDeleteDomainFromRedirectURIWhitelistRequestDto): Promise<void> {
     const target = await this.target(caller, scope, 'trusted_domains', body.auth_provider);
     const gone = new Set(body.domains.map((d, i) => normalizeTrustedOrigin(d.domain, `domains[${i}].domain`)));
-    await this.update(target, (s) => ({ ...s, trustedOrigins: s.trustedOrigins.filter((o) => !gone.has(o)) }));
+    await this.update(target, (s) => ({ ...s, trustedOrigins: s.trustedOrigins.filter((d) => !gone.has(trustedOriginForm(d)) && !gone.has(d)) }));
   }
 
   // ---- allow_localhost ----

@@ -3,7 +3,8 @@ import { ApiError } from '../../common/errors.js';
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 
 /**
- * A trusted domain as stored: the origin `http(s)://host[:port]`, lower-cased (IDNs in punycode), no trailing slash.
+ * The origin a trusted domain names, `http(s)://host[:port]`, lower-cased (IDNs in punycode), no trailing slash: what
+ * it is compared with (the domain itself is kept as given).
  * Refused (400 naming `field`): anything that is not a full http(s) origin (a bare host, a path, a query, a fragment,
  * credentials), and wildcards other than one leading `*.` label over at least two more labels (`https://*.example.app`;
  * `https://*.app` would trust a whole top-level domain).
