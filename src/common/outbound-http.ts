@@ -88,14 +88,24 @@ export class OutboundHttp {
     const decision = this.policy.checkUrl(url);
     if (decision.verdict === 'refuse') throw decision.error;
     if (decision.verdict === 'allow') return;
-    let found: readonly { address: string }[];
     try {
-      found = await this.resolver(decision.host);
-    } catch {
+      await this.resolveChecked(decision.host);
+    } catch (err) {
+      if (err instanceof OutboundDestinationRefused) throw err;
       throw new OutboundDestinationRefused(decision.host, 'the name does not resolve');
     }
-    const refusal = this.policy.checkResolved(decision.host, found.map((a) => a.address));
+  }
+
+  /**
+   * A host name resolved now with EVERY address checked (one refused address refuses the name: it throws the
+   * OutboundDestinationRefused; a failed lookup rejects with the resolver's error). Connect only to an address it
+   * answers, never to the name again (DNS rebinding): the connector's lookup does, and so does the SMTP sender.
+   */
+  async resolveChecked(hostname: string): Promise<readonly { address: string; family: number }[]> {
+    const found = await this.resolver(hostname);
+    const refusal = this.policy.checkResolved(hostname, found.map((a) => a.address));
     if (refusal) throw refusal;
+    return found;
   }
 
   /** Closes the pooled connections (Nest calls it at shutdown when this is a provider). */
@@ -105,10 +115,8 @@ export class OutboundHttp {
 
   /** net.connect's `lookup` for names: every address checked; only checked addresses are connected to. */
   private lookup(hostname: string, opts: LookupOptions, callback: NetLookupCallback): void {
-    this.resolver(hostname).then(
+    this.resolveChecked(hostname).then(
       (found) => {
-        const refusal = this.policy.checkResolved(hostname, found.map((a) => a.address));
-        if (refusal) return callback(refusal, '');
         const family = opts.family === 4 || opts.family === 6 ? opts.family : undefined;
         const usable = found.filter((a) => family === undefined || a.family === family).map((a) => ({ address: a.address, family: a.family }));
         if (usable.length === 0) {

@@ -6,6 +6,7 @@ import { DataSource } from 'typeorm';
 import { LOGGER } from '../common/logger.js';
 import { HttpMetricsService } from '../ops/http-metrics.service.js';
 import { OpsModule } from '../ops/ops.module.js';
+import { withTimeout } from '../common/with-timeout.js';
 
 /** A scrape-time gauge query that takes longer than this is abandoned (the sample is left out of that scrape). */
 export const SYNC_GAUGE_TIMEOUT_MS = 2_000;
@@ -116,14 +117,6 @@ export class SyncMetrics {
       },
     });
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** SyncMetrics on the application's registry; imported by the sync engine's module. */

@@ -4,6 +4,7 @@
 // are answers in plain words. The password is checked to appear in no log line and no answer.
 import net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
+import { OutboundHttp } from '../../src/common/outbound-http.js';
 import { OutboundUrlPolicy } from '../../src/common/outbound-url-policy.js';
 import { SecretsService } from '../../src/common/secrets.js';
 import { BetterAuthServers, type BranchAuthTenant } from '../../src/better-auth/better-auth-servers.js';
@@ -335,7 +336,7 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
       const silent = net.createServer(() => {});
       await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
       try {
-        const quick = new SmtpSender(new OutboundUrlPolicy({ allow: [{ kind: 'ip', address: '127.0.0.1' }] }), { timeouts: { connectMs: 300, greetingMs: 300, socketMs: 5000, totalMs: 5000 } });
+        const quick = new SmtpSender(new OutboundHttp(new OutboundUrlPolicy({ allow: [{ kind: 'ip', address: '127.0.0.1' }] })), { timeouts: { connectMs: 300, greetingMs: 300, socketMs: 5000, totalMs: 5000 } });
         const started = Date.now();
         const answer = await quick.test(goodServer({ port: (silent.address() as net.AddressInfo).port }), address('test-silent'));
         expect(answer).toEqual({ success: false, error_message: expect.stringMatching(/did not answer in time \(no greeting\)$/) });
@@ -358,7 +359,7 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
       });
       await new Promise<void>((r) => drip.listen(0, '127.0.0.1', () => r()));
       try {
-        const quick = new SmtpSender(new OutboundUrlPolicy({ allow: [{ kind: 'ip', address: '127.0.0.1' }] }), { timeouts: { connectMs: 300, greetingMs: 300, socketMs: 400, totalMs: 800 } });
+        const quick = new SmtpSender(new OutboundHttp(new OutboundUrlPolicy({ allow: [{ kind: 'ip', address: '127.0.0.1' }] })), { timeouts: { connectMs: 300, greetingMs: 300, socketMs: 400, totalMs: 800 } });
         const started = Date.now();
         const answer = await quick.test(goodServer({ port: (drip.address() as net.AddressInfo).port }), address('test-drip'));
         expect(answer).toEqual({ success: false, error_message: `the e-mail server at 127.0.0.1:${(drip.address() as net.AddressInfo).port} did not finish within 0.8 s` });
@@ -380,7 +381,7 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
       const policy = new OutboundUrlPolicy({ allow: [{ kind: 'ip', address: '127.0.0.1' }] });
       const resolver = async () => [{ address: '127.0.0.1', family: 4 }];
       // The certificate trusted: STARTTLS, then AUTH over TLS, and the message delivered.
-      const trusting = new SmtpSender(policy, { resolver, ca: [TEST_TLS_CERT] });
+      const trusting = new SmtpSender(new OutboundHttp(policy, { resolver }), { ca: [TEST_TLS_CERT] });
       const to = address('test-starttls');
       expect(await trusting.test(goodServer({ host: 'localhost', port: tlsSmtp.port }), to)).toEqual({ success: true });
       const [m] = await tlsSmtp.to(to);
@@ -396,7 +397,7 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
 
     it('the outbound rule: loopback refused unless the operator allows it, and a name is judged on every address it resolves to (never named in the answer)', async () => {
       const received = smtp.received.length;
-      const strict = new SmtpSender(new OutboundUrlPolicy());
+      const strict = new SmtpSender(new OutboundHttp(new OutboundUrlPolicy()));
       const loopback = await strict.test(goodServer(), address('test-loopback'));
       expect(loopback).toEqual({ success: false, error_message: expect.stringMatching(/^the host 127\.0\.0\.1 is refused by the server's outbound rule/) });
       const metadata = await strict.test(goodServer({ host: '169.254.169.254' }), address('test-metadata'));
@@ -404,16 +405,18 @@ describe('Better Auth e-mail provider (real SMTP)', () => {
       expect(metadata.error_message).toMatch(/outbound rule/);
 
       // A public address and a private one: refused, and the private address is not told.
-      const rebinding = new SmtpSender(new OutboundUrlPolicy(), {
-        resolver: async () => [
-          { address: '93.184.215.14', family: 4 },
-          { address: '10.1.2.3', family: 4 },
-        ],
-      });
+      const rebinding = new SmtpSender(
+        new OutboundHttp(new OutboundUrlPolicy(), {
+          resolver: async () => [
+            { address: '93.184.215.14', family: 4 },
+            { address: '10.1.2.3', family: 4 },
+          ],
+        }),
+      );
       const mixed = await rebinding.test(goodServer({ host: 'smtp.acme.test' }), address('test-mixed'));
       expect(mixed).toEqual({ success: false, error_message: expect.stringMatching(/^the host smtp\.acme\.test is refused by the server's outbound rule/) });
       expect(mixed.error_message).not.toContain('10.1.2.3');
-      const hidden = new SmtpSender(new OutboundUrlPolicy(), { resolver: async () => [{ address: '127.0.0.1', family: 4 }] });
+      const hidden = new SmtpSender(new OutboundHttp(new OutboundUrlPolicy(), { resolver: async () => [{ address: '127.0.0.1', family: 4 }] }));
       const named = await hidden.test(goodServer({ host: 'smtp.acme.test' }), address('test-named'));
       expect(named.success).toBe(false);
       expect(named.error_message).not.toContain('127.0.0.1');

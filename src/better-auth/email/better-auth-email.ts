@@ -44,7 +44,7 @@ export class BetterAuthEmail {
     outbound: OutboundHttp,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    this.smtp = new SmtpSender(outbound.policy);
+    this.smtp = new SmtpSender(outbound);
   }
 
   /** Delivers a message of a branch's Better Auth server with the provider of the config it was built from. */

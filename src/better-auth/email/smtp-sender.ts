@@ -1,5 +1,6 @@
-import { systemResolver, type OutboundResolver } from '../../common/outbound-http.js';
-import { isPublicAddress, normalizeHost, type OutboundDestinationRefused, type OutboundUrlPolicy, type TargetDecision } from '../../common/outbound-url-policy.js';
+import type { OutboundHttp } from '../../common/outbound-http.js';
+import { isPublicAddress, normalizeHost, OutboundDestinationRefused, type TargetDecision } from '../../common/outbound-url-policy.js';
+import { withTimeout } from '../../common/with-timeout.js';
 
 /** A branch's SMTP server with its password in plain text (opened from the sealed row, or given to a test). */
 export interface SmtpServer {
@@ -77,8 +78,6 @@ export class SmtpDeliveryError extends Error {
 }
 
 export interface SmtpSenderOptions {
-  /** Resolves host names (default: the system resolver, every address). */
-  resolver?: OutboundResolver;
   timeouts?: Partial<SmtpTimeouts>;
   /** Certificates (PEM) trusted in place of Node's bundled roots (default: the bundled roots). */
   ca?: string[];
@@ -88,7 +87,7 @@ const TEST_SUBJECT = 'Neon Auth test e-mail';
 const TEST_TEXT = 'This is a test e-mail from Neon Auth. Your e-mail provider settings work: verification codes, links and invitations will be sent through this server.';
 
 /**
- * Sends mail through a branch's own SMTP server with nodemailer, under the outbound rule (OutboundUrlPolicy): the
+ * Sends mail through a branch's own SMTP server with nodemailer, under the outbound rule (OutboundHttp's policy and resolve-and-check): the
  * host is a destination a person chose, so it is checked before anything is opened, and a name is resolved here,
  * EVERY address checked, and nodemailer connected to the checked address (never to the name, which it would resolve
  * again: DNS rebinding), with the name as TLS server name so SNI and the certificate check still use the name.
@@ -99,15 +98,14 @@ const TEST_TEXT = 'This is a test e-mail from Neon Auth. Your e-mail provider se
  * cannot take them fails the send instead of relaying unauthenticated). One connection per message, closed after it.
  */
 export class SmtpSender {
-  private readonly resolver: OutboundResolver;
   private readonly ca?: string[];
   readonly timeouts: SmtpTimeouts;
 
   constructor(
-    private readonly policy: OutboundUrlPolicy,
+    /** The outgoing-request guard (its policy and its resolve-and-check of names). */
+    private readonly outbound: OutboundHttp,
     options: SmtpSenderOptions = {},
   ) {
-    this.resolver = options.resolver ?? systemResolver;
     this.timeouts = { ...DEFAULT_SMTP_TIMEOUTS, ...options.timeouts };
     this.ca = options.ca;
   }
@@ -179,18 +177,17 @@ export class SmtpSender {
 
   /** The address to connect to (checked by the outbound rule) and the TLS server name (the host name, if one). */
   private async destination(host: string, port: number): Promise<{ address: string; servername?: string; operatorAllowed: boolean }> {
-    const decision = this.policy.checkTarget('smtp:', host, port);
+    const decision = this.outbound.policy.checkTarget('smtp:', host, port);
     if (decision.verdict === 'refuse') throw refused(host, decision.error);
     // An IP literal the rule lets through (there are no trusted origins for smtp:).
     if (decision.verdict === 'allow') return { address: normalizeHost(host), operatorAllowed: operatorAllowedServer(decision, [normalizeHost(host)]) };
     let found: readonly { address: string }[];
     try {
-      found = await withTimeout(this.resolver(decision.host), this.timeouts.connectMs);
-    } catch {
+      found = await withTimeout(this.outbound.resolveChecked(decision.host), this.timeouts.connectMs);
+    } catch (err) {
+      if (err instanceof OutboundDestinationRefused) throw refused(host, err);
       throw new SmtpDeliveryError('dns', `the host name ${decision.host} does not resolve`, undefined, 'EDNS');
     }
-    const refusal = this.policy.checkResolved(decision.host, found.map((a) => a.address));
-    if (refusal) throw refused(host, refusal);
     return { address: found[0].address, servername: decision.host, operatorAllowed: operatorAllowedServer(decision, found.map((a) => a.address)) };
   }
 }
@@ -226,14 +223,6 @@ function refused(host: string, error: OutboundDestinationRefused): SmtpDeliveryE
     'OUTBOUND_DESTINATION_REFUSED',
     error.reason,
   );
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error('timed out')), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 /** What a certificate error code says, in plain words. */
