@@ -118,24 +118,18 @@ export class BetterAuthServers {
   /** Called once by Neon Auth's integrations: how branch databases are found. */
   useDirectory(directory: BranchAuthDirectory): void {
     this.directory = directory;
-    this.events.subscribe(BETTER_AUTH_SETTINGS_TOPIC, (integrationId) => {
-      // As for the integration itself: a build that read the old row before this notice must not be kept either.
-      if (integrationId === null) {
-        this.generation++;
-        this.servers.clear();
-        this.building.clear();
-      } else {
-        this.invalidate(integrationId);
-      }
-    });
-    this.events.subscribe(directory.topic, (integrationId) => {
-      if (integrationId === null) {
-        this.tenants.clear();
-        this.servers.clear();
-      } else {
-        this.invalidate(integrationId);
-      }
-    });
+    // A change of an integration or of its settings: what was built or looked up for it goes, and so does a build
+    // that read the old row before the notice. Null (the LISTEN connection was lost): everything goes.
+    const forget = (integrationId: string | null) => (integrationId === null ? this.forgetAll() : this.invalidate(integrationId));
+    this.events.subscribe(BETTER_AUTH_SETTINGS_TOPIC, forget);
+    this.events.subscribe(directory.topic, forget);
+  }
+
+  private forgetAll(): void {
+    this.generation++;
+    this.tenants.clear();
+    this.servers.clear();
+    this.building.clear();
   }
 
   /** The integration serving this branch database, or undefined. */

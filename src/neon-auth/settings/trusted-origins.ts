@@ -1,3 +1,4 @@
+import { trustedOriginForm } from '../../better-auth/project-config.js';
 import { ApiError } from '../../common/errors.js';
 
 const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
@@ -32,5 +33,5 @@ export function normalizeTrustedOrigin(input: string, field: string): string {
       if (!LABEL.test(label)) throw refuse(label.includes('*') ? 'a wildcard may only be a whole leading label' : `invalid host ${host}`);
     });
   }
-  return `${url.protocol}//${url.host}`;
+  return trustedOriginForm(url.href);
 }
