@@ -3,9 +3,12 @@
 // organization admins enable, disable and read the mailbox, members create users; the schema is what Better Auth
 // itself expects, with the JWT roles an RLS policy names.
 import http from 'node:http';
+import { DataSource } from 'typeorm';
 import { BetterAuthSchema } from '../../src/better-auth/better-auth-schema.js';
+import { pruneBranchLog } from '../../src/better-auth/branch-log.js';
 import { BranchDatabasesService } from '../../src/projects/branch-databases/branch-databases.service.js';
 import { addMember, adminOrgId, api, newAccount, withClient } from '../helpers/fixtures.js';
+import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { newAuthProject } from '../neon-auth/users-helpers.js';
 import { betterAuthProject } from './better-auth-helpers.js';
@@ -220,5 +223,32 @@ describe('Better Auth per branch: boundaries', () => {
     // The tables are the application's (owned by the database owner), as users_sync is.
     const owners = await withClient(project.uri, async (c) => (await c.query(`SELECT DISTINCT tableowner = current_user AS mine FROM pg_tables WHERE schemaname = 'neon_auth'`)).rows);
     expect(owners).toEqual([{ mine: true }]);
+  });
+
+  it('the branch logs (mailbox, webhook deliveries) keep a day and at most their bound per branch, the newest; other branches untouched', async () => {
+    const other = await betterAuthProject(t, 'boundaries log other');
+    const insert = (branchId: string, ageMs: number, subject: string) =>
+      adminQuery(
+        `INSERT INTO neon_auth_mailbox (integration_id, project_id, branch_id, database_name, kind, recipient, subject, body, data, created_at)
+         VALUES (gen_random_uuid(), 'p', $1, 'neondb', 'email_otp', 'log@example.com', $2, 'x', '{}', now() - make_interval(secs => $3))`,
+        [branchId, subject, ageMs / 1000],
+        t.database,
+      );
+    const mine = project.defaultBranchId;
+    await insert(mine, 2 * 86_400_000, 'too old');
+    for (const [i, age] of [30_000, 20_000, 10_000].entries()) await insert(mine, age, `recent ${i}`);
+    await insert(other.defaultBranchId, 2 * 86_400_000, 'other branch, old');
+    const left = () => adminQuery<{ branch_id: string; subject: string }>(`SELECT branch_id, subject FROM neon_auth_mailbox WHERE recipient = 'log@example.com' ORDER BY created_at`, [], t.database);
+    const db = t.app.get(DataSource);
+    // Older than the retention: gone, though under the bound.
+    await pruneBranchLog(db, 'neon_auth_mailbox', mine, { retentionMs: 86_400_000, maxPerBranch: 10 });
+    expect((await left()).map((r) => r.subject)).toEqual(['other branch, old', 'recent 0', 'recent 1', 'recent 2']);
+    // Over the bound: the oldest go.
+    await pruneBranchLog(db, 'neon_auth_mailbox', mine, { retentionMs: 86_400_000, maxPerBranch: 2 });
+    expect(await left()).toEqual([
+      { branch_id: other.defaultBranchId, subject: 'other branch, old' },
+      { branch_id: mine, subject: 'recent 1' },
+      { branch_id: mine, subject: 'recent 2' },
+    ]);
   });
 });

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, LessThan } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { isoTime } from '../../common/pagination.js';
 import type { OutgoingMessage } from '../better-auth-options.js';
 import type { BranchAuthTenant } from '../better-auth-servers.js';
+import { pruneBranchLog } from '../branch-log.js';
 import type { MailboxMessageDto } from './mailbox.dto.js';
 import { MailboxMessageEntity } from './mailbox-message.entity.js';
 
@@ -14,7 +15,7 @@ export const MAILBOX_MAX_PER_BRANCH = 1000;
 
 /**
  * The local mailbox of the hosted Better Auth servers: where their messages land until an e-mail provider is
- * configured for the branch. Writing one also prunes the branch's messages older than MAILBOX_RETENTION_MS.
+ * configured for the branch. Writing one also prunes the branch's mailbox (pruneBranchLog).
  */
 @Injectable()
 export class BetterAuthMailbox {
@@ -33,13 +34,7 @@ export class BetterAuthMailbox {
       body: message.text,
       data: message.data as MailboxMessageEntity['data'] & object,
     });
-    await repo.delete({ branchId: tenant.branchId, createdAt: LessThan(new Date(Date.now() - MAILBOX_RETENTION_MS)) });
-    // And never more than MAILBOX_MAX_PER_BRANCH of them: the newest stay.
-    await this.db.query(
-      `DELETE FROM neon_auth_mailbox WHERE id IN (
-         SELECT id FROM neon_auth_mailbox WHERE branch_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)`,
-      [tenant.branchId, MAILBOX_MAX_PER_BRANCH],
-    );
+    await pruneBranchLog(this.db, 'neon_auth_mailbox', tenant.branchId, { retentionMs: MAILBOX_RETENTION_MS, maxPerBranch: MAILBOX_MAX_PER_BRANCH });
   }
 
   /** The branch's messages, newest first (optionally only those to `recipient`). */

@@ -1,5 +1,3 @@
-import { ApiError } from '../../common/errors.js';
-import type { OutboundHttp } from '../../common/outbound-http.js';
 import type { OutboundUrlPolicy } from '../../common/outbound-url-policy.js';
 
 /** What a refused webhook URL is answered with (never the resolved address: that is for the logs). */
@@ -13,7 +11,7 @@ export const MAX_WEBHOOK_URL_LENGTH = 2048;
  * Why a webhook URL may not be delivered to, judged without a lookup (undefined when it may, as far as can be told
  * before connecting): an absolute URL, no credentials in it, https unless the operator allows the host
  * (OUTBOUND_ALLOWED_HOSTS, e.g. a receiver on a private network), and not an address or name the outbound policy
- * refuses outright. Used at save time (assertWebhookTargetAllowed) and before every delivery (the row may have been
+ * refuses outright. Used at save time (the settings API) and before every delivery (the row may have been
  * edited in SQL); the connection itself is checked again, after DNS, by OutboundHttp.
  */
 export function webhookTargetProblem(policy: OutboundUrlPolicy, url: string): string | undefined {
@@ -34,19 +32,4 @@ export function webhookTargetProblem(policy: OutboundUrlPolicy, url: string): st
   const operatorAllowed = decision.verdict === 'allow' ? decision.via !== 'public' : decision.nameAllowed;
   if (u.protocol === 'http:' && !operatorAllowed) return 'webhook_url must be an https URL (http only for hosts the operator allows in OUTBOUND_ALLOWED_HOSTS)';
   return undefined;
-}
-
-/**
- * The save-time check of a webhook URL (PUT …/auth/webhooks): webhookTargetProblem, then the name resolved now and
- * every address it resolves to checked (OutboundHttp.assertAllowed). Throws a 400 (VALIDATION_ERROR) naming
- * webhook_url. Passing says nothing about later deliveries: each connection is checked again when it is opened.
- */
-export async function assertWebhookTargetAllowed(outbound: OutboundHttp, url: string): Promise<void> {
-  const problem = webhookTargetProblem(outbound.policy, url);
-  if (problem) throw ApiError.validation(problem);
-  try {
-    await outbound.assertAllowed(url);
-  } catch {
-    throw ApiError.validation(WEBHOOK_URL_NOT_ALLOWED);
-  }
 }

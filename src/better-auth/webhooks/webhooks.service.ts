@@ -3,7 +3,7 @@ import { AsyncResource } from 'node:async_hooks';
 import { Inject, Injectable, type BeforeApplicationShutdown } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
-import { DataSource, LessThan } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { LOGGER } from '../../common/logger.js';
 import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
@@ -11,12 +11,13 @@ import type { BetterAuthLibrary } from '../better-auth-library.js';
 import type { AuthEventContext, BranchAuthEvents, OutgoingMessage } from '../better-auth-options.js';
 import { requestOrigin } from '../better-auth-options.js';
 import type { BetterAuthServer, BranchAuthTenant } from '../better-auth-servers.js';
+import { pruneBranchLog } from '../branch-log.js';
 import type { ProjectConfig, WebhookEvent } from '../project-config.js';
 import { WebhookDeliveryEntity } from './webhook-delivery.entity.js';
 import { parseBeforeCreateAnswer, redactedEnvelope, webhookUser, type WebhookEnvelope, type WebhookUser } from './webhook-envelope.js';
 import { sendWebhook, type WebhookResult } from './webhook-attempts.js';
 import { signWebhook, type WebhookSigningKey } from './webhook-signature.js';
-import { assertWebhookTargetAllowed, webhookTargetProblem } from './webhook-target.js';
+import { webhookTargetProblem } from './webhook-target.js';
 
 /** How long a delivery stays in the log (its codes and links expire well before). */
 export const WEBHOOK_LOG_RETENTION_MS = 24 * 3600_000;
@@ -72,7 +73,6 @@ export interface DeliveryOutcome {
  */
 @Injectable()
 export class BetterAuthWebhooks implements BeforeApplicationShutdown {
-  /** Per built server: its signing key (the server's key set may differ per branch, and a rebuilt server reads it again). */
   /**
    * Signing keys by integration and secret (a server rebuilt after a settings change keeps using the key read for the
    * one before it: no sign-up after a change reads it inside its transaction). Bounded; oldest first out.
@@ -87,15 +87,6 @@ export class BetterAuthWebhooks implements BeforeApplicationShutdown {
     private readonly secrets: SecretsService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
-
-  /**
-   * The save-time check of a webhook URL, for the settings API (PUT …/auth/webhooks): throws a 400 VALIDATION_ERROR
-   * when the URL is not https (http only for hosts the operator allows), carries credentials, or names or resolves
-   * to a destination the outbound policy refuses (loopback, private, link-local, metadata, unless OUTBOUND_ALLOWED_HOSTS).
-   */
-  assertTargetAllowed(url: string): Promise<void> {
-    return assertWebhookTargetAllowed(this.outbound, url);
-  }
 
   /**
    * The webhooks of one built server: `events` for Better Auth's hooks (undefined when the branch listens to none of
@@ -235,13 +226,7 @@ export class BetterAuthWebhooks implements BeforeApplicationShutdown {
         replayOf: replayOf ?? null,
         completedAt: null,
       });
-      await repo.delete({ branchId: target.tenant.branchId, createdAt: LessThan(new Date(Date.now() - WEBHOOK_LOG_RETENTION_MS)) });
-      // And never more than WEBHOOK_LOG_MAX_PER_BRANCH of them: the newest stay.
-      await this.db.query(
-        `DELETE FROM neon_auth_webhook_deliveries WHERE id IN (
-           SELECT id FROM neon_auth_webhook_deliveries WHERE branch_id = $1 ORDER BY created_at DESC, id DESC OFFSET $2)`,
-        [target.tenant.branchId, WEBHOOK_LOG_MAX_PER_BRANCH],
-      );
+      await pruneBranchLog(this.db, 'neon_auth_webhook_deliveries', target.tenant.branchId, { retentionMs: WEBHOOK_LOG_RETENTION_MS, maxPerBranch: WEBHOOK_LOG_MAX_PER_BRANCH });
       return (inserted.identifiers[0] as { id: string }).id;
     } catch (err) {
       this.logger.warn({ err, branchId: target.tenant.branchId, eventType: event.eventType }, 'better auth webhooks: could not log a delivery (it is sent all the same)');

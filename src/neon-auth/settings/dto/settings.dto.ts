@@ -4,6 +4,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, ValidateNested } f
 import { BooleanField, EnumField, IntField, StringField } from '../../../common/api-fields.js';
 import { OptionalNotNull } from '../../../common/validation.js';
 import { OAUTH_PROVIDER_IDS, PASSWORD_LENGTH_LIMITS, WEBHOOK_EVENTS } from '../../../better-auth/project-config.js';
+import { MAX_WEBHOOK_URL_LENGTH } from '../../../better-auth/webhooks/webhook-target.js';
 import { AUTH_PROVIDER_KINDS } from '../../../providers/auth-provider.port.js';
 import { NEON_AUTH_PROVIDER_ENUM } from '../../dto/neon-auth.dto.js';
 
@@ -16,7 +17,6 @@ import { NEON_AUTH_PROVIDER_ENUM } from '../../dto/neon-auth.dto.js';
 /** Longest trusted domain, OAuth credential and SMTP field the API stores. */
 export const MAX_DOMAIN_LENGTH = 2048;
 export const MAX_TRUSTED_DOMAINS = 100;
-export const MAX_URL_LENGTH = 2048;
 const INT32_MAX = 2_147_483_647;
 
 const OAUTH_PROVIDER_ENUM = { enum: [...OAUTH_PROVIDER_IDS], enumName: 'NeonAuthOauthProviderId' } as const;
@@ -268,7 +268,7 @@ export class NeonAuthWebhookConfigDto {
 
   @StringField({
     optional: 'not-null',
-    maxLength: MAX_URL_LENGTH,
+    maxLength: MAX_WEBHOOK_URL_LENGTH,
     description:
       'Where events are POSTed: https (http only for a destination the operator allows). Required when enabled. Loopback, ' +
       'private, link-local and metadata addresses are refused unless the operator allows them (OUTBOUND_ALLOWED_HOSTS).',
