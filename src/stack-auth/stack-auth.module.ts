@@ -20,6 +20,7 @@ import { ProvisioningService } from './projects/provisioning.service.js';
 import { StackProjectsController } from './projects/stack-projects.controller.js';
 import { StackProjectsService } from './projects/stack-projects.service.js';
 import { StackUsersService } from './users/stack-users.service.js';
+import { StackUsersStore } from './users/stack-users.store.js';
 import { StackUsersController } from './users/stack-users.controller.js';
 import { OutboxService } from './webhooks/outbox.service.js';
 import { WebhookDispatcherService } from './webhooks/webhook-dispatcher.service.js';
@@ -33,7 +34,7 @@ import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js
 @Module({
   imports: [RateLimitModule],
   controllers: [StackProjectsController, StackInternalProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
-  providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, OutboxService, SessionsService, PasswordAuthService, StackAuthThrottle, OAuthTokenService,
+  providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, StackUsersStore, OutboxService, SessionsService, PasswordAuthService, StackAuthThrottle, OAuthTokenService,
     IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService, SessionPrunerService, UserActivityService],
   exports: [],
 })

@@ -200,7 +200,7 @@ describe('embedded provider: review findings', () => {
           // (Read from another session: within the locker's transaction pg_stat_activity is a frozen snapshot.)
           const rows = await adminQuery<{ ms: string }>(
             `SELECT extract(epoch FROM query_start - xact_start) * 1000 AS ms FROM pg_stat_activity
-             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO "stack_auth"."users"%'`,
+             WHERE datname = current_database() AND wait_event_type = 'Lock' AND query LIKE '%INSERT INTO stack_auth.users %'`,
             [],
             t.database,
           );
@@ -215,7 +215,7 @@ describe('embedded provider: review findings', () => {
     }
 
     it('sign-up and POST /users hash the password (~0.1 s of bcrypt) before their transaction opens', async () => {
-      // The transaction's first statement is the INSERT (after its savepoint), not bcrypt's tenth of a second.
+      // The transaction's first statement is the one that INSERTs the user (with its event), not bcrypt's tenth of a second.
       const signUp = await msInTransactionBeforeInsert(() =>
         api().post('/auth/password/sign-up').set(clientHeaders(p)).send({ email: 'hashed-first@example.com', password: 'password123' }).expect(200),
       );

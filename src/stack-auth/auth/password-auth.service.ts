@@ -47,16 +47,16 @@ export class PasswordAuthService {
     // No verification e-mail is sent (the provider has no mail transport); the address stays unverified.
     // Hashed before the transaction opens (bcrypt must not hold a pooled connection).
     const passwordHash = await passwordHashFrom({ password: body.password });
-    const { user, session, refreshToken } = await this.db.transaction(async (tx) => {
-      const created = await this.users.createInTx(
+    const { user, events, session, refreshToken } = await this.db.transaction(async (tx) => {
+      const { user: created, events: enqueued } = await this.users.createInTx(
         tx,
         project.id,
         { primary_email: body.email, primary_email_verified: false, primary_email_auth_enabled: true },
         passwordHash,
       );
-      return { user: created, ...(await this.sessions.createInTx(tx, created)) };
+      return { user: created, events: enqueued, ...(await this.sessions.createInTx(tx, created)) };
     });
-    this.outbox.afterCommit(project.id, user.id);
+    this.outbox.afterCommit(project.id, user.id, events);
     return this.sessions.tokensOf(user, session, refreshToken);
   }
 

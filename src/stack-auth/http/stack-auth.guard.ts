@@ -1,13 +1,13 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Request } from 'express';
-import { DataSource } from 'typeorm';
 import { TokensService, type AccessTokenClaims } from '../auth/tokens.service.js';
 import { UserActivityService } from '../auth/user-activity.service.js';
 import type { StackProjectEntity } from '../entities/stack-project.entity.js';
-import { StackUserEntity } from '../entities/stack-user.entity.js';
+import type { StackUserEntity } from '../entities/stack-user.entity.js';
+import { StackUsersStore } from '../users/stack-users.store.js';
 import { StackProjectsService } from '../projects/stack-projects.service.js';
+import type { StackKeyKind } from '../projects/stack-keys.js';
 import { KnownErrors } from './known-errors.js';
 import { stackHeader } from './stack-http.js';
 
@@ -43,6 +43,15 @@ export const StackCaller = createParamDecorator((_data: unknown, ctx: ExecutionC
 
 const KEY_HEADERS = ['publishable-client-key', 'secret-server-key', 'super-secret-admin-key', 'admin-access-token'];
 
+/** The key each access type proves itself with, its header, and Stack Auth's errors when it is missing or wrong. */
+const KEY_OF: Record<StackAccessType, StackKeyKind> = { client: 'publishable_client_key', server: 'secret_server_key', admin: 'super_secret_admin_key' };
+const KEY_HEADER_OF: Record<StackAccessType, string> = { client: 'publishable-client-key', server: 'secret-server-key', admin: 'super-secret-admin-key' };
+const MISSING_OR_INVALID: Record<StackAccessType, (projectId: string, missing: boolean) => Error> = {
+  client: (projectId, missing) => (missing ? KnownErrors.publishableClientKeyRequired(projectId) : KnownErrors.invalidPublishableClientKey(projectId)),
+  server: (projectId, missing) => (missing ? KnownErrors.serverAuthenticationRequired() : KnownErrors.invalidSecretServerKey(projectId)),
+  admin: (projectId, missing) => (missing ? KnownErrors.adminAuthenticationRequired() : KnownErrors.invalidSuperSecretAdminKey(projectId)),
+};
+
 /**
  * Stack Auth's request authentication (`parseAuth`): access type, project id, the key the access type
  * requires, and the optional user access token, with Stack Auth's error codes for each failure.
@@ -54,7 +63,7 @@ export class StackAuthGuard implements CanActivate {
     private readonly projects: StackProjectsService,
     private readonly tokens: TokensService,
     private readonly activity: UserActivityService,
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly users: StackUsersStore,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -75,29 +84,20 @@ export class StackAuthGuard implements CanActivate {
     if (type !== 'client' && type !== 'server' && type !== 'admin') throw KnownErrors.invalidAccessType(type);
     const projectId = stackHeader(req, 'project-id');
     if (!projectId) throw KnownErrors.accessTypeWithoutProjectId(type);
-    const project = await this.projects.find(projectId);
+    const kind = KEY_OF[type];
+    const key = stackHeader(req, KEY_HEADER_OF[type]);
+    // With a key, the project and the key's validity come back together (one round trip on every request).
+    const found = key ? await this.projects.findWithKey(projectId, kind, key) : null;
+    const project = found?.project ?? (key ? null : await this.projects.find(projectId));
     if (!project) throw KnownErrors.currentProjectNotFound(projectId);
-
-    if (type === 'client') {
-      const key = stackHeader(req, 'publishable-client-key');
-      if (!key) throw KnownErrors.publishableClientKeyRequired(project.id);
-      if (!(await this.projects.isValidKey(project.id, 'publishable_client_key', key))) throw KnownErrors.invalidPublishableClientKey(project.id);
-    } else if (type === 'server') {
-      const key = stackHeader(req, 'secret-server-key');
-      if (!key) throw KnownErrors.serverAuthenticationRequired();
-      if (!(await this.projects.isValidKey(project.id, 'secret_server_key', key))) throw KnownErrors.invalidSecretServerKey(project.id);
-    } else {
-      const key = stackHeader(req, 'super-secret-admin-key');
-      if (!key) throw KnownErrors.adminAuthenticationRequired();
-      if (!(await this.projects.isValidKey(project.id, 'super_secret_admin_key', key))) throw KnownErrors.invalidSuperSecretAdminKey(project.id);
-    }
+    if (!key || !found?.keyValid) throw MISSING_OR_INVALID[type](project.id, !key);
 
     const auth: StackAuth = { type, project };
     const accessToken = stackHeader(req, 'access-token');
     if (accessToken) {
       auth.token = await this.tokens.verifyAccessToken(project.id, accessToken);
       // A token of a user deleted since it was issued names nobody.
-      auth.user = (await this.db.getRepository(StackUserEntity).findOneBy({ id: auth.token.sub, projectId: project.id })) ?? undefined;
+      auth.user = (await this.users.find(project.id, auth.token.sub)) ?? undefined;
       // A request with the user's access token is the user using the product (throttled to a write a minute).
       if (auth.user) await this.activity.touch(auth.user);
     }

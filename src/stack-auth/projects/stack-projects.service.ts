@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, IsNull, type EntityManager } from 'typeorm';
 import { SecretsService } from '../../common/secrets.js';
+import { controlPlanePool, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import { StackApiKeySetEntity } from '../entities/stack-api-key-set.entity.js';
 import { DEFAULT_PROJECT_CONFIG, StackProjectEntity } from '../entities/stack-project.entity.js';
 import type { ProjectUpdateInput } from './dto/project-update.dto.js';
@@ -25,6 +26,53 @@ export interface CreatedKeySet {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+const KEY_HASH_COLUMNS: Record<StackKeyKind, string> = {
+  publishable_client_key: 'publishable_client_key_hash',
+  secret_server_key: 'secret_server_key_hash',
+  super_secret_admin_key: 'super_secret_admin_key_hash',
+};
+
+/** Per key kind: the project row and whether a live key set of it has the key's hash ($2). */
+const PROJECT_WITH_KEY: Record<StackKeyKind, PreparedStatement> = Object.fromEntries(
+  Object.entries(KEY_HASH_COLUMNS).map(([kind, column]) => [
+    kind,
+    {
+      name: `stack_project_with_${kind}`,
+      text: `SELECT p.*, EXISTS (
+          SELECT 1 FROM stack_auth.api_key_sets k
+          WHERE k.project_id = p.id AND k.${column} = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
+        ) AS key_valid
+        FROM stack_auth.projects p WHERE p.id = $1`,
+    },
+  ]),
+) as Record<StackKeyKind, PreparedStatement>;
+
+interface ProjectRow {
+  id: string;
+  display_name: string;
+  description: string;
+  config: StackProjectEntity['config'];
+  owned_by: StackProjectEntity['ownedBy'];
+  provision_key: string | null;
+  owner_email: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function projectFromRow(r: ProjectRow): StackProjectEntity {
+  return {
+    id: r.id,
+    displayName: r.display_name,
+    description: r.description,
+    config: r.config,
+    ownedBy: r.owned_by,
+    provisionKey: r.provision_key,
+    ownerEmail: r.owner_email,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}
+
 /** Provider projects and their key sets. Keys are shown once, when created, and stored as hashes. */
 @Injectable()
 export class StackProjectsService {
@@ -41,6 +89,16 @@ export class StackProjectsService {
   async find(projectId: string): Promise<StackProjectEntity | null> {
     if (!UUID.test(projectId)) return null;
     return this.db.getRepository(StackProjectEntity).findOneBy({ id: projectId.toLowerCase() });
+  }
+
+  /**
+   * The project and whether `key` is a live key of `kind` for it, in one prepared statement (every provider request
+   * asks this); null when there is no such project.
+   */
+  async findWithKey(projectId: string, kind: StackKeyKind, key: string): Promise<{ project: StackProjectEntity; keyValid: boolean } | null> {
+    if (!UUID.test(projectId)) return null;
+    const [row] = await runPrepared<ProjectRow & { key_valid: boolean }>(controlPlanePool(this.db), PROJECT_WITH_KEY[kind], [projectId.toLowerCase(), hashSecret(key)]);
+    return row ? { project: projectFromRow(row), keyValid: row.key_valid } : null;
   }
 
   /**

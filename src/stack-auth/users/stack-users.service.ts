@@ -1,17 +1,18 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { hash as bcryptHash, hashSync as bcryptHashSync, verify as bcryptVerify } from '@node-rs/bcrypt';
-import { DataSource, IsNull, type EntityManager } from 'typeorm';
-import { databaseNow, micros } from '../../common/db-clock.js';
-import { isUniqueViolation } from '../../common/db-errors.js';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import { micros } from '../../common/db-clock.js';
+import { isForeignKeyViolation, isUniqueViolation } from '../../common/db-errors.js';
 import { SecretsService } from '../../common/secrets.js';
-import { StackSessionEntity } from '../entities/stack-session.entity.js';
 import { StackUserEntity, type RiskScores } from '../entities/stack-user.entity.js';
 import { KnownErrors, StackStatusError } from '../http/known-errors.js';
 import type { StackAuth } from '../http/stack-auth.guard.js';
-import { OutboxService } from '../webhooks/outbox.service.js';
+import { OutboxService, type WebhookEventType } from '../webhooks/outbox.service.js';
 import { MAX_USERS_PAGE_SIZE, parseUsersCursor, usersCursor, type ListUsersQuery } from './dto/list-users-query.dto.js';
 import { isUuid } from './dto/stack-validation.js';
+import { StackUsersStore, type UserValues, type UserWrite, type UsersSql } from './stack-users.store.js';
 import { toServerUser, type ServerUser } from './user-shapes.js';
 
 /** bcrypt cost: Stack Auth's. */
@@ -160,29 +161,50 @@ function riskScores(value: RiskScores): RiskScores {
   return { sign_up: { bot: value.sign_up.bot, free_trial_abuse: value.sign_up.free_trial_abuse } };
 }
 
+/** Optimistic writes of an update before it takes the user's row lock instead (a user changed by many at once). */
+const OPTIMISTIC_UPDATE_ATTEMPTS = 3;
+
+/** Any time: the statement replaces both times in an event's payload with the written row's. */
+const PLACEHOLDER_TIME = new Date(0);
+
+function eventJson(type: WebhookEventType, data: unknown): string {
+  return JSON.stringify({ type, data });
+}
+
 /**
- * Users of provider projects. Every change commits together with its webhook event (outbox) and wakes
- * the dispatcher after commit. Updates and deletes lock the user's row first, so concurrent changes of
- * one user run one after the other and their events are enqueued in commit order.
+ * Users of provider projects. Every change is one statement (StackUsersStore) that writes the user and its webhook
+ * event (outbox) together, one commit; the dispatcher is woken after it with the rows it wrote. An update reads the
+ * user, applies the change and writes it only if the user's version is still the one read (otherwise it reads
+ * again; after a few such races it takes the row lock), so concurrent changes of one user apply one after the other
+ * and their events are enqueued in commit order.
  */
 @Injectable()
 export class StackUsersService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly store: StackUsersStore,
     private readonly outbox: OutboxService,
     private readonly secrets: SecretsService,
+    @InjectDataSource() private readonly db: DataSource,
   ) {}
 
   /** Creates a user (server API and password sign-up alike) and emits `user.created`. */
   async create(projectId: string, input: UserCreateInput): Promise<StackUserEntity> {
     const passwordHash = await passwordHashFrom(input);
-    const user = await this.db.transaction((tx) => this.createInTx(tx, projectId, input, passwordHash));
-    this.outbox.afterCommit(projectId, user.id);
+    const { user, events } = await this.createIn(undefined, projectId, input, passwordHash);
+    this.outbox.afterCommit(projectId, user.id, events);
     return user;
   }
 
-  /** `passwordHash` is `await passwordHashFrom(input)`, computed before the transaction began. */
-  async createInTx(tx: EntityManager, projectId: string, input: UserCreateInput, passwordHash: string | null | undefined): Promise<StackUserEntity> {
+  /**
+   * Creates the user in the caller's transaction (a sign-up, with its first session); the caller passes `events` to
+   * OutboxService.afterCommit once it committed. `passwordHash` is `await passwordHashFrom(input)`, computed before
+   * the transaction began.
+   */
+  createInTx(tx: EntityManager, projectId: string, input: UserCreateInput, passwordHash: string | null | undefined): Promise<UserWrite> {
+    return this.createIn(tx, projectId, input, passwordHash);
+  }
+
+  private async createIn(on: UsersSql | undefined, projectId: string, input: UserCreateInput, passwordHash: string | null | undefined): Promise<UserWrite> {
     const email = input.primary_email === undefined || input.primary_email === null ? null : normalizeEmail(input.primary_email);
     const authEnabled = input.primary_email_auth_enabled ?? false;
     const verified = input.primary_email_verified ?? false;
@@ -192,11 +214,7 @@ export class StackUsersService {
     const provider = input.oauth_providers?.[0];
     // No OAuth provider is configured in an embedded project (Stack Auth's check against its config).
     if (provider) throw new StackStatusError(400, `OAuth provider ${provider.id} not found`);
-    // The control-plane database's clock (this provider's database), not this process's: sign-up times take part in
-    // ordering users_sync versions.
-    const now = new Date(await databaseNow(tx));
-    const entity = tx.getRepository(StackUserEntity).create({
-      projectId,
+    const values: UserValues = {
       displayName: input.display_name || null,
       primaryEmail: email,
       primaryEmailVerified: verified,
@@ -216,18 +234,21 @@ export class StackUsersService {
       restrictedByAdminPrivateDetails: texts.details ?? null,
       countryCode: countryCode(input.country_code) ?? null,
       riskScores: input.risk_scores ? riskScores(input.risk_scores) : DEFAULT_RISK_SCORES,
-      signedUpAt: now,
-      lastActiveAt: now,
-      version: '1',
-    });
-    const user = await this.saveUser(tx, entity);
-    await this.outbox.enqueue(tx, projectId, 'user.created', toServerUser(user), user.id);
-    return user;
+    };
+    // Sign-up and activity times are the control-plane database's clock (this provider's database), set by the
+    // statement: they take part in ordering users_sync versions.
+    const id = randomUUID();
+    const draft = { ...values, id, projectId, signedUpAt: PLACEHOLDER_TIME, lastActiveAt: PLACEHOLDER_TIME, version: '1' };
+    try {
+      return await this.store.create(projectId, id, values, eventJson('user.created', toServerUser(draft)), on);
+    } catch (err) {
+      throw writeError(err, projectId, email);
+    }
   }
 
   async findById(projectId: string, userId: string): Promise<StackUserEntity | null> {
     if (!isUuid(userId)) return null;
-    return this.db.getRepository(StackUserEntity).findOneBy({ projectId, id: userId.toLowerCase() });
+    return this.store.find(projectId, userId.toLowerCase());
   }
 
   /** The user, or USER_NOT_FOUND. */
@@ -310,68 +331,80 @@ export class StackUsersService {
    */
   async update(projectId: string, userId: string, input: UserUpdateInput): Promise<StackUserEntity> {
     const passwordHash = await passwordHashFrom(input);
-    const user = await this.db.transaction(async (tx) => {
-      const old = await this.lockUser(tx, projectId, userId);
-      if (input.selected_team_id) throw KnownErrors.teamMembershipNotFound(input.selected_team_id, old.id);
-      if (input.passkey_auth_enabled === true) {
-        throw new StackStatusError(400, 'Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method');
-      }
-
-      const removingEmail = input.primary_email === null;
-      const newEmail = typeof input.primary_email === 'string' ? normalizeEmail(input.primary_email) : undefined;
-      const email = removingEmail ? null : (newEmail ?? old.primaryEmail);
-      const emailChanged = newEmail !== undefined && newEmail !== old.primaryEmail;
-      const authEnabled = removingEmail ? false : (input.primary_email_auth_enabled ?? old.primaryEmailAuthEnabled);
-      const verified = removingEmail ? false : (input.primary_email_verified ?? (emailChanged ? false : old.primaryEmailVerified));
-      checkEmailFlags(email, authEnabled, verified);
-      const restricted = input.restricted_by_admin ?? old.restrictedByAdmin;
-      const texts = restrictionTexts(restricted, input);
-
-      const next = Object.assign(new StackUserEntity(), old);
-      next.primaryEmail = email;
-      next.primaryEmailAuthEnabled = authEnabled;
-      next.primaryEmailVerified = verified;
-      if (input.display_name !== undefined) next.displayName = input.display_name || null;
-      if (input.profile_image_url !== undefined) next.profileImageUrl = input.profile_image_url;
-      if (input.client_metadata !== undefined) next.clientMetadata = input.client_metadata;
-      if (input.client_read_only_metadata !== undefined) next.clientReadOnlyMetadata = input.client_read_only_metadata;
-      if (input.server_metadata !== undefined) next.serverMetadata = input.server_metadata;
-      if (input.otp_auth_enabled !== undefined) next.otpAuthEnabled = input.otp_auth_enabled;
-      if (input.passkey_auth_enabled === false) next.passkeyAuthEnabled = false;
-      if (input.totp_secret_base64 !== undefined) next.totpSecretEncrypted = this.encryptTotp(input.totp_secret_base64) ?? null;
-      if (passwordHash !== undefined) next.passwordHash = passwordHash;
-      if (input.is_anonymous === false && old.isAnonymous) {
-        // An anonymous user who becomes a regular one signs up now.
-        next.isAnonymous = false;
-        next.signedUpAt = new Date(await databaseNow(tx));
-      }
-      next.restrictedByAdmin = restricted;
-      if (texts.reason !== undefined) next.restrictedByAdminReason = texts.reason;
-      if (texts.details !== undefined) next.restrictedByAdminPrivateDetails = texts.details;
-      if (input.country_code !== undefined) next.countryCode = countryCode(input.country_code) ?? null;
-      if (input.risk_scores !== undefined) next.riskScores = riskScores(input.risk_scores);
-      next.version = (BigInt(old.version) + 1n).toString();
-
-      const saved = await this.saveUser(tx, next);
-      if (passwordHash !== undefined) {
-        await tx.getRepository(StackSessionEntity).update({ userId: saved.id, revokedAt: IsNull() }, { revokedAt: new Date() });
-      }
-      await this.outbox.enqueue(tx, projectId, 'user.updated', toServerUser(saved), saved.id);
-      return saved;
+    if (!isUuid(userId)) throw KnownErrors.userNotFound();
+    const id = userId.toLowerCase();
+    let written: UserWrite | null = null;
+    for (let attempt = 0; attempt < OPTIMISTIC_UPDATE_ATTEMPTS && !written; attempt++) {
+      const old = await this.store.find(projectId, id);
+      if (!old) throw KnownErrors.userNotFound();
+      written = await this.writeUpdate(undefined, old, input, passwordHash);
+    }
+    // Lost every race: wait for the row's lock instead, then the version read is the one written.
+    written ??= await this.store.transaction(async (client) => {
+      const old = await this.store.findForUpdate(projectId, id, client);
+      if (!old) throw KnownErrors.userNotFound();
+      const locked = await this.writeUpdate(client, old, input, passwordHash);
+      if (!locked) throw new Error(`user ${id} changed while its row was locked`);
+      return locked;
     });
-    this.outbox.afterCommit(projectId, user.id);
-    return user;
+    this.outbox.afterCommit(projectId, written.user.id, written.events);
+    return written.user;
+  }
+
+  /** The update applied to `old` and written if the user is still at old's version (null when it is not). */
+  private async writeUpdate(on: UsersSql | undefined, old: StackUserEntity, input: UserUpdateInput, passwordHash: string | null | undefined): Promise<UserWrite | null> {
+    if (input.selected_team_id) throw KnownErrors.teamMembershipNotFound(input.selected_team_id, old.id);
+    if (input.passkey_auth_enabled === true) {
+      throw new StackStatusError(400, 'Cannot manually enable passkey auth, it is enabled iff there is a passkey auth method');
+    }
+
+    const removingEmail = input.primary_email === null;
+    const newEmail = typeof input.primary_email === 'string' ? normalizeEmail(input.primary_email) : undefined;
+    const email = removingEmail ? null : (newEmail ?? old.primaryEmail);
+    const emailChanged = newEmail !== undefined && newEmail !== old.primaryEmail;
+    const authEnabled = removingEmail ? false : (input.primary_email_auth_enabled ?? old.primaryEmailAuthEnabled);
+    const verified = removingEmail ? false : (input.primary_email_verified ?? (emailChanged ? false : old.primaryEmailVerified));
+    checkEmailFlags(email, authEnabled, verified);
+    const restricted = input.restricted_by_admin ?? old.restrictedByAdmin;
+    const texts = restrictionTexts(restricted, input);
+
+    const next: StackUserEntity = { ...old };
+    next.primaryEmail = email;
+    next.primaryEmailAuthEnabled = authEnabled;
+    next.primaryEmailVerified = verified;
+    if (input.display_name !== undefined) next.displayName = input.display_name || null;
+    if (input.profile_image_url !== undefined) next.profileImageUrl = input.profile_image_url;
+    if (input.client_metadata !== undefined) next.clientMetadata = input.client_metadata;
+    if (input.client_read_only_metadata !== undefined) next.clientReadOnlyMetadata = input.client_read_only_metadata;
+    if (input.server_metadata !== undefined) next.serverMetadata = input.server_metadata;
+    if (input.otp_auth_enabled !== undefined) next.otpAuthEnabled = input.otp_auth_enabled;
+    if (input.passkey_auth_enabled === false) next.passkeyAuthEnabled = false;
+    if (input.totp_secret_base64 !== undefined) next.totpSecretEncrypted = this.encryptTotp(input.totp_secret_base64) ?? null;
+    if (passwordHash !== undefined) next.passwordHash = passwordHash;
+    // An anonymous user who becomes a regular one signs up now (the statement sets the time).
+    const signsUpNow = input.is_anonymous === false && old.isAnonymous;
+    if (signsUpNow) next.isAnonymous = false;
+    next.restrictedByAdmin = restricted;
+    if (texts.reason !== undefined) next.restrictedByAdminReason = texts.reason;
+    if (texts.details !== undefined) next.restrictedByAdminPrivateDetails = texts.details;
+    if (input.country_code !== undefined) next.countryCode = countryCode(input.country_code) ?? null;
+    if (input.risk_scores !== undefined) next.riskScores = riskScores(input.risk_scores);
+
+    const change = { revokeSessions: passwordHash !== undefined, signsUpNow, payload: eventJson('user.updated', toServerUser(next)) };
+    try {
+      return await this.store.update(old.projectId, old.id, old.version, next, change, on);
+    } catch (err) {
+      throw writeError(err, old.projectId, email);
+    }
   }
 
   /** Deletes a user with its sessions (cascade) and emits `user.deleted` `{id, teams: []}`. */
   async delete(projectId: string, userId: string): Promise<void> {
-    const deletedId = await this.db.transaction(async (tx) => {
-      const user = await this.lockUser(tx, projectId, userId);
-      await tx.getRepository(StackUserEntity).delete({ projectId, id: user.id });
-      await this.outbox.enqueue(tx, projectId, 'user.deleted', { id: user.id, teams: [] }, user.id);
-      return user.id;
-    });
-    this.outbox.afterCommit(projectId, deletedId);
+    if (!isUuid(userId)) throw KnownErrors.userNotFound();
+    const id = userId.toLowerCase();
+    const events = await this.store.delete(projectId, id, eventJson('user.deleted', { id, teams: [] }));
+    if (!events) throw KnownErrors.userNotFound();
+    this.outbox.afterCommit(projectId, id, events);
   }
 
   /** The signed-in user of a `/users/me` request, or CANNOT_GET_OWN_USER_WITHOUT_USER. */
@@ -411,30 +444,16 @@ export class StackUsersService {
     return ok && usable;
   }
 
-  /** `SELECT ... FOR UPDATE` of the user's row, or USER_NOT_FOUND. */
-  private async lockUser(tx: EntityManager, projectId: string, userId: string): Promise<StackUserEntity> {
-    if (!isUuid(userId)) throw KnownErrors.userNotFound();
-    const user = await tx.getRepository(StackUserEntity).findOne({
-      where: { projectId, id: userId.toLowerCase() },
-      lock: { mode: 'pessimistic_write' },
-    });
-    if (!user) throw KnownErrors.userNotFound();
-    return user;
-  }
-
-  /** Saves in a savepoint, so that a duplicate sign-in email is a 409 and leaves the caller's transaction usable. */
-  private async saveUser(tx: EntityManager, entity: StackUserEntity): Promise<StackUserEntity> {
-    try {
-      return await tx.transaction((inner) => inner.getRepository(StackUserEntity).save(entity));
-    } catch (err) {
-      if (isUniqueViolation(err, 'stack_users_auth_email_key')) throw KnownErrors.userEmailAlreadyExists(entity.primaryEmail ?? '');
-      throw err;
-    }
-  }
-
   private encryptTotp(secret: string | null | undefined): string | null | undefined {
     return typeof secret === 'string' ? this.secrets.encrypt(secret, TOTP_SECRET_CONTEXT) : secret;
   }
+}
+
+/** A failed user write as the API answers it: a taken sign-in e-mail is a 409, a project deleted meanwhile a 404. */
+function writeError(err: unknown, projectId: string, email: string | null): unknown {
+  if (isUniqueViolation(err, 'stack_users_auth_email_key')) return KnownErrors.userEmailAlreadyExists(email ?? '');
+  if (isForeignKeyViolation(err)) return KnownErrors.currentProjectNotFound(projectId);
+  return err;
 }
 
 /** Stack Auth's validateBase64Image: a base64 image data URL, or bare base64. */

@@ -7,6 +7,7 @@ import { LOGGER } from '../../common/logger.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { OutboxService } from './outbox.service.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
+import { DeliveryRounds, type OutboxKey } from './delivery-rounds.js';
 import { sendWebhook } from './webhook-sender.js';
 
 /** pg-boss lives in its own schema of the control-plane database. */
@@ -27,8 +28,14 @@ export interface WebhookDispatchSettings {
   timeoutMs: number;
   /** Parallel deliveries per process by pg-boss workers (retries, recovery, overflow). */
   concurrency: number;
-  /** Parallel deliveries started right after a commit, without pg-boss (the hot path); beyond this, pg-boss takes them. */
+  /** Delivery rounds in flight right after commits, without pg-boss (the hot path: DeliveryRounds), in all... */
   directConcurrency: number;
+  /** ...and per endpoint. */
+  roundsPerEndpoint: number;
+  /** Keys (requests) per round at most. */
+  keysPerRound: number;
+  /** Keys waiting for a hot-path round at most; beyond, pg-boss takes them. */
+  maxWaitingKeys: number;
   /** A job running longer than this is presumed dead and retried (its row locks keep that safe). */
   jobExpireSeconds: number;
   /** Upper bound of a row's backoff (`next_attempt_at`), which the sweep honours. */
@@ -45,6 +52,9 @@ export function webhookDispatchSettings(config: AppConfig): WebhookDispatchSetti
     timeoutMs: 15_000,
     concurrency: 4,
     directConcurrency: 16,
+    roundsPerEndpoint: 4,
+    keysPerRound: 64,
+    maxWaitingKeys: 20_000,
     jobExpireSeconds: 300,
     maxBackoffSeconds: 6 * 3600,
     retentionDays: 7,
@@ -66,11 +76,6 @@ interface DeliveryJob {
   orderingKey: string;
 }
 
-interface OutboxKey {
-  endpoint_id: string;
-  ordering_key: string;
-}
-
 /** Head-of-key row, locked for delivery. */
 interface LockedRow {
   id: string;
@@ -87,12 +92,13 @@ const OUTBOX = 'stack_auth.webhook_outbox';
 const ENDPOINTS = 'stack_auth.webhook_endpoints';
 
 /**
- * Delivers the webhook outbox (stack_auth.webhook_outbox) with pg-boss:
+ * Delivers the webhook outbox (stack_auth.webhook_outbox):
  *
  * - After a change commits, OutboxService.afterCommit wakes this dispatcher, which delivers each affected
- *   ordering key (endpoint + user) at once, in process (up to `directConcurrency` keys at a time; a key
- *   already being delivered here picks the new rows up in its next round). Keys beyond that, and a key
- *   whose delivery failed, become pg-boss jobs (queue policy `short`: at most one queued job per key).
+ *   ordering key (endpoint + user) at once, in process, in rounds of many keys per transaction
+ *   (DeliveryRounds; a key already in a round picks its new rows up in a later one). Keys beyond what may
+ *   wait for a round, and a key whose delivery failed, become pg-boss jobs (queue policy `short`: at most
+ *   one queued job per key).
  * - A job delivers its key's pending rows strictly in outbox id order. The head row is locked
  *   (`FOR UPDATE SKIP LOCKED`) for the duration of its HTTP request, so no two workers, in this process
  *   or another replica, send it at once; a job that finds the head locked leaves the key to its holder.
@@ -111,8 +117,8 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
   private pool?: pg.Pool;
   private boss?: PgBoss;
   private workerIds: string[] = [];
-  /** Keys being delivered on the hot path in this process: key -> "new rows arrived meanwhile". */
-  private readonly direct = new Map<string, { again: boolean; done?: Promise<void> }>();
+  /** The hot path: keys of fresh commits, delivered in rounds in this process. */
+  private rounds?: DeliveryRounds;
   private unsubscribe?: () => void;
   private running = false;
 
@@ -156,6 +162,19 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     });
     this.boss = boss;
     this.running = true;
+    this.rounds = new DeliveryRounds({
+      pool: () => this.pool,
+      logger: this.logger,
+      timeoutMs: s.timeoutMs,
+      retryDelaySeconds: s.retryDelaySeconds,
+      maxBackoffSeconds: s.maxBackoffSeconds,
+      rounds: s.directConcurrency,
+      roundsPerEndpoint: s.roundsPerEndpoint,
+      keysPerRound: s.keysPerRound,
+      maxWaiting: s.maxWaitingKeys,
+      signingKey: (endpointId, secretEncrypted) => this.endpoints.signingKeyOf(endpointId, secretEncrypted),
+      retryLater: (keys, afterSeconds) => this.enqueue(keys, afterSeconds),
+    });
     for (let i = 0; i < s.concurrency; i++) {
       let workerId = '';
       workerId = await boss.work<DeliveryJob>(
@@ -176,7 +195,14 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       await this.sweep();
     });
     await boss.schedule(SWEEP_QUEUE, '* * * * *');
-    this.unsubscribe = this.outbox.onEnqueued((projectId, orderingKey) => {
+    this.unsubscribe = this.outbox.onEnqueued((projectId, orderingKey, events) => {
+      if (events) {
+        // The statement answered the rows it wrote: no need to look them up.
+        if (!this.running) return;
+        const overflow = events.map((e) => ({ endpoint_id: e.endpointId, ordering_key: orderingKey })).filter((k) => !this.deliverNow(k));
+        this.enqueue(overflow).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
+        return;
+      }
       this.kick(projectId, orderingKey).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
     });
     // Rows left from before this start (a crash between commit and enqueue, a stop mid-delivery). On a
@@ -196,7 +222,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     } catch (err) {
       this.logger.warn({ err }, 'webhook dispatcher: pg-boss did not stop cleanly');
     }
-    await Promise.allSettled([...this.direct.values()].map((l) => l.done));
+    await this.rounds?.stop();
     await this.pool?.end().catch(() => undefined);
     this.pool = undefined;
   }
@@ -221,35 +247,9 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     await this.enqueue(overflow);
   }
 
-  /**
-   * Delivers a key in process now, unless all direct slots are busy (then false: pg-boss takes it). Its
-   * head-row lock keeps it from racing a pg-boss job or another replica on the same key.
-   */
+  /** Delivers a key in process now (a hot-path round); false when too much waits already (then pg-boss takes it). */
   private deliverNow(k: OutboxKey): boolean {
-    const key = `${k.endpoint_id}:${k.ordering_key}`;
-    const lane = this.direct.get(key);
-    if (lane) {
-      lane.again = true;
-      return true;
-    }
-    if (this.direct.size >= this.settings.directConcurrency) return false;
-    const l: { again: boolean; done?: Promise<void> } = { again: true };
-    this.direct.set(key, l);
-    l.done = (async () => {
-      try {
-        while (l.again && this.running) {
-          l.again = false;
-          await this.deliverKey(k.endpoint_id, k.ordering_key, false);
-        }
-      } catch (err) {
-        // The failure is recorded on the head row; its retry is a pg-boss job due when the backoff ends.
-        const after = err instanceof DeliveryFailed ? err.retryAfterSeconds : this.settings.retryDelaySeconds;
-        await this.enqueue([k], after).catch((e) => this.logger.warn({ err: e }, 'webhook dispatcher: could not enqueue a retry (the sweep will)'));
-      } finally {
-        this.direct.delete(key);
-      }
-    })();
-    return true;
+    return this.rounds?.schedule(k) ?? false;
   }
 
   /** Re-enqueues every key whose head row is due, and prunes old delivered rows. Returns how many keys. */
@@ -346,16 +346,15 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
           return;
         }
         const body = JSON.stringify({ type: row.payload.type, data: row.payload.data });
-        let secret: string;
+        let signingKey: Buffer = Buffer.alloc(0);
         try {
-          secret = this.endpoints.secretOf(endpointId, row.secret_encrypted);
+          signingKey = this.endpoints.signingKeyOf(endpointId, row.secret_encrypted);
         } catch (err) {
-          secret = '';
           failure = err as Error;
         }
         const result = failure
           ? ({ ok: false, error: failure.message } as const)
-          : await sendWebhook({ url: row.url, secret, messageId: row.message_id, body }, this.settings.timeoutMs);
+          : await sendWebhook({ url: row.url, signingKey, messageId: row.message_id, body }, this.settings.timeoutMs);
         if (result.ok) {
           // Marked delivered, and whether the key has more (so a drained key costs no further transaction).
           const marked = await client.query<{ more: boolean }>(

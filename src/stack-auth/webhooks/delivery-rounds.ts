@@ -1,0 +1,285 @@
+import type pg from 'pg';
+import type { Logger } from 'pino';
+import { runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
+import { sendWebhook, type SendResult } from './webhook-sender.js';
+
+/** One ordering key of one endpoint: the unit that is delivered strictly in order, one row at a time. */
+export interface OutboxKey {
+  endpoint_id: string;
+  ordering_key: string;
+}
+
+export interface DeliveryRoundsOptions {
+  pool(): pg.Pool | undefined;
+  logger: Logger;
+  /** Per-request timeout. */
+  timeoutMs: number;
+  /** Backoff of a row's first failure; doubled on every further one, up to maxBackoffSeconds. */
+  retryDelaySeconds: number;
+  maxBackoffSeconds: number;
+  /** Rounds in flight in all (each holds a pooled connection for its requests). */
+  rounds: number;
+  /** Rounds in flight per endpoint (several requests in flight to it at once, over kept-alive connections). */
+  roundsPerEndpoint: number;
+  /** Keys (= requests) per round at most. */
+  keysPerRound: number;
+  /** Keys waiting for a round, in all; beyond this schedule() refuses and pg-boss takes the key. */
+  maxWaiting: number;
+  /** The endpoint's signing key (throws when its secret cannot be opened). */
+  signingKey(endpointId: string, secretEncrypted: string): Buffer;
+  /** Hands keys to pg-boss: retries once a failed head's backoff has ended. */
+  retryLater(keys: OutboxKey[], afterSeconds: number): Promise<void>;
+}
+
+/** A locked head row of a round. */
+interface HeadRow {
+  id: string;
+  ordering_key: string;
+  message_id: string;
+  payload: { type: string; data: unknown };
+  attempts: number;
+  backing_off: boolean;
+  url: string;
+  secret_encrypted: string;
+  disabled: boolean;
+}
+
+/**
+ * The heads of the round's keys ($2) of endpoint $1, locked. The head is chosen first and then locked with SKIP
+ * LOCKED, so a head held by another delivery is skipped, never overtaken by the row behind it.
+ */
+const LOCK_HEADS: PreparedStatement = {
+  name: 'stack_outbox_lock_heads',
+  text: `SELECT o.id, o.ordering_key, o.message_id, o.payload, o.attempts, o.next_attempt_at > now() AS backing_off,
+         e.url, e.secret_encrypted, e.disabled_at IS NOT NULL AS disabled
+    FROM stack_auth.webhook_outbox o JOIN stack_auth.webhook_endpoints e ON e.id = o.endpoint_id
+    WHERE o.id IN (
+      SELECT (SELECT h.id FROM stack_auth.webhook_outbox h
+              WHERE h.endpoint_id = $1 AND h.ordering_key = k.key AND h.delivered_at IS NULL ORDER BY h.id LIMIT 1)
+      FROM unnest($2::text[]) AS k (key)
+    ) AND o.delivered_at IS NULL
+    FOR UPDATE OF o SKIP LOCKED`,
+};
+
+/** Keys of endpoint $1 among $2 that have undelivered rows. */
+const PENDING_KEYS: PreparedStatement = {
+  name: 'stack_outbox_pending_keys',
+  text: `SELECT DISTINCT ordering_key FROM stack_auth.webhook_outbox
+    WHERE endpoint_id = $1 AND ordering_key = ANY($2::text[]) AND delivered_at IS NULL`,
+};
+
+/**
+ * Every outcome of a round in one statement: delivered rows (and rows of a disabled endpoint, not sent) marked with
+ * whether their key has more rows; failed rows with their error and backoff.
+ */
+const RECORD: PreparedStatement = {
+  name: 'stack_outbox_record_round',
+  text: `UPDATE stack_auth.webhook_outbox o SET
+      delivered_at = CASE WHEN x.ok THEN clock_timestamp() END,
+      attempts = o.attempts + x.sent::int,
+      last_error = x.error,
+      next_attempt_at = CASE WHEN x.ok THEN o.next_attempt_at ELSE clock_timestamp() + make_interval(secs => x.backoff) END
+    FROM unnest($1::bigint[], $2::boolean[], $3::boolean[], $4::text[], $5::float8[]) AS x (id, ok, sent, error, backoff)
+    WHERE o.id = x.id
+    RETURNING o.id::text AS id, o.ordering_key, EXISTS (
+      SELECT 1 FROM stack_auth.webhook_outbox p
+      WHERE p.endpoint_id = o.endpoint_id AND p.ordering_key = o.ordering_key AND p.delivered_at IS NULL AND p.id <> o.id
+    ) AS more`,
+};
+
+/** A key whose head another delivery holds is looked at again after these pauses (ms), then left to the sweep. */
+const HELD_RECHECK_MS = [20, 50, 100, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000];
+
+interface Outcome {
+  id: string;
+  ok: boolean;
+  sent: boolean;
+  error: string | null;
+  backoff: number;
+}
+
+/**
+ * The dispatcher's hot path: keys whose rows just committed are delivered in rounds, in this process, without a job
+ * queue. A round takes up to `keysPerRound` waiting keys of one endpoint, locks their head rows in one transaction
+ * (`FOR UPDATE SKIP LOCKED`: no other round, pg-boss job or replica sends them meanwhile), sends them all at once over
+ * the kept-alive connections, records every outcome in one statement and commits: four round trips for the whole
+ * round, however many keys it carries. Several rounds per endpoint may be in flight; one key is in at most one round,
+ * so a key's rows still go one at a time, in outbox order. A key with more rows, or new rows that arrived during its
+ * round, goes into a later round. A failed head is recorded with its backoff and handed to pg-boss for the retry; a
+ * head held elsewhere is looked at again shortly (its holder usually delivers the rest), then left to the sweep.
+ */
+export class DeliveryRounds {
+  /** Endpoint -> its keys waiting for a round (insertion order). */
+  private readonly waiting = new Map<string, Set<string>>();
+  private waitingCount = 0;
+  /** `endpoint key` of keys in a round now, and of those that got new rows meanwhile. */
+  private readonly inRound = new Set<string>();
+  private readonly again = new Set<string>();
+  private readonly endpointRounds = new Map<string, number>();
+  private readonly inFlight = new Set<Promise<void>>();
+  private readonly timers = new Set<NodeJS.Timeout>();
+  /** `endpoint key` -> how many times in a row its head was found held elsewhere. */
+  private readonly heldChecks = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly o: DeliveryRoundsOptions) {}
+
+  /** Delivers the key's pending rows soon; false when too much is waiting already (then pg-boss must take the key). */
+  schedule(k: OutboxKey): boolean {
+    if (this.stopped) return false;
+    const id = `${k.endpoint_id} ${k.ordering_key}`;
+    if (this.inRound.has(id)) {
+      this.again.add(id);
+      return true;
+    }
+    let keys = this.waiting.get(k.endpoint_id);
+    if (!keys?.has(k.ordering_key)) {
+      if (this.waitingCount >= this.o.maxWaiting) return false;
+      if (!keys) this.waiting.set(k.endpoint_id, (keys = new Set()));
+      keys.add(k.ordering_key);
+      this.waitingCount++;
+    }
+    this.pump();
+    return true;
+  }
+
+  /** Stops taking keys; resolves when the rounds in flight have ended (their requests within the timeout). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Starts rounds while slots are free and keys wait. */
+  private pump(): void {
+    if (this.stopped) return;
+    for (const [endpointId, keys] of this.waiting) {
+      if (this.inFlight.size >= this.o.rounds) return;
+      while (keys.size > 0 && (this.endpointRounds.get(endpointId) ?? 0) < this.o.roundsPerEndpoint && this.inFlight.size < this.o.rounds) {
+        const taken: string[] = [];
+        for (const key of keys) {
+          taken.push(key);
+          keys.delete(key);
+          this.inRound.add(`${endpointId} ${key}`);
+          if (taken.length >= this.o.keysPerRound) break;
+        }
+        this.waitingCount -= taken.length;
+        this.endpointRounds.set(endpointId, (this.endpointRounds.get(endpointId) ?? 0) + 1);
+        const round: Promise<void> = this.round(endpointId, taken).finally(() => {
+          this.inFlight.delete(round);
+          const left = (this.endpointRounds.get(endpointId) ?? 1) - 1;
+          if (left === 0) this.endpointRounds.delete(endpointId);
+          else this.endpointRounds.set(endpointId, left);
+          this.pump();
+        });
+        this.inFlight.add(round);
+      }
+      if (keys.size === 0) this.waiting.delete(endpointId);
+    }
+  }
+
+  private async round(endpointId: string, keys: string[]): Promise<void> {
+    const next: string[] = [];
+    const held: string[] = [];
+    const failed: { key: string; backoff: number }[] = [];
+    try {
+      const pool = this.o.pool();
+      if (!pool) throw new Error('webhook dispatcher is not running');
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const heads = await runPrepared<HeadRow>(client, LOCK_HEADS, [endpointId, keys]);
+        const returned = new Set(heads.map((h) => h.ordering_key));
+        for (const key of returned) this.heldChecks.delete(`${endpointId} ${key}`);
+        if (returned.size < keys.length) {
+          // Not returned: nothing pending, or a head held by another delivery (which goes on with that key).
+          const pending = await runPrepared<{ ordering_key: string }>(client, PENDING_KEYS, [endpointId, keys.filter((k) => !returned.has(k))]);
+          for (const p of pending) held.push(p.ordering_key);
+          for (const key of keys) if (!returned.has(key) && !held.includes(key)) this.heldChecks.delete(`${endpointId} ${key}`);
+        }
+        // A failed head waiting for its retry belongs to that retry (a pg-boss job, or the sweep).
+        const due = heads.filter((h) => !(h.attempts > 0 && h.backing_off));
+        const outcomes = await Promise.all(due.map((h) => this.deliver(endpointId, h)));
+        if (outcomes.length > 0) {
+          const recorded = await runPrepared<{ id: string; ordering_key: string; more: boolean }>(client, RECORD, [
+            outcomes.map((x) => x.id),
+            outcomes.map((x) => x.ok),
+            outcomes.map((x) => x.sent),
+            outcomes.map((x) => x.error),
+            outcomes.map((x) => x.backoff),
+          ]);
+          const outcomeOf = new Map(outcomes.map((x) => [x.id, x]));
+          for (const r of recorded) {
+            const outcome = outcomeOf.get(r.id)!;
+            if (!outcome.ok) failed.push({ key: r.ordering_key, backoff: outcome.backoff });
+            else if (r.more) next.push(r.ordering_key);
+          }
+        }
+        await client.query('COMMIT');
+      } catch (err) {
+        broken = err as Error;
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw err;
+      } finally {
+        // A connection that failed mid-transaction is discarded rather than reused.
+        client.release(broken);
+      }
+    } catch (err) {
+      // Nothing was recorded: the keys are retried by pg-boss after the first backoff (a request may have gone out;
+      // its receiver drops the duplicate by svix id).
+      this.o.logger.warn({ err, endpointId, keys: keys.length }, 'webhook dispatcher: a delivery round failed; pg-boss retries its keys');
+      failed.push(...keys.map((key) => ({ key, backoff: this.o.retryDelaySeconds })));
+    } finally {
+      for (const key of keys) {
+        const id = `${endpointId} ${key}`;
+        this.inRound.delete(id);
+        if (this.again.delete(id) && !failed.some((f) => f.key === key)) next.push(key);
+      }
+    }
+    for (const key of new Set(next)) if (!this.schedule({ endpoint_id: endpointId, ordering_key: key })) await this.handOver(endpointId, key, 0);
+    for (const f of failed) await this.handOver(endpointId, f.key, f.backoff);
+    for (const key of held) this.recheck(endpointId, key);
+  }
+
+  /** Sends one head row (or records a disabled endpoint's row as not sent). */
+  private async deliver(endpointId: string, h: HeadRow): Promise<Outcome> {
+    if (h.disabled) return { id: h.id, ok: true, sent: false, error: 'endpoint disabled: not sent', backoff: 0 };
+    let result: SendResult;
+    try {
+      const signingKey = this.o.signingKey(endpointId, h.secret_encrypted);
+      const body = JSON.stringify({ type: h.payload.type, data: h.payload.data });
+      result = await sendWebhook({ url: h.url, signingKey, messageId: h.message_id, body }, this.o.timeoutMs);
+    } catch (err) {
+      result = { ok: false, error: (err as Error).message };
+    }
+    if (result.ok) return { id: h.id, ok: true, sent: true, error: null, backoff: 0 };
+    const backoff = Math.min(this.o.retryDelaySeconds * 2 ** Math.min(h.attempts + 1, 30), this.o.maxBackoffSeconds);
+    this.o.logger.info({ endpointId, messageId: h.message_id, err: result.error }, 'webhook delivery failed; pg-boss retries it with backoff');
+    return { id: h.id, ok: false, sent: true, error: result.error.slice(0, 1000), backoff };
+  }
+
+  private async handOver(endpointId: string, key: string, afterSeconds: number): Promise<void> {
+    await this.o
+      .retryLater([{ endpoint_id: endpointId, ordering_key: key }], afterSeconds)
+      .catch((err) => this.o.logger.warn({ err }, 'webhook dispatcher: could not enqueue a retry (the sweep will)'));
+  }
+
+  /** Looks at a key whose head was held elsewhere again after a pause (its holder may have stopped before the rest). */
+  private recheck(endpointId: string, key: string): void {
+    const id = `${endpointId} ${key}`;
+    const attempt = this.heldChecks.get(id) ?? 0;
+    if (this.stopped || attempt >= HELD_RECHECK_MS.length) {
+      this.heldChecks.delete(id);
+      return;
+    }
+    this.heldChecks.set(id, attempt + 1);
+    const timer = setTimeout(() => {
+      this.timers.delete(timer);
+      this.schedule({ endpoint_id: endpointId, ordering_key: key });
+    }, HELD_RECHECK_MS[attempt]);
+    timer.unref();
+    this.timers.add(timer);
+  }
+}
