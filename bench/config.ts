@@ -28,8 +28,10 @@ export interface BenchConfig {
   seed: 'sql' | 'api';
   /** Concurrent provider API requests while creating users (untimed setup). */
   setupConcurrency: number;
-  /** How long a change may take to become visible before it counts as lost. */
+  /** How long a change may take to become visible before it counts as lost (also how long answers are awaited after an open loop's last send). */
   visibilityTimeoutMs: number;
+  /** Bound on waiting for the product to drain (webhook outbox and sync inbox empty) after a lag rate. */
+  drainTimeoutMs: number;
   /** Password sign-ins per second of the event-loop scenario (open loop). */
   eventLoopRate: number;
   /** Seconds of each event-loop phase (idle probe, then probe under sign-ins). */
@@ -57,7 +59,7 @@ function int(name: string, fallback: number): number {
 export function loadBenchConfig(): BenchConfig {
   const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
   const scale = (full: number): number => (quick ? Math.max(1, Math.round(full / 10)) : full);
-  const rates = (process.env.BENCH_LAG_RATES ?? '50,100,200,1000').split(',').map((r) => Number(r.trim()));
+  const rates = (process.env.BENCH_LAG_RATES ?? '50,100,200,1000,2000').split(',').map((r) => Number(r.trim()));
   if (rates.some((r) => !Number.isFinite(r) || r <= 0)) throw new Error('BENCH_LAG_RATES must be a comma-separated list of positive rates');
   const seed = process.env.BENCH_SEED ?? 'sql';
   if (seed !== 'sql' && seed !== 'api') throw new Error(`BENCH_SEED must be sql or api (got "${seed}")`);
@@ -79,6 +81,7 @@ export function loadBenchConfig(): BenchConfig {
     resyncUsers: int('BENCH_RESYNC_USERS', scale(100_000)),
     setupConcurrency: int('BENCH_SETUP_CONCURRENCY', 32),
     visibilityTimeoutMs: int('BENCH_VISIBILITY_TIMEOUT_MS', 15_000),
+    drainTimeoutMs: int('BENCH_DRAIN_TIMEOUT_MS', 120_000),
     eventLoopRate: int('BENCH_EVENT_LOOP_RATE', 50),
     eventLoopSeconds: int('BENCH_EVENT_LOOP_SECONDS', quick ? 3 : 10),
     eventLoopProbeMs: int('BENCH_EVENT_LOOP_PROBE_MS', 20),

@@ -7,7 +7,7 @@ import { HttpTarget } from './load.js';
 import { BenchPostgres, UsersSyncProbe } from './pg.js';
 import { BARE_ENTRY, NAIVE_ENTRY, ServerProcess } from './processes.js';
 import { Deliveries, Product } from './product.js';
-import { table, verdicts, writeJson, type Results } from './report.js';
+import { cpuTable, table, verdicts, writeJson, type Results } from './report.js';
 import { applierScenario } from './scenarios/applier.js';
 import { betterAuthScenario } from './scenarios/better-auth.js';
 import { burstScenario } from './scenarios/burst.js';
@@ -88,6 +88,7 @@ async function main(): Promise<number> {
       providerUsers: 1,
       templateUserId: templateUser.id,
       lagUsers: new Map(),
+      postmasterPid: await pgServer.postmasterPid(),
     };
     cleanups.push(async () => {
       ctx.naive.http.close();
@@ -97,7 +98,8 @@ async function main(): Promise<number> {
     const probe = await ctx.bare.http.send({ method: 'POST', path: BARE_PATH, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') });
     if (probe.status !== 200) throw new Error(`bare route answered ${probe.status}`);
 
-    // Lag last: a rate the product cannot keep up with leaves a delivery backlog behind.
+    // Lag last: a rate the product cannot keep up with leaves a backlog behind (each lag rate waits for the product
+    // to drain, within BENCH_DRAIN_TIMEOUT_MS).
     await scenario('burst', () => burstScenario(ctx, log));
     await scenario('applier', () => applierScenario(ctx, log));
     if (config.scenarios.includes('lag')) {
@@ -119,6 +121,8 @@ async function main(): Promise<number> {
   const rows = verdicts(results);
   process.stdout.write(`\nneon_auth.users_sync sync engine benchmark (${config.quick ? 'BENCH_QUICK, counts / 10' : 'full'}; ${((Date.now() - t0) / 1000).toFixed(0)} s)\n\n`);
   process.stdout.write(`${table(rows)}\n`);
+  const cpu = cpuTable(results);
+  if (cpu) process.stdout.write(`\nCores used during each run (CPU seconds / wall seconds; bench = this process, the load generator; other = the rest of the machine):\n\n${cpu}\n`);
   const loadAfter = os.loadavg();
   results.load_average = { before: loadBefore.map((l) => Math.round(l * 100) / 100), after: loadAfter.map((l) => Math.round(l * 100) / 100) };
   process.stdout.write(`\nLoad average (1/5/15 min) before ${results.load_average.before.join(' ')}, after ${results.load_average.after.join(' ')} on ${os.cpus().length} CPUs\n`);
