@@ -36,6 +36,8 @@ export interface BenchContext {
   lagUsers: Map<number, string[]>;
   /** The bench PostgreSQL's postmaster (root of the process tree counted as PostgreSQL in CPU figures). */
   postmasterPid: number | undefined;
+  /** The product's METRICS_TOKEN (its /metrics gives the V8 heap). */
+  metricsToken: string;
 }
 
 /** The process groups of the CPU figures: the product, PostgreSQL, the bench process (load generator), the baselines. */

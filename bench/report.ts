@@ -12,6 +12,7 @@ import type { EventLoopResult, ProbePhase } from './scenarios/event-loop.js';
 import type { LagResult } from './scenarios/lag.js';
 import type { ProviderCapacityResult } from './scenarios/provider-capacity.js';
 import type { ResyncResult } from './scenarios/resync.js';
+import type { SoakResult, SoakWindow } from './scenarios/soak.js';
 import { round } from './stats.js';
 import type { WritesPerEvent } from './writes.js';
 
@@ -22,6 +23,7 @@ export interface Results {
   applier?: ApplierResult;
   resync?: ResyncResult;
   providerCapacity?: ProviderCapacityResult;
+  soak?: SoakResult;
   betterAuth?: BetterAuthResult;
   /** os.loadavg() at the start and the end: other work on the machine skews every figure. */
   load_average?: { before: number[]; after: number[] };
@@ -110,6 +112,7 @@ export function verdicts(r: Results): Verdict[] {
       pass: null,
     });
   }
+  if (r.soak) out.push(...soakVerdicts(r.soak));
   if (r.betterAuth) out.push(...betterAuthVerdicts(r.betterAuth));
   if (r.resync) {
     const s = r.resync;
@@ -164,6 +167,54 @@ function memoryVerdict(metric: string, m: MemoryPeak): Verdict {
   };
 }
 
+function soakVerdicts(s: SoakResult): Verdict[] {
+  const pct = (v: number | null): string => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(1)} %`);
+  const heap = s.heap_used_kb;
+  const first = s.windows[0];
+  const last = s.windows[s.windows.length - 1];
+  const lagText = (l: { p50_ms: number | null; p99_ms: number | null }): string =>
+    `p50 ${l.p50_ms === null ? 'timeout' : fmt(l.p50_ms)} / p99 ${l.p99_ms === null ? 'timeout' : fmt(l.p99_ms)} ms`;
+  return [
+    {
+      metric: `Soak, ${fmt(s.rate_per_s)} changes/s x ${fmt(s.seconds)} s`,
+      measured:
+        `${fmt(s.sent)} sent, ${fmt(s.answered_ok)} answered 2xx (${fmt(s.answered_per_s)}/s)` +
+        `${s.failed ? `, ${fmt(s.failed)} failed${s.aborted ? ` (${fmt(s.aborted)} aborted)` : ''}` : ''}${s.skipped ? `, ${fmt(s.skipped)} skipped (generator at its bound)` : ''}; ` +
+        `${fmt(s.visible)} in users_sync, ${fmt(s.lost)} lost; lag ${lagText(s.lag)}; ` +
+        `${s.drain.drained ? `drained ${fmt(s.drain.ms / 1000, 1)} s after the load` : `not drained ${fmt(s.drain.ms / 1000, 1)} s after the load (left ${JSON.stringify(s.drain.left)})`}`,
+      value: s.answered_per_s,
+      target: '-',
+      pass: null,
+    },
+    {
+      metric: `Soak, product RSS`,
+      measured:
+        `highest ${mb(first?.rss_max_kb)} in ${fmt(first?.from_s)}-${fmt(first?.to_s)} s, ${mb(last?.rss_max_kb)} in ${fmt(last?.from_s)}-${fmt(last?.to_s)} s ` +
+        `(${pct(s.growth.last_window_over_first_pct)}); ${mb(s.rss.early_kb)} at ${fmt(s.rss.early_at_s)} s, ${mb(s.rss.end_kb)} at ${fmt(s.seconds)} s ` +
+        `(${pct(s.growth.end_over_early_pct)}), ${mb(s.rss.drained_kb)} drained; peak ${mb(s.rss.peak.peak_kb)}, ${mb(s.rss.before_kb)} before; ` +
+        `${fmt(s.growth.kb_per_1000_changes)} kB per 1,000 changes; V8 heap ${mb(heap.early)} / ${mb(heap.end)} / ${mb(heap.drained)}`,
+      value: s.growth.last_window_over_first_pct,
+      target: `last window's highest <= first's +${s.growth.tolerance_pct} %`,
+      pass: s.flat,
+    },
+  ];
+}
+
+/** The soak's windows, one line each, and its RSS series. */
+export function soakLines(s: SoakResult): string[] {
+  const load = s.samples.filter((x) => x.phase === 'load');
+  const line = (w: SoakWindow): string => {
+    const at = load.reduce((best, x) => (Math.abs(x.t_s - w.to_s) < Math.abs(best.t_s - w.to_s) ? x : best), load[0]);
+    const late = (v: number | null): string => (v === null ? 'timeout' : fmt(v));
+    return (
+      `${fmt(w.from_s)}-${fmt(w.to_s)} s: ${fmt(w.sent)} sent, ${fmt(w.answered_ok)} answered 2xx, ${fmt(w.visible)} in users_sync, ` +
+      `lag p50 ${late(w.lag.p50_ms)} / p99 ${late(w.lag.p99_ms)} ms; highest RSS ${mb(w.rss_max_kb)}` +
+      (at?.backlog ? `; at ${fmt(at.t_s)} s ${fmt(at.backlog.outbox)} webhooks undelivered, ${fmt(at.backlog.inbox)} deliveries unapplied` : '')
+    );
+  };
+  return [...s.windows.map(line), `RSS: ${s.samples.map((x) => `${fmt(x.t_s)} s ${mb(x.rss_kb)}${x.phase === 'drained' ? ' (drained)' : ''}`).join(', ')}`];
+}
+
 /** One row per measured run that has CPU figures: cores used per process group. */
 export function cpuRows(r: Results): { run: string; cpu: CpuShares }[] {
   const rows: { run: string; cpu: CpuShares }[] = [];
@@ -176,6 +227,7 @@ export function cpuRows(r: Results): { run: string; cpu: CpuShares }[] {
   add('Resync', r.resync?.cpu);
   add('Provider sign-ups', r.providerCapacity?.cpu);
   for (const lag of r.lag ?? []) add(`Lag, ${lag.target === 'product' ? 'product' : 'naive (a)'}, ${lag.rate_per_s}/s`, lag.cpu);
+  add(`Soak, ${r.soak?.rate_per_s}/s`, r.soak?.cpu);
   return rows;
 }
 
