@@ -212,7 +212,10 @@ export function soakLines(s: SoakResult): string[] {
       (at?.backlog ? `; at ${fmt(at.t_s)} s ${fmt(at.backlog.outbox)} webhooks undelivered, ${fmt(at.backlog.inbox)} deliveries unapplied` : '')
     );
   };
-  return [...s.windows.map(line), `RSS: ${s.samples.map((x) => `${fmt(x.t_s)} s ${mb(x.rss_kb)}${x.phase === 'drained' ? ' (drained)' : ''}`).join(', ')}`];
+  // At most about 20 points of the RSS series (all of them are in the JSON).
+  const stride = Math.max(1, Math.ceil(s.samples.length / 20));
+  const series = s.samples.filter((x, i) => i % stride === 0 || i === s.samples.length - 1 || x.phase === 'drained');
+  return [...s.windows.map(line), `RSS: ${series.map((x) => `${fmt(x.t_s)} s ${mb(x.rss_kb)}${x.phase === 'drained' ? ' (drained)' : ''}`).join(', ')}`];
 }
 
 /** One row per measured run that has CPU figures: cores used per process group. */
