@@ -132,6 +132,8 @@ export interface OpenLoopOptions {
   maxOutstanding?: number;
   /** Called with each answer as it arrives (index, status). */
   onAnswer?: (index: number, status: number) => void;
+  /** Called with each request skipped (see maxOutstanding). */
+  onSkip?: (index: number) => void;
 }
 
 /** Sends each request at its scheduled time (open loop: no waiting for answers), then waits for all answers. */
@@ -175,6 +177,7 @@ export async function openLoopOf(
         if (options.maxOutstanding !== undefined && outstanding >= options.maxOutstanding) {
           skipped++;
           status[idx] = -1;
+          options.onSkip?.(idx);
           continue;
         }
         outstanding++;

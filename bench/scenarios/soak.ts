@@ -119,6 +119,7 @@ export async function soakScenario(ctx: BenchContext, log: (s: string) => void):
   const token = (k: number): string => `soak-${ctx.nonce}-${k}`;
   const atMs = (k: number): number => (k * 1000) / rate;
   let sent = 0;
+  let skipped = 0;
   let answered = 0;
   let failed = 0;
   // Built when due: 150,000 prepared requests held beforehand would be the generator's memory, not the product's.
@@ -150,8 +151,7 @@ export async function soakScenario(ctx: BenchContext, log: (s: string) => void):
     const sample = (phase: SoakSample['phase']): Promise<SoakSample> => {
       // What can be read at once is read at the scheduled moment; the heap and the backlog follow.
       const tS = round((performance.now() - loadStart) / 1000, 1) ?? 0;
-      const due = Math.min(n, Math.floor(((performance.now() - loadStart) * rate) / 1000) + 1);
-      const fixed = { t_s: tS, phase, rss_kb: rssKb(pid), sent, answered, failed, skipped: phase === 'load' ? Math.max(0, due - sent) : n - sent, visible: listener.seen.size, cores: meter.lap().cores };
+      const fixed = { t_s: tS, phase, rss_kb: rssKb(pid), sent, answered, failed, skipped, visible: listener.seen.size, cores: meter.lap().cores };
       return Promise.all([heapKb(), backlog(ctx)]).then(([heap, b]) => ({ ...fixed, heap_used_kb: heap, backlog: b }));
     };
     const rssMax = new Array<number | null>(windowCount).fill(null);
@@ -174,6 +174,7 @@ export async function soakScenario(ctx: BenchContext, log: (s: string) => void):
     const run = await openLoopOf(ctx.product.api, n, atMs, make, {
       answerTimeoutMs: ctx.config.visibilityTimeoutMs,
       maxOutstanding: ctx.config.soakMaxOutstanding,
+      onSkip: () => skipped++,
       onAnswer: (_k, status) => {
         answered++;
         if (status < 200 || status >= 300) failed++;
