@@ -1,6 +1,7 @@
 // What every scenario gets: the run's configuration, servers and probes.
 import { randomBytes } from 'node:crypto';
 import type { BenchConfig } from './config.js';
+import { CpuMeter, SELF, type CpuGroups } from './cpu.js';
 import type { HttpTarget } from './load.js';
 import type { BenchPostgres, UsersSyncProbe } from './pg.js';
 import type { AuthBranch, Deliveries, Product } from './product.js';
@@ -33,6 +34,20 @@ export interface BenchContext {
   templateUserId: string;
   /** Provider users the lag scenario updates, by rate (seeded before the resync, so it brings them in). */
   lagUsers: Map<number, string[]>;
+  /** The bench PostgreSQL's postmaster (root of the process tree counted as PostgreSQL in CPU figures). */
+  postmasterPid: number | undefined;
+  /** The product's METRICS_TOKEN (its /metrics gives the V8 heap). */
+  metricsToken: string;
+}
+
+/** The process groups of the CPU figures: the product, PostgreSQL, the bench process (load generator), the baselines. */
+export function cpuGroups(ctx: BenchContext): CpuGroups {
+  return { product: ctx.product.server.pid, postgres: ctx.postmasterPid, bench: SELF, naive: ctx.naive.server.pid, bare: ctx.bare.server.pid };
+}
+
+/** A CPU meter over the bench's process groups, started now. */
+export function cpuMeter(ctx: BenchContext): CpuMeter {
+  return CpuMeter.start(cpuGroups(ctx));
 }
 
 export function newNonce(): string {

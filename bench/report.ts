@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { BenchConfig } from './config.js';
+import type { CpuShares } from './cpu.js';
+import { mb, type MemoryPeak } from './memory.js';
 import type { ApplierResult } from './scenarios/applier.js';
 import { betterAuthVerdicts, type BetterAuthResult } from './scenarios/better-auth.js';
 import type { BurstResult } from './scenarios/burst.js';
@@ -10,6 +12,7 @@ import type { EventLoopResult, ProbePhase } from './scenarios/event-loop.js';
 import type { LagResult } from './scenarios/lag.js';
 import type { ProviderCapacityResult } from './scenarios/provider-capacity.js';
 import type { ResyncResult } from './scenarios/resync.js';
+import type { SoakResult, SoakWindow } from './scenarios/soak.js';
 import { round } from './stats.js';
 import type { WritesPerEvent } from './writes.js';
 
@@ -20,6 +23,7 @@ export interface Results {
   applier?: ApplierResult;
   resync?: ResyncResult;
   providerCapacity?: ProviderCapacityResult;
+  soak?: SoakResult;
   betterAuth?: BetterAuthResult;
   /** os.loadavg() at the start and the end: other work on the machine skews every figure. */
   load_average?: { before: number[]; after: number[] };
@@ -59,7 +63,8 @@ export function verdicts(r: Results): Verdict[] {
     const late = (v: number | null): string => (v === null && lag.lost > 0 ? 'timeout' : fmt(v));
     const shown =
       `p50 ${late(lag.overall.p50_ms)} / p99 ${late(p99)} ms (created p99 ${late(lag.created.p99_ms)}, updated p99 ${late(lag.updated.p99_ms)}; ` +
-      `answer p50 ${fmt(lag.response.p50_ms)} ms)${lag.lost || lag.failed ? `, ${lag.lost} lost, ${lag.failed} failed` : ''}` +
+      `answer p50 ${fmt(lag.response.p50_ms)} ms)${lag.lost || lag.failed ? `, ${lag.lost} lost, ${lag.failed} failed${lag.aborted ? ` (${lag.aborted} unanswered, aborted)` : ''}` : ''}` +
+      saturation(lag) +
       (lag.writes ? `; ${writesText(lag.writes)}` : '');
     if (lag.target === 'product') {
       const target = LAG_P99_TARGET_MS[lag.rate_per_s];
@@ -87,6 +92,7 @@ export function verdicts(r: Results): Verdict[] {
     });
     out.push({ metric: 'Burst, naive (a)', measured: `${fmt(b.naive.events_per_s)} events/s (${writesText(b.naive.writes)})`, value: b.naive.events_per_s, target: 'reference (issue: ~2,100/s)', pass: null });
     out.push({ metric: 'Burst, bare route (c)', measured: `${b.bare.answered_per_s} req/s`, value: b.bare.answered_per_s, target: 'reference (issue: ~4,100/s)', pass: null });
+    if (b.product.memory) out.push(memoryVerdict('Product RSS, burst', b.product.memory));
     out.push(ratioVerdict('Burst, product / naive', q.burst_product_over_naive, 1.5, '>= 1.5x'));
     out.push(ratioVerdict('Burst, product / bare', q.burst_product_over_bare, 0.8, '>= 0.80'));
   }
@@ -106,6 +112,7 @@ export function verdicts(r: Results): Verdict[] {
       pass: null,
     });
   }
+  if (r.soak) out.push(...soakVerdicts(r.soak));
   if (r.betterAuth) out.push(...betterAuthVerdicts(r.betterAuth));
   if (r.resync) {
     const s = r.resync;
@@ -116,6 +123,7 @@ export function verdicts(r: Results): Verdict[] {
       target: '<= 6 s',
       pass: s.visible_ms !== null && s.visible_ms <= 6000,
     });
+    if (s.memory) out.push(memoryVerdict('Product RSS, resync', s.memory));
   }
   return out;
 }
@@ -139,6 +147,104 @@ export function eventLoopVerdict(e: EventLoopResult): Verdict {
   };
 }
 
+/** For a run the target did not keep up with: what it answered and where the changes waited when the last was sent. */
+function saturation(lag: LagResult): string {
+  if (lag.answered_per_s === null || lag.answered_per_s >= 0.9 * lag.rate_per_s) return '';
+  const b = lag.backlog_at_last_send;
+  const at = b ? `; at the last send ${fmt(b.unanswered)} unanswered, ${fmt(b.outbox)} webhooks undelivered, ${fmt(b.inbox)} deliveries unapplied` : '';
+  const drain = lag.drain ? `; ${lag.drain.drained ? `drained in ${fmt(lag.drain.ms / 1000, 1)} s` : `not drained after ${fmt(lag.drain.ms / 1000, 1)} s`}` : '';
+  return `; saturated: ${fmt(lag.answered_per_s)} answered/s${at}${drain}`;
+}
+
+/** Peak RSS of the product over a run. */
+function memoryVerdict(metric: string, m: MemoryPeak): Verdict {
+  return {
+    metric,
+    measured: `peak ${mb(m.peak_kb)} (${mb(m.start_kb)} before, ${mb(m.end_kb)} at the end; ${m.peak_source === 'VmHWM' ? 'VmHWM' : `max of samples every ${m.every_ms} ms`})`,
+    value: m.peak_kb,
+    target: '-',
+    pass: null,
+  };
+}
+
+function soakVerdicts(s: SoakResult): Verdict[] {
+  const pct = (v: number | null): string => (v === null ? 'n/a' : `${v >= 0 ? '+' : ''}${v.toFixed(1)} %`);
+  const heap = s.heap_used_kb;
+  const first = s.windows[0];
+  const last = s.windows[s.windows.length - 1];
+  const lagText = (l: { p50_ms: number | null; p99_ms: number | null }): string =>
+    `p50 ${l.p50_ms === null ? 'timeout' : fmt(l.p50_ms)} / p99 ${l.p99_ms === null ? 'timeout' : fmt(l.p99_ms)} ms`;
+  return [
+    {
+      metric: `Soak, ${fmt(s.rate_per_s)} changes/s x ${fmt(s.seconds)} s`,
+      measured:
+        `${fmt(s.sent)} sent, ${fmt(s.answered_ok)} answered 2xx (${fmt(s.answered_per_s)}/s)` +
+        `${s.failed ? `, ${fmt(s.failed)} failed${s.aborted ? ` (${fmt(s.aborted)} aborted)` : ''}` : ''}${s.skipped ? `, ${fmt(s.skipped)} skipped (generator at its bound)` : ''}; ` +
+        `${fmt(s.visible)} in users_sync, ${fmt(s.lost)} lost; lag ${lagText(s.lag)}; ` +
+        `${s.drain.drained ? `drained ${fmt(s.drain.ms / 1000, 1)} s after the load` : `not drained ${fmt(s.drain.ms / 1000, 1)} s after the load (left ${JSON.stringify(s.drain.left)})`}`,
+      value: s.answered_per_s,
+      target: '-',
+      pass: null,
+    },
+    {
+      metric: `Soak, product RSS`,
+      measured:
+        `highest ${mb(first?.rss_max_kb)} in ${fmt(first?.from_s)}-${fmt(first?.to_s)} s, ${mb(last?.rss_max_kb)} in ${fmt(last?.from_s)}-${fmt(last?.to_s)} s ` +
+        `(${pct(s.growth.last_window_over_first_pct)}); ${mb(s.rss.early_kb)} at ${fmt(s.rss.early_at_s)} s, ${mb(s.rss.end_kb)} at ${fmt(s.seconds)} s ` +
+        `(${pct(s.growth.end_over_early_pct)}), ${mb(s.rss.drained_kb)} drained; peak ${mb(s.rss.peak.peak_kb)}, ${mb(s.rss.before_kb)} before; ` +
+        `${fmt(s.growth.kb_per_1000_changes)} kB per 1,000 changes; V8 heap ${mb(heap.early)} / ${mb(heap.end)} / ${mb(heap.drained)}`,
+      value: s.growth.last_window_over_first_pct,
+      target: `last window's highest <= first's +${s.growth.tolerance_pct} %`,
+      pass: s.flat,
+    },
+  ];
+}
+
+/** The soak's windows, one line each, and its RSS series. */
+export function soakLines(s: SoakResult): string[] {
+  const load = s.samples.filter((x) => x.phase === 'load');
+  const line = (w: SoakWindow): string => {
+    const at = load.reduce((best, x) => (Math.abs(x.t_s - w.to_s) < Math.abs(best.t_s - w.to_s) ? x : best), load[0]);
+    const late = (v: number | null): string => (v === null ? 'timeout' : fmt(v));
+    return (
+      `${fmt(w.from_s)}-${fmt(w.to_s)} s: ${fmt(w.sent)} sent, ${fmt(w.answered_ok)} answered 2xx, ${fmt(w.visible)} in users_sync, ` +
+      `lag p50 ${late(w.lag.p50_ms)} / p99 ${late(w.lag.p99_ms)} ms; highest RSS ${mb(w.rss_max_kb)}` +
+      (at?.backlog ? `; at ${fmt(at.t_s)} s ${fmt(at.backlog.outbox)} webhooks undelivered, ${fmt(at.backlog.inbox)} deliveries unapplied` : '')
+    );
+  };
+  // At most about 20 points of the RSS series (all of them are in the JSON).
+  const stride = Math.max(1, Math.ceil(s.samples.length / 20));
+  const series = s.samples.filter((x, i) => i % stride === 0 || i === s.samples.length - 1 || x.phase === 'drained');
+  return [...s.windows.map(line), `RSS: ${series.map((x) => `${fmt(x.t_s)} s ${mb(x.rss_kb)}${x.phase === 'drained' ? ' (drained)' : ''}`).join(', ')}`];
+}
+
+/** One row per measured run that has CPU figures: cores used per process group. */
+export function cpuRows(r: Results): { run: string; cpu: CpuShares }[] {
+  const rows: { run: string; cpu: CpuShares }[] = [];
+  const add = (run: string, cpu: CpuShares | undefined): void => {
+    if (cpu) rows.push({ run, cpu });
+  };
+  add('Burst, product', r.burst?.product.cpu);
+  add('Burst, naive (a)', r.burst?.naive.cpu);
+  add('Burst, bare (c)', r.burst?.bare.cpu);
+  add('Resync', r.resync?.cpu);
+  add('Provider sign-ups', r.providerCapacity?.cpu);
+  for (const lag of r.lag ?? []) add(`Lag, ${lag.target === 'product' ? 'product' : 'naive (a)'}, ${lag.rate_per_s}/s`, lag.cpu);
+  add(`Soak, ${r.soak?.rate_per_s}/s`, r.soak?.cpu);
+  return rows;
+}
+
+const CPU_COLUMNS = ['product', 'postgres', 'bench', 'naive', 'bare', 'other', 'machine'] as const;
+
+/** Cores used (CPU seconds / wall seconds) per process group, one row per run. */
+export function cpuTable(r: Results): string | null {
+  const rows = cpuRows(r);
+  if (rows.length === 0) return null;
+  const head = ['Run', 'wall s', ...CPU_COLUMNS.map((c) => (c === 'bench' ? 'bench (generator)' : c))];
+  const cells = rows.map(({ run, cpu }) => [run, fmt(cpu.wall_s, 1), ...CPU_COLUMNS.map((c) => (cpu.cores[c] === null || cpu.cores[c] === undefined ? '-' : cpu.cores[c]!.toFixed(2)))]);
+  return grid(head, cells);
+}
+
 /** "2.1 commits, 1,900 WAL bytes per event" (diagnostic). */
 function writesText(w: WritesPerEvent | undefined): string {
   return w ? `${fmt(w.write_transactions, 2)} commits, ${fmt(w.wal_bytes)} WAL bytes per event` : 'writes n/a';
@@ -155,7 +261,10 @@ function fmt(n: number | null | undefined, digits = 1): string {
 
 export function table(rows: Verdict[]): string {
   const cells = rows.map((v) => [v.metric, v.measured, v.target, v.pass === null ? '' : v.pass ? 'PASS' : 'MISS']);
-  const head = ['Metric', 'Measured', 'Target', 'Verdict'];
+  return grid(['Metric', 'Measured', 'Target', 'Verdict'], cells);
+}
+
+function grid(head: string[], cells: string[][]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i].length)));
   const line = (c: string[]): string => `| ${c.map((s, i) => s.padEnd(widths[i])).join(' | ')} |`;
   return [line(head), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');

@@ -1,4 +1,5 @@
 // `npm run bench`: issue 5's benchmarks in one run (see bench/README.md).
+import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import path from 'node:path';
 import { loadBenchConfig, type ScenarioName } from './config.js';
@@ -7,7 +8,7 @@ import { HttpTarget } from './load.js';
 import { BenchPostgres, UsersSyncProbe } from './pg.js';
 import { BARE_ENTRY, NAIVE_ENTRY, ServerProcess } from './processes.js';
 import { Deliveries, Product } from './product.js';
-import { table, verdicts, writeJson, type Results } from './report.js';
+import { cpuTable, soakLines, table, verdicts, writeJson, type Results } from './report.js';
 import { applierScenario } from './scenarios/applier.js';
 import { betterAuthScenario } from './scenarios/better-auth.js';
 import { burstScenario } from './scenarios/burst.js';
@@ -15,6 +16,7 @@ import { eventLoopScenario } from './scenarios/event-loop.js';
 import { lagScenarios, seedLagUsers } from './scenarios/lag.js';
 import { providerCapacityScenario } from './scenarios/provider-capacity.js';
 import { resyncScenario } from './scenarios/resync.js';
+import { soakScenario } from './scenarios/soak.js';
 
 const startedAt = new Date();
 const t0 = Date.now();
@@ -55,7 +57,9 @@ async function main(): Promise<number> {
     await scenario('eventLoop', () => eventLoopScenario(pgServer, config, log));
 
     log('starting the product');
-    const product = await Product.start(pgServer);
+    // METRICS_TOKEN only opens /metrics (the product collects its metrics either way): the soak reads the V8 heap there.
+    const metricsToken = randomBytes(24).toString('hex');
+    const product = await Product.start(pgServer, { env: { METRICS_TOKEN: metricsToken } });
     cleanups.push(() => product.stop());
     const branch = await product.enableAuthBranch(pgServer);
     const templateUser = await product.api.json<Record<string, unknown> & { id: string }>(
@@ -88,6 +92,8 @@ async function main(): Promise<number> {
       providerUsers: 1,
       templateUserId: templateUser.id,
       lagUsers: new Map(),
+      postmasterPid: await pgServer.postmasterPid(),
+      metricsToken,
     };
     cleanups.push(async () => {
       ctx.naive.http.close();
@@ -97,7 +103,8 @@ async function main(): Promise<number> {
     const probe = await ctx.bare.http.send({ method: 'POST', path: BARE_PATH, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') });
     if (probe.status !== 200) throw new Error(`bare route answered ${probe.status}`);
 
-    // Lag last: a rate the product cannot keep up with leaves a delivery backlog behind.
+    // Lag, then the soak, last on the shared product: a rate the product cannot keep up with leaves a backlog behind
+    // (each lag rate waits for the product to drain, within BENCH_DRAIN_TIMEOUT_MS).
     await scenario('burst', () => burstScenario(ctx, log));
     await scenario('applier', () => applierScenario(ctx, log));
     if (config.scenarios.includes('lag')) {
@@ -107,6 +114,7 @@ async function main(): Promise<number> {
     await scenario('resync', () => resyncScenario(ctx, log));
     await scenario('providerCapacity', () => providerCapacityScenario(ctx, log));
     await scenario('lag', () => lagScenarios(ctx, log));
+    await scenario('soak', () => soakScenario(ctx, log));
     // Last: it starts a product of its own (the others are idle by then).
     await scenario('betterAuth', () => betterAuthScenario(ctx, log));
   } catch (err) {
@@ -119,6 +127,9 @@ async function main(): Promise<number> {
   const rows = verdicts(results);
   process.stdout.write(`\nneon_auth.users_sync sync engine benchmark (${config.quick ? 'BENCH_QUICK, counts / 10' : 'full'}; ${((Date.now() - t0) / 1000).toFixed(0)} s)\n\n`);
   process.stdout.write(`${table(rows)}\n`);
+  const cpu = cpuTable(results);
+  if (cpu) process.stdout.write(`\nCores used during each run (CPU seconds / wall seconds; bench = this process, the load generator; other = the rest of the machine):\n\n${cpu}\n`);
+  if (results.soak) process.stdout.write(`\nSoak by window (changes by scheduled send; the backlog at the sample nearest the window's end):\n${soakLines(results.soak).map((l) => `  ${l}\n`).join('')}`);
   const loadAfter = os.loadavg();
   results.load_average = { before: loadBefore.map((l) => Math.round(l * 100) / 100), after: loadAfter.map((l) => Math.round(l * 100) / 100) };
   process.stdout.write(`\nLoad average (1/5/15 min) before ${results.load_average.before.join(' ')}, after ${results.load_average.after.join(' ')} on ${os.cpus().length} CPUs\n`);

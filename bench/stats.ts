@@ -34,6 +34,18 @@ export function perSecond(count: number, ms: number): number {
   return ms > 0 ? Math.round((count * 1000) / ms) : 0;
 }
 
+/**
+ * Answers per second from their arrival times (ms): (count - 1) over the span from the first to the last. Below a
+ * server's capacity that is the offered rate; beyond it, the rate the server kept up (its saturation point).
+ */
+export function arrivalRate(times: number[]): number | null {
+  if (times.length < 2) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const t of times) [min, max] = [Math.min(min, t), Math.max(max, t)];
+  return max > min ? Math.round(((times.length - 1) * 1000) / (max - min)) : null;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }

@@ -4,7 +4,9 @@
 import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import type { BenchContext } from '../context.js';
-import { BARE_PATH, NAIVE_PATH } from '../context.js';
+import { BARE_PATH, cpuMeter, NAIVE_PATH } from '../context.js';
+import type { CpuShares } from '../cpu.js';
+import { MemoryWatch, type MemoryPeak } from '../memory.js';
 import { closedLoop, type LoopResult, type PreparedRequest } from '../load.js';
 import { Deliveries } from '../product.js';
 import { perSecond, sleep } from '../stats.js';
@@ -26,6 +28,10 @@ export interface BurstRun {
   events_per_s: number | null;
   failed: number;
   statuses: Record<string, number>;
+  /** Cores used per process during the run (until all applied, for the product). */
+  cpu?: CpuShares;
+  /** The product's RSS before, at its peak and at the end of the run (product run only). */
+  memory?: MemoryPeak;
 }
 
 export interface BurstResult {
@@ -40,12 +46,15 @@ export async function burstScenario(ctx: BenchContext, log: (s: string) => void)
   const requests = signedCreates(ctx, n, 'burst');
 
   log(`burst: bare route (c), ${n} requests x ${c} connections`);
+  const bareMeter = cpuMeter(ctx);
   const bare = run(await closedLoop(ctx.bare.http, Deliveries.readdress(requests, BARE_PATH), c), n, c, false);
+  bare.cpu = bareMeter.stop();
 
   log(`burst: naive handler (a)`);
   await ctx.naive.probe.truncate();
+  const naiveMeter = cpuMeter(ctx);
   const naiveRun = await writesPerEvent(ctx, n, () => closedLoop(ctx.naive.http, Deliveries.readdress(requests, NAIVE_PATH), c));
-  const naive = { ...run(naiveRun.result, n, c, true), writes: naiveRun.writes };
+  const naive = { ...run(naiveRun.result, n, c, true), writes: naiveRun.writes, cpu: naiveMeter.stop() };
   const naiveRows = await ctx.naive.probe.count();
   if (naiveRows !== n) throw new Error(`naive handler answered ${n} but users_sync has ${naiveRows} rows`);
 
@@ -53,14 +62,17 @@ export async function burstScenario(ctx: BenchContext, log: (s: string) => void)
   await ctx.productUsers.truncate();
   const productRun = await writesPerEvent(ctx, n, () =>
     sampled(ctx.pg.url('postgres'), async () => {
+      const memory = MemoryWatch.start(ctx.product.server.pid);
+      const meter = cpuMeter(ctx);
       const started = performance.now();
       const loop = closedLoop(ctx.product.api, requests, c);
       const appliedMs = await timeUntilCount(ctx, n, started, ctx.config.visibilityTimeoutMs, userIdOf(requests[n - 1]));
-      return { loop: await loop, appliedMs };
+      const cpu = meter.stop();
+      return { loop: await loop, appliedMs, cpu, memory: memory.stop() };
     }),
   );
-  const { appliedMs, loop } = productRun.result.result;
-  const product = { ...run(loop, n, c, false), writes: productRun.writes, queries: productRun.result.queries };
+  const { appliedMs, loop, cpu, memory } = productRun.result.result;
+  const product = { ...run(loop, n, c, false), writes: productRun.writes, queries: productRun.result.queries, cpu, memory };
   product.applied_ms = appliedMs === null ? null : Math.round(appliedMs);
   product.events_per_s = appliedMs === null ? null : perSecond(n, appliedMs);
   return { product, naive, bare };

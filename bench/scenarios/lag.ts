@@ -6,11 +6,13 @@
 // receipt minus the change's scheduled send time (open loop, so a slow server cannot hide its queueing).
 import { randomUUID } from 'node:crypto';
 import type { BenchContext } from '../context.js';
-import { NAIVE_PATH } from '../context.js';
+import { cpuMeter, NAIVE_PATH } from '../context.js';
+import type { CpuShares } from '../cpu.js';
+import { backlog, waitForDrain, type Backlog, type DrainResult } from '../drain.js';
 import { closedLoop, evenly, openLoop, type HttpTarget, type PreparedRequest } from '../load.js';
 import { VisibilityListener } from '../pg.js';
 import { Deliveries } from '../product.js';
-import { summarize, type LatencySummary } from '../stats.js';
+import { arrivalRate, summarize, type LatencySummary } from '../stats.js';
 import { writesPerEvent, type WritesPerEvent } from '../writes.js';
 import { seedProviderUsers } from './provider-users.js';
 
@@ -21,8 +23,12 @@ export interface LagResult {
   measured: number;
   /** Changes never seen in users_sync within the visibility timeout (measured window). */
   lost: number;
-  /** Requests not answered 2xx (whole run). */
+  /** Requests not answered 2xx (whole run), including those aborted. */
   failed: number;
+  /** Requests still unanswered BENCH_VISIBILITY_TIMEOUT_MS after the last send, then aborted (queued ones never sent). */
+  aborted: number;
+  /** 2xx answers per second, from the first 2xx answer to the last (well below the rate: the target saturated). */
+  answered_per_s: number | null;
   statuses: Record<string, number>;
   overall: LatencySummary;
   created: LatencySummary;
@@ -33,6 +39,12 @@ export interface LagResult {
   max_send_delay_ms: number;
   /** Write transactions and WAL bytes per change, server-wide (diagnostic; whole run incl. warm-up). */
   writes?: WritesPerEvent;
+  /** Cores used per process while the changes were being sent (warm-up included). */
+  cpu?: CpuShares;
+  /** Product: where changes waited when the last one was sent (requests unanswered; webhooks undelivered; deliveries unapplied). */
+  backlog_at_last_send?: { unanswered: number; outbox: number | null; inbox: number | null };
+  /** Product: the wait for its backlog to drain before the next run (bounded by BENCH_DRAIN_TIMEOUT_MS). */
+  drain?: DrainResult;
 }
 
 interface Change {
@@ -60,7 +72,12 @@ export async function lagScenarios(ctx: BenchContext, log: (s: string) => void):
   try {
     for (const rate of ctx.config.lagRates) {
       log(`lag: product at ${rate}/s`);
-      results.push(await productLag(ctx, productListener, rate));
+      const result = await productLag(ctx, productListener, rate);
+      // A rate beyond the product's capacity leaves webhooks and deliveries behind: the next run (and the next
+      // scenario) starts once they are through, or after the bound.
+      result.drain = await waitForDrain(ctx, ctx.config.drainTimeoutMs, productListener);
+      if (!result.drain.drained || result.drain.ms > 2000) log(`lag: product at ${rate}/s: drain ${result.drain.drained ? 'took' : 'gave up after'} ${result.drain.ms} ms (left ${JSON.stringify(result.drain.left)})`);
+      results.push(result);
     }
   } finally {
     await productListener.remove();
@@ -96,7 +113,7 @@ async function productLag(ctx: BenchContext, listener: VisibilityListener, rate:
     }
     return { kind: 'updated', token, req: ctx.product.provider(ctx.branch, 'PATCH', `/users/${existing[(k - 1) / 2]}`, { display_name: token }) };
   });
-  const { result, writes } = await writesPerEvent(ctx, n, () => measure(ctx, listener, ctx.product.api, rate, changes, 'product'));
+  const { result, writes } = await writesPerEvent(ctx, n, () => measure(ctx, listener, ctx.product.api, rate, changes, 'product', true));
   ctx.providerUsers += result.createdOk;
   return { ...result.lag, writes };
 }
@@ -125,10 +142,27 @@ async function measure(
   rate: number,
   changes: Change[],
   name: 'product' | 'naive',
+  withBacklog = false,
 ): Promise<{ lag: LagResult; createdOk: number }> {
   const schedule = evenly(changes, rate, (c) => c.req);
   await ctx.pg.checkpoint(); // every run starts with nothing of earlier scenarios left to flush
-  const run = await openLoop(target, schedule);
+  const meter = cpuMeter(ctx);
+  let cpu: CpuShares | undefined;
+  let atLastSend: Promise<LagResult['backlog_at_last_send']> | undefined;
+  let answered = 0;
+  // Answers are awaited for as long as a change may take to become visible after the last send, then the rest is
+  // aborted: a rate far beyond the target's capacity ends in bounded time (aborted changes count as lost).
+  const run = await openLoop(target, schedule, {
+    answerTimeoutMs: ctx.config.visibilityTimeoutMs,
+    onAnswer: () => answered++,
+    onScheduleDone: () => {
+      cpu = meter.stop();
+      if (withBacklog) {
+        const unanswered = schedule.length - answered;
+        atLastSend = backlog(ctx).then((b: Backlog | null) => ({ unanswered, outbox: b?.outbox ?? null, inbox: b?.inbox ?? null }));
+      }
+    },
+  });
   const warmupMs = ctx.config.warmupSeconds * 1000;
   const window = changes.map((c, k) => ({ c, k })).filter(({ k }) => schedule[k].atMs >= warmupMs);
   const lost = await listener.waitForAll(window.map(({ c }) => c.token), ctx.config.visibilityTimeoutMs);
@@ -146,12 +180,16 @@ async function measure(
       measured: window.length,
       lost,
       failed: run.failed,
+      aborted: run.aborted,
+      answered_per_s: arrivalRate(schedule.flatMap((x, k) => (run.status[k] >= 200 && run.status[k] < 300 ? [x.atMs + run.responseMs[k]] : []))),
       statuses: run.statuses,
       overall: summarize(lagOf()),
       created: summarize(lagOf('created')),
       updated: summarize(lagOf('updated')),
       response: summarize(window.map(({ k }) => run.responseMs[k])),
       max_send_delay_ms: Math.round(run.maxSendDelayMs * 10) / 10,
+      cpu,
+      backlog_at_last_send: await atLastSend,
     },
   };
 }

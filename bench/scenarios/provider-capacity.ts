@@ -2,7 +2,8 @@
 // and how fast those sign-ups reach users_sync through its webhooks and the sync engine. The product's lag
 // can only be low at rates below both.
 import { performance } from 'node:perf_hooks';
-import type { BenchContext } from '../context.js';
+import { cpuMeter, type BenchContext } from '../context.js';
+import type { CpuShares } from '../cpu.js';
 import { closedLoop } from '../load.js';
 import { perSecond, sleep } from '../stats.js';
 import { writesPerEvent, type WritesPerEvent } from '../writes.js';
@@ -16,6 +17,8 @@ export interface ProviderCapacityResult {
   synced_per_s: number | null;
   failed: number;
   writes: WritesPerEvent;
+  /** Cores used per process from the first sign-up until the last reached users_sync. */
+  cpu: CpuShares;
 }
 
 export async function providerCapacityScenario(ctx: BenchContext, log: (s: string) => void): Promise<ProviderCapacityResult> {
@@ -27,6 +30,7 @@ export async function providerCapacityScenario(ctx: BenchContext, log: (s: strin
     ctx.product.provider(ctx.branch, 'POST', '/users', { primary_email: `${tag}${i}@bench.example`, display_name: `${tag}${i}` }),
   );
   const { result, writes } = await writesPerEvent(ctx, n, async () => {
+    const meter = cpuMeter(ctx);
     const started = performance.now();
     const loop = await closedLoop(ctx.product.api, requests, concurrency);
     let syncedMs: number | null = null;
@@ -42,7 +46,7 @@ export async function providerCapacityScenario(ctx: BenchContext, log: (s: strin
       else if (performance.now() - progressAt > ctx.config.visibilityTimeoutMs) break;
       await sleep(50);
     }
-    return { loop, syncedMs };
+    return { loop, syncedMs, cpu: meter.stop() };
   });
   ctx.providerUsers += n - result.loop.failed;
   return {
@@ -52,5 +56,6 @@ export async function providerCapacityScenario(ctx: BenchContext, log: (s: strin
     synced_per_s: result.syncedMs === null ? null : perSecond(n - result.loop.failed, result.syncedMs),
     failed: result.loop.failed,
     writes,
+    cpu: result.cpu,
   };
 }

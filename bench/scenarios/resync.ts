@@ -2,7 +2,9 @@
 // left to settle first), users_sync is truncated, then POST .../auth/sync starts a reconciliation; time
 // until users_sync holds every user the provider has.
 import { performance } from 'node:perf_hooks';
-import type { BenchContext } from '../context.js';
+import { cpuMeter, type BenchContext } from '../context.js';
+import type { CpuShares } from '../cpu.js';
+import { MemoryWatch, type MemoryPeak } from '../memory.js';
 import { sleep, until } from '../stats.js';
 import { seedProviderUsers } from './provider-users.js';
 
@@ -19,6 +21,10 @@ export interface ResyncResult {
   request_ms: number;
   status: number;
   answer: unknown;
+  /** Cores used per process from the POST until users_sync was complete (or the request answered). */
+  cpu: CpuShares;
+  /** The product's RSS before, at its peak and at the end of the reconciliation. */
+  memory: MemoryPeak;
 }
 
 const TIMEOUT_MS = 120_000;
@@ -40,6 +46,8 @@ export async function resyncScenario(ctx: BenchContext, log: (s: string) => void
   const expected = ctx.providerUsers;
   log(`resync: truncating users_sync and reconciling ${expected} provider users`);
   await ctx.productUsers.truncate();
+  const memory = MemoryWatch.start(ctx.product.server.pid);
+  const meter = cpuMeter(ctx);
   const started = performance.now();
   const { projectId, branchId } = ctx.branch;
   let answered = false;
@@ -61,7 +69,9 @@ export async function resyncScenario(ctx: BenchContext, log: (s: string) => void
     if (wasAnswered) break;
     await Promise.race([sleep(250), request]);
   }
+  const cpu = meter.stop();
   const answer = await request;
+  const peak = memory.stop();
   let body: unknown = answer.body;
   try {
     body = JSON.parse(answer.body);
@@ -77,6 +87,8 @@ export async function resyncScenario(ctx: BenchContext, log: (s: string) => void
     request_ms: Math.round(answer.ms),
     status: answer.status,
     answer: body,
+    cpu,
+    memory: peak,
   };
 }
 
