@@ -99,7 +99,7 @@ export class Product {
       DATA_DIR: dataDir,
       BOOTSTRAP_API_KEY: apiKey,
       SECRETS_KEY: secretsKey,
-      // Request logging is pino-http at info: off at warn, like every server in the bench.
+      // Request logging is at info: off at warn, like every server in the bench.
       LOG_LEVEL: 'warn',
       // No scheduled reconciliation in the middle of a measurement; the resync scenario starts one on demand.
       NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0',

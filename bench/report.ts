@@ -106,7 +106,7 @@ export function verdicts(r: Results): Verdict[] {
     const p = r.providerCapacity;
     out.push({
       metric: `Provider sign-ups, closed loop x${p.concurrency}`,
-      measured: `${p.answered_per_s} answered/s, ${fmt(p.synced_per_s)} in users_sync/s (${writesText(p.writes)})${p.failed ? `, ${p.failed} failed` : ''}`,
+      measured: `${p.answered_per_s} answered/s, ${fmt(p.synced_per_s)} in users_sync/s (${writesText(p.writes)})${p.failed ? `, ${p.failed} failed` : ''}; API alone (webhook endpoint disabled): ${p.api_only.answered_per_s} answered/s${p.api_only.failed ? `, ${p.api_only.failed} failed` : ''}`,
       value: p.synced_per_s,
       target: 'diagnostic',
       pass: null,
@@ -229,6 +229,7 @@ export function cpuRows(r: Results): { run: string; cpu: CpuShares }[] {
   add('Burst, bare (c)', r.burst?.bare.cpu);
   add('Resync', r.resync?.cpu);
   add('Provider sign-ups', r.providerCapacity?.cpu);
+  add('Provider sign-ups, API alone', r.providerCapacity?.api_only.cpu);
   for (const lag of r.lag ?? []) add(`Lag, ${lag.target === 'product' ? 'product' : 'naive (a)'}, ${lag.rate_per_s}/s`, lag.cpu);
   add(`Soak, ${r.soak?.rate_per_s}/s`, r.soak?.cpu);
   return rows;
@@ -278,7 +279,7 @@ export function writeJson(file: string, config: BenchConfig, results: Results, s
     config,
     notes: [
       'All servers, PostgreSQL and the load generator share this machine; the generator runs in the bench process.',
-      'No request logging in any server (the product runs with LOG_LEVEL=warn; pino-http logs requests at info).',
+      'No request logging in any server (the product runs with LOG_LEVEL=warn; it logs successful requests at info).',
       'Lag is measured from the scheduled send time (open loop) to the NOTIFY of a trigger on users_sync.',
       'The product runs with NEON_AUTH_RECONCILE_INTERVAL_SECONDS=0 so no scheduled reconciliation runs during a measurement.',
     ],

@@ -2,14 +2,14 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from 'pino';
-import { pinoHttp } from 'pino-http';
 import { DataSource } from 'typeorm';
 import { AppModule } from './app.module.js';
 import { BETTER_AUTH_PATH } from './better-auth/better-auth-options.js';
 import { BetterAuthHost } from './better-auth/better-auth-host.js';
 import { toApiError, writeError } from './common/error.filter.js';
-import { PinoNestLogger, serializeError } from './common/logger.js';
+import { PinoNestLogger } from './common/logger.js';
 import { requestIdMiddleware } from './common/request-id.js';
+import { requestLogMiddleware } from './common/request-log.js';
 import { securityHeaders } from './common/security-headers.js';
 import { createValidationPipe } from './common/validation.js';
 import { computeSharesControlPlaneCluster, type AppConfig } from './config/config.js';
@@ -23,13 +23,6 @@ import { OperationsReconciler } from './projects/operations/operations.reconcile
 import { NeonAuthIntegrationsService } from './neon-auth/integrations/integrations.service.js';
 import { WebhookIntakeService } from './sync/webhook-intake.service.js';
 import { mountWebhookReceiver } from './sync/webhook-receiver.js';
-
-/** Query parameters whose values never reach the logs (`code`: the provider's single-use transfer links). */
-const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret|code)=)[^&#]*/gi;
-
-function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY_PARAMS, '$1[redacted]');
-}
 
 export interface CreateAppOptions {
   /** Build the app without connecting anywhere (used to generate the OpenAPI document). */
@@ -50,27 +43,13 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   // X-Forwarded-For only from the proxies the operator names (TRUST_PROXY); by default the TCP peer is the client.
   app.set('trust proxy', config.trustProxy.length > 0 ? config.trustProxy : false);
   app.disable('x-powered-by');
+  // No ETag: API answers are not cached (the provider's say no-store), and a weak ETag is a SHA-1 of every body.
+  app.set('etag', false);
   // First, so that every answer carries them, errors and Swagger UI's assets included.
   app.use(securityHeaders());
   app.use(requestIdMiddleware);
   if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
-  app.use(
-    pinoHttp({
-      logger: logger.child({ component: 'http' }),
-      genReqId: (req) => (req as Request).requestId ?? '',
-      customLogLevel: (_req, res, err) => (err || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      serializers: {
-        req: (req: { id: string; method: string; url: string; remoteAddress: string }) => ({
-          id: req.id,
-          method: req.method,
-          url: redactUrl(req.url),
-          remoteAddress: req.remoteAddress,
-        }),
-        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
-        err: serializeError,
-      },
-    }),
-  );
+  app.use(requestLogMiddleware(logger.child({ component: 'http' })));
   // Better Auth hosted per branch: before the API's body parsers (it reads and caps its own bodies, and answers CORS).
   if (!options.preview) app.use(BETTER_AUTH_PATH, app.get(BetterAuthHost).middleware());
   app.use(STACK_AUTH_PATH, stackHttpMiddleware);

@@ -19,12 +19,18 @@ export interface ProviderCapacityResult {
   writes: WritesPerEvent;
   /** Cores used per process from the first sign-up until the last reached users_sync. */
   cpu: CpuShares;
+  /**
+   * The same sign-ups (other users) with the provider project's webhook endpoint disabled first: the provider's API
+   * and its database writes alone, no delivery, no sync engine. Their users never reach users_sync.
+   */
+  api_only: { answered_per_s: number; failed: number; cpu: CpuShares };
 }
 
 export async function providerCapacityScenario(ctx: BenchContext, log: (s: string) => void): Promise<ProviderCapacityResult> {
   const n = ctx.config.capacitySignups;
   const concurrency = ctx.config.setupConcurrency;
   log(`provider capacity: ${n} sign-ups, ${concurrency} concurrent`);
+  const apiOnly = await apiOnlySignups(ctx, n, concurrency, log);
   const tag = `capacity-${ctx.nonce}-`;
   const requests = Array.from({ length: n }, (_, i) =>
     ctx.product.provider(ctx.branch, 'POST', '/users', { primary_email: `${tag}${i}@bench.example`, display_name: `${tag}${i}` }),
@@ -57,5 +63,26 @@ export async function providerCapacityScenario(ctx: BenchContext, log: (s: strin
     failed: result.loop.failed,
     writes,
     cpu: result.cpu,
+    api_only: apiOnly,
   };
+}
+
+async function apiOnlySignups(ctx: BenchContext, n: number, concurrency: number, log: (s: string) => void): Promise<ProviderCapacityResult['api_only']> {
+  log(`provider capacity: ${n} sign-ups with the webhook endpoint disabled (the provider's API alone)`);
+  const tag = `capacity-api-${ctx.nonce}-`;
+  const requests = Array.from({ length: n }, (_, i) =>
+    ctx.product.provider(ctx.branch, 'POST', '/users', { primary_email: `${tag}${i}@bench.example`, display_name: `${tag}${i}` }),
+  );
+  const endpoints = (disabled: boolean) =>
+    ctx.product.controlPlane((c) =>
+      c.query(`UPDATE stack_auth.webhook_endpoints SET disabled_at = ${disabled ? 'now()' : 'NULL'} WHERE project_id = $1`, [ctx.branch.providerProjectId]),
+    );
+  await endpoints(true);
+  try {
+    const meter = cpuMeter(ctx);
+    const loop = await closedLoop(ctx.product.api, requests, concurrency);
+    return { answered_per_s: perSecond(n, loop.ms), failed: loop.failed, cpu: meter.stop() };
+  } finally {
+    await endpoints(false);
+  }
 }

@@ -8,6 +8,7 @@ export const STACK_AUTH_PATH = '/stack-auth';
 const EXPOSED = ['content-type', 'x-stack-actual-status', 'x-stack-known-error', 'x-stack-request-id'];
 /** Read by the SDK on a 429 (see StackTooManyRequestsError); a browser hides it unless exposed. */
 const EXPOSED_PLAIN = ['retry-after'];
+const EXPOSE_HEADERS = [...EXPOSED, ...EXPOSED.map((h) => h.replace('x-stack-', 'x-hexclave-')), ...EXPOSED_PLAIN].join(', ');
 
 /**
  * Request pipeline of the provider, before routing: `x-hexclave-*` request headers are copied onto their
@@ -15,15 +16,15 @@ const EXPOSED_PLAIN = ['retry-after'];
  * response carries a request id, `cache-control: no-store` and permissive CORS, in both header families.
  */
 export function stackHttpMiddleware(req: Request, res: Response, next: NextFunction): void {
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (name.startsWith('x-hexclave-')) req.headers[`x-stack-${name.slice('x-hexclave-'.length)}`] = value;
+  for (const name in req.headers) {
+    if (name.startsWith('x-hexclave-')) req.headers[`x-stack-${name.slice('x-hexclave-'.length)}`] = req.headers[name];
   }
   const requestId = randomUUID();
   res.setHeader('x-stack-request-id', requestId);
   res.setHeader('x-hexclave-request-id', requestId);
   res.setHeader('cache-control', 'no-store, max-age=0');
   res.setHeader('access-control-allow-origin', '*');
-  res.setHeader('access-control-expose-headers', [...EXPOSED, ...EXPOSED.map((h) => h.replace('x-stack-', 'x-hexclave-')), ...EXPOSED_PLAIN].join(', '));
+  res.setHeader('access-control-expose-headers', EXPOSE_HEADERS);
   if (req.method === 'OPTIONS') {
     res.setHeader('access-control-allow-methods', 'GET, POST, PUT, PATCH, DELETE, OPTIONS');
     res.setHeader('access-control-allow-headers', req.header('access-control-request-headers') ?? '*');
