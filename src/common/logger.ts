@@ -75,7 +75,7 @@ function serialize(value: unknown, seen: WeakSet<object>, depth: number): unknow
   return out;
 }
 
-/** pino-http serializes an error with pino's standard serializer first; the original is on its `raw`. */
+/** An error already serialized by pino's standard serializer (`{type, message, stack, raw}`): the original is on its `raw`. */
 function unwrapStdSerialized(value: object): object {
   if (value instanceof Error) return value;
   const raw = read(value as Record<string, unknown>, 'raw');
