@@ -74,22 +74,33 @@ export function timestampValue(value: unknown, field: string): { value: string }
   return { problem: `${field} must be a Date or an ISO-8601 string` };
 }
 
-/** Checks one row and serializes it; a problem is what would make PostgreSQL refuse it. */
-export function prepareRow(row: UsersSyncRow): PreparedRow | { problem: string } {
-  if (row === null || typeof row !== 'object') return { problem: 'not an object' };
-  const raw = row.raw_json;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { problem: 'raw_json must be a JSON object' };
-  const id = raw.id;
-  if (typeof id !== 'string' || id.length === 0) return { problem: 'raw_json.id must be a non-empty string' };
-  if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) return { problem: `raw_json.id is longer than ${MAX_ID_BYTES} bytes` };
-  const millis = raw.signed_up_at_millis;
+/**
+ * What prepareRow finds wrong with a user object before serializing it (its type, id and signed_up_at_millis), or
+ * undefined. For a user object just parsed from JSON text without a `\u0000` escape, this is all of prepareRow's
+ * check: such an object serializes, and without a NUL character.
+ */
+export function rawJsonProblem(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'raw_json must be a JSON object';
+  const { id, signed_up_at_millis: millis } = raw as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0) return 'raw_json.id must be a non-empty string';
+  if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) return `raw_json.id is longer than ${MAX_ID_BYTES} bytes`;
   if (millis !== undefined && millis !== null) {
     // created_at is generated as to_timestamp(trunc((raw_json ->> 'signed_up_at_millis')::bigint) / 1000).
     const n = typeof millis === 'number' ? millis : typeof millis === 'string' && /^-?\d{1,19}$/.test(millis) ? Number(millis) : NaN;
     if (!Number.isInteger(n) || n < MIN_MILLIS || n > MAX_MILLIS) {
-      return { problem: 'raw_json.signed_up_at_millis must be an integer number of milliseconds within the timestamp range' };
+      return 'raw_json.signed_up_at_millis must be an integer number of milliseconds within the timestamp range';
     }
   }
+  return undefined;
+}
+
+/** Checks one row and serializes it; a problem is what would make PostgreSQL refuse it. */
+export function prepareRow(row: UsersSyncRow): PreparedRow | { problem: string } {
+  if (row === null || typeof row !== 'object') return { problem: 'not an object' };
+  const raw = row.raw_json;
+  const problem = rawJsonProblem(raw);
+  if (problem !== undefined) return { problem };
+  const id = raw.id as string;
   let json: string;
   try {
     json = JSON.stringify(raw);
