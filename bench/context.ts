@@ -26,6 +26,8 @@ export interface BenchContext {
   productUsers: UsersSyncProbe;
   naive: BaselineServer & { url: string; probe: UsersSyncProbe };
   bare: BaselineServer;
+  /** Baseline (d): the bare route on node:http alone (the receiver's server, without Express). */
+  bareHttp: BaselineServer;
   /** Unique per run, part of every name and email the bench makes. */
   nonce: string;
   /** Users the bench created in the embedded provider so far (what a full resync must bring back). */

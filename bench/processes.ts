@@ -11,6 +11,7 @@ const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PRODUCT_ENTRY = path.join(DIST, 'src', 'main.js');
 export const NAIVE_ENTRY = path.join(DIST, 'bench', 'baselines', 'naive-server.js');
 export const BARE_ENTRY = path.join(DIST, 'bench', 'baselines', 'bare-server.js');
+export const BARE_HTTP_ENTRY = path.join(DIST, 'bench', 'baselines', 'bare-http-server.js');
 
 const START_TIMEOUT_MS = 90_000;
 

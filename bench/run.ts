@@ -6,7 +6,7 @@ import { loadBenchConfig, type ScenarioName } from './config.js';
 import { BARE_PATH, newNonce, type BenchContext } from './context.js';
 import { HttpTarget } from './load.js';
 import { BenchPostgres, UsersSyncProbe } from './pg.js';
-import { BARE_ENTRY, NAIVE_ENTRY, ServerProcess } from './processes.js';
+import { BARE_ENTRY, BARE_HTTP_ENTRY, NAIVE_ENTRY, ServerProcess } from './processes.js';
 import { Deliveries, Product } from './product.js';
 import { cpuTable, soakLines, table, verdicts, writeJson, type Results } from './report.js';
 import { applierScenario } from './scenarios/applier.js';
@@ -77,6 +77,8 @@ async function main(): Promise<number> {
     cleanups.push(() => naiveProbe.close());
     const bareServer = await ServerProcess.start('bare baseline', BARE_ENTRY, () => ({}));
     cleanups.push(() => bareServer.stop());
+    const bareHttpServer = await ServerProcess.start('bare node:http baseline', BARE_HTTP_ENTRY, () => ({}));
+    cleanups.push(() => bareHttpServer.stop());
 
     const http = (s: ServerProcess): HttpTarget => new HttpTarget(s.baseUrl, Math.max(256, config.burstConcurrency));
     const ctx: BenchContext = {
@@ -88,6 +90,7 @@ async function main(): Promise<number> {
       productUsers,
       naive: { server: naiveServer, http: http(naiveServer), url: naiveUrl, probe: naiveProbe },
       bare: { server: bareServer, http: http(bareServer) },
+      bareHttp: { server: bareHttpServer, http: http(bareHttpServer) },
       nonce: newNonce(),
       providerUsers: 1,
       templateUserId: templateUser.id,
@@ -98,10 +101,13 @@ async function main(): Promise<number> {
     cleanups.push(async () => {
       ctx.naive.http.close();
       ctx.bare.http.close();
+      ctx.bareHttp.http.close();
     });
     // The bare server answers 404 elsewhere; check its route once.
     const probe = await ctx.bare.http.send({ method: 'POST', path: BARE_PATH, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') });
     if (probe.status !== 200) throw new Error(`bare route answered ${probe.status}`);
+    const probeHttp = await ctx.bareHttp.http.send({ method: 'POST', path: BARE_PATH, headers: { 'content-type': 'application/json' }, body: Buffer.from('{}') });
+    if (probeHttp.status !== 204) throw new Error(`bare node:http route answered ${probeHttp.status}`);
 
     // Lag, then the soak, last on the shared product: a rate the product cannot keep up with leaves a backlog behind
     // (each lag rate waits for the product to drain, within BENCH_DRAIN_TIMEOUT_MS).

@@ -38,6 +38,8 @@ export interface BurstResult {
   product: BurstRun;
   naive: BurstRun;
   bare: BurstRun;
+  /** Baseline (d): the bare route on node:http alone, the server the product's receiver runs on ahead of Express. */
+  bareHttp: BurstRun;
 }
 
 export async function burstScenario(ctx: BenchContext, log: (s: string) => void): Promise<BurstResult> {
@@ -49,6 +51,10 @@ export async function burstScenario(ctx: BenchContext, log: (s: string) => void)
   const bareMeter = cpuMeter(ctx);
   const bare = run(await closedLoop(ctx.bare.http, Deliveries.readdress(requests, BARE_PATH), c), n, c, false);
   bare.cpu = bareMeter.stop();
+
+  log(`burst: bare node:http route (d), ${n} requests x ${c} connections`);
+  const bareHttp = run(await closedLoop(ctx.bareHttp.http, Deliveries.readdress(requests, BARE_PATH), c), n, c, false);
+  if (bareHttp.failed > 0) throw new Error(`bare node:http route: ${bareHttp.failed} requests failed`);
 
   log(`burst: naive handler (a)`);
   await ctx.naive.probe.truncate();
@@ -75,7 +81,7 @@ export async function burstScenario(ctx: BenchContext, log: (s: string) => void)
   const product = { ...run(loop, n, c, false), writes: productRun.writes, queries: productRun.result.queries, cpu, memory };
   product.applied_ms = appliedMs === null ? null : Math.round(appliedMs);
   product.events_per_s = appliedMs === null ? null : perSecond(n, appliedMs);
-  return { product, naive, bare };
+  return { product, naive, bare, bareHttp };
 }
 
 /** `n` signed user.created deliveries of new users to the product's receiver. */

@@ -72,16 +72,16 @@ export class SyncInboxStore {
     return history;
   }
 
-  /** In the applier's transaction: the rows of an integration that no longer exists, marked skipped. */
-  async markOrphaned(client: pg.ClientBase, ids: string[]): Promise<void> {
+  /** In the applier's transaction (or on its own): the rows of an integration that no longer exists, marked skipped. */
+  async markOrphaned(client: pg.ClientBase | pg.Pool, ids: string[]): Promise<void> {
     await client.query(
       `UPDATE sync_inbox SET status = 'skipped', applied_at = clock_timestamp(), last_error = 'integration no longer exists' WHERE id = ANY($1::bigint[])`,
       [ids],
     );
   }
 
-  /** In the applier's transaction: the rows marked applied, or skipped for those in `skippedIds`. */
-  async markDone(client: pg.ClientBase, ids: string[], skippedIds: string[]): Promise<void> {
+  /** In the applier's transaction (or on its own): the rows marked applied, or skipped for those in `skippedIds`. */
+  async markDone(client: pg.ClientBase | pg.Pool, ids: string[], skippedIds: string[]): Promise<void> {
     await client.query(
       `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
          applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL

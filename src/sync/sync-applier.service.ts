@@ -49,6 +49,9 @@ export interface DrainResult {
   error?: Error;
 }
 
+/** What a pipelined batch's branch write did: nothing (the integration is gone), or its plan, minus the users held back. */
+type BranchWritten = { orphaned: true } | { orphaned: false; plan: WritePlan; heldBack: string[] };
+
 interface Lane {
   running?: Promise<DrainResult>;
   again: boolean;
@@ -237,18 +240,35 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Works through a backlog batch after batch, reading batch N+1 while batch N is written. One drain per
-   * integration at a time across replicas: a session advisory lock on the connection that reads (the same
-   * key as applyFirstBatch's transaction lock, so they exclude each other; a second applier waits for it,
-   * then reads what the first left pending). Rows are read in id order above the last batch's ids; a row
-   * that commits later with a lower id (ids are taken at insert, commits land in any order) is picked up by
-   * the next drain, which the kick that stored it asks for. Stops at the first failed batch (its rows stay
-   * pending with one more attempt counted).
+   * Works through a backlog batch after batch, as a pipeline: while batch N is written to the branch database, batch
+   * N+1 is read and batch N-1 is marked applied in the inbox (its own control-plane transaction, once its branch write
+   * succeeded). So the branch writes follow each other with little in between, which is what bounds a backlog. One
+   * drain per integration at a time across replicas: a session advisory lock on the connection that reads (the same
+   * key as applyFirstBatch's transaction lock, so they exclude each other; a second applier waits for it, then reads
+   * what the first left pending), held until the last batch's marks are committed. Rows are read in id order above
+   * the last batch's ids; a row that commits later with a lower id (ids are taken at insert, commits land in any
+   * order) is picked up by the next drain, which the kick that stored it asks for. Stops at the first failed batch
+   * (its rows stay pending with one more attempt counted; the batch before it is still marked).
+   *
+   * A batch written to the branch database but not marked (the process stopped, or its mark failed) stays pending
+   * and is written again by a later drain: the same states with the same versions, which change nothing.
    */
   private async drainPipelined(integrationId: string): Promise<DrainResult> {
     const total: DrainResult = { applied: 0, skipped: 0 };
     let reader: pg.PoolClient | undefined;
     let broken: Error | undefined;
+    let marking: Promise<DrainResult> | undefined;
+    /** Waits for the previous batch's marks; false when they failed. */
+    const settle = async (): Promise<boolean> => {
+      if (!marking) return true;
+      const marked = await marking;
+      marking = undefined;
+      total.applied += marked.applied;
+      total.skipped += marked.skipped;
+      if (!marked.error) return true;
+      total.error ??= marked.error;
+      return false;
+    };
     try {
       reader = await this.queue.db.connect();
       await reader.query('SELECT pg_advisory_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
@@ -256,19 +276,24 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         let batch = await this.inbox.readBatch(reader, integrationId, '0');
         while (batch.rows.length > 0 && this.queue.open) {
           const last = batch.rows[batch.rows.length - 1].id;
-          // The next batch is read while this one is written.
-          const [written, next] = await Promise.allSettled([this.writeBatch(integrationId, batch), this.inbox.readBatch(reader, integrationId, last)]);
-          if (written.status === 'rejected') throw written.reason;
-          total.applied += written.value.applied;
-          total.skipped += written.value.skipped;
-          if (written.value.error) {
-            total.error = written.value.error;
+          // The next batch is read while this one is written (and the previous one marked).
+          const [written, next] = await Promise.allSettled([this.writeBranchStage(integrationId, batch), this.inbox.readBatch(reader, integrationId, last)]);
+          if (!(await settle())) break;
+          if (written.status === 'rejected') {
+            const err = written.reason as Error;
+            total.error ??= err;
+            await this.inbox.recordFailure(
+              batch.rows.map((r) => r.id),
+              err,
+            );
             break;
           }
+          marking = this.markStage(integrationId, batch, written.value);
           if (next.status === 'rejected') throw next.reason;
           batch = next.value;
         }
       } finally {
+        await settle();
         await reader.query('SELECT pg_advisory_unlock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]).catch((err: Error) => (broken = err));
       }
     } catch (err) {
@@ -279,9 +304,61 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     return total;
   }
 
-  /** One transaction: the batch written to the branch database and marked in the inbox, or neither. */
-  private writeBatch(integrationId: string, batch: InboxBatch): Promise<DrainResult> {
-    return this.applyInTransaction(integrationId, async () => batch);
+  /**
+   * A pipelined batch's branch write (see drainPipelined): its plan written to the branch database, or nothing when
+   * the integration no longer exists. Throws when the write failed (the integration is read again on the retry).
+   */
+  private async writeBranchStage(integrationId: string, batch: InboxBatch): Promise<BranchWritten> {
+    const destination = await this.syncIntegrations.get(integrationId);
+    if (!destination) return { orphaned: true };
+    const plan = planWrites(batch.applicable, batch.history);
+    try {
+      const heldBack = await this.writeToBranch(destination, plan);
+      return { orphaned: false, plan, heldBack };
+    } catch (err) {
+      this.syncIntegrations.forget(integrationId); // read again on the retry (the database may have moved)
+      throw err;
+    }
+  }
+
+  /**
+   * A pipelined batch's marks, once its branch write succeeded: applied or skipped (or skipped as orphaned), and the
+   * confirmations it needs, in one control-plane transaction (one autocommit statement when there is nothing to
+   * confirm). Never throws: a failure rolls back and counts an attempt on the batch's rows.
+   */
+  private async markStage(integrationId: string, batch: InboxBatch, written: BranchWritten): Promise<DrainResult> {
+    const ids = batch.rows.map((r) => r.id);
+    const skippedIds = batch.rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
+    const toConfirm = new Set<string>();
+    if (!written.orphaned) {
+      for (const id of written.plan.toConfirm) toConfirm.add(id);
+      for (const id of written.heldBack) toConfirm.add(id);
+    }
+    let client: pg.PoolClient | undefined;
+    try {
+      if (written.orphaned) {
+        await this.inbox.markOrphaned(this.queue.db, ids);
+        return { applied: 0, skipped: ids.length };
+      }
+      if (toConfirm.size === 0) {
+        await this.inbox.markDone(this.queue.db, ids, skippedIds);
+      } else {
+        client = await this.queue.db.connect();
+        await client.query('BEGIN');
+        await this.inbox.markDone(client, ids, skippedIds);
+        await this.confirmations.request(client, integrationId, toConfirm);
+        await client.query('COMMIT');
+      }
+    } catch (err) {
+      if (client) await client.query('ROLLBACK').catch(() => undefined);
+      await this.inbox.recordFailure(ids, err as Error);
+      return { applied: 0, skipped: 0, error: err as Error };
+    } finally {
+      client?.release();
+    }
+    this.metrics.applied(batch.applicable.map((r) => Number(r.received_us) / 1000));
+    if (toConfirm.size > 0) this.confirmations.schedule(integrationId, toConfirm);
+    return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };
   }
 
   /**
@@ -360,18 +437,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   private async writeToBranch(destination: SyncIntegration, plan: WritePlan): Promise<string[]> {
     if (plan.upserts.length === 0 && plan.deletes.size === 0) return [];
     const target = await destination.target();
-    let upserts = plan.upserts;
-    let heldBack: string[] = [];
-    if (plan.deletionUnknown.size > 0) {
-      const deleted = await this.usersSync.deletedIds(target, [...plan.deletionUnknown]);
-      if (deleted.size > 0) {
-        upserts = upserts.filter((u) => !deleted.has(u.id));
-        heldBack = [...deleted];
-      }
-    }
-    if (upserts.length > 0) await this.usersSync.upsertPrepared(target, upserts);
+    // Users whose deletion the inbox does not hold are written unless their row is deleted (one statement).
+    const heldBack = plan.upserts.length > 0 ? await this.usersSync.upsertPreparedUnlessDeleted(target, plan.upserts, plan.deletionUnknown) : new Set<string>();
     for (const [at, ids] of plan.deletes) await this.usersSync.markDeleted(target, ids, at);
-    return heldBack;
+    return [...heldBack];
   }
+
 
 }

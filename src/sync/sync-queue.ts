@@ -94,7 +94,7 @@ export class SyncQueue {
     if (!this.config.databaseUrl || !this.enabled) return false;
     const pool = new pg.Pool({
       connectionString: this.config.databaseUrl,
-      // Drains (two each), the receiver's group commits (InboxWriter: four), sweeps and notifications.
+      // Drains (two each), the receiver's group commits (InboxWriter: INBOX_WRITE_SLOTS), sweeps and notifications.
       max: PARALLEL_DRAINS * 2 + 6,
       connectionTimeoutMillis: 10_000,
       application_name: 'neon-auth-control-plane-sync',

@@ -2,7 +2,7 @@
 import { UsersSyncMissingError, UsersSyncRowError } from '../../src/neon-auth/users-sync/users-sync.errors.js';
 import { NeonAuthUsersSyncStore } from '../../src/neon-auth/users-sync/users-sync.store.js';
 import { BranchDatabasesService, type BranchDatabase } from '../../src/projects/branch-databases/branch-databases.service.js';
-import { MAX_ROWS_PER_STATEMENT, type UsersSyncRow } from '../../src/neon-auth/users-sync/users-sync.statements.js';
+import { MAX_ROWS_PER_STATEMENT, prepareRow, type UsersSyncRow } from '../../src/neon-auth/users-sync/users-sync.statements.js';
 import { api, createProject, type Api } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 import { adminQuery } from '../helpers/test-db.js';
@@ -241,6 +241,48 @@ describe('users_sync writer', () => {
     expect(await svc.upsertUsers(main, [{ raw_json: user('re-1', 2), updated_at: at(61) }])).toEqual({ written: 0, skipped: 1 });
     expect(await svc.upsertUsers(main, [{ raw_json: user('re-1', 3), updated_at: at(62) }])).toEqual({ written: 1, skipped: 0 });
     expect(await rowsOf(main, `id = 're-1'`)).toEqual([{ id: 're-1', name: 're-1 v3', raw_json: user('re-1', 3), updated_at: at(62), deleted_at: null }]);
+  });
+
+  it('upsertPreparedUnlessDeleted writes as upsertPrepared but holds back guarded users whose row is deleted, in every statement', async () => {
+    const db = await provisionedDatabase();
+    const prepared = (raw: Record<string, unknown>, seconds: number) => {
+      const p = prepareRow({ raw_json: raw, updated_at: at(seconds) });
+      if ('problem' in p) throw new Error(p.problem);
+      return p;
+    };
+    await svc.upsertUsers(db, [
+      { raw_json: user('guard-live', 1), updated_at: at(10) },
+      { raw_json: user('guard-gone', 1), updated_at: at(10), deleted_at: at(11) },
+      { raw_json: user('open-gone', 1), updated_at: at(10), deleted_at: at(11) },
+    ]);
+    // guard-gone (deleted) is held back whatever its version; open-gone is not guarded, so the ordering rule alone
+    // decides (a newer state revives it); guard-live and guard-new have no deleted row and are written.
+    const held = await svc.upsertPreparedUnlessDeleted(
+      db,
+      [prepared(user('guard-gone', 2), 50), prepared(user('guard-live', 2), 50), prepared(user('guard-new', 1), 50), prepared(user('open-gone', 2), 50)],
+      new Set(['guard-gone', 'guard-live', 'guard-new']),
+    );
+    expect([...held]).toEqual(['guard-gone']);
+    expect((await rowsOf(db, `id LIKE 'guard-%' OR id = 'open-gone'`)).map((r) => [r.id, r.name, r.deleted_at !== null])).toEqual([
+      ['guard-gone', 'guard-gone v1', true],
+      ['guard-live', 'guard-live v2', false],
+      ['guard-new', 'guard-new v1', false],
+      ['open-gone', 'open-gone v2', false],
+    ]);
+
+    // More rows than one statement carries: the held-back user is in the second statement, answered all the same.
+    const many = Array.from({ length: MAX_ROWS_PER_STATEMENT + 10 }, (_, i) => prepared(user(`guard-bulk-${String(i).padStart(5, '0')}`, 1), 60));
+    await svc.markDeleted(db, ['guard-bulk-02005'], at(70));
+    const heldMany = await svc.upsertPreparedUnlessDeleted(db, many, new Set(many.map((r) => r.id)));
+    expect([...heldMany]).toEqual(['guard-bulk-02005']);
+    const [counts] = await adminQuery<{ live: number; deleted: number }>(
+      `SELECT count(*) FILTER (WHERE deleted_at IS NULL)::int AS live, count(*) FILTER (WHERE deleted_at IS NOT NULL)::int AS deleted
+         FROM neon_auth.users_sync WHERE id LIKE 'guard-bulk-%'`,
+      [],
+      db.physicalName,
+    );
+    expect(counts).toEqual({ live: MAX_ROWS_PER_STATEMENT + 9, deleted: 1 });
+    expect((await rowsOf(db, `id = 'guard-bulk-02005'`))[0].raw_json).toEqual({ id: 'guard-bulk-02005' });
   });
 
   it('binds every value: ids and profiles full of SQL and quotes are stored verbatim', async () => {

@@ -74,22 +74,33 @@ export function timestampValue(value: unknown, field: string): { value: string }
   return { problem: `${field} must be a Date or an ISO-8601 string` };
 }
 
-/** Checks one row and serializes it; a problem is what would make PostgreSQL refuse it. */
-export function prepareRow(row: UsersSyncRow): PreparedRow | { problem: string } {
-  if (row === null || typeof row !== 'object') return { problem: 'not an object' };
-  const raw = row.raw_json;
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return { problem: 'raw_json must be a JSON object' };
-  const id = raw.id;
-  if (typeof id !== 'string' || id.length === 0) return { problem: 'raw_json.id must be a non-empty string' };
-  if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) return { problem: `raw_json.id is longer than ${MAX_ID_BYTES} bytes` };
-  const millis = raw.signed_up_at_millis;
+/**
+ * What prepareRow finds wrong with a user object before serializing it (its type, id and signed_up_at_millis), or
+ * undefined. For a user object just parsed from JSON text without a `\u0000` escape, this is all of prepareRow's
+ * check: such an object serializes, and without a NUL character.
+ */
+export function rawJsonProblem(raw: unknown): string | undefined {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return 'raw_json must be a JSON object';
+  const { id, signed_up_at_millis: millis } = raw as Record<string, unknown>;
+  if (typeof id !== 'string' || id.length === 0) return 'raw_json.id must be a non-empty string';
+  if (Buffer.byteLength(id, 'utf8') > MAX_ID_BYTES) return `raw_json.id is longer than ${MAX_ID_BYTES} bytes`;
   if (millis !== undefined && millis !== null) {
     // created_at is generated as to_timestamp(trunc((raw_json ->> 'signed_up_at_millis')::bigint) / 1000).
     const n = typeof millis === 'number' ? millis : typeof millis === 'string' && /^-?\d{1,19}$/.test(millis) ? Number(millis) : NaN;
     if (!Number.isInteger(n) || n < MIN_MILLIS || n > MAX_MILLIS) {
-      return { problem: 'raw_json.signed_up_at_millis must be an integer number of milliseconds within the timestamp range' };
+      return 'raw_json.signed_up_at_millis must be an integer number of milliseconds within the timestamp range';
     }
   }
+  return undefined;
+}
+
+/** Checks one row and serializes it; a problem is what would make PostgreSQL refuse it. */
+export function prepareRow(row: UsersSyncRow): PreparedRow | { problem: string } {
+  if (row === null || typeof row !== 'object') return { problem: 'not an object' };
+  const raw = row.raw_json;
+  const problem = rawJsonProblem(raw);
+  if (problem !== undefined) return { problem };
+  const id = raw.id as string;
   let json: string;
   try {
     json = JSON.stringify(raw);
@@ -117,6 +128,30 @@ export function sortById<T extends { id: string }>(items: T[]): T[] {
 
 /** One multi-row INSERT ... ON CONFLICT (id) DO UPDATE for up to MAX_ROWS_PER_STATEMENT rows. */
 export function upsertStatement(rows: PreparedRow[]): { text: string; values: unknown[] } {
+  const { tuples, values } = upsertValues(rows);
+  return { text: upsertSql(tuples, ''), values };
+}
+
+/**
+ * upsertStatement, except for the users of `guarded` whose row is marked deleted: those are not written, and the
+ * statement answers their ids (`SELECT id`). One statement instead of a read of the deleted rows and then the
+ * upsert: what the sync engine writes for users whose deletion it does not know of (a late create or update never
+ * revives a deleted user; see SyncApplierService.writeToBranch). The deleted rows are read from the statement's
+ * snapshot, as a separate read before the upsert would.
+ */
+export function upsertUnlessDeletedStatement(rows: PreparedRow[], guarded: string[]): { text: string; values: unknown[] } {
+  const { tuples, values } = upsertValues(rows);
+  values.push(guarded);
+  const text = `WITH held AS MATERIALIZED (
+  SELECT id FROM ${USERS_SYNC_QUALIFIED} WHERE deleted_at IS NOT NULL AND id = ANY($${values.length}::text[])
+), written AS (
+${upsertSql(tuples, 'WHERE NOT EXISTS (SELECT 1 FROM held h WHERE h.id = (v.raw_json ->> \'id\'))')}
+)
+SELECT id FROM held`;
+  return { text, values };
+}
+
+function upsertValues(rows: PreparedRow[]): { tuples: string; values: unknown[] } {
   if (rows.length === 0 || rows.length > MAX_ROWS_PER_STATEMENT) throw new Error(`upsertStatement takes 1..${MAX_ROWS_PER_STATEMENT} rows`);
   const values: unknown[] = new Array(rows.length * PARAMETERS_PER_ROW);
   const tuples: string[] = new Array(rows.length);
@@ -127,9 +162,14 @@ export function upsertStatement(rows: PreparedRow[]): { text: string; values: un
     values[p + 2] = rows[i].deletedAt;
     tuples[i] = `($${p + 1}::jsonb, $${p + 2}::timestamptz, $${p + 3}::timestamptz)`;
   }
-  const text = `INSERT INTO ${USERS_SYNC_QUALIFIED} AS u (raw_json, updated_at, deleted_at)
+  return { tuples: tuples.join(', '), values };
+}
+
+/** The upsert of the ordering rule over `tuples` (VALUES rows), with an optional WHERE on `v` before the reduction. */
+function upsertSql(tuples: string, where: string): string {
+  return `INSERT INTO ${USERS_SYNC_QUALIFIED} AS u (raw_json, updated_at, deleted_at)
 SELECT DISTINCT ON ((v.raw_json ->> 'id') COLLATE "C") v.raw_json, v.updated_at, v.deleted_at
-  FROM (VALUES ${tuples.join(', ')}) AS v (raw_json, updated_at, deleted_at)
+  FROM (VALUES ${tuples}) AS v (raw_json, updated_at, deleted_at)${where ? `\n ${where}` : ''}
  ORDER BY (v.raw_json ->> 'id') COLLATE "C", v.updated_at DESC, (v.deleted_at IS NOT NULL) DESC, v.raw_json DESC,
           COALESCE(v.deleted_at, '-infinity'::timestamptz) DESC
 ON CONFLICT (id) DO UPDATE
@@ -137,7 +177,6 @@ ON CONFLICT (id) DO UPDATE
  WHERE u.updated_at IS NULL
     OR (EXCLUDED.updated_at, EXCLUDED.deleted_at IS NOT NULL, EXCLUDED.raw_json, COALESCE(EXCLUDED.deleted_at, '-infinity'::timestamptz))
      > (u.updated_at, u.deleted_at IS NOT NULL, u.raw_json, COALESCE(u.deleted_at, '-infinity'::timestamptz))`;
-  return { text, values };
 }
 
 /**

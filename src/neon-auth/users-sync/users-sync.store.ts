@@ -28,6 +28,7 @@ import {
   sortById,
   timestampValue,
   upsertStatement,
+  upsertUnlessDeletedStatement,
   type PreparedRow,
   type UsersSyncRow,
 } from './users-sync.statements.js';
@@ -231,6 +232,24 @@ export class NeonAuthUsersSyncStore {
     return { written, skipped: prepared.length - written };
   }
 
+  /**
+   * upsertPrepared, except for the users of `guarded` whose row is marked deleted, which are not written: answers
+   * those. One statement per MAX_ROWS_PER_STATEMENT rows (all in one transaction when there are several), instead of
+   * deletedIds and then upsertPrepared (upsertUnlessDeletedStatement).
+   */
+  async upsertPreparedUnlessDeleted(target: Pick<BranchDatabase, 'physicalName'>, prepared: PreparedRow[], guarded: Set<string>): Promise<Set<string>> {
+    if (prepared.length === 0) return new Set();
+    const statements = chunk(sortById(prepared), MAX_ROWS_PER_STATEMENT).map((part) => {
+      const guard = [...new Set(part.filter((r) => guarded.has(r.id)).map((r) => r.id))];
+      return guard.length > 0 ? upsertUnlessDeletedStatement(part, guard) : upsertStatement(part);
+    });
+    const held = new Set<string>();
+    await this.write(target.physicalName, statements, (rows) => {
+      for (const r of rows as { id: string }[]) held.add(r.id);
+    });
+    return held;
+  }
+
   /** Soft-deletes users at `at` (same ordering rule; unknown ids get a tombstone row). */
   async markDeleted(target: Pick<BranchDatabase, 'physicalName'>, ids: string[], at: Date | string): Promise<WriteResult> {
     const problems: { index: number; problem: string }[] = [];
@@ -376,14 +395,20 @@ export class NeonAuthUsersSyncStore {
 
   // ---- internals ----
 
-  private async write(database: string, statements: { text: string; values: unknown[] }[]): Promise<number> {
+  /** Runs the statements (in one transaction when several) and answers their row counts' sum; `onRows` sees the rows each one returned. */
+  private async write(database: string, statements: { text: string; values: unknown[] }[], onRows?: (rows: unknown[]) => void): Promise<number> {
+    const run = async (c: pg.PoolClient, s: { text: string; values: unknown[] }): Promise<number> => {
+      const result = await c.query(s);
+      onRows?.(result.rows);
+      return result.rowCount ?? 0;
+    };
     try {
       return await this.withClient(database, 'data', async (c) => {
         // One statement is atomic by itself; several go in one transaction so a call applies whole or not at all.
-        if (statements.length === 1) return (await c.query(statements[0])).rowCount ?? 0;
+        if (statements.length === 1) return run(c, statements[0]);
         await c.query('BEGIN');
         let written = 0;
-        for (const s of statements) written += (await c.query(s)).rowCount ?? 0;
+        for (const s of statements) written += await run(c, s);
         await c.query('COMMIT');
         return written;
       }, true);
