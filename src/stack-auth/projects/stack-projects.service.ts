@@ -32,13 +32,18 @@ const KEY_HASH_COLUMNS: Record<StackKeyKind, string> = {
   super_secret_admin_key: 'super_secret_admin_key_hash',
 };
 
+/** The project row's columns, named (see stack-users.store.ts: prepared statements never read `*`). */
+const PROJECT_COLUMNS = ['id', 'display_name', 'description', 'config', 'owned_by', 'provision_key', 'owner_email', 'created_at', 'updated_at']
+  .map((c) => `p.${c}`)
+  .join(', ');
+
 /** Per key kind: the project row and whether a live key set of it has the key's hash ($2). */
 const PROJECT_WITH_KEY: Record<StackKeyKind, PreparedStatement> = Object.fromEntries(
   Object.entries(KEY_HASH_COLUMNS).map(([kind, column]) => [
     kind,
     {
       name: `stack_project_with_${kind}`,
-      text: `SELECT p.*, EXISTS (
+      text: `SELECT ${PROJECT_COLUMNS}, EXISTS (
           SELECT 1 FROM stack_auth.api_key_sets k
           WHERE k.project_id = p.id AND k.${column} = $2 AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > now())
         ) AS key_valid

@@ -88,6 +88,14 @@ const VALUE_COLUMNS = [
   'risk_scores',
 ] as const;
 
+/**
+ * Every column a statement reads back, named: a prepared statement that read `*` would fail on every pooled connection
+ * that prepared it ("cached plan must not change result type") once a migration adds a column, as during a rolling
+ * deploy.
+ */
+const USER_COLUMNS = ['id', 'project_id', ...VALUE_COLUMNS, 'signed_up_at', 'last_active_at', 'version'].join(', ');
+const U_USER_COLUMNS = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ');
+
 const VALUE_PARAMS = VALUE_COLUMNS.map((column, i) => `$${i + 1}${column.endsWith('metadata') || column === 'risk_scores' ? '::jsonb' : ''}`);
 
 /** One statement, one commit: the user row and its `user.created` outbox rows. $19 id, $20 project, $21 payload. */
@@ -96,9 +104,9 @@ const CREATE: PreparedStatement = {
   text: `WITH u AS (
     INSERT INTO stack_auth.users (${VALUE_COLUMNS.join(', ')}, id, project_id, signed_up_at, last_active_at, version)
     VALUES (${VALUE_PARAMS.join(', ')}, $19, $20, now(), now(), 1)
-    RETURNING *
+    RETURNING ${USER_COLUMNS}
   ), ${outboxInsert('o', 'u', 'user.created', EVENT_WITH_ROW_TIMES.replace('$PAYLOAD', '$21'))}
-  SELECT u.*, ${enqueuedSelect('o')} FROM u`,
+  SELECT ${U_USER_COLUMNS}, ${enqueuedSelect('o')} FROM u`,
 };
 
 /**
@@ -113,11 +121,11 @@ const UPDATE: PreparedStatement = {
     UPDATE stack_auth.users SET ${VALUE_COLUMNS.map((c, i) => `${c} = ${VALUE_PARAMS[i]}`).join(', ')},
       signed_up_at = CASE WHEN $23::boolean THEN now() ELSE signed_up_at END, version = version + 1
     WHERE id = $19 AND project_id = $20 AND version = $21::bigint
-    RETURNING *
+    RETURNING ${USER_COLUMNS}
   ), s AS (
     UPDATE stack_auth.sessions SET revoked_at = now() WHERE $22::boolean AND user_id IN (SELECT id FROM u) AND revoked_at IS NULL
   ), ${outboxInsert('o', 'u', 'user.updated', EVENT_WITH_ROW_TIMES.replace('$PAYLOAD', '$24'))}
-  SELECT u.*, ${enqueuedSelect('o')} FROM u`,
+  SELECT ${U_USER_COLUMNS}, ${enqueuedSelect('o')} FROM u`,
 };
 
 /** One statement, one commit: the user gone (sessions by cascade) and its `user.deleted` outbox rows ($3). */
@@ -131,12 +139,12 @@ const DELETE: PreparedStatement = {
 
 const FIND: PreparedStatement = {
   name: 'stack_users_find',
-  text: 'SELECT * FROM stack_auth.users WHERE project_id = $1 AND id = $2',
+  text: `SELECT ${USER_COLUMNS} FROM stack_auth.users WHERE project_id = $1 AND id = $2`,
 };
 
 const FIND_FOR_UPDATE: PreparedStatement = {
   name: 'stack_users_find_for_update',
-  text: 'SELECT * FROM stack_auth.users WHERE project_id = $1 AND id = $2 FOR UPDATE',
+  text: `SELECT ${USER_COLUMNS} FROM stack_auth.users WHERE project_id = $1 AND id = $2 FOR UPDATE`,
 };
 
 /** A jsonb parameter: JSON text, or SQL NULL for null/undefined (pg would turn a JS array into a Postgres array). */
