@@ -338,22 +338,31 @@ export function clampPageSize(limit: number): number {
   return Number.isFinite(limit) ? Math.min(MAX_PROVIDER_PAGE_SIZE, Math.max(1, Math.floor(limit))) : MAX_PROVIDER_PAGE_SIZE;
 }
 
-/** Every user of a project, page by page (bounded pages; a provider that repeats a cursor is an error, not a loop). */
-export async function* iterateProviderUsers(
+/** Every page of a project's users, in order (bounded pages; a provider that repeats a cursor is an error, not a loop). */
+export async function* iterateProviderPages(
   provider: AuthProvider,
   credentials: ProviderCredentials,
   pageSize = 500,
-): AsyncGenerator<ProviderUser> {
+): AsyncGenerator<ProviderUserPage> {
   const seen = new Set<string>();
   let cursor: string | undefined;
   for (;;) {
     const page = await provider.listUsers(credentials, { cursor, limit: pageSize });
-    yield* page.users;
+    yield page;
     if (page.nextCursor === null) return;
     if (seen.has(page.nextCursor)) throw new ProviderUnavailable(`the auth provider repeated the list cursor ${page.nextCursor}`);
     seen.add(page.nextCursor);
     cursor = page.nextCursor;
   }
+}
+
+/** Every user of a project, page by page (see iterateProviderPages). */
+export async function* iterateProviderUsers(
+  provider: AuthProvider,
+  credentials: ProviderCredentials,
+  pageSize = 500,
+): AsyncGenerator<ProviderUser> {
+  for await (const page of iterateProviderPages(provider, credentials, pageSize)) yield* page.users;
 }
 
 /** Roles stored in a Stack-shaped user object (`server_metadata.roles`, strings only). */

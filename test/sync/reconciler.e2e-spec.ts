@@ -1,6 +1,7 @@
 // The users_sync reconciler against the embedded Stack provider: drift made straight in the provider's tables and in
 // users_sync converges; a listing cut short by a deleted cursor user never deletes anyone; 2,000 users timed.
 import { DataSource } from 'typeorm';
+import { databaseNowMicros } from '../../src/common/db-clock.js';
 import { StackProviderAdapter } from '../../src/providers/stack/stack-provider.adapter.js';
 import type { ListUsersRequest, ProviderCredentials, ProviderUserPage } from '../../src/providers/auth-provider.port.js';
 import { SyncReconcilerService } from '../../src/sync/reconciler/reconciler.service.js';
@@ -102,6 +103,31 @@ describe('users_sync reconciler', () => {
     const state = await syncState(f.uri);
     expect(state.deleted.size).toBe(0);
     expect(state.live.get(anon.id)).toMatchObject({ id: anon.id, display_name: 'anon', is_anonymous: true });
+  });
+
+  it('stamps every state with a control-plane time taken before its page was requested (pages are requested ahead of the writes)', async () => {
+    const f = await enabledProject(t, 'stamps');
+    await insertProviderUsers(t, f.auth.auth_provider_project_id, 2_500);
+    const adapter = t.app.get(StackProviderAdapter);
+    const original = adapter.listUsers;
+    const requested = new Map<string, number>(); // user id -> when its page was requested (µs, control-plane clock)
+    adapter.listUsers = async function (this: StackProviderAdapter, credentials: ProviderCredentials, req: ListUsersRequest): Promise<ProviderUserPage> {
+      const sent = await databaseNowMicros(t.app.get(DataSource));
+      const page = await original.call(adapter, credentials, req);
+      for (const u of page.users) requested.set(u.id, sent);
+      return page;
+    };
+    try {
+      expect(await reconciler.reconcile(f.integration)).toMatchObject({ inserted: 2_500, complete: true });
+    } finally {
+      adapter.listUsers = original;
+    }
+    const { rows } = (await syncSql(f.uri, `SELECT id, (extract(epoch FROM updated_at) * 1000000)::bigint AS us FROM neon_auth.users_sync`)) as {
+      rows: { id: string; us: string }[];
+    };
+    expect(rows).toHaveLength(2_500);
+    const late = rows.filter((r) => !(Number(r.us) <= requested.get(r.id)!));
+    expect(late).toEqual([]);
   });
 
   describe('a listing cut short by a deleted cursor user', () => {

@@ -228,6 +228,15 @@ describe('sortById: byte order (COLLATE "C"), the order rows are locked in', () 
     expect([...ids].sort().slice(-2)).toEqual(['😀', '\uFF61']);
   });
 
+  it('sorts ids without surrogate pairs (compared as strings) in the same byte order', () => {
+    const ids = ['b', 'é', 'aa', 'Z', '\uFF61', '\u0800', '\u07FF', 'a', 'B', 'a\u0000', '\u007F', '\u0080'];
+    const byBytes = [...ids].sort((x, y) => Buffer.compare(Buffer.from(x, 'utf8'), Buffer.from(y, 'utf8')));
+    expect(sortById(ids.map((id) => ({ id }))).map((x) => x.id)).toEqual(byBytes);
+    const uuids = Array.from({ length: 200 }, (_, i) => `${(i * 7919).toString(16).padStart(8, '0')}-0000-4000-8000-${String(i).padStart(12, '0')}`);
+    const sortedUuids = [...uuids].sort((x, y) => Buffer.compare(Buffer.from(x), Buffer.from(y)));
+    expect(sortById(uuids.map((id) => ({ id }))).map((x) => x.id)).toEqual(sortedUuids);
+  });
+
   it('returns a new array, keeps the items, and leaves the input alone', () => {
     const items = [{ id: 'b', n: 1 }, { id: 'a', n: 2 }];
     const sorted = sortById(items);

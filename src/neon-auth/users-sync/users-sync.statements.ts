@@ -107,7 +107,7 @@ export function prepareRow(row: UsersSyncRow): PreparedRow | { problem: string }
   } catch (err) {
     return { problem: `raw_json cannot be serialized: ${(err as Error).message}` };
   }
-  if (JSON_NUL.test(json)) return { problem: 'raw_json contains a NUL character (\\u0000), which jsonb cannot store' };
+  if (json.includes('\\u0000') && JSON_NUL.test(json)) return { problem: 'raw_json contains a NUL character (\\u0000), which jsonb cannot store' };
   const updated = timestampValue(row.updated_at, 'updated_at');
   if ('problem' in updated) return updated;
   let deletedAt: string | null = null;
@@ -119,8 +119,12 @@ export function prepareRow(row: UsersSyncRow): PreparedRow | { problem: string }
   return { id, json, updatedAt: updated.value, deletedAt };
 }
 
+const SURROGATE = /[\uD800-\uDFFF]/;
+
 /** Sorts by id in byte order (what COLLATE "C" uses), the order rows are locked in. */
 export function sortById<T extends { id: string }>(items: T[]): T[] {
+  // Without surrogate pairs, UTF-16 code unit order is code point order, which is UTF-8 byte order: compare strings.
+  if (!items.some((item) => SURROGATE.test(item.id))) return [...items].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   const keyed = items.map((item) => ({ item, key: Buffer.from(item.id, 'utf8') }));
   keyed.sort((a, b) => Buffer.compare(a.key, b.key));
   return keyed.map((k) => k.item);

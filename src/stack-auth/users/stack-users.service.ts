@@ -3,17 +3,17 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { hash as bcryptHash, hashSync as bcryptHashSync, verify as bcryptVerify } from '@node-rs/bcrypt';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import { micros } from '../../common/db-clock.js';
 import { isForeignKeyViolation, isUniqueViolation } from '../../common/db-errors.js';
 import { SecretsService } from '../../common/secrets.js';
 import { StackUserEntity, type RiskScores } from '../entities/stack-user.entity.js';
 import { KnownErrors, StackStatusError } from '../http/known-errors.js';
 import type { StackAuth } from '../http/stack-auth.guard.js';
 import { OutboxService, type WebhookEventType } from '../webhooks/outbox.service.js';
-import { MAX_USERS_PAGE_SIZE, parseUsersCursor, usersCursor, type ListUsersQuery } from './dto/list-users-query.dto.js';
+import { type ListUsersQuery } from './dto/list-users-query.dto.js';
 import { isUuid } from './dto/stack-validation.js';
 import { StackUsersStore, type UserValues, type UserWrite, type UsersSql } from './stack-users.store.js';
 import { toServerUser, type ServerUser } from './user-shapes.js';
+import { listUsers } from './users-list.js';
 
 /** bcrypt cost: Stack Auth's. */
 export const BCRYPT_ROUNDS = 10;
@@ -85,30 +85,6 @@ export function bcryptCost(hash: string): number | null {
 
 /** Additional authenticated data of encrypted TOTP secrets. */
 const TOTP_SECRET_CONTEXT = 'stack-auth totp secret';
-
-/** Newest Stack Auth's check of `excluded_email_domains` entries: exact domains only. */
-const EMAIL_DOMAIN = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const MAX_EXCLUDED_EMAIL_DOMAINS = 100;
-
-function normalizeExcludedEmailDomains(raw: string | undefined): string[] {
-  if (raw === undefined || raw.trim() === '') return [];
-  const domains = new Set<string>();
-  for (const part of raw.split(',')) {
-    const domain = part.trim().replace(/^@/, '').toLowerCase();
-    if (domain === '') continue;
-    if (!EMAIL_DOMAIN.test(domain)) throw new StackStatusError(400, 'excluded_email_domains must be a comma-separated list of valid domains');
-    domains.add(domain);
-  }
-  if (domains.size > MAX_EXCLUDED_EMAIL_DOMAINS) {
-    throw new StackStatusError(400, `excluded_email_domains cannot contain more than ${MAX_EXCLUDED_EMAIL_DOMAINS} domains`);
-  }
-  return [...domains];
-}
-
-/** `%`, `_` and `\` match themselves in the LIKE pattern built from `text`. */
-function likeContains(text: string): string {
-  return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
-}
 
 /**
  * The new password hash a create/update asks for: undefined (unchanged), null (remove) or a hash.
@@ -258,71 +234,9 @@ export class StackUsersService {
     return user;
   }
 
-  /**
-   * One page of the project's users, ordered by (order_by, id). `next_cursor` is a keyset position: the last user's
-   * sort value (to the microsecond) and id, so the next page starts right after it even when that user was deleted
-   * meanwhile. A bare user id is accepted as the cursor too (Stack Auth's form: exclusive, its row supplies the
-   * position; an unknown id gives an empty page, as with Stack Auth's Prisma cursor).
-   */
-  async list(projectId: string, query: ListUsersQuery): Promise<UsersPage> {
-    const onlyAnonymous = query.only_anonymous === 'true';
-    const includeAnonymous = query.include_anonymous === 'true';
-    if (onlyAnonymous && !includeAnonymous) throw new StackStatusError(400, 'only_anonymous=true requires include_anonymous=true');
-    const includeRestricted = query.include_restricted === 'true' || includeAnonymous;
-    const excludedDomains = normalizeExcludedEmailDomains(query.excluded_email_domains);
-    const limit = query.limit === undefined ? undefined : Number(query.limit.trim());
-    // Embedded projects have no teams, so no user is a member of any team.
-    if (query.team_id !== undefined) return { items: [], is_paginated: true, pagination: { next_cursor: null } };
-
-    const column = query.order_by === 'last_active_at' ? 'last_active_at' : 'signed_up_at';
-    const property = column === 'last_active_at' ? 'lastActiveAt' : 'signedUpAt';
-    const direction = query.desc === 'true' ? 'DESC' : 'ASC';
-    const qb = this.db.getRepository(StackUserEntity).createQueryBuilder('u').where('u.projectId = :projectId', { projectId });
-    if (onlyAnonymous) qb.andWhere('u.isAnonymous = true');
-    else if (!includeAnonymous) qb.andWhere('u.isAnonymous = false');
-    if (!includeRestricted) qb.andWhere('u.restrictedByAdmin = false');
-    if (excludedDomains.length > 0) {
-      qb.andWhere('NOT (COALESCE(u.primaryEmail, \'\') LIKE ANY (CAST(:domainPatterns AS text[])))', {
-        domainPatterns: excludedDomains.map((d) => `%@${d}`),
-      });
-    }
-    if (query.query) {
-      const conditions = ['u.displayName ILIKE :pattern', 'u.primaryEmail ILIKE :pattern'];
-      const maybeId = query.query.replace(/[^a-zA-Z0-9\-_.]/g, '');
-      if (isUuid(maybeId)) conditions.push('u.id = :queryId');
-      qb.andWhere(`(${conditions.join(' OR ')})`, { pattern: likeContains(query.query), queryId: maybeId.toLowerCase() });
-    }
-    if (query.cursor !== undefined) {
-      const after = direction === 'ASC' ? '>' : '<';
-      const keyset = parseUsersCursor(query.cursor);
-      if (keyset) {
-        if (keyset.column !== column) throw new StackStatusError(400, `The cursor belongs to a listing ordered by ${keyset.column}, not ${column}.`);
-        qb.andWhere(
-          `(u.${property}, u.id) ${after} (to_timestamp(CAST(:cursorSeconds AS bigint)) + CAST(:cursorMicros AS bigint) * interval '1 microsecond', CAST(:cursorId AS uuid))`,
-          { cursorSeconds: String(keyset.micros / 1_000_000n), cursorMicros: String(keyset.micros % 1_000_000n), cursorId: keyset.id },
-        );
-      } else {
-        // A user id: its row supplies the position; an unknown id compares with NULL and the page is empty.
-        qb.andWhere(
-          `(u.${property}, u.id) ${after} (SELECT c.${column}, c.id FROM stack_auth.users c WHERE c.project_id = :projectId AND c.id = :cursor)`,
-          { cursor: query.cursor.toLowerCase() },
-        );
-      }
-    }
-    qb.orderBy(`u.${property}`, direction).addOrderBy('u.id', direction).limit((limit ?? MAX_USERS_PAGE_SIZE) + 1);
-    qb.addSelect(micros(`u.${column}`), 'sort_us');
-    const { entities: rows, raw } = await qb.getRawAndEntities<{ u_id: string; sort_us: string }>();
-    const sortUs = new Map(raw.map((r) => [r.u_id, r.sort_us]));
-    if (limit === undefined && rows.length > MAX_USERS_PAGE_SIZE) {
-      throw new StackStatusError(400, `Listing more than ${MAX_USERS_PAGE_SIZE} users requires a limit. Pass limit and paginate using cursor.`);
-    }
-    const page = limit === undefined ? rows : rows.slice(0, limit);
-    const hasMore = limit !== undefined && rows.length > limit;
-    return {
-      items: page.map(toServerUser),
-      is_paginated: true,
-      pagination: { next_cursor: hasMore && page.length > 0 ? usersCursor(column, sortUs.get(page[page.length - 1].id)!, page[page.length - 1].id) : null },
-    };
+  /** One page of the project's users (GET /users; see users-list.ts). */
+  list(projectId: string, query: ListUsersQuery): Promise<UsersPage> {
+    return listUsers(this.db, projectId, query);
   }
 
   /**

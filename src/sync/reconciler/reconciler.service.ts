@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { DataSource, type QueryRunner } from 'typeorm';
 import { databaseNow } from '../../common/db-clock.js';
+import { readAhead } from '../../common/read-ahead.js';
 import { LOGGER } from '../../common/logger.js';
 import { NeonAuthIntegrationResolver } from '../../neon-auth/integrations/integration-resolver.js';
 import type { NeonAuthIntegrationEntity } from '../../neon-auth/integrations/integration.entity.js';
@@ -10,7 +11,7 @@ import type { UsersSyncRow } from '../../neon-auth/users-sync/users-sync.stateme
 import { NeonAuthUsersSyncStore } from '../../neon-auth/users-sync/users-sync.store.js';
 import type { BranchDatabase } from '../../projects/branch-databases/branch-databases.service.js';
 import {
-  iterateProviderUsers,
+  iterateProviderPages,
   MAX_PROVIDER_PAGE_SIZE,
   ProviderUserNotFound,
   type AuthProvider,
@@ -25,6 +26,10 @@ import { NeonAuthSyncReconciliationEntity, type ReconcileCounts } from './reconc
 export const RECONCILE_LOCK_CLASS = 0x7265_636e;
 /** Users compared and written per batch (one compare query, at most two upsert calls). */
 const BATCH = 1_000;
+/** Provider pages requested ahead of the one being compared and written. */
+const PAGES_AHEAD = 2;
+/** Batches written at the same time (each on its own connection of the branch database's pool). */
+const WRITES_IN_FLIGHT = 2;
 /** Complete listings tried before a run gives up on deleting (each retry restarts the listing). */
 const MAX_LISTINGS = 3;
 /** Parallel provider.getUser re-checks of deletion candidates. */
@@ -153,17 +158,27 @@ export class SyncReconcilerService {
     }
   }
 
-  /** One pass over the provider's list: writes missing and stale rows, answers what it saw and whether it provably ended. */
+  /**
+   * One pass over the provider's list: writes missing and stale rows, answers what it saw and whether it provably ended.
+   * A pipeline: pages are requested up to PAGES_AHEAD ahead of the one being compared and written, and up to
+   * WRITES_IN_FLIGHT batches are written at once (disjoint users: a listing's users are written once).
+   */
   private async listAndRepair(run: Run): Promise<Listing> {
-    const requestedAt = new WeakMap<ProviderUser, string>();
+    const requestedAt = new WeakMap<ProviderUserPage, string>();
     let last: { cursor?: string; returned: number } | undefined;
-    // Observes iterateProviderUsers' page requests: when each was sent (the state's timestamp) and how the list ended.
+    // A time on the control-plane clock read before the next page's request is sent: read while the page before is
+    // being fetched, so the clock's round trip is not on the listing's path. (Earlier than the request is safe: a
+    // state stamped older only loses more ties to webhooks, which carry the same or newer states.)
+    let nextAt: Promise<string> | undefined;
+    // Observes the page requests: the time before each was sent (its states' timestamp) and how the list ended.
     const observed: AuthProvider = Object.create(run.provider, {
       listUsers: {
         value: async (credentials: ProviderCredentials, request: ListUsersRequest): Promise<ProviderUserPage> => {
-          const at = await databaseNow(this.db);
+          const at = await (nextAt ?? databaseNow(this.db));
+          nextAt = databaseNow(this.db);
+          nextAt.catch(() => undefined); // awaited by the next page's request, if there is one
           const page = await run.provider.listUsers(credentials, request);
-          for (const u of page.users) requestedAt.set(u, at);
+          requestedAt.set(page, at);
           last = { cursor: request.cursor, returned: page.users.length };
           return page;
         },
@@ -171,27 +186,34 @@ export class SyncReconcilerService {
     });
     const seen = new Set<string>();
     let batch: { user: ProviderUser; at: string }[] = [];
-    let inFlight: Promise<void> = Promise.resolve();
+    const writes = new Set<Promise<void>>();
     let failure: { err: unknown } | undefined;
     const flush = async (): Promise<void> => {
       const items = batch;
       batch = [];
-      await inFlight; // at most one batch is written while the next page is fetched
+      while (writes.size >= WRITES_IN_FLIGHT) await Promise.race(writes);
       if (failure) throw failure.err;
-      inFlight = this.repairBatch(run, items).catch((err: unknown) => {
-        failure = { err };
-      });
+      if (items.length === 0) return;
+      const write: Promise<void> = this.repairBatch(run, items)
+        .catch((err: unknown) => {
+          failure ??= { err };
+        })
+        .finally(() => writes.delete(write));
+      writes.add(write);
     };
     try {
-      for await (const user of iterateProviderUsers(observed, run.credentials, MAX_PROVIDER_PAGE_SIZE)) {
-        if (seen.has(user.id)) continue;
-        seen.add(user.id);
-        batch.push({ user, at: requestedAt.get(user) ?? (await databaseNow(this.db)) });
+      for await (const page of readAhead(iterateProviderPages(observed, run.credentials, MAX_PROVIDER_PAGE_SIZE), PAGES_AHEAD)) {
+        const at = requestedAt.get(page) ?? (await databaseNow(this.db));
+        for (const user of page.users) {
+          if (seen.has(user.id)) continue;
+          seen.add(user.id);
+          batch.push({ user, at });
+        }
         if (batch.length >= BATCH) await flush();
       }
       await flush();
     } finally {
-      await inFlight;
+      await Promise.all(writes);
     }
     if (failure) throw failure.err;
     let complete = true;
