@@ -137,3 +137,50 @@ describe('users API: webhook outbox', () => {
     await expectEvents(user.id, types);
   });
 });
+
+/**
+ * The write path's statements are prepared once per pooled connection: they must survive what a rolling deploy does
+ * to the tables under a running server (a migration of the new version adds a column), and their message ids must be
+ * unique svix ids.
+ */
+describe('users API: prepared statements under a schema change', () => {
+  let t: TestApp;
+  let p: StackTestProject;
+  beforeAll(async () => {
+    t = await startTestApp();
+    p = await createStackProject(t, 'Rolling deploy');
+  });
+  afterAll(async () => {
+    await t?.close();
+  });
+  const api = () => request(`${p.baseUrl}/api/v1`);
+
+  it('a column added to users and projects while the server runs breaks no request', async () => {
+    const db = t.app.get(DataSource);
+    // Prepare every statement on the pool's connections first (many concurrent requests spread over them).
+    const warm = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => api().post('/users').set(serverHeaders(p)).send({ display_name: `warm ${i}`, primary_email: `warm${i}@example.com` })),
+    );
+    for (const res of warm) expect(res.status).toBe(201);
+    await Promise.all(warm.map((res) => api().patch(`/users/${res.body.id}`).set(serverHeaders(p)).send({ display_name: 'warmer' }).expect(200)));
+    await Promise.all(warm.map((res) => api().get(`/users/${res.body.id}`).set(serverHeaders(p)).expect(200)));
+
+    await db.query('ALTER TABLE stack_auth.users ADD COLUMN rolling_deploy_note text');
+    await db.query('ALTER TABLE stack_auth.projects ADD COLUMN rolling_deploy_note text');
+    try {
+      const after = await Promise.all(
+        warm.map(async (res, i) => {
+          const created = await api().post('/users').set(serverHeaders(p)).send({ display_name: `after ${i}` });
+          const patched = await api().patch(`/users/${res.body.id}`).set(serverHeaders(p)).send({ display_name: `after ${i}` });
+          const read = await api().get(`/users/${res.body.id}`).set(serverHeaders(p));
+          const deleted = await api().delete(`/users/${created.body.id}`).set(serverHeaders(p)).send({});
+          return [created.status, patched.status, read.status, deleted.status];
+        }),
+      );
+      for (const statuses of after) expect(statuses).toEqual([201, 200, 200, 200]);
+    } finally {
+      await db.query('ALTER TABLE stack_auth.users DROP COLUMN rolling_deploy_note');
+      await db.query('ALTER TABLE stack_auth.projects DROP COLUMN rolling_deploy_note');
+    }
+  });
+});

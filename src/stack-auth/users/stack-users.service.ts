@@ -248,17 +248,21 @@ export class StackUsersService {
     if (!isUuid(userId)) throw KnownErrors.userNotFound();
     const id = userId.toLowerCase();
     let written: UserWrite | null = null;
-    for (let attempt = 0; attempt < OPTIMISTIC_UPDATE_ATTEMPTS && !written; attempt++) {
+    // A new or removed password revokes the user's sessions: under the row lock, in a statement of its own after the
+    // write (one that also sees a session committed while the write waited for the lock).
+    const revokes = passwordHash !== undefined;
+    for (let attempt = 0; attempt < OPTIMISTIC_UPDATE_ATTEMPTS && !written && !revokes; attempt++) {
       const old = await this.store.find(projectId, id);
       if (!old) throw KnownErrors.userNotFound();
       written = await this.writeUpdate(undefined, old, input, passwordHash);
     }
-    // Lost every race: wait for the row's lock instead, then the version read is the one written.
+    // Lost every race, or revoking: the row's lock is waited for, then the version read is the one written.
     written ??= await this.store.transaction(async (client) => {
       const old = await this.store.findForUpdate(projectId, id, client);
       if (!old) throw KnownErrors.userNotFound();
       const locked = await this.writeUpdate(client, old, input, passwordHash);
       if (!locked) throw new Error(`user ${id} changed while its row was locked`);
+      if (revokes) await this.store.revokeSessions(id, client);
       return locked;
     });
     this.outbox.afterCommit(projectId, written.user.id, written.events);
@@ -304,7 +308,7 @@ export class StackUsersService {
     if (input.country_code !== undefined) next.countryCode = countryCode(input.country_code) ?? null;
     if (input.risk_scores !== undefined) next.riskScores = riskScores(input.risk_scores);
 
-    const change = { revokeSessions: passwordHash !== undefined, signsUpNow, payload: eventJson('user.updated', toServerUser(next)) };
+    const change = { signsUpNow, payload: eventJson('user.updated', toServerUser(next)) };
     try {
       return await this.store.update(old.projectId, old.id, old.version, next, change, on);
     } catch (err) {

@@ -111,21 +111,25 @@ const CREATE: PreparedStatement = {
 
 /**
  * One statement, one commit: the user row (only if it still has version $21: a concurrent change makes it match
- * nothing, and the caller reads again), the revocation of its sessions when $22, and its `user.updated` outbox rows.
- * $19 id, $20 project, $23 whether it signs up now (an anonymous user becoming a regular one), $24 payload.
- * last_active_at is never written here: activity moves it without a version bump.
+ * nothing, and the caller reads again) and its `user.updated` outbox rows. $19 id, $20 project, $22 whether it signs
+ * up now (an anonymous user becoming a regular one), $23 payload. last_active_at is never written here: activity
+ * moves it without a version bump.
  */
 const UPDATE: PreparedStatement = {
   name: 'stack_users_update',
   text: `WITH u AS (
     UPDATE stack_auth.users SET ${VALUE_COLUMNS.map((c, i) => `${c} = ${VALUE_PARAMS[i]}`).join(', ')},
-      signed_up_at = CASE WHEN $23::boolean THEN now() ELSE signed_up_at END, version = version + 1
+      signed_up_at = CASE WHEN $22::boolean THEN now() ELSE signed_up_at END, version = version + 1
     WHERE id = $19 AND project_id = $20 AND version = $21::bigint
     RETURNING ${USER_COLUMNS}
-  ), s AS (
-    UPDATE stack_auth.sessions SET revoked_at = now() WHERE $22::boolean AND user_id IN (SELECT id FROM u) AND revoked_at IS NULL
-  ), ${outboxInsert('o', 'u', 'user.updated', EVENT_WITH_ROW_TIMES.replace('$PAYLOAD', '$24'))}
+  ), ${outboxInsert('o', 'u', 'user.updated', EVENT_WITH_ROW_TIMES.replace('$PAYLOAD', '$23'))}
   SELECT ${U_USER_COLUMNS}, ${enqueuedSelect('o')} FROM u`,
+};
+
+/** Revokes every live session of user $1 (run after a password change, in its transaction: a statement of its own sees the sessions committed meanwhile). */
+const REVOKE_SESSIONS: PreparedStatement = {
+  name: 'stack_users_revoke_sessions',
+  text: 'UPDATE stack_auth.sessions SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL',
 };
 
 /** One statement, one commit: the user gone (sessions by cascade) and its `user.deleted` outbox rows ($3). */
@@ -255,19 +259,16 @@ export class StackUsersStore {
     id: string,
     version: string,
     values: UserValues,
-    change: { revokeSessions: boolean; signsUpNow: boolean; payload: string },
+    change: { signsUpNow: boolean; payload: string },
     on?: UsersSql,
   ): Promise<UserWrite | null> {
-    const [row] = await run<WrittenRow>(on, this.pool, UPDATE, [
-      ...valueParams(values),
-      id,
-      projectId,
-      version,
-      change.revokeSessions,
-      change.signsUpNow,
-      change.payload,
-    ]);
+    const [row] = await run<WrittenRow>(on, this.pool, UPDATE, [...valueParams(values), id, projectId, version, change.signsUpNow, change.payload]);
     return row ? writeOf(row) : null;
+  }
+
+  /** Revokes the user's live sessions, in the caller's transaction (after the password change it follows). */
+  async revokeSessions(userId: string, on: pg.PoolClient): Promise<void> {
+    await runPrepared(on, REVOKE_SESSIONS, [userId]);
   }
 
   /** Deletes the user with its `user.deleted` events; null when there was no such user. */

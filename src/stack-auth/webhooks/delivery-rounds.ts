@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
-import { sendWebhook, type SendResult } from './webhook-sender.js';
+import { sendWebhook, type SendResult, type Webhook } from './webhook-sender.js';
 
 /** One ordering key of one endpoint: the unit that is delivered strictly in order, one row at a time. */
 export interface OutboxKey {
@@ -25,10 +25,10 @@ export interface DeliveryRoundsOptions {
   keysPerRound: number;
   /** Keys waiting for a round, in all; beyond this schedule() refuses and pg-boss takes the key. */
   maxWaiting: number;
-  /** The endpoint's signing key (throws when its secret cannot be opened). */
-  signingKey(endpointId: string, secretEncrypted: string): Buffer;
-  /** Hands keys to pg-boss: retries once a failed head's backoff has ended. */
-  retryLater(keys: OutboxKey[], afterSeconds: number): Promise<void>;
+  /** The endpoint's svix signer (throws when its secret cannot be opened). */
+  signer(endpointId: string, secretEncrypted: string): Webhook;
+  /** Hands keys to pg-boss: at once (undefined), or once a failed head's backoff has ended. */
+  retryLater(keys: OutboxKey[], afterSeconds?: number): Promise<void>;
 }
 
 /** A locked head row of a round. */
@@ -38,34 +38,38 @@ interface HeadRow {
   message_id: string;
   payload: { type: string; data: unknown };
   attempts: number;
-  backing_off: boolean;
   url: string;
   secret_encrypted: string;
   disabled: boolean;
 }
 
 /**
- * The heads of the round's keys ($2) of endpoint $1, locked. The head is chosen first and then locked with SKIP
- * LOCKED, so a head held by another delivery is skipped, never overtaken by the row behind it.
+ * The heads of the round's keys ($2) of endpoint $1, locked, unless they wait for a retry (a failed head belongs to
+ * its pg-boss retry, or to the sweep). The head is chosen first and then locked with SKIP LOCKED, so a head held by
+ * another delivery is skipped, never overtaken by the row behind it.
  */
 const LOCK_HEADS: PreparedStatement = {
   name: 'stack_outbox_lock_heads',
-  text: `SELECT o.id, o.ordering_key, o.message_id, o.payload, o.attempts, o.next_attempt_at > now() AS backing_off,
+  text: `SELECT o.id, o.ordering_key, o.message_id, o.payload, o.attempts,
          e.url, e.secret_encrypted, e.disabled_at IS NOT NULL AS disabled
     FROM stack_auth.webhook_outbox o JOIN stack_auth.webhook_endpoints e ON e.id = o.endpoint_id
     WHERE o.id IN (
       SELECT (SELECT h.id FROM stack_auth.webhook_outbox h
               WHERE h.endpoint_id = $1 AND h.ordering_key = k.key AND h.delivered_at IS NULL ORDER BY h.id LIMIT 1)
       FROM unnest($2::text[]) AS k (key)
-    ) AND o.delivered_at IS NULL
+    ) AND o.delivered_at IS NULL AND NOT (o.attempts > 0 AND o.next_attempt_at > now())
     FOR UPDATE OF o SKIP LOCKED`,
 };
 
-/** Keys of endpoint $1 among $2 that have undelivered rows. */
-const PENDING_KEYS: PreparedStatement = {
-  name: 'stack_outbox_pending_keys',
-  text: `SELECT DISTINCT ordering_key FROM stack_auth.webhook_outbox
-    WHERE endpoint_id = $1 AND ordering_key = ANY($2::text[]) AND delivered_at IS NULL`,
+/** Keys of endpoint $1 among $2 whose head is undelivered and not waiting for a retry (so: held by another delivery). */
+const HELD_KEYS: PreparedStatement = {
+  name: 'stack_outbox_held_keys',
+  text: `SELECT h.ordering_key FROM (
+      SELECT DISTINCT ON (ordering_key) ordering_key, attempts, next_attempt_at FROM stack_auth.webhook_outbox
+      WHERE endpoint_id = $1 AND ordering_key = ANY($2::text[]) AND delivered_at IS NULL
+      ORDER BY ordering_key, id
+    ) h
+    WHERE NOT (h.attempts > 0 AND h.next_attempt_at > now())`,
 };
 
 /**
@@ -87,8 +91,14 @@ const RECORD: PreparedStatement = {
     ) AS more`,
 };
 
-/** A key whose head another delivery holds is looked at again after these pauses (ms), then left to the sweep. */
-const HELD_RECHECK_MS = [20, 50, 100, 250, 500, 1_000, 2_000, 4_000, 8_000, 15_000];
+/** A key whose head another delivery holds becomes a pg-boss job due this much later (its holder usually goes on with it). */
+const HELD_RETRY_SECONDS = 1;
+
+/**
+ * Keys handed to pg-boss while this process stops are due this much later: for another replica (or this one's next
+ * start), not for this process's own workers, which are stopping and must not take new jobs meanwhile.
+ */
+const SHUTDOWN_HANDOVER_SECONDS = 5;
 
 interface Outcome {
   id: string;
@@ -106,7 +116,8 @@ interface Outcome {
  * round, however many keys it carries. Several rounds per endpoint may be in flight; one key is in at most one round,
  * so a key's rows still go one at a time, in outbox order. A key with more rows, or new rows that arrived during its
  * round, goes into a later round. A failed head is recorded with its backoff and handed to pg-boss for the retry; a
- * head held elsewhere is looked at again shortly (its holder usually delivers the rest), then left to the sweep.
+ * key whose head another delivery holds becomes a pg-boss job shortly after (its holder usually delivers the rest).
+ * Keys waiting beyond `maxWaiting`, and those waiting when the process stops, are handed to pg-boss too.
  */
 export class DeliveryRounds {
   /** Endpoint -> its keys waiting for a round (insertion order). */
@@ -117,9 +128,6 @@ export class DeliveryRounds {
   private readonly again = new Set<string>();
   private readonly endpointRounds = new Map<string, number>();
   private readonly inFlight = new Set<Promise<void>>();
-  private readonly timers = new Set<NodeJS.Timeout>();
-  /** `endpoint key` -> how many times in a row its head was found held elsewhere. */
-  private readonly heldChecks = new Map<string, number>();
   private stopped = false;
 
   constructor(private readonly o: DeliveryRoundsOptions) {}
@@ -143,11 +151,20 @@ export class DeliveryRounds {
     return true;
   }
 
-  /** Stops taking keys; resolves when the rounds in flight have ended (their requests within the timeout). */
+  /**
+   * Stops taking keys: those waiting go to pg-boss (another replica, or this one's next start, delivers them); resolves
+   * when the rounds in flight have ended (their requests within the timeout) and handed over what follows them. Call it
+   * while pg-boss still runs.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
-    for (const t of this.timers) clearTimeout(t);
-    this.timers.clear();
+    const waiting: OutboxKey[] = [];
+    for (const [endpointId, keys] of this.waiting) for (const key of keys) waiting.push({ endpoint_id: endpointId, ordering_key: key });
+    this.waiting.clear();
+    this.waitingCount = 0;
+    if (waiting.length > 0) {
+      await this.o.retryLater(waiting, SHUTDOWN_HANDOVER_SECONDS).catch((err) => this.o.logger.warn({ err, keys: waiting.length }, 'webhook dispatcher: could not hand waiting keys to pg-boss at shutdown (the sweep will)'));
+    }
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
@@ -192,16 +209,12 @@ export class DeliveryRounds {
         await client.query('BEGIN');
         const heads = await runPrepared<HeadRow>(client, LOCK_HEADS, [endpointId, keys]);
         const returned = new Set(heads.map((h) => h.ordering_key));
-        for (const key of returned) this.heldChecks.delete(`${endpointId} ${key}`);
         if (returned.size < keys.length) {
-          // Not returned: nothing pending, or a head held by another delivery (which goes on with that key).
-          const pending = await runPrepared<{ ordering_key: string }>(client, PENDING_KEYS, [endpointId, keys.filter((k) => !returned.has(k))]);
-          for (const p of pending) held.push(p.ordering_key);
-          for (const key of keys) if (!returned.has(key) && !held.includes(key)) this.heldChecks.delete(`${endpointId} ${key}`);
+          // Not returned: nothing pending, a head waiting for its retry, or one held by another delivery.
+          const rows = await runPrepared<{ ordering_key: string }>(client, HELD_KEYS, [endpointId, keys.filter((k) => !returned.has(k))]);
+          for (const r of rows) held.push(r.ordering_key);
         }
-        // A failed head waiting for its retry belongs to that retry (a pg-boss job, or the sweep).
-        const due = heads.filter((h) => !(h.attempts > 0 && h.backing_off));
-        const outcomes = await Promise.all(due.map((h) => this.deliver(endpointId, h)));
+        const outcomes = await Promise.all(heads.map((h) => this.deliver(endpointId, h)));
         if (outcomes.length > 0) {
           const recorded = await runPrepared<{ id: string; ordering_key: string; more: boolean }>(client, RECORD, [
             outcomes.map((x) => x.id),
@@ -238,9 +251,11 @@ export class DeliveryRounds {
         if (this.again.delete(id) && !failed.some((f) => f.key === key)) next.push(key);
       }
     }
-    for (const key of new Set(next)) if (!this.schedule({ endpoint_id: endpointId, ordering_key: key })) await this.handOver(endpointId, key, 0);
+    for (const key of new Set(next)) {
+      if (!this.schedule({ endpoint_id: endpointId, ordering_key: key })) await this.handOver(endpointId, key, this.stopped ? SHUTDOWN_HANDOVER_SECONDS : undefined);
+    }
     for (const f of failed) await this.handOver(endpointId, f.key, f.backoff);
-    for (const key of held) this.recheck(endpointId, key);
+    for (const key of held) await this.handOver(endpointId, key, HELD_RETRY_SECONDS);
   }
 
   /** Sends one head row (or records a disabled endpoint's row as not sent). */
@@ -248,9 +263,9 @@ export class DeliveryRounds {
     if (h.disabled) return { id: h.id, ok: true, sent: false, error: 'endpoint disabled: not sent', backoff: 0 };
     let result: SendResult;
     try {
-      const signingKey = this.o.signingKey(endpointId, h.secret_encrypted);
+      const signer = this.o.signer(endpointId, h.secret_encrypted);
       const body = JSON.stringify({ type: h.payload.type, data: h.payload.data });
-      result = await sendWebhook({ url: h.url, signingKey, messageId: h.message_id, body }, this.o.timeoutMs);
+      result = await sendWebhook({ url: h.url, signer, messageId: h.message_id, body }, this.o.timeoutMs);
     } catch (err) {
       result = { ok: false, error: (err as Error).message };
     }
@@ -260,26 +275,9 @@ export class DeliveryRounds {
     return { id: h.id, ok: false, sent: true, error: result.error.slice(0, 1000), backoff };
   }
 
-  private async handOver(endpointId: string, key: string, afterSeconds: number): Promise<void> {
+  private async handOver(endpointId: string, key: string, afterSeconds?: number): Promise<void> {
     await this.o
       .retryLater([{ endpoint_id: endpointId, ordering_key: key }], afterSeconds)
       .catch((err) => this.o.logger.warn({ err }, 'webhook dispatcher: could not enqueue a retry (the sweep will)'));
-  }
-
-  /** Looks at a key whose head was held elsewhere again after a pause (its holder may have stopped before the rest). */
-  private recheck(endpointId: string, key: string): void {
-    const id = `${endpointId} ${key}`;
-    const attempt = this.heldChecks.get(id) ?? 0;
-    if (this.stopped || attempt >= HELD_RECHECK_MS.length) {
-      this.heldChecks.delete(id);
-      return;
-    }
-    this.heldChecks.set(id, attempt + 1);
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      this.schedule({ endpoint_id: endpointId, ordering_key: key });
-    }, HELD_RECHECK_MS[attempt]);
-    timer.unref();
-    this.timers.add(timer);
   }
 }

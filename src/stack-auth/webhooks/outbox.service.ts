@@ -3,7 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { IsNull, type EntityManager } from 'typeorm';
 import { StackWebhookEndpointEntity } from '../entities/stack-webhook.entity.js';
 
-export type WebhookEventType = 'user.created' | 'user.updated' | 'user.deleted';
+export const WEBHOOK_EVENT_TYPES = ['user.created', 'user.updated', 'user.deleted'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Told of committed events: the project, the ordering key (user id) and, when known, the rows written. */
 export type OutboxListener = (projectId: string, orderingKey: string, events: EnqueuedEvent[] | undefined) => void;
@@ -31,6 +32,8 @@ const NEW_MESSAGE_ID_SQL = `'msg_' || substr(translate(encode(uuid_send(gen_rand
  * it may read `source`'s columns). Written in the statement that makes the change, so the event commits with it.
  */
 export function outboxInsert(alias: string, source: string, type: WebhookEventType, payload: string): string {
+  // Written into the statement's text (it is fixed per statement): only ever one of the known types.
+  if (!WEBHOOK_EVENT_TYPES.includes(type)) throw new Error(`unknown webhook event type ${String(type)}`);
   return `${alias} AS (
     INSERT INTO stack_auth.webhook_outbox (project_id, endpoint_id, message_id, event_type, payload, ordering_key)
     SELECT ${source}.project_id, e.id, ${NEW_MESSAGE_ID_SQL}, '${type}', ${payload}, ${source}.id::text

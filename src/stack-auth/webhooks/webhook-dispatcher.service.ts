@@ -8,7 +8,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/config.js';
 import { OutboxService } from './outbox.service.js';
 import { WebhookEndpointsService } from './webhook-endpoints.service.js';
 import { DeliveryRounds, type OutboxKey } from './delivery-rounds.js';
-import { sendWebhook } from './webhook-sender.js';
+import { sendWebhook, type Webhook } from './webhook-sender.js';
 
 /** pg-boss lives in its own schema of the control-plane database. */
 export const PGBOSS_SCHEMA = 'pgboss';
@@ -52,9 +52,9 @@ export function webhookDispatchSettings(config: AppConfig): WebhookDispatchSetti
     timeoutMs: 15_000,
     concurrency: 4,
     directConcurrency: 16,
-    roundsPerEndpoint: 4,
-    keysPerRound: 64,
-    maxWaitingKeys: 20_000,
+    roundsPerEndpoint: 2,
+    keysPerRound: 32,
+    maxWaitingKeys: 2_000,
     jobExpireSeconds: 300,
     maxBackoffSeconds: 6 * 3600,
     retentionDays: 7,
@@ -172,7 +172,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
       roundsPerEndpoint: s.roundsPerEndpoint,
       keysPerRound: s.keysPerRound,
       maxWaiting: s.maxWaitingKeys,
-      signingKey: (endpointId, secretEncrypted) => this.endpoints.signingKeyOf(endpointId, secretEncrypted),
+      signer: (endpointId, secretEncrypted) => this.endpoints.signerOf(endpointId, secretEncrypted),
       retryLater: (keys, afterSeconds) => this.enqueue(keys, afterSeconds),
     });
     for (let i = 0; i < s.concurrency; i++) {
@@ -210,11 +210,16 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     this.sweep().catch((err) => this.logger.debug({ err }, 'webhook dispatcher: startup sweep failed; the periodic sweep will retry'));
   }
 
-  /** Stops before the data source and the HTTP server close: running deliveries finish (up to their timeout). */
+  /**
+   * Stops before the data source and the HTTP server close: the hot path first (keys waiting for a round go to pg-boss,
+   * rounds in flight finish and hand over what follows them), then pg-boss (running deliveries finish, up to their
+   * timeout), then the pool.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     this.running = false;
     this.unsubscribe?.();
     this.unsubscribe = undefined;
+    await this.rounds?.stop();
     const boss = this.boss;
     this.boss = undefined;
     try {
@@ -222,7 +227,6 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     } catch (err) {
       this.logger.warn({ err }, 'webhook dispatcher: pg-boss did not stop cleanly');
     }
-    await this.rounds?.stop();
     await this.pool?.end().catch(() => undefined);
     this.pool = undefined;
   }
@@ -272,7 +276,11 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
 
   private async enqueue(keys: OutboxKey[], startAfterSeconds?: number): Promise<void> {
     const boss = this.boss;
-    if (keys.length === 0 || !boss) return;
+    if (keys.length === 0) return;
+    if (!boss) {
+      this.logger.warn({ keys: keys.length }, 'webhook dispatcher: pg-boss is stopped; keys left to the sweep of a running process');
+      return;
+    }
     const s = this.settings;
     // A retry starts once the head's backoff has ended (+1 s for the distance between this clock and the database's).
     const startAfter = startAfterSeconds === undefined ? {} : { startAfter: new Date(Date.now() + (startAfterSeconds + 1) * 1000) };
@@ -346,15 +354,15 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
           return;
         }
         const body = JSON.stringify({ type: row.payload.type, data: row.payload.data });
-        let signingKey: Buffer = Buffer.alloc(0);
+        let signer: Webhook | undefined;
         try {
-          signingKey = this.endpoints.signingKeyOf(endpointId, row.secret_encrypted);
+          signer = this.endpoints.signerOf(endpointId, row.secret_encrypted);
         } catch (err) {
           failure = err as Error;
         }
-        const result = failure
-          ? ({ ok: false, error: failure.message } as const)
-          : await sendWebhook({ url: row.url, signingKey, messageId: row.message_id, body }, this.settings.timeoutMs);
+        const result = failure || !signer
+          ? ({ ok: false, error: failure?.message ?? 'no signer' } as const)
+          : await sendWebhook({ url: row.url, signer, messageId: row.message_id, body }, this.settings.timeoutMs);
         if (result.ok) {
           // Marked delivered, and whether the key has more (so a drained key costs no further transaction).
           const marked = await client.query<{ more: boolean }>(

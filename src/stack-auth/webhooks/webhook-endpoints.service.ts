@@ -3,12 +3,12 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SecretsService } from '../../common/secrets.js';
-import { svixKey } from '../../common/svix-signature.js';
+import { Webhook } from './webhook-sender.js';
 import { StackWebhookEndpointEntity } from '../entities/stack-webhook.entity.js';
 import { KnownErrors } from '../http/known-errors.js';
 
-/** Endpoints whose signing key stays decrypted in memory. */
-const SIGNING_KEY_CACHE_SIZE = 1_000;
+/** Endpoints whose signer (with its decrypted secret) stays in memory. */
+const SIGNER_CACHE_SIZE = 1_000;
 
 /** A svix endpoint secret: `whsec_` and the base64 of 24 random bytes (what Svix issues). */
 export function newWebhookSecret(): string {
@@ -39,8 +39,8 @@ export function webhookUrlProblem(raw: string): string | undefined {
 /** Webhook endpoints of provider projects; each has its own signing secret, encrypted at rest. */
 @Injectable()
 export class WebhookEndpointsService {
-  /** Endpoint id -> its signing key and the ciphertext it came from (oldest first, bounded). */
-  private readonly signingKeys = new Map<string, { ciphertext: string; key: Buffer }>();
+  /** Endpoint id -> its signer and the ciphertext it came from (oldest first, bounded). */
+  private readonly signers = new Map<string, { ciphertext: string; signer: Webhook }>();
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
@@ -66,15 +66,15 @@ export class WebhookEndpointsService {
   }
 
   /**
-   * The HMAC key an endpoint's deliveries are signed with, decrypted once per stored ciphertext (a rotated secret is
+   * The svix signer of an endpoint's deliveries, its secret decrypted once per stored ciphertext (a rotated secret is
    * another ciphertext, so it is never served stale). Throws when the ciphertext does not open.
    */
-  signingKeyOf(endpointId: string, secretEncrypted: string): Buffer {
-    const cached = this.signingKeys.get(endpointId);
-    if (cached?.ciphertext === secretEncrypted) return cached.key;
-    const key = svixKey(this.secretOf(endpointId, secretEncrypted));
-    if (this.signingKeys.size >= SIGNING_KEY_CACHE_SIZE) this.signingKeys.delete(this.signingKeys.keys().next().value!);
-    this.signingKeys.set(endpointId, { ciphertext: secretEncrypted, key });
-    return key;
+  signerOf(endpointId: string, secretEncrypted: string): Webhook {
+    const cached = this.signers.get(endpointId);
+    if (cached?.ciphertext === secretEncrypted) return cached.signer;
+    const signer = new Webhook(this.secretOf(endpointId, secretEncrypted));
+    if (this.signers.size >= SIGNER_CACHE_SIZE) this.signers.delete(this.signers.keys().next().value!);
+    this.signers.set(endpointId, { ciphertext: secretEncrypted, signer });
+    return signer;
   }
 }
