@@ -14,6 +14,7 @@ import { VisibilityListener } from '../pg.js';
 import { Deliveries } from '../product.js';
 import { arrivalRate, summarize, type LatencySummary } from '../stats.js';
 import { writesPerEvent, type WritesPerEvent } from '../writes.js';
+import { sampled } from '../sampler.js';
 import { seedProviderUsers } from './provider-users.js';
 
 export interface LagResult {
@@ -113,7 +114,10 @@ async function productLag(ctx: BenchContext, listener: VisibilityListener, rate:
     }
     return { kind: 'updated', token, req: ctx.product.provider(ctx.branch, 'PATCH', `/users/${existing[(k - 1) / 2]}`, { display_name: token }) };
   });
-  const { result, writes } = await writesPerEvent(ctx, n, () => measure(ctx, listener, ctx.product.api, rate, changes, 'product', true));
+  const sampledRun = await sampled(ctx.pg.url('postgres'), () => writesPerEvent(ctx, n, () => measure(ctx, listener, ctx.product.api, rate, changes, 'product', true)));
+  const { result, writes } = sampledRun.result;
+  // With BENCH_SAMPLE_QUERIES=1: what PostgreSQL was busy with during this rate (stderr, a diagnostic).
+  if (sampledRun.queries) process.stderr.write(`lag ${rate}/s, busiest statements: ${JSON.stringify(sampledRun.queries, null, 1)}\n`);
   ctx.providerUsers += result.createdOk;
   return { ...result.lag, writes };
 }
