@@ -56,6 +56,8 @@ export interface BenchConfig {
   betterAuthInstances: number;
   /** Sign-ups through Better Auth (closed loop). */
   betterAuthSignups: number;
+  /** BENCH_SYNC_WORKER=1: the sync engine's applier in a worker process (`npm run worker`), the product with SYNC_ENGINE=receive. */
+  syncWorker: boolean;
   /** Where the JSON results go. */
   outputFile: string;
 }
@@ -107,6 +109,7 @@ export function loadBenchConfig(): BenchConfig {
     eventLoopAccounts: int('BENCH_EVENT_LOOP_ACCOUNTS', 10),
     betterAuthInstances: int('BENCH_BETTER_AUTH_INSTANCES', quick ? 5 : 20),
     betterAuthSignups: scale(int('BENCH_BETTER_AUTH_SIGNUPS', 2000)),
+    syncWorker: process.env.BENCH_SYNC_WORKER === '1',
     outputFile: process.env.BENCH_OUTPUT ?? 'bench/results/latest.json',
   };
 }

@@ -44,7 +44,14 @@ export interface BenchContext {
 
 /** The process groups of the CPU figures: the product, PostgreSQL, the bench process (load generator), the baselines. */
 export function cpuGroups(ctx: BenchContext): CpuGroups {
-  return { product: ctx.product.server.pid, postgres: ctx.postmasterPid, bench: SELF, naive: ctx.naive.server.pid, bare: ctx.bare.server.pid };
+  return {
+    product: ctx.product.server.pid,
+    worker: ctx.product.worker?.pid,
+    postgres: ctx.postmasterPid,
+    bench: SELF,
+    naive: ctx.naive.server.pid,
+    bare: ctx.bare.server.pid,
+  };
 }
 
 /** A CPU meter over the bench's process groups, started now. */

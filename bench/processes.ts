@@ -9,6 +9,7 @@ import { sleep } from './stats.js';
 
 const DIST = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const PRODUCT_ENTRY = path.join(DIST, 'src', 'main.js');
+export const WORKER_ENTRY = path.join(DIST, 'src', 'worker.js');
 export const NAIVE_ENTRY = path.join(DIST, 'bench', 'baselines', 'naive-server.js');
 export const BARE_ENTRY = path.join(DIST, 'bench', 'baselines', 'bare-server.js');
 export const BARE_HTTP_ENTRY = path.join(DIST, 'bench', 'baselines', 'bare-http-server.js');

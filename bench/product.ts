@@ -9,7 +9,7 @@ import { createLogger } from '../src/common/logger.js';
 import { SecretsService } from '../src/common/secrets.js';
 import { withPgClient, type BenchPostgres } from './pg.js';
 import { HttpTarget, type PreparedRequest } from './load.js';
-import { PRODUCT_ENTRY, ServerProcess } from './processes.js';
+import { PRODUCT_ENTRY, ServerProcess, WORKER_ENTRY } from './processes.js';
 
 export interface AuthBranch {
   projectId: string;
@@ -25,6 +25,8 @@ export interface AuthBranch {
 }
 
 export interface ProductOptions {
+  /** Run the sync engine's applier in `npm run worker`'s process beside it (the product takes webhooks in: SYNC_ENGINE=receive). */
+  syncWorker?: boolean;
   /** Name of the process in logs (BENCH_SERVER_LOG_DIR file name). */
   name?: string;
   /** Its control-plane database on the bench's PostgreSQL (must not exist yet). */
@@ -80,6 +82,8 @@ export class Product {
     readonly controlPlaneUrl: string,
     private readonly apiKey: string,
     private readonly secretsKey: string,
+    /** With BENCH_SYNC_WORKER=1: `npm run worker`'s process, which applies what the product (SYNC_ENGINE=receive) takes in. */
+    readonly worker?: ServerProcess,
   ) {
     this.api = new HttpTarget(server.baseUrl, 256);
   }
@@ -103,12 +107,24 @@ export class Product {
       LOG_LEVEL: 'warn',
       // No scheduled reconciliation in the middle of a measurement; the resync scenario starts one on demand.
       NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0',
+      ...(options.syncWorker ? { SYNC_ENGINE: 'receive' } : {}),
       ...options.env,
     }),
       // e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" to profile the product under the bench's load.
       (process.env.BENCH_PRODUCT_NODE_ARGS ?? '').split(' ').filter(Boolean),
     );
-    return new Product(server, controlPlaneUrl, apiKey, secretsKey);
+    let worker: ServerProcess | undefined;
+    if (options.syncWorker) {
+      worker = await ServerProcess.start(`${options.name ?? 'product'} sync worker`, WORKER_ENTRY, (port) => ({
+        DATABASE_URL: controlPlaneUrl,
+        DATA_DIR: dataDir,
+        SECRETS_KEY: secretsKey,
+        LOG_LEVEL: 'warn',
+        NEON_AUTH_RECONCILE_INTERVAL_SECONDS: '0',
+        WORKER_PORT: String(port),
+      }));
+    }
+    return new Product(server, controlPlaneUrl, apiKey, secretsKey, worker);
   }
 
   /** A project whose default branch has Neon Auth (Stack) enabled, with the integration's secret. */
@@ -203,5 +219,6 @@ export class Product {
   async stop(): Promise<void> {
     this.api.close();
     await this.server.stop();
+    await this.worker?.stop();
   }
 }

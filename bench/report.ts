@@ -240,14 +240,16 @@ export function cpuRows(r: Results): { run: string; cpu: CpuShares }[] {
   return rows;
 }
 
-const CPU_COLUMNS = ['product', 'postgres', 'bench', 'naive', 'bare', 'other', 'machine'] as const;
+const CPU_COLUMNS = ['product', 'worker', 'postgres', 'bench', 'naive', 'bare', 'other', 'machine'] as const;
 
 /** Cores used (CPU seconds / wall seconds) per process group, one row per run. */
 export function cpuTable(r: Results): string | null {
   const rows = cpuRows(r);
   if (rows.length === 0) return null;
-  const head = ['Run', 'wall s', ...CPU_COLUMNS.map((c) => (c === 'bench' ? 'bench (generator)' : c))];
-  const cells = rows.map(({ run, cpu }) => [run, fmt(cpu.wall_s, 1), ...CPU_COLUMNS.map((c) => (cpu.cores[c] === null || cpu.cores[c] === undefined ? '-' : cpu.cores[c]!.toFixed(2)))]);
+  // The worker column only when a run had one (BENCH_SYNC_WORKER=1).
+  const columns = CPU_COLUMNS.filter((c) => c !== 'worker' || rows.some(({ cpu }) => cpu.cores.worker !== undefined && cpu.cores.worker !== null));
+  const head = ['Run', 'wall s', ...columns.map((c) => (c === 'bench' ? 'bench (generator)' : c === 'worker' ? 'sync worker' : c))];
+  const cells = rows.map(({ run, cpu }) => [run, fmt(cpu.wall_s, 1), ...columns.map((c) => (cpu.cores[c] === null || cpu.cores[c] === undefined ? '-' : cpu.cores[c]!.toFixed(2)))]);
   return grid(head, cells);
 }
 

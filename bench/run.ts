@@ -59,7 +59,7 @@ async function main(): Promise<number> {
     log('starting the product');
     // METRICS_TOKEN only opens /metrics (the product collects its metrics either way): the soak reads the V8 heap there.
     const metricsToken = randomBytes(24).toString('hex');
-    const product = await Product.start(pgServer, { env: { METRICS_TOKEN: metricsToken } });
+    const product = await Product.start(pgServer, { env: { METRICS_TOKEN: metricsToken }, syncWorker: config.syncWorker });
     cleanups.push(() => product.stop());
     const branch = await product.enableAuthBranch(pgServer);
     const templateUser = await product.api.json<Record<string, unknown> & { id: string }>(

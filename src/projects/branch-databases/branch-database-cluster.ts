@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { inTransaction } from '../../database/pg-pool.js';
 
 /** The compute server refused because a source database has other sessions (SQLSTATE 55006). */
 export class ComputeBusyError extends Error {
@@ -371,20 +372,10 @@ export class BranchDatabaseCluster implements OnApplicationShutdown {
   }
 
   /** Runs `fn` in a transaction on an admin connection: committed when it returns, rolled back when it throws. */
-  private async adminTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.adminPool().connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private adminTransaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.adminPool(), fn);
   }
+
 
   /** The database's tenant-data role may connect to it (admin; idempotent). Table rights are granted with the tables. */
   async grantTenantDataConnect(client: pg.ClientBase, database: string): Promise<void> {

@@ -2,12 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
-import { controlPlanePool, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
+import { controlPlanePool, inTransaction, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import type { RiskScores, StackUserEntity } from '../entities/stack-user.entity.js';
 import { ENQUEUED_COLUMN, enqueuedSelect, outboxInsert, parseEnqueued, type EnqueuedEvent } from '../webhooks/outbox.service.js';
 
-/** A row of stack_auth.users as pg returns it (jsonb parsed, timestamptz as Date, bigint as text). */
-interface UserRow {
+/**
+ * A row of stack_auth.users as the statements here read it (USER_COLUMNS): jsonb parsed, bigint as text, and the two
+ * times as epoch milliseconds (floored, as a JavaScript Date made from the timestamptz would be; no Date parsing).
+ */
+export interface UserRow {
   id: string;
   project_id: string;
   display_name: string | null;
@@ -28,9 +31,9 @@ interface UserRow {
   restricted_by_admin_private_details: string | null;
   country_code: string | null;
   risk_scores: RiskScores;
-  signed_up_at: Date;
-  last_active_at: Date;
   version: string;
+  signed_up_at_ms: string;
+  last_active_at_ms: string;
 }
 
 /** A written user with the outbox rows its event got (one per enabled endpoint of the project). */
@@ -61,10 +64,12 @@ export interface UserValues {
   riskScores: RiskScores;
 }
 
-/** The event payload's two times are the row's own, in the milliseconds pg's Date parsing gives (truncated). */
+/** Epoch milliseconds of a timestamptz, floored like a JavaScript Date made from it (exact: numeric arithmetic). */
+const millis = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::bigint`;
+
+/** The event payload's two times are the written row's own (as USER_COLUMNS reads them). */
 const EVENT_WITH_ROW_TIMES = `jsonb_set(jsonb_set($PAYLOAD::jsonb,
-    '{data,signed_up_at_millis}', to_jsonb(floor(extract(epoch FROM u.signed_up_at) * 1000)::bigint)),
-    '{data,last_active_at_millis}', to_jsonb(floor(extract(epoch FROM u.last_active_at) * 1000)::bigint))`;
+    '{data,signed_up_at_millis}', to_jsonb(u.signed_up_at_ms)), '{data,last_active_at_millis}', to_jsonb(u.last_active_at_ms))`;
 
 /** $1..$18: the UserValues columns, in this order. */
 const VALUE_COLUMNS = [
@@ -93,8 +98,17 @@ const VALUE_COLUMNS = [
  * that prepared it ("cached plan must not change result type") once a migration adds a column, as during a rolling
  * deploy.
  */
-const USER_COLUMNS = ['id', 'project_id', ...VALUE_COLUMNS, 'signed_up_at', 'last_active_at', 'version'].join(', ');
-const U_USER_COLUMNS = USER_COLUMNS.split(', ').map((c) => `u.${c}`).join(', ');
+export function userColumns(alias = ''): string {
+  const a = alias === '' ? '' : `${alias}.`;
+  return [
+    ...['id', 'project_id', ...VALUE_COLUMNS, 'version'].map((c) => `${a}${c}`),
+    `${millis(`${a}signed_up_at`)} AS signed_up_at_ms`,
+    `${millis(`${a}last_active_at`)} AS last_active_at_ms`,
+  ].join(', ');
+}
+const USER_COLUMNS = userColumns();
+/** USER_COLUMNS' names, read from a CTE `u` that returned them. */
+const U_USER_COLUMNS = ['id', 'project_id', ...VALUE_COLUMNS, 'version', 'signed_up_at_ms', 'last_active_at_ms'].map((c) => `u.${c}`).join(', ');
 
 const VALUE_PARAMS = VALUE_COLUMNS.map((column, i) => `$${i + 1}${column.endsWith('metadata') || column === 'risk_scores' ? '::jsonb' : ''}`);
 
@@ -202,8 +216,8 @@ export function userFromRow(r: UserRow): StackUserEntity {
     restrictedByAdminPrivateDetails: r.restricted_by_admin_private_details,
     countryCode: r.country_code,
     riskScores: r.risk_scores,
-    signedUpAt: r.signed_up_at,
-    lastActiveAt: r.last_active_at,
+    signedUpAt: new Date(Number(r.signed_up_at_ms)),
+    lastActiveAt: new Date(Number(r.last_active_at_ms)),
     version: r.version,
   };
 }
@@ -278,19 +292,8 @@ export class StackUsersStore {
   }
 
   /** A transaction on its own pooled client (BEGIN … COMMIT, ROLLBACK on failure). */
-  async transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+  transaction<T>(fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.pool, fn);
   }
+
 }

@@ -1,10 +1,10 @@
 import type { DataSource } from 'typeorm';
 import { micros } from '../../common/db-clock.js';
-import type { StackUserEntity } from '../entities/stack-user.entity.js';
 import { StackStatusError } from '../http/known-errors.js';
 import { MAX_USERS_PAGE_SIZE, parseUsersCursor, usersCursor, type ListUsersQuery } from './dto/list-users-query.dto.js';
 import { isUuid } from './dto/stack-validation.js';
 import type { UsersPage } from './stack-users.service.js';
+import { userColumns, userFromRow, type UserRow } from './stack-users.store.js';
 import { toServerUser } from './user-shapes.js';
 
 /** Newest Stack Auth's check of `excluded_email_domains` entries: exact domains only. */
@@ -31,72 +31,13 @@ function likeContains(text: string): string {
   return `%${text.replace(/[\\%_]/g, '\\$&')}%`;
 }
 
-/** A row of the listing query: the user's columns, its sign-up and activity times in epoch milliseconds, the sort value in microseconds. */
-interface ListedRow {
-  id: string;
-  project_id: string;
-  display_name: string | null;
-  primary_email: string | null;
-  primary_email_verified: boolean;
-  primary_email_auth_enabled: boolean;
-  password_hash: string | null;
-  profile_image_url: string | null;
-  client_metadata: unknown;
-  client_read_only_metadata: unknown;
-  server_metadata: unknown;
-  otp_auth_enabled: boolean;
-  passkey_auth_enabled: boolean;
-  totp_secret_encrypted: string | null;
-  is_anonymous: boolean;
-  restricted_by_admin: boolean;
-  restricted_by_admin_reason: string | null;
-  restricted_by_admin_private_details: string | null;
-  country_code: string | null;
-  risk_scores: StackUserEntity['riskScores'];
-  version: string;
-  /** bigint as text (pg's default for int8). */
-  signed_up_at_ms: string;
-  last_active_at_ms: string;
+/** A row of the listing query: the user's columns (userColumns) and the sort value in microseconds. */
+interface ListedRow extends UserRow {
   sort_us: string;
 }
 
-/** Epoch milliseconds of a timestamptz, floored like a JavaScript Date made from it (exact: numeric arithmetic). */
-const millis = (column: string): string => `floor(extract(epoch FROM ${column}) * 1000)::bigint`;
+const COLUMNS = userColumns('u');
 
-const COLUMNS = `u.id, u.project_id, u.display_name, u.primary_email, u.primary_email_verified, u.primary_email_auth_enabled,
-       u.password_hash, u.profile_image_url, u.client_metadata, u.client_read_only_metadata, u.server_metadata,
-       u.otp_auth_enabled, u.passkey_auth_enabled, u.totp_secret_encrypted, u.is_anonymous, u.restricted_by_admin,
-       u.restricted_by_admin_reason, u.restricted_by_admin_private_details, u.country_code, u.risk_scores, u.version,
-       ${millis('u.signed_up_at')} AS signed_up_at_ms, ${millis('u.last_active_at')} AS last_active_at_ms`;
-
-/** The user a row describes, with the fields toServerUser reads (no entity hydration). */
-function userOf(r: ListedRow): StackUserEntity {
-  return {
-    id: r.id,
-    projectId: r.project_id,
-    displayName: r.display_name,
-    primaryEmail: r.primary_email,
-    primaryEmailVerified: r.primary_email_verified,
-    primaryEmailAuthEnabled: r.primary_email_auth_enabled,
-    passwordHash: r.password_hash,
-    profileImageUrl: r.profile_image_url,
-    clientMetadata: r.client_metadata,
-    clientReadOnlyMetadata: r.client_read_only_metadata,
-    serverMetadata: r.server_metadata,
-    otpAuthEnabled: r.otp_auth_enabled,
-    passkeyAuthEnabled: r.passkey_auth_enabled,
-    totpSecretEncrypted: r.totp_secret_encrypted,
-    isAnonymous: r.is_anonymous,
-    restrictedByAdmin: r.restricted_by_admin,
-    restrictedByAdminReason: r.restricted_by_admin_reason,
-    restrictedByAdminPrivateDetails: r.restricted_by_admin_private_details,
-    countryCode: r.country_code,
-    riskScores: r.risk_scores,
-    signedUpAt: new Date(Number(r.signed_up_at_ms)),
-    lastActiveAt: new Date(Number(r.last_active_at_ms)),
-    version: r.version,
-  };
-}
 
 /**
  * GET /users of the embedded provider: one page of the project's users, ordered by (order_by, id). `next_cursor` is
@@ -170,7 +111,7 @@ export async function listUsers(db: DataSource, projectId: string, query: ListUs
   const hasMore = limit !== undefined && rows.length > limit;
   const last = page[page.length - 1];
   return {
-    items: page.map((r) => toServerUser(userOf(r))),
+    items: page.map((r) => toServerUser(userFromRow(r))),
     is_paginated: true,
     pagination: { next_cursor: hasMore && last !== undefined ? usersCursor(column, last.sort_us, last.id) : null },
   };

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
+import { inTransaction, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import { sendWebhook, type SendResult, type Webhook } from './webhook-sender.js';
 
 /** One ordering key of one endpoint: the unit that is delivered strictly in order, one row at a time. */
@@ -203,10 +203,7 @@ export class DeliveryRounds {
     try {
       const pool = this.o.pool();
       if (!pool) throw new Error('webhook dispatcher is not running');
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
+      await inTransaction(pool, async (client) => {
         const heads = await runPrepared<HeadRow>(client, LOCK_HEADS, [endpointId, keys]);
         const returned = new Set(heads.map((h) => h.ordering_key));
         if (returned.size < keys.length) {
@@ -215,34 +212,28 @@ export class DeliveryRounds {
           for (const r of rows) held.push(r.ordering_key);
         }
         const outcomes = await Promise.all(heads.map((h) => this.deliver(endpointId, h)));
-        if (outcomes.length > 0) {
-          const recorded = await runPrepared<{ id: string; ordering_key: string; more: boolean }>(client, RECORD, [
-            outcomes.map((x) => x.id),
-            outcomes.map((x) => x.ok),
-            outcomes.map((x) => x.sent),
-            outcomes.map((x) => x.error),
-            outcomes.map((x) => x.backoff),
-          ]);
-          const outcomeOf = new Map(outcomes.map((x) => [x.id, x]));
-          for (const r of recorded) {
-            const outcome = outcomeOf.get(r.id)!;
-            if (!outcome.ok) failed.push({ key: r.ordering_key, backoff: outcome.backoff });
-            else if (r.more) next.push(r.ordering_key);
-          }
+        if (outcomes.length === 0) return;
+        const recorded = await runPrepared<{ id: string; ordering_key: string; more: boolean }>(client, RECORD, [
+          outcomes.map((x) => x.id),
+          outcomes.map((x) => x.ok),
+          outcomes.map((x) => x.sent),
+          outcomes.map((x) => x.error),
+          outcomes.map((x) => x.backoff),
+        ]);
+        const outcomeOf = new Map(outcomes.map((x) => [x.id, x]));
+        for (const r of recorded) {
+          const outcome = outcomeOf.get(r.id)!;
+          if (!outcome.ok) failed.push({ key: r.ordering_key, backoff: outcome.backoff });
+          else if (r.more) next.push(r.ordering_key);
         }
-        await client.query('COMMIT');
-      } catch (err) {
-        broken = err as Error;
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        // A connection that failed mid-transaction is discarded rather than reused.
-        client.release(broken);
-      }
+      });
     } catch (err) {
       // Nothing was recorded: the keys are retried by pg-boss after the first backoff (a request may have gone out;
       // its receiver drops the duplicate by svix id).
       this.o.logger.warn({ err, endpointId, keys: keys.length }, 'webhook dispatcher: a delivery round failed; pg-boss retries its keys');
+      next.length = 0;
+      held.length = 0;
+      failed.length = 0;
       failed.push(...keys.map((key) => ({ key, backoff: this.o.retryDelaySeconds })));
     } finally {
       for (const key of keys) {
