@@ -413,24 +413,30 @@ export class OperationsService implements OnApplicationShutdown {
     const client = await this.lockPool.connect();
     // A lock connection that breaks while checked out (failover, a terminated backend) must not crash the process: the
     // lock is gone with it, and the lease fences off whatever this process still writes.
-    client.on('error', (err) => this.logger.warn({ err, operationId: groupId }, 'operations: the lock connection of an operation broke; its lock is lost'));
+    // The listener goes with the checkout: the pool reuses its clients, and one left behind per operation would pile up.
+    const onError = (err: Error): void => this.logger.warn({ err, operationId: groupId }, 'operations: the lock connection of an operation broke; its lock is lost');
+    client.on('error', onError);
+    const giveBack = (destroy?: boolean): void => {
+      client.off('error', onError);
+      client.release(destroy);
+    };
     try {
       const { rows } = await client.query<{ ok: boolean }>(`SELECT pg_try_advisory_lock(${LOCK_KEY_SQL}) AS ok`, [groupId]);
       if (!rows[0].ok) {
-        client.release();
+        giveBack();
         return null;
       }
     } catch (err) {
-      client.release(true);
+      giveBack(true);
       throw err;
     }
     return {
       release: async () => {
         try {
           await client.query(`SELECT pg_advisory_unlock(${LOCK_KEY_SQL})`, [groupId]);
-          client.release();
+          giveBack();
         } catch {
-          client.release(true); // a broken connection takes its locks with it
+          giveBack(true); // a broken connection takes its locks with it
         }
       },
     };
