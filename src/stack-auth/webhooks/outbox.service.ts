@@ -1,18 +1,11 @@
 import { Injectable } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
-import { IsNull, type EntityManager } from 'typeorm';
-import { StackWebhookEndpointEntity } from '../entities/stack-webhook.entity.js';
+import type { EntityManager } from 'typeorm';
 
 export const WEBHOOK_EVENT_TYPES = ['user.created', 'user.updated', 'user.deleted'] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
 /** Told of committed events: the project, the ordering key (user id) and, when known, the rows written. */
 export type OutboxListener = (projectId: string, orderingKey: string, events: EnqueuedEvent[] | undefined) => void;
-
-/** A svix message id: `msg_` and 27 random base62-ish characters. */
-export function newMessageId(): string {
-  return `msg_${randomBytes(20).toString('base64url').slice(0, 27)}`;
-}
 
 /** An outbox row a change just wrote: its id and endpoint (the ordering key is the changed user's id). */
 export interface EnqueuedEvent {
@@ -23,7 +16,7 @@ export interface EnqueuedEvent {
 /** The column enqueuedSelect answers. */
 export const ENQUEUED_COLUMN = 'outbox_events';
 
-/** A fresh svix message id per row, as newMessageId makes them (27 base64url characters of two random UUIDs). */
+/** A fresh svix message id per row: `msg_` and 27 base64url characters of two random UUIDs. */
 const NEW_MESSAGE_ID_SQL = `'msg_' || substr(translate(encode(uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()), 'base64'), '+/', '-_'), 1, 27)`;
 
 /**
@@ -60,17 +53,18 @@ export function parseEnqueued(value: unknown): EnqueuedEvent[] {
 export class OutboxService {
   private readonly listeners = new Set<OutboxListener>();
 
-  /** Records one delivery per enabled endpoint of the project. Returns how many were recorded. */
+  /**
+   * Records one delivery per enabled endpoint of the project, in the caller's transaction, with the same statement
+   * fragment as the users' writes (outboxInsert). Returns how many were recorded. (The users' writes enqueue in their
+   * own statements; this is for events written apart from a user row.)
+   */
   async enqueue(tx: EntityManager, projectId: string, type: WebhookEventType, data: unknown, orderingKey: string): Promise<number> {
-    const endpoints = await tx.getRepository(StackWebhookEndpointEntity).find({ where: { projectId, disabledAt: IsNull() }, select: { id: true } });
-    if (endpoints.length === 0) return 0;
-    // One INSERT (repository.save would wrap it in a savepoint and read generated columns back).
-    await tx.query(
-      `INSERT INTO stack_auth.webhook_outbox (project_id, endpoint_id, message_id, event_type, payload, ordering_key)
-       SELECT $1, e.endpoint_id, e.message_id, $4, $5::jsonb, $6 FROM unnest($2::uuid[], $3::text[]) AS e (endpoint_id, message_id)`,
-      [projectId, endpoints.map((e) => e.id), endpoints.map(() => newMessageId()), type, JSON.stringify({ type, data }), orderingKey],
-    );
-    return endpoints.length;
+    const rows = (await tx.query(
+      `WITH event AS (SELECT $1::uuid AS project_id, $2::text AS id), ${outboxInsert('o', 'event', type, '$3::jsonb')}
+       SELECT count(*)::int AS n FROM o`,
+      [projectId, orderingKey, JSON.stringify({ type, data })],
+    )) as { n: number }[];
+    return rows[0].n;
   }
 
   /**

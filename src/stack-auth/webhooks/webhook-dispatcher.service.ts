@@ -61,16 +61,6 @@ export function webhookDispatchSettings(config: AppConfig): WebhookDispatchSetti
   };
 }
 
-/** A failed delivery; the key's head row waits `retryAfterSeconds` (its recorded backoff). */
-class DeliveryFailed extends Error {
-  constructor(
-    message: string,
-    readonly retryAfterSeconds: number,
-  ) {
-    super(message);
-  }
-}
-
 interface DeliveryJob {
   endpointId: string;
   orderingKey: string;
@@ -196,14 +186,9 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
     });
     await boss.schedule(SWEEP_QUEUE, '* * * * *');
     this.unsubscribe = this.outbox.onEnqueued((projectId, orderingKey, events) => {
-      if (events) {
-        // The statement answered the rows it wrote: no need to look them up.
-        if (!this.running) return;
-        const overflow = events.map((e) => ({ endpoint_id: e.endpointId, ordering_key: orderingKey })).filter((k) => !this.deliverNow(k));
-        this.enqueue(overflow).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
-        return;
-      }
-      this.kick(projectId, orderingKey).catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
+      // When the statement answered the rows it wrote, they need no looking up.
+      const started = events ? this.deliverKeys(events.map((e) => ({ endpoint_id: e.endpointId, ordering_key: orderingKey }))) : this.kick(projectId, orderingKey);
+      started.catch((err) => this.logger.warn({ err, projectId }, 'webhook dispatcher: could not enqueue new events (the sweep will)'));
     });
     // Rows left from before this start (a crash between commit and enqueue, a stop mid-delivery). On a
     // first start the provider's tables may not exist yet (migrations run after init): the cron sweep follows.
@@ -246,14 +231,13 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
        )`,
       [projectId, orderingKey],
     );
-    const overflow: OutboxKey[] = [];
-    for (const k of rows) if (!this.deliverNow(k)) overflow.push(k);
-    await this.enqueue(overflow);
+    await this.deliverKeys(rows);
   }
 
-  /** Delivers a key in process now (a hot-path round); false when too much waits already (then pg-boss takes it). */
-  private deliverNow(k: OutboxKey): boolean {
-    return this.rounds?.schedule(k) ?? false;
+  /** Delivers keys in process now (hot-path rounds); those beyond what may wait for a round become pg-boss jobs. */
+  private async deliverKeys(keys: OutboxKey[]): Promise<void> {
+    if (!this.running) return;
+    await this.enqueue(keys.filter((k) => !(this.rounds?.schedule(k) ?? false)));
   }
 
   /** Re-enqueues every key whose head row is due, and prunes old delivered rows. Returns how many keys. */
@@ -380,7 +364,7 @@ export class WebhookDispatcherService implements OnApplicationBootstrap, BeforeA
           [row.id, result.error.slice(0, 1000), backoff],
         );
         await client.query('COMMIT');
-        failure = new DeliveryFailed(`webhook ${row.message_id} to endpoint ${endpointId} failed: ${result.error}`, backoff);
+        failure = new Error(`webhook ${row.message_id} to endpoint ${endpointId} failed: ${result.error}`);
       } catch (err) {
         broken = err as Error;
         await client.query('ROLLBACK').catch(() => undefined);
