@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
-import type { DataSource, EntityManager } from 'typeorm';
+import { EntityManager, type DataSource } from 'typeorm';
 import { controlPlanePool, inTransaction, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import type { RiskScores, StackUserEntity } from '../entities/stack-user.entity.js';
 import { ENQUEUED_COLUMN, enqueuedSelect, outboxInsert, parseEnqueued, type EnqueuedEvent } from '../webhooks/outbox.service.js';
@@ -232,9 +232,8 @@ function writeOf(row: WrittenRow): UserWrite {
 export type UsersSql = pg.Pool | pg.PoolClient | EntityManager;
 
 async function run<R extends pg.QueryResultRow>(on: UsersSql | undefined, pool: pg.Pool, statement: PreparedStatement, values: unknown[]): Promise<R[]> {
-  if (on === undefined) return runPrepared<R>(pool, statement, values);
-  if ('transaction' in on && 'getRepository' in on) return (await on.query(statement.text, values)) as R[];
-  return runPrepared<R>(on as pg.Pool | pg.PoolClient, statement, values);
+  if (on instanceof EntityManager) return (await on.query(statement.text, values)) as R[];
+  return runPrepared<R>(on ?? pool, statement, values);
 }
 
 /**
