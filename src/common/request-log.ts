@@ -1,11 +1,45 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { Level, Logger } from 'pino';
 
-/** Query parameters whose values never reach the logs (`code`: the provider's single-use transfer links). */
-const SECRET_QUERY_PARAMS = /([?&](?:access_token|api_key|apikey|key|token|password|secret|code)=)[^&#]*/gi;
+/**
+ * Query parameters whose values never reach the logs: any name that carries a credential or a single-use value
+ * (`token`, `refresh_token`, `id_token`, `client_secret`, `code` of an OAuth callback or a transfer link,
+ * `code_verifier`, `state`, `otp`, `api_key`, `password`, `signature`, ...), matched on the decoded name.
+ */
+const SECRET_PARAM_NAME = /token|secret|passw|code|key|signature|otp|state|nonce|session|verifier|credential|ticket|auth/i;
+/** Path segments that are themselves a credential: Better Auth's reset link `/reset-password/{token}`. */
+const SECRET_AFTER_SEGMENT = new Set(['reset-password']);
+const REDACTED = '[redacted]';
 
+function decodedOr(raw: string): string {
+  try {
+    return decodeURIComponent(raw.replace(/\+/g, ' '));
+  } catch {
+    return raw;
+  }
+}
+
+/** The URL as it may be logged: secret-bearing query values and path-borne tokens replaced by `[redacted]`. */
 export function redactUrl(url: string): string {
-  return url.replace(SECRET_QUERY_PARAMS, '$1[redacted]');
+  const hash = url.indexOf('#');
+  const withoutHash = hash === -1 ? url : url.slice(0, hash);
+  const q = withoutHash.indexOf('?');
+  const path = q === -1 ? withoutHash : withoutHash.slice(0, q);
+  const segments = path.split('/');
+  for (let i = 1; i < segments.length; i++) {
+    if (segments[i] !== '' && SECRET_AFTER_SEGMENT.has(decodedOr(segments[i - 1]).toLowerCase())) segments[i] = REDACTED;
+  }
+  let out = segments.join('/');
+  if (q !== -1) {
+    const pairs = withoutHash.slice(q + 1).split('&').map((pair) => {
+      const eq = pair.indexOf('=');
+      const name = eq === -1 ? pair : pair.slice(0, eq);
+      return eq !== -1 && SECRET_PARAM_NAME.test(decodedOr(name)) ? `${name}=${REDACTED}` : pair;
+    });
+    out += `?${pairs.join('&')}`;
+  }
+  // A fragment never reaches a server in a request line; if one does, it is dropped rather than logged.
+  return out;
 }
 
 function levelOf(status: number): Level {

@@ -131,11 +131,16 @@ export class Int64IdPipe implements PipeTransform<string, number> {
 
 const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** A UUID in its canonical textual form (any version, either case). */
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID_PATTERN.test(value);
+}
+
 /** Validates a UUID path parameter. */
 @Injectable()
 export class UuidPipe implements PipeTransform<string, string> {
   transform(value: string, metadata: ArgumentMetadata): string {
-    if (typeof value !== 'string' || !UUID_PATTERN.test(value)) {
+    if (!isUuid(value)) {
       throw ApiError.validation(`invalid path parameter ${metadata.data}: must be a UUID`);
     }
     return value.toLowerCase();

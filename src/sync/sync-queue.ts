@@ -9,6 +9,7 @@ import { startPgBoss } from '../common/pg-boss.js';
 import { PgListener } from '../common/pg-listener.js';
 import { APP_CONFIG, type AppConfig, type SyncEngineMode } from '../config/config.js';
 import { PARALLEL_DRAINS, syncSettings, type SyncSettings } from './sync-settings.js';
+import { isUuid } from '../common/validation.js';
 
 /** pg-boss of the sync engine lives in its own schema (not the embedded provider's `pgboss`). */
 export const SYNC_PGBOSS_SCHEMA = 'pgboss_sync';
@@ -20,7 +21,6 @@ export const SYNC_SWEEP_QUEUE = 'neon-auth-sync-sweep';
 export const SYNC_NOTIFY_CHANNEL = 'neon_auth_sync';
 /** Appended to a notification's integration id: apply now, even while the integration backs off (a replay). */
 const RETRY_NOW_SUFFIX = ':now';
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the applier does when the queue calls. */
 export interface SyncQueueHandlers {
@@ -187,7 +187,7 @@ export class SyncQueue {
         if (!this.started) return;
         const retryNow = payload.endsWith(RETRY_NOW_SUFFIX);
         const integrationId = retryNow ? payload.slice(0, -RETRY_NOW_SUFFIX.length) : payload;
-        if (!UUID.test(integrationId)) return;
+        if (!isUuid(integrationId)) return;
         this.handlers?.wake(integrationId, { retryNow });
       },
       onListening: (_listener, reconnected) => {

@@ -7,6 +7,7 @@ import { InboxEventRejected, InboxWriter } from './inbox-writer.js';
 import { SyncQueue } from './sync-queue.js';
 import { SyncIntegrations } from './sync-integrations.js';
 import { SyncMetrics } from './sync-metrics.js';
+import { isUuid } from '../common/validation.js';
 
 /** What prepareRow needs as a version to check a user object; nothing is written with it (the applier stamps versions). */
 const CHECK_ONLY_VERSION = new Date(0);
@@ -14,7 +15,6 @@ const CHECK_ONLY_VERSION = new Date(0);
 /** JSON's escape of U+0000 (a NUL character can only reach parsed JSON through it). */
 const NUL_ESCAPE = Buffer.from('\\u0000');
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Verifies and stores one delivery (HTTP from the receiver above, in process from the mock provider's
@@ -58,7 +58,7 @@ export class WebhookIntakeService implements OnApplicationBootstrap, BeforeAppli
 
   async ingest(integrationId: string, raw: unknown, headers: Record<string, string>): Promise<void> {
     if (!this.queue.enabled) throw new ApiError(ErrorCode.ServiceUnavailable, 'the users_sync sync engine is not enabled on this server (SYNC_ENGINE=on)');
-    if (!UUID.test(integrationId)) throw ApiError.notFound(`integration ${integrationId}`);
+    if (!isUuid(integrationId)) throw ApiError.notFound(`integration ${integrationId}`);
     const integration = await this.syncIntegrations.get(integrationId);
     if (!integration) throw ApiError.notFound(`integration ${integrationId}`);
     const webhook = integration.verifier;

@@ -1,10 +1,10 @@
 import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { ApiError } from '../../common/errors.js';
+import { isUuid } from '../../common/validation.js';
 
 /** Longest accepted auth user id (Stack Auth's are 36-character UUIDs; users_sync keys must fit a btree entry). */
 export const MAX_AUTH_USER_ID_LENGTH = 1024;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * `auth_user_id` has no pattern in Neon's spec: any non-empty id of a sane length is passed on, and an
@@ -20,7 +20,7 @@ export class AuthUserIdPipe implements PipeTransform<string, string> {
     if (typeof value !== 'string' || value.trim() === '' || value.length > MAX_AUTH_USER_ID_LENGTH) {
       throw ApiError.validation(`invalid path parameter ${metadata.data}: must be 1 to ${MAX_AUTH_USER_ID_LENGTH} characters`);
     }
-    return UUID.test(value) ? value.toLowerCase() : value;
+    return isUuid(value) ? value.toLowerCase() : value;
   }
 }
 

@@ -29,8 +29,8 @@ import {
   type ProvisionRequest,
   type SdkKeys,
 } from '../auth-provider.port.js';
+import { isUuid } from '../../common/validation.js';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 interface AdminApi {
   createUser(input: { body: { email: string; name: string; password?: string; role?: string } }): Promise<{ user: { id: string } }>;
@@ -142,7 +142,7 @@ export class BetterAuthProviderAdapter implements AuthProvider {
   async listUsers(credentials: ProviderCredentials, request: ListUsersRequest): Promise<ProviderUserPage> {
     const { tenant } = await this.serverOf(credentials);
     const limit = clampPageSize(request.limit);
-    const after = request.cursor && UUID.test(request.cursor) ? request.cursor : null;
+    const after = request.cursor && isUuid(request.cursor) ? request.cursor : null;
     const rows = await this.users.page(tenant.physicalName, after, limit + 1);
     const users = rows.slice(0, limit).map((raw) => providerUserFromStackShape(raw));
     return { users, nextCursor: rows.length > limit ? users[users.length - 1].id : null };
@@ -163,7 +163,7 @@ export class BetterAuthProviderAdapter implements AuthProvider {
 
   /** Better Auth's internal adapter, once the user is known to exist (else ProviderUserNotFound). */
   private async adapterFor(server: BetterAuthServer, userId: string): Promise<BetterAuthContext['internalAdapter']> {
-    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
+    if (!isUuid(userId)) throw new ProviderUserNotFound(userId);
     const { internalAdapter } = await server.$context;
     if (!(await internalAdapter.findUserById(userId))) throw new ProviderUserNotFound(userId);
     return internalAdapter;
@@ -182,7 +182,7 @@ export class BetterAuthProviderAdapter implements AuthProvider {
   }
 
   private async read(tenant: BranchAuthTenant, userId: string): Promise<ProviderUser> {
-    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
+    if (!isUuid(userId)) throw new ProviderUserNotFound(userId);
     const raw = await this.users.one(tenant.physicalName, userId);
     if (!raw) throw new ProviderUserNotFound(userId);
     return providerUserFromStackShape(raw);

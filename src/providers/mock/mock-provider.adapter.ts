@@ -34,6 +34,7 @@ import {
 } from '../auth-provider.port.js';
 import { DEFAULT_PROJECT_CONFIG_COLUMNS, OAUTH_PROVIDER_IDS, parseProjectConfig, projectConfigColumns, type ProjectConfigColumns, type ProjectSettings } from '../../better-auth/project-config.js';
 import { MockProviderProjectEntity, MockProviderUserEntity } from './mock-provider.entities.js';
+import { isUuid } from '../../common/validation.js';
 
 /** The mock's base URL: `.invalid` never resolves (RFC 6761), so nothing can ever try to reach it. */
 export const MOCK_PROVIDER_BASE_URL = 'https://mock-auth.invalid';
@@ -41,7 +42,6 @@ export const MOCK_PROVIDER_BASE_URL = 'https://mock-auth.invalid';
 /** Purpose string of the key that derives the mock's keys, secrets and codes from the secrets key. */
 const DERIVATION_PURPOSE = 'mock auth provider v1';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Fixed namespace of the mock's name-based (v5) UUIDs. */
 const UUID_NAMESPACE = Buffer.from('5f1c2b8e6a0d4c7e9b3a1d2e4f607182', 'hex');
 const CROCKFORD = '0123456789abcdefghjkmnpqrstvwxyz';
@@ -175,7 +175,7 @@ export class MockProviderAdapter implements AuthProvider {
    * unknown: a success; a wrong admin key for a live project: ProviderAuthFailed.
    */
   async deleteManagedProject(credentials: ProviderCredentials): Promise<void> {
-    if (typeof credentials.projectId !== 'string' || !UUID.test(credentials.projectId)) return;
+    if (typeof credentials.projectId !== 'string' || !isUuid(credentials.projectId)) return;
     await this.db.transaction(async (tx) => {
       const projects = tx.getRepository(MockProviderProjectEntity);
       const project = await projects.findOne({ where: { id: credentials.projectId.toLowerCase() }, lock: { mode: 'pessimistic_write' } });
@@ -263,7 +263,7 @@ export class MockProviderAdapter implements AuthProvider {
       .where('u.projectId = :projectId', { projectId: credentials.projectId })
       .andWhere('u.deletedAt IS NULL');
     if (request.cursor !== undefined) {
-      if (!UUID.test(request.cursor)) throw new ProviderRequestRejected('list users: the cursor is not one this provider issued', 400);
+      if (!isUuid(request.cursor)) throw new ProviderRequestRejected('list users: the cursor is not one this provider issued', 400);
       qb.andWhere('(u.signedUpAt, u.id) > (SELECT c.signed_up_at, c.id FROM mock_provider_users c WHERE c.project_id = :projectId AND c.id = :cursor)', {
         cursor: request.cursor.toLowerCase(),
       });
@@ -349,7 +349,7 @@ export class MockProviderAdapter implements AuthProvider {
     lock = false,
   ): Promise<MockProviderProjectEntity> {
     const refuse = (why: string) => new ProviderAuthFailed(`${operation}: ${why}`, access === 'admin' ? 'INVALID_SUPER_SECRET_ADMIN_KEY' : 'INVALID_SECRET_SERVER_KEY');
-    if (typeof credentials.projectId !== 'string' || !UUID.test(credentials.projectId)) throw refuse('unknown mock provider project');
+    if (typeof credentials.projectId !== 'string' || !isUuid(credentials.projectId)) throw refuse('unknown mock provider project');
     const project = await manager
       .getRepository(MockProviderProjectEntity)
       .findOne({ where: { id: credentials.projectId.toLowerCase() }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
@@ -368,7 +368,7 @@ export class MockProviderAdapter implements AuthProvider {
 
   /** A live user of the project (locked for update when asked), or ProviderUserNotFound. */
   private async findUser(manager: EntityManager, projectId: string, userId: string, lock: boolean): Promise<MockProviderUserEntity> {
-    if (typeof userId !== 'string' || !UUID.test(userId)) throw new ProviderUserNotFound(userId);
+    if (typeof userId !== 'string' || !isUuid(userId)) throw new ProviderUserNotFound(userId);
     const user = await manager
       .getRepository(MockProviderUserEntity)
       .findOne({ where: { projectId, id: userId.toLowerCase(), deletedAt: IsNull() }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });

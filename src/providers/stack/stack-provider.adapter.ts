@@ -38,6 +38,7 @@ import {
   type Sealer,
   type StackAdminProject,
 } from './stack-settings.js';
+import { isUuid } from '../../common/validation.js';
 
 /** Injection token for overriding the HTTP policy (timeouts, 429 retries) of the stack adapter. */
 export const STACK_PROVIDER_HTTP_OPTIONS = Symbol('STACK_PROVIDER_HTTP_OPTIONS');
@@ -51,7 +52,6 @@ const PROJECT_GONE_CODES = new Set(['CURRENT_PROJECT_NOT_FOUND', 'PROJECT_NOT_FO
 /** Stack Auth's answer when a project cannot be transferred (Neon relies on its wording). */
 const NOT_TRANSFERABLE = /can only be transferred once|not authorized to transfer/i;
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** SDK keys made for applications do not expire (Stack's API needs a date: about 100 years ahead). */
 const KEY_LIFETIME_MS = 100 * 365 * 24 * 3600 * 1000;
@@ -202,7 +202,7 @@ export class StackProviderAdapter implements AuthProvider {
 
   async getUser(credentials: ProviderCredentials, userId: string): Promise<ProviderUser> {
     // Stack user ids are UUIDs; any other id names no user (and would be a SCHEMA_ERROR).
-    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
+    if (!isUuid(userId)) throw new ProviderUserNotFound(userId);
     const user = await this.http.request<StackUserObject>({
       method: 'GET',
       baseUrl: credentials.baseUrl,
@@ -233,7 +233,7 @@ export class StackProviderAdapter implements AuthProvider {
   }
 
   async deleteUser(credentials: ProviderCredentials, userId: string): Promise<void> {
-    if (!UUID.test(userId)) throw new ProviderUserNotFound(userId);
+    if (!isUuid(userId)) throw new ProviderUserNotFound(userId);
     await this.http.request<unknown>({
       method: 'DELETE',
       baseUrl: credentials.baseUrl,

@@ -9,6 +9,7 @@ import { hashSecret, secureRandomString } from '../projects/stack-keys.js';
 import { stackAuthSettings, type StackAuthSettings } from '../stack-auth.config.js';
 import { TokensService } from './tokens.service.js';
 import { UserActivityService } from './user-activity.service.js';
+import { isUuid } from '../../common/validation.js';
 
 /** What sign-up and sign-in answer: Stack Auth's `{access_token, refresh_token, user_id}`. */
 export interface AuthTokens {
@@ -17,7 +18,6 @@ export interface AuthTokens {
   user_id: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * Sign-in sessions. A session is a refresh token (45 Crockford characters, shown once, stored only as its
@@ -82,7 +82,7 @@ export class SessionsService {
 
   /** Ends the session `sessionId` of the project (sign-out): its refresh token stops working at once. */
   async revoke(projectId: string, sessionId: string): Promise<void> {
-    if (!UUID.test(sessionId)) throw KnownErrors.refreshTokenNotFoundOrExpired();
+    if (!isUuid(sessionId)) throw KnownErrors.refreshTokenNotFoundOrExpired();
     const result = await this.db.getRepository(StackSessionEntity).delete({ id: sessionId.toLowerCase(), projectId, revokedAt: IsNull() });
     if (!result.affected) throw KnownErrors.refreshTokenNotFoundOrExpired();
   }

@@ -8,6 +8,7 @@ import { DEFAULT_PROJECT_CONFIG, StackProjectEntity } from '../entities/stack-pr
 import type { ProjectUpdateInput } from './dto/project-update.dto.js';
 import { applyProjectUpdate } from './stack-project-config.js';
 import { hashSecret, newStackKey, type StackKeyKind } from './stack-keys.js';
+import { isUuid } from '../../common/validation.js';
 
 export interface NewKeySet {
   description?: string;
@@ -24,7 +25,6 @@ export interface CreatedKeySet {
   superSecretAdminKey?: string;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const KEY_HASH_COLUMNS: Record<StackKeyKind, string> = {
   publishable_client_key: 'publishable_client_key_hash',
@@ -92,7 +92,7 @@ export class StackProjectsService {
   }
 
   async find(projectId: string): Promise<StackProjectEntity | null> {
-    if (!UUID.test(projectId)) return null;
+    if (!isUuid(projectId)) return null;
     return this.db.getRepository(StackProjectEntity).findOneBy({ id: projectId.toLowerCase() });
   }
 
@@ -101,7 +101,7 @@ export class StackProjectsService {
    * asks this); null when there is no such project.
    */
   async findWithKey(projectId: string, kind: StackKeyKind, key: string): Promise<{ project: StackProjectEntity; keyValid: boolean } | null> {
-    if (!UUID.test(projectId)) return null;
+    if (!isUuid(projectId)) return null;
     const [row] = await runPrepared<ProjectRow & { key_valid: boolean }>(controlPlanePool(this.db), PROJECT_WITH_KEY[kind], [projectId.toLowerCase(), hashSecret(key)]);
     return row ? { project: projectFromRow(row), keyValid: row.key_valid } : null;
   }
@@ -134,7 +134,7 @@ export class StackProjectsService {
    * HTTP request ends; the delete waits for it. Answers whether the project existed.
    */
   async deleteProject(projectId: string): Promise<boolean> {
-    if (!UUID.test(projectId)) return false;
+    if (!isUuid(projectId)) return false;
     return this.db.transaction(async (tx) => {
       const result = await tx.getRepository(StackProjectEntity).delete({ id: projectId.toLowerCase() });
       return (result.affected ?? 0) > 0;

@@ -2,6 +2,7 @@ import { Injectable, type PipeTransform, type Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, ValidateIf, type ValidationError } from 'class-validator';
 import { ApiError } from '../../../common/errors.js';
+import { isUuid } from '../../../common/validation.js';
 
 /**
  * Stack Auth's request validation for the provider's DTOs: unknown properties are refused as
@@ -81,11 +82,7 @@ export class StackQueryPipe implements PipeTransform {
   }
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-export function isUuid(value: unknown): value is string {
-  return typeof value === 'string' && UUID.test(value);
-}
+export { isUuid };
 
 /** A UUID path parameter, lower-cased; anything else is a SCHEMA_ERROR naming `params.<name>`. */
 @Injectable()
