@@ -150,21 +150,23 @@ describe('users_sync reconciler', () => {
     const cursorUser = (cursor: string): string => cursor.slice(cursor.lastIndexOf('.') + 1);
 
     /**
-     * Pages as a real Stack Auth does (the cursor is the previous page's last user id, looked up), and deletes the
-     * cursor's user for real right before the provider is asked for the page after it (at most `times` times). The
-     * embedded provider's own keyset cursor goes on after such a deletion, so it is handed the id instead.
+     * Pages as a real Stack Auth does (the cursor it hands out is the previous page's last user id, looked up), and
+     * deletes the cursor's user for real right before the provider is asked for the page after it (at most `times`
+     * times). The embedded provider's own keyset cursor goes on after such a deletion, so the reconciler is handed
+     * the bare id instead, which the embedded provider also accepts.
      */
     function deleteCursorUserBeforeNextPage(times: number): string[] {
       const deleted: string[] = [];
       const a = adapter();
+      const asStack = (page: ProviderUserPage): ProviderUserPage => ({ ...page, nextCursor: page.nextCursor === null ? null : cursorUser(page.nextCursor) });
       a.listUsers = async function (this: StackProviderAdapter, credentials: ProviderCredentials, req: ListUsersRequest): Promise<ProviderUserPage> {
-        if (req.cursor === undefined) return original.call(a, credentials, req);
-        const id = cursorUser(req.cursor);
+        if (req.cursor === undefined) return asStack(await original.call(a, credentials, req));
+        expect(req.cursor).toMatch(/^[0-9a-f-]{36}$/);
         if (deleted.length < times) {
-          deleted.push(id);
-          await providerSql(t, 'DELETE FROM stack_auth.users WHERE id = $1', [id]);
+          deleted.push(req.cursor);
+          await providerSql(t, 'DELETE FROM stack_auth.users WHERE id = $1', [req.cursor]);
         }
-        return original.call(a, credentials, { ...req, cursor: id });
+        return asStack(await original.call(a, credentials, req));
       };
       return deleted;
     }
@@ -208,6 +210,37 @@ describe('users_sync reconciler', () => {
       adapter().listUsers = original;
       expect(await reconciler.reconcile(f.integration)).toMatchObject({ deleted: 3, complete: true });
       expect((await syncState(f.uri)).live.size).toBe(1_496);
+    });
+
+    it('the embedded provider\'s keyset cursor: every user after it deleted before the next page, the empty page is the end', async () => {
+      const a = adapter();
+      const firstPage = new Set<string>();
+      const gone: string[] = [];
+      let listings = 0;
+      a.listUsers = async function (this: StackProviderAdapter, credentials: ProviderCredentials, req: ListUsersRequest): Promise<ProviderUserPage> {
+        if (req.cursor === undefined) {
+          listings++;
+          const page = await original.call(a, credentials, req);
+          for (const u of page.users) firstPage.add(u.id);
+          return page;
+        }
+        expect(req.cursor).toMatch(/^c1\./); // positional, not a user id
+        if (gone.length === 0) {
+          const rows = (await providerSql(t, 'WITH d AS (DELETE FROM stack_auth.users WHERE project_id = $1 AND NOT (id = ANY($2::uuid[])) RETURNING id) SELECT id FROM d', [
+            f.auth.auth_provider_project_id,
+            [...firstPage],
+          ])) as { id: string }[];
+          gone.push(...rows.map((r) => r.id));
+        }
+        return original.call(a, credentials, req);
+      };
+      const counts = await reconciler.reconcile(f.integration);
+      expect(gone.length).toBeGreaterThan(0);
+      expect(counts).toMatchObject({ deleted: gone.length, complete: true });
+      expect(listings).toBe(1); // not taken for a lost place (which would list everything again)
+      const state = await syncState(f.uri);
+      expect(state.live.size).toBe(firstPage.size);
+      for (const id of gone) expect(state.deleted.has(id)).toBe(true);
     });
   });
 

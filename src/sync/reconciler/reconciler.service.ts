@@ -21,6 +21,7 @@ import {
   type ProviderUserPage,
 } from '../../providers/auth-provider.port.js';
 import { NeonAuthSyncReconciliationEntity, type ReconcileCounts } from './reconciliation.entity.js';
+import { isUuid } from '../../common/validation.js';
 
 /** pg_advisory_lock(RECONCILE_LOCK_CLASS, hashtext(integration id)) on the control-plane database: one run per integration. ASCII "recn". */
 export const RECONCILE_LOCK_CLASS = 0x7265_636e;
@@ -217,8 +218,10 @@ export class SyncReconcilerService {
     }
     if (failure) throw failure.err;
     let complete = true;
-    if (last && last.cursor !== undefined && last.returned === 0) {
-      // Empty last page after a cursor: the true end, or the cursor's user was deleted meanwhile.
+    if (last && last.cursor !== undefined && last.returned === 0 && isUuid(last.cursor)) {
+      // Empty last page after a cursor that names a user (Stack Auth's: a user id whose row gives the position): the
+      // true end, or that user was deleted meanwhile and the list lost its place. A positional cursor (the embedded
+      // provider's keyset, `c1.…`) survives deletions, so an empty page after it is the end.
       complete = await this.stillExists(run, last.cursor);
     }
     return { complete, seen };
