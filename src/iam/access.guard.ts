@@ -13,6 +13,26 @@ function hasAccessToken(source: unknown): boolean {
   return typeof source === 'object' && source !== null && 'access_token' in source;
 }
 
+/**
+ * Why an Authorization header cannot carry a key, in words a person can act on (a 401 that only says "invalid"
+ * leaves them guessing), or undefined when it has the `Bearer <key>` shape. The usual slip: a key pasted into
+ * Swagger UI's "Authorize" as `Bearer napi_…`, which Swagger UI sends as `Bearer Bearer napi_…`.
+ */
+export function authorizationHeaderProblem(header: string): string | undefined {
+  const value = header.trim();
+  if (/^bearer\s+bearer(\s|$)/i.test(value)) {
+    return 'the Authorization header says "Bearer" twice: give the key alone (napi_…); "Authorize" in Swagger UI adds "Bearer " itself';
+  }
+  const match = /^(\S+)(?:\s+(.*))?$/.exec(value);
+  if (!match || match[1].toLowerCase() !== 'bearer') {
+    return `the Authorization header must be "Bearer <key>"${match ? ` (it starts with "${match[1].slice(0, 12)}")` : ''}`;
+  }
+  const key = (match[2] ?? '').trim();
+  if (key === '') return 'the Authorization header has no key after "Bearer"';
+  if (/\s/.test(key)) return 'the API key in the Authorization header contains spaces: give the key alone, as it was shown when created';
+  return undefined;
+}
+
 declare module 'express-serve-static-core' {
   interface Request {
     access?: AccessContext;
@@ -49,15 +69,21 @@ export class AccessGuard extends AuthGuard('bearer') {
     if (!req.header('authorization') && (hasAccessToken(req.query) || hasAccessToken(req.body))) {
       throw ApiError.unauthorized('send the API key in the Authorization header ("Authorization: Bearer <key>")');
     }
+    const header = req.header('authorization');
+    const problem = header === undefined ? undefined : authorizationHeaderProblem(header);
+    if (problem !== undefined) throw ApiError.unauthorized(problem);
     await super.canActivate(context);
     req.access = await this.accessService.authorize(policy, req.user as Principal, req.params as Record<string, string>);
     req.callerKey = callerKeyOf(req.access.principal);
     return true;
   }
 
-  override handleRequest<TUser = Principal>(err: unknown, user: TUser | false): TUser {
+  override handleRequest<TUser = Principal>(err: unknown, user: TUser | false, _info: unknown, context: ExecutionContext): TUser {
     if (err) throw err;
-    if (!user) throw ApiError.unauthorized();
+    if (!user) {
+      const presented = context.switchToHttp().getRequest<Request>().header('authorization') !== undefined;
+      throw presented ? ApiError.unauthorized('the API key was not accepted: it is unknown, revoked or expired') : ApiError.unauthorized();
+    }
     return user;
   }
 }

@@ -2,8 +2,31 @@ import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { GeneralErrorDto } from '../common/dto/general-error.dto.js';
 import type { AppConfig } from '../config/config.js';
+import { REQUEST_EXAMPLES } from './request-examples.js';
 
 export const EXTENSIONS_TAG = 'Extensions';
+
+/**
+ * The tags in the order a person works through them (Swagger UI follows the document's `tags`): projects and their
+ * branches first, then Neon Auth, then the rest. Every tag an operation uses must be listed (checked when built).
+ */
+const TAGS: readonly { name: string; description: string }[] = [
+  { name: 'Project', description: 'Projects: create one first; each has a default branch with a database.' },
+  { name: 'Branch', description: 'Branches of a project, each a real PostgreSQL database, with their roles and databases.' },
+  { name: 'Auth', description: "Neon Auth on a branch: enable it, its users (in the branch's neon_auth.users_sync), SDK keys and every setting." },
+  { name: 'Auth (legacy)', description: 'The earlier project-level Neon Auth routes (Stack Auth), kept for the clients that call them.' },
+  { name: 'Organizations', description: 'Organizations, their members, invitations and organization API keys.' },
+  { name: 'API Key', description: 'Personal API keys of the caller.' },
+  { name: 'Users', description: 'The caller: who the key belongs to and their organizations.' },
+  { name: 'Operation', description: "Operations a project's changes ran as." },
+  { name: EXTENSIONS_TAG, description: "Operations Neon performs in its console rather than its API (this product's extensions)." },
+];
+
+/** How Swagger UI's "Authorize" explains the key (it adds "Bearer " itself). */
+const BEARER_DESCRIPTION =
+  'An API key (personal, organization or project-scoped), as it was shown when created: `napi_…`. Paste the key alone: ' +
+  '"Authorize" sends it as `Authorization: Bearer <key>`. Get one with `POST /api_keys`; the first start saves the ' +
+  'platform admin\'s in `<DATA_DIR>/bootstrap-api-key` (README: "The first API key")';
 
 /**
  * Builds the OpenAPI document from the controllers. Output is deterministic: operation ids are
@@ -19,21 +42,38 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     )
     .setVersion('v2')
     .addServer('/', 'This server')
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'An API key: personal, organization or project-scoped' }, 'BearerAuth');
+    .addBearerAuth({ type: 'http', scheme: 'bearer', description: BEARER_DESCRIPTION }, 'BearerAuth');
+  for (const tag of TAGS) builder.addTag(tag.name, tag.description);
   const document = SwaggerModule.createDocument(app, builder.build(), {
     operationIdFactory: (_controllerKey: string, methodKey: string) => methodKey,
     extraModels: [GeneralErrorDto],
   });
-  for (const pathItem of Object.values(document.paths)) {
+  // The keys are opaque (`napi_…`), not JWTs: no bearerFormat (the builder's default says JWT).
+  const scheme = document.components?.securitySchemes?.BearerAuth;
+  if (scheme && 'bearerFormat' in scheme) delete scheme.bearerFormat;
+  const listed = new Set(TAGS.map((t) => t.name));
+  for (const [path, pathItem] of Object.entries(document.paths)) {
     for (const operation of Object.values(pathItem)) {
       if (operation && typeof operation === 'object' && 'responses' in operation) {
         operation.responses.default ??= {
           description: 'General error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/GeneralErrorDto' } } },
         };
+        for (const tag of operation.tags ?? []) {
+          if (!listed.has(tag)) throw new Error(`operation ${operation.operationId} (${path}) has the tag "${tag}", which the document's TAGS do not list`);
+        }
+        const body = operation.requestBody;
+        const json = body && 'content' in body ? body.content['application/json'] : undefined;
+        if (json) {
+          const example = REQUEST_EXAMPLES[operation.operationId];
+          if (example === undefined) throw new Error(`operation ${operation.operationId} (${path}) takes a body but has no example in REQUEST_EXAMPLES`);
+          json.example = example;
+        }
       }
     }
   }
+  const unused = Object.keys(REQUEST_EXAMPLES).filter((id) => !Object.values(document.paths).some((item) => Object.values(item).some((op) => op?.operationId === id)));
+  if (unused.length > 0) throw new Error(`REQUEST_EXAMPLES names operations the document does not have: ${unused.join(', ')}`);
   return sortKeys(stripDtoSuffix(document)) as OpenAPIObject;
 }
 
