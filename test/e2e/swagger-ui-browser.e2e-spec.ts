@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
+import { api, createProject } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -70,6 +71,9 @@ describeWithChromium('Swagger UI in headless Chromium', () => {
         if (!(await op.locator('button.try-out__btn').isVisible())) await op.locator('.opblock-summary').click();
         await op.locator('button.try-out__btn').click();
       }
+      // The answer of an earlier call stays on screen until cleared: clear it, so the one read is this call's.
+      if (await op.locator('button.btn-clear').isVisible()) await op.locator('button.btn-clear').click();
+      await op.locator('.live-responses-table').waitFor({ state: 'detached' });
       await op.locator('button.execute').click();
       const status = op.locator('.live-responses-table tbody td.response-col_status').first();
       await status.waitFor({ timeout: 15_000 });
@@ -111,5 +115,40 @@ describeWithChromium('Swagger UI in headless Chromium', () => {
     expect(problems.filter((p) => p === refused)).toHaveLength(1);
     expect(problems.filter((p) => p !== refused)).toEqual([]);
     await page.close();
+  });
+
+  it('the ownership-transfer confirm page names the Neon project, says when the link expires, and keeps its margins at 375 px', async () => {
+    const admin = api(t, t.adminKey);
+    const project = await createProject(admin, { name: 'transfer me' });
+    const projectId = project.project.id as string;
+    const enabled = await admin.post(`/projects/${projectId}/branches/${project.branch.id}/auth`, { auth_provider: 'stack' }).expect(201);
+    const providerProjectId = enabled.body.auth_provider_project_id as string;
+    const { url } = (await admin.post('/projects/auth/transfer_ownership', { project_id: projectId, auth_provider: 'stack' }).expect(200)).body as { url: string };
+
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const width of [375, 1440]) {
+      const page = await browser.newPage({ viewport: { width, height: 800 } });
+      const problems: string[] = [];
+      page.on('console', (msg) => {
+        if (msg.type() === 'error' || /Content Security Policy|Refused to/.test(msg.text())) problems.push(msg.text());
+      });
+      page.on('pageerror', (err) => problems.push(err.message));
+      expect((await page.goto(url))?.status()).toBe(200);
+      const text = (await page.textContent('main'))!;
+      expect(await page.textContent('h1')).toContain('transfer me');
+      expect(text).toContain(`Neon project ${projectId}`);
+      expect(text).not.toContain(providerProjectId); // the provider's internal id means nothing to the person
+      expect(text).toMatch(/expires in (5[89]|60) minutes \(\d{1,2} [A-Z][a-z]+ \d{4}(,| at) \d{2}:\d{2} UTC\)/);
+      expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
+      const card = (await page.locator('main').boundingBox())!;
+      expect(card.x).toBeGreaterThanOrEqual(12);
+      expect(width - (card.x + card.width)).toBeGreaterThanOrEqual(12);
+      // Every control has an accessible name.
+      expect(await page.getByRole('textbox', { name: 'Account e-mail' }).count()).toBe(1);
+      expect(await page.getByRole('button', { name: 'Confirm transfer' }).count()).toBe(1);
+      await page.screenshot({ path: path.join(ARTIFACTS, `transfer-confirm-${width}.png`), fullPage: true });
+      expect(problems).toEqual([]);
+      await page.close();
+    }
   });
 });

@@ -74,6 +74,11 @@ interface UsersListAnswer {
  * works too; the integration client's Basic credentials are sent only to the configured integration
  * server, never to a base URL a person supplied.
  */
+/** The description a provisioned project gets: the Neon project it serves. */
+export function neonProjectDescription(neonProjectId: string): string {
+  return `Neon project ${neonProjectId}`;
+}
+
 @Injectable()
 export class StackProviderAdapter implements AuthProvider {
   readonly kind = 'stack' as const;
@@ -135,6 +140,18 @@ export class StackProviderAdapter implements AuthProvider {
     };
     const keys = await this.createKeySet(credentials, { server: true, client: false }, 'Neon Auth control plane (server key)');
     credentials.secretServerKey = keys.secret_server_key;
+    // The provider's pages (the ownership-transfer confirm page, Stack's dashboard) name the project by its display
+    // name and description: the description says which Neon project it serves, an id the person knows.
+    if (request.neonProjectId !== undefined) {
+      await this.http.request<unknown>({
+        method: 'PATCH',
+        baseUrl: credentials.baseUrl,
+        path: '/internal/projects/current',
+        headers: this.adminHeaders(credentials, 'describe project'),
+        body: { description: neonProjectDescription(request.neonProjectId) },
+        operation: 'describe project',
+      });
+    }
     return {
       providerProjectId: provisioned.project_id,
       credentials,

@@ -101,7 +101,7 @@ export class OwnershipTransferService {
       status: 200,
       html: confirmFormPage({
         projectName: found.project.displayName,
-        projectId: found.project.id,
+        projectDescription: found.project.description,
         code: code!,
         nonce: this.nonce(code!, csrf),
         expiresAt: found.transfer.expiresAt,
@@ -123,7 +123,7 @@ export class OwnershipTransferService {
         status: 400,
         html: confirmFormPage({
           projectName: found.project.displayName,
-          projectId: found.project.id,
+          projectDescription: found.project.description,
           code: form.code,
           nonce: form.nonce,
           email: form.email,
