@@ -243,23 +243,30 @@ export class ClusterCache<V> {
   /** Bumped by every invalidation: a read that started before one does not store its (maybe stale) answer. */
   private generation = 0;
 
+  /**
+   * `scope` maps an entry's key to the event key that invalidates it, when entries are finer than what the topic
+   * announces (e.g. entries per project and API key, events per project); without it the two are the same.
+   */
   constructor(
     private readonly events: ClusterEvents,
     topic: string,
-    private readonly options: { ttlMs: number; maxEntries: number },
+    private readonly options: { ttlMs: number; maxEntries: number; scope?: (entryKey: string) => string },
   ) {
     events.subscribe(topic, (key) => (key === null ? this.clear() : this.forget(key)));
   }
 
-  /** The cached value, or what `load` answers (kept unless undefined, or an invalidation overlapped the read). */
-  async get(key: string, load: () => Promise<V | undefined>): Promise<V | undefined> {
+  /**
+   * The cached value, or what `load` answers: kept unless undefined, refused by `keep`, or an invalidation overlapped
+   * the read.
+   */
+  async get(key: string, load: () => Promise<V | undefined>, keep: (value: V) => boolean = () => true): Promise<V | undefined> {
     const now = Date.now();
     const cached = this.entries.get(key);
     if (cached && cached.expiresAt > now) return cached.value;
     const generation = this.generation;
     const trusted = this.events.listening;
     const value = await load();
-    if (value === undefined || !trusted || generation !== this.generation) {
+    if (value === undefined || !trusted || generation !== this.generation || !keep(value)) {
       this.entries.delete(key);
       return value;
     }
@@ -268,9 +275,15 @@ export class ClusterCache<V> {
     return value;
   }
 
+  /** Drops what the event key `key` names (with `scope`: every entry in that scope). */
   forget(key: string): void {
     this.generation++;
-    this.entries.delete(key);
+    const scope = this.options.scope;
+    if (!scope) {
+      this.entries.delete(key);
+      return;
+    }
+    for (const entryKey of this.entries.keys()) if (scope(entryKey) === key) this.entries.delete(entryKey);
   }
 
   clear(): void {

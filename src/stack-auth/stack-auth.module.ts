@@ -25,6 +25,7 @@ import { StackUsersController } from './users/stack-users.controller.js';
 import { OutboxService } from './webhooks/outbox.service.js';
 import { WebhookDispatcherService } from './webhooks/webhook-dispatcher.service.js';
 import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js';
+import { ClusterEventsModule } from '../common/cluster-events.js';
 
 /**
  * The embedded Stack-Auth-compatible provider (`/stack-auth/api/v1`). It imports nothing from the control
@@ -32,7 +33,7 @@ import { WebhookEndpointsService } from './webhooks/webhook-endpoints.service.js
  * it only through signed webhooks.
  */
 @Module({
-  imports: [RateLimitModule],
+  imports: [RateLimitModule, ClusterEventsModule],
   controllers: [StackProjectsController, StackInternalProjectsController, StackAuthController, StackUsersController, NeonIntegrationController, TransferConfirmController],
   providers: [StackAuthGuard, StackErrorFilter, StackProjectsService, ProvisioningService, TokensService, StackUsersService, StackUsersStore, OutboxService, SessionsService, PasswordAuthService, StackAuthThrottle, OAuthTokenService,
     IntegrationClientGuard, NeonIntegrationService, OwnershipTransferService, WebhookEndpointsService, WebhookDispatcherService, SessionPrunerService, UserActivityService],

@@ -10,6 +10,7 @@ import { StackStatusError } from '../http/known-errors.js';
 import { STACK_AUTH_PATH } from '../http/stack-http.js';
 import { hashSecret, secureRandomString } from '../projects/stack-keys.js';
 import { confirmFormPage, transferDonePage, transferErrorPage } from './transfer-page.js';
+import { StackProjectsService } from '../projects/stack-projects.service.js';
 
 /** A confirm link lives one hour, as Stack Auth's does. */
 export const TRANSFER_CODE_TTL_MS = 60 * 60 * 1000;
@@ -56,6 +57,7 @@ export class OwnershipTransferService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly secrets: SecretsService,
+    private readonly projectsService: StackProjectsService,
   ) {}
 
   /** Issues a confirm link for a project Neon still owns. */
@@ -148,6 +150,8 @@ export class OwnershipTransferService {
       return { project };
     });
     if (typeof outcome === 'string') return deadLinkPage(outcome);
+    // The project's owner changed: every replica drops its cached copy before the person reads "transferred".
+    await this.projectsService.settleChanges();
     return { status: 200, html: transferDonePage(outcome.project.displayName, email) };
   }
 
