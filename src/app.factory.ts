@@ -18,11 +18,14 @@ import { BootstrapService } from './iam/bootstrap.service.js';
 import { setupSwagger } from './openapi/swagger.js';
 import { toStackError } from './stack-auth/http/stack-error.filter.js';
 import { STACK_AUTH_PATH, stackHttpMiddleware, stackUnparsedBodyMiddleware, writeStackError } from './stack-auth/http/stack-http.js';
-import { useHttpMetrics } from './ops/ops.module.js';
+import { HttpMetricsService } from './ops/http-metrics.service.js';
 import { OperationsReconciler } from './projects/operations/operations.reconciler.js';
 import { NeonAuthIntegrationsService } from './neon-auth/integrations/integrations.service.js';
 import { WebhookIntakeService } from './sync/webhook-intake.service.js';
 import { mountWebhookReceiver } from './sync/webhook-receiver.js';
+import { StackAuthGuard } from './stack-auth/http/stack-auth.guard.js';
+import { mountStackUserRoutes, type Middleware } from './stack-auth/http/user-routes-fast-lane.js';
+import { StackUsersService } from './stack-auth/users/stack-users.service.js';
 
 export interface CreateAppOptions {
   /** Build the app without connecting anywhere (used to generate the OpenAPI document). */
@@ -46,14 +49,20 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
   // No ETag: API answers are not cached (the provider's say no-store), and a weak ETag is a SHA-1 of every body.
   app.set('etag', false);
   // First, so that every answer carries them, errors and Swagger UI's assets included.
-  app.use(securityHeaders());
-  app.use(requestIdMiddleware);
-  if (!options.preview) useHttpMetrics(app); // first of the API's pipeline, so every request is counted, errors included
-  app.use(requestLogMiddleware(logger.child({ component: 'http' })));
+  // The pipeline ahead of routing, kept as values: the provider's user routes served ahead of Express run the same ones.
+  const head: Middleware[] = [
+    securityHeaders(),
+    requestIdMiddleware as Middleware,
+    // First of the API's pipeline, so every request is counted, errors included.
+    ...(options.preview ? [] : [app.get(HttpMetricsService).middleware as Middleware]),
+    requestLogMiddleware(logger.child({ component: 'http' })) as Middleware,
+  ];
+  for (const middleware of head) app.use(middleware);
   // Better Auth hosted per branch: before the API's body parsers (it reads and caps its own bodies, and answers CORS).
   if (!options.preview) app.use(BETTER_AUTH_PATH, app.get(BetterAuthHost).middleware());
   app.use(STACK_AUTH_PATH, stackHttpMiddleware);
-  app.use(express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] }));
+  const json = express.json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'] });
+  app.use(json);
   // The provider's OAuth token endpoint takes form-encoded bodies, as OAuth clients send them.
   app.use(STACK_AUTH_PATH, express.urlencoded({ extended: false, limit: config.bodyLimitBytes }));
   // A body in any other content type is refused on the provider's API, not silently dropped.
@@ -77,6 +86,14 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     await app.init();
     // The sync webhook receiver, on the HTTP server ahead of Express (see src/sync/webhook-receiver.ts).
     mountWebhookReceiver(app.getHttpServer(), app.get(WebhookIntakeService), logger.child({ component: 'sync' }), config.bodyLimitBytes);
+    // The provider's hot user routes, ahead of Express too (see src/stack-auth/http/user-routes-fast-lane.ts).
+    mountStackUserRoutes(app.getHttpServer(), {
+      head: [...head, stackHttpMiddleware as Middleware],
+      json: json as Middleware,
+      guard: app.get(StackAuthGuard),
+      users: app.get(StackUsersService),
+      logger,
+    });
     const dataSource = app.get(DataSource);
     const bootstrap = app.get(BootstrapService);
     await migrateUnderLock(dataSource, logger, () => bootstrap.ensureBootstrapped());

@@ -72,15 +72,22 @@ function findUnacceptable(value: unknown, path: string, depth = 0): string | und
 }
 
 /**
+ * The global pipe's first check, for handlers served outside Nest's pipeline (the provider's user routes ahead of
+ * Express): throws its 400 when `value` (a body, a query, or the path parameter `name`) holds input PostgreSQL cannot
+ * take (see findUnacceptable).
+ */
+export function refuseUnacceptable(value: unknown, name = ''): void {
+  const problem = findUnacceptable(value, name);
+  if (problem) throw ApiError.validation(`invalid request: ${problem}`);
+}
+
+/**
  * Refuses what findUnacceptable finds in bodies, queries and params, and leaves path parameters as the raw
  * strings they are: the route's own id pipes validate and convert them.
  */
 class StrictValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    if (metadata.type !== 'custom') {
-      const problem = findUnacceptable(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
-      if (problem) throw ApiError.validation(`invalid request: ${problem}`);
-    }
+    if (metadata.type !== 'custom') refuseUnacceptable(value, metadata.type === 'body' ? '' : (metadata.data ?? ''));
     return super.transform(value, metadata);
   }
 

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import type { INestApplication } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { HealthController } from './health.controller.js';
 import { HealthService } from './health.service.js';
@@ -15,10 +14,3 @@ import { MetricsController } from './metrics.controller.js';
 })
 export class OpsModule {}
 
-/**
- * Installs the HTTP metrics middleware on the app. Call it before any other middleware that can
- * answer a request (body parsing, Swagger UI), so that every request is counted, errors included.
- */
-export function useHttpMetrics(app: INestApplication): void {
-  app.use(app.get(HttpMetricsService).middleware);
-}

@@ -1,5 +1,6 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Request } from 'express';
 import { TokensService, type AccessTokenClaims } from '../auth/tokens.service.js';
 import { UserActivityService } from '../auth/user-activity.service.js';
@@ -70,12 +71,18 @@ export class StackAuthGuard implements CanActivate {
     const allowed = this.reflector.getAllAndOverride<StackAccessType[] | undefined>(STACK_ACCESS_KEY, [context.getHandler(), context.getClass()]);
     if (!allowed) return true;
     const req = context.switchToHttp().getRequest<Request>();
-    req.stackAuth = await this.authenticate(req);
-    if (!allowed.includes(req.stackAuth.type)) throw KnownErrors.insufficientAccessType(req.stackAuth.type, allowed);
+    req.stackAuth = await this.authorize(req, allowed);
     return true;
   }
 
-  private async authenticate(req: Request): Promise<StackAuth> {
+  /** The caller of a request to a route that accepts `allowed` access types (also for the routes served ahead of Express). */
+  async authorize(req: { headers: IncomingHttpHeaders }, allowed: readonly StackAccessType[]): Promise<StackAuth> {
+    const auth = await this.authenticate(req);
+    if (!allowed.includes(auth.type)) throw KnownErrors.insufficientAccessType(auth.type, [...allowed]);
+    return auth;
+  }
+
+  private async authenticate(req: { headers: IncomingHttpHeaders }): Promise<StackAuth> {
     const type = stackHeader(req, 'access-type');
     if (type === undefined) {
       if (KEY_HEADERS.some((h) => stackHeader(req, h) !== undefined)) throw KnownErrors.projectKeyWithoutAccessType();

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 import { KnownErrors, StackKnownError, StackStatusError, StackTooManyRequestsError } from './known-errors.js';
 
@@ -56,7 +57,7 @@ export function stackUnparsedBodyMiddleware(req: Request, res: Response, next: N
 }
 
 /** `x-stack-<name>` (hexclave twins are already merged in by the middleware). */
-export function stackHeader(req: Request, name: string): string | undefined {
+export function stackHeader(req: { headers: IncomingHttpHeaders }, name: string): string | undefined {
   const value = req.headers[`x-stack-${name}`];
   return Array.isArray(value) ? value[0] : value;
 }
@@ -64,9 +65,10 @@ export function stackHeader(req: Request, name: string): string | undefined {
 /**
  * Writes a provider error: known errors as pretty-printed JSON with `x-stack-known-error`, plain ones as
  * text. With `x-stack-override-error-status` (which the SDK always sends), a 4xx goes out as 200 with
- * `x-stack-actual-status`, as Stack Auth does; 5xx are never overridden.
+ * `x-stack-actual-status`, as Stack Auth does; 5xx are never overridden. Plain node:http calls, so it serves the
+ * routes answered ahead of Express too.
  */
-export function writeStackError(req: Request, res: Response, error: StackKnownError | StackStatusError): void {
+export function writeStackError(req: { headers: IncomingHttpHeaders }, res: ServerResponse, error: StackKnownError | StackStatusError): void {
   if (res.headersSent) return;
   if (error instanceof StackTooManyRequestsError) res.setHeader('retry-after', String(error.retryAfterSeconds));
   let status = error.status;
@@ -75,12 +77,17 @@ export function writeStackError(req: Request, res: Response, error: StackKnownEr
     res.setHeader('x-hexclave-actual-status', String(status));
     status = 200;
   }
+  let body: string;
   if (error instanceof StackKnownError) {
     res.setHeader('x-stack-known-error', error.code);
     res.setHeader('x-hexclave-known-error', error.code);
-    const body = error.details === undefined ? { code: error.code, error: error.message } : { code: error.code, details: error.details, error: error.message };
-    res.status(status).type('application/json; charset=utf-8').send(JSON.stringify(body, null, 2));
+    body = JSON.stringify(error.details === undefined ? { code: error.code, error: error.message } : { code: error.code, details: error.details, error: error.message }, null, 2);
+    res.setHeader('content-type', 'application/json; charset=utf-8');
   } else {
-    res.status(status).type('text/plain; charset=utf-8').send(error.message);
+    body = error.message;
+    res.setHeader('content-type', 'text/plain; charset=utf-8');
   }
+  res.statusCode = status;
+  res.setHeader('content-length', Buffer.byteLength(body));
+  res.end(body);
 }
