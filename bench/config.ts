@@ -92,7 +92,7 @@ export function loadBenchConfig(): BenchConfig {
     burstConcurrency: int('BENCH_BURST_CONCURRENCY', 64),
     applierRows: int('BENCH_APPLIER_ROWS', scale(50_000)),
     ceilingBatch: int('BENCH_CEILING_BATCH', 1_000),
-    capacitySignups: int('BENCH_CAPACITY_SIGNUPS', scale(2_000)),
+    capacitySignups: int('BENCH_CAPACITY_SIGNUPS', scale(6_000)),
     resyncUsers: int('BENCH_RESYNC_USERS', scale(100_000)),
     setupConcurrency: int('BENCH_SETUP_CONCURRENCY', 32),
     visibilityTimeoutMs: int('BENCH_VISIBILITY_TIMEOUT_MS', 15_000),

@@ -44,6 +44,11 @@ export interface SoakWindow {
   lag: LatencySummary;
   /** The product's highest RSS in the window (read every 250 ms): the top of its garbage-collection sawtooth. */
   rss_max_kb: number | null;
+  /**
+   * The lowest V8 heap in use among the window's samples: the floor of the collection sawtooth, close to what stays
+   * alive. Growth per change shows here first (RSS keeps pages the allocator once used).
+   */
+  heap_min_kb: number | null;
 }
 
 export interface SoakResult {
@@ -221,6 +226,7 @@ export async function soakScenario(ctx: BenchContext, log: (s: string) => void):
         visible: ks.filter((k) => listener.seen.has(token(k))).length,
         lag: summarize(ks.map(lagOf)),
         rss_max_kb: rssMax[w],
+        heap_min_kb: minOf(load.filter((x) => x.t_s > from && x.t_s <= from + windowS).map((x) => x.heap_used_kb)),
       });
     }
     const lastOverFirst = pct(windows[windows.length - 1]?.rss_max_kb, windows[0]?.rss_max_kb);
@@ -275,4 +281,9 @@ function slope(points: [number, number | null][]): number | null {
   if (sxx === 0) return null;
   const sxy = p.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0);
   return round((sxy / sxx) * 1000, 1);
+}
+
+function minOf(values: (number | null)[]): number | null {
+  const known = values.filter((v): v is number => v !== null);
+  return known.length === 0 ? null : Math.min(...known);
 }
