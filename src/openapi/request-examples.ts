@@ -15,6 +15,15 @@ export const EXAMPLE_PROJECT_ID = 'shiny-meadow-12345678';
 export const EXAMPLE_BRANCH_ID = 'br-quiet-river-482913';
 
 const account = { email: 'ada@example.com', name: 'Ada Lovelace' };
+/** An SMTP server's settings (the e-mail provider's and the test e-mail's). */
+const smtp = {
+  host: 'smtp.example.com',
+  port: 587,
+  username: 'apikey',
+  password: 'your-smtp-password',
+  sender_email: 'auth@example.com',
+  sender_name: 'My app',
+};
 
 export const REQUEST_EXAMPLES: Readonly<Record<string, unknown>> = {
   // Projects and branches
@@ -35,25 +44,9 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, unknown>> = {
   addBranchNeonAuthOauthProvider: { id: 'github', client_id: 'Iv1.0123456789abcdef', client_secret: 'your-github-client-secret' },
   updateBranchNeonAuthOauthProvider: { client_id: 'Iv1.fedcba9876543210', client_secret: 'your-new-github-client-secret' },
   updateNeonAuthEmailAndPasswordConfig: { enabled: true, require_email_verification: false, min_password_length: 10 },
-  updateNeonAuthEmailProvider: {
-    type: 'standard',
-    host: 'smtp.example.com',
-    port: 587,
-    username: 'apikey',
-    password: 'your-smtp-password',
-    sender_email: 'auth@example.com',
-    sender_name: 'My app',
-  },
+  updateNeonAuthEmailProvider: { type: 'standard', ...smtp },
   sendNeonAuthEmailProviderTest: { recipient_email: account.email },
-  sendNeonAuthTestEmail: {
-    host: 'smtp.example.com',
-    port: 587,
-    username: 'apikey',
-    password: 'your-smtp-password',
-    sender_email: 'auth@example.com',
-    sender_name: 'My app',
-    recipient_email: account.email,
-  },
+  sendNeonAuthTestEmail: { ...smtp, recipient_email: account.email },
   updateNeonAuthMagicLinkPlugin: { enabled: true, expires_in: 15 },
   updateNeonAuthOrganizationPlugin: { enabled: true, organization_limit: 5, creator_role: 'owner' },
   updateNeonAuthPhoneNumberPlugin: { enabled: true, otp_expires_in: 300 },
