@@ -90,6 +90,7 @@ export async function createApp(config: AppConfig, logger: Logger, options: Crea
     mountStackUserRoutes(app.getHttpServer(), {
       head: [...head, stackHttpMiddleware as Middleware],
       json: json as Middleware,
+      unparsedBody: stackUnparsedBodyMiddleware as Middleware,
       guard: app.get(StackAuthGuard),
       users: app.get(StackUsersService),
       logger,

@@ -23,13 +23,21 @@ export function authorizationHeaderProblem(header: string): string | undefined {
   if (/^bearer\s+bearer(\s|$)/i.test(value)) {
     return 'the Authorization header says "Bearer" twice: give the key alone (napi_…); "Authorize" in Swagger UI adds "Bearer " itself';
   }
-  const match = /^(\S+)(?:\s+(.*))?$/.exec(value);
-  if (!match || match[1].toLowerCase() !== 'bearer') {
-    return `the Authorization header must be "Bearer <key>"${match ? ` (it starts with "${match[1].slice(0, 12)}")` : ''}`;
+  const space = value.search(/\s/);
+  const scheme = space === -1 ? value : value.slice(0, space);
+  if (scheme.toLowerCase() !== 'bearer') {
+    // The scheme is named back only when it looks like one: a key pasted without "Bearer " is never echoed.
+    const named = /^[A-Za-z][A-Za-z0-9-]{0,19}$/.test(scheme) && space !== -1 ? ` (it starts with "${scheme}")` : '';
+    return `the Authorization header must be "Bearer <key>"${named}`;
   }
-  const key = (match[2] ?? '').trim();
-  if (key === '') return 'the Authorization header has no key after "Bearer"';
-  if (/\s/.test(key)) return 'the API key in the Authorization header contains spaces: give the key alone, as it was shown when created';
+  const rest = space === -1 ? '' : value.slice(space);
+  if (rest.trim() === '') return 'the Authorization header has no key after "Bearer"';
+  // As the bearer strategy reads it: the scheme, one space, the key.
+  if (!/^ \S+$/.test(rest)) {
+    return /^\s+\S+$/.test(rest)
+      ? 'the Authorization header must have exactly one space between "Bearer" and the key'
+      : 'the API key in the Authorization header contains spaces: give the key alone, as it was shown when created';
+  }
   return undefined;
 }
 

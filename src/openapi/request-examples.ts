@@ -6,8 +6,8 @@
  * by id (the legacy Neon Auth routes take `project_id` in the body) carries an id in the product's own format, to be
  * replaced by yours, like the ids in the path.
  *
- * buildOpenApiDocument refuses to build a document in which an operation with a body has no example here, so a new
- * route cannot ship Swagger UI's generated body.
+ * test/e2e/openapi-examples.e2e-spec.ts fails when an operation with a body has no example here (or an example names
+ * no operation), so a new route cannot ship Swagger UI's generated body.
  */
 
 /** The id placeholders of the examples (the same forms the server issues). */
@@ -52,7 +52,7 @@ export const REQUEST_EXAMPLES: Readonly<Record<string, unknown>> = {
   updateNeonAuthPhoneNumberPlugin: { enabled: true, otp_expires_in: 300 },
   updateNeonAuthWebhookConfig: { enabled: true, webhook_url: 'https://hooks.example.com/neon-auth', enabled_events: ['user.created'], timeout_seconds: 5 },
   createBranchNeonAuthNewUser: account,
-  updateNeonAuthUserRole: { roles: ['admin'] },
+  updateNeonAuthUserRole: { roles: ['editor'] },
   replayNeonAuthSyncDeadLetters: {},
 
   // Neon Auth, the legacy project-level routes (Stack Auth)

@@ -2,7 +2,7 @@
 // as it is to a real server, in the order a person would work, and must succeed. Only the ids change: those in the
 // path, and the placeholder project and branch ids that the legacy routes carry in their bodies.
 import request from 'supertest';
-import { EXAMPLE_BRANCH_ID, EXAMPLE_PROJECT_ID } from '../../src/openapi/request-examples.js';
+import { EXAMPLE_BRANCH_ID, EXAMPLE_PROJECT_ID, REQUEST_EXAMPLES } from '../../src/openapi/request-examples.js';
 import { adminOrgId, api, createProject } from '../helpers/fixtures.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
@@ -27,14 +27,13 @@ function withIds(value: unknown, replace: Map<string, string>): unknown {
 describe('OpenAPI: every request body example succeeds as sent', () => {
   let t: TestApp;
   let operations: Map<string, Operation>;
+  let spec: { tags: { name: string }[]; paths: Record<string, Record<string, { operationId: string; tags?: string[]; requestBody?: { content: Record<string, { example?: unknown }> } }>> };
   const sent = new Set<string>();
   const ids: Ids = {};
 
   beforeAll(async () => {
     t = await startTestApp();
-    const spec = (await request(t.baseUrl).get('/api/docs-json').expect(200)).body as {
-      paths: Record<string, Record<string, { operationId: string; requestBody?: { content: Record<string, { example?: unknown }> } }>>;
-    };
+    spec = (await request(t.baseUrl).get('/api/docs-json').expect(200)).body as typeof spec;
     operations = new Map();
     for (const [path, item] of Object.entries(spec.paths)) {
       for (const [method, op] of Object.entries(item)) {
@@ -134,7 +133,15 @@ describe('OpenAPI: every request body example succeeds as sent', () => {
     await send('deleteNeonAuthIntegration');
   });
 
-  it('covered every operation that takes a body', () => {
+  it('covered every operation that takes a body, and every example names an operation of the document', () => {
     expect([...operations.keys()].filter((id) => !sent.has(id)).sort()).toEqual([]);
+    const ids = new Set(Object.values(spec.paths).flatMap((item) => Object.values(item).map((op) => op.operationId)));
+    expect(Object.keys(REQUEST_EXAMPLES).filter((id) => !ids.has(id))).toEqual([]);
+  });
+
+  it('lists every tag an operation uses in the document\'s tags (the order Swagger UI shows)', () => {
+    const listed = new Set(spec.tags.map((tag) => tag.name));
+    const used = new Set(Object.values(spec.paths).flatMap((item) => Object.values(item).flatMap((op) => op.tags ?? [])));
+    expect([...used].filter((tag) => !listed.has(tag))).toEqual([]);
   });
 });

@@ -4,11 +4,14 @@ describe('authorizationHeaderProblem (the 401 says why)', () => {
   it.each([
     ['Bearer napi_abc', undefined],
     ['bearer napi_abc', undefined],
-    ['Bearer   napi_abc  ', undefined],
+    ['  Bearer napi_abc  ', undefined],
+    ['Bearer  napi_abc', 'exactly one space'],
+    ['Bearer\tnapi_abc', 'exactly one space'],
     ['Bearer Bearer napi_abc', 'says "Bearer" twice'],
     ['bearer BEARER napi_abc', 'says "Bearer" twice'],
     ['Bearer Bearer', 'says "Bearer" twice'],
-    ['napi_abc', 'must be "Bearer <key>" (it starts with "napi_abc")'],
+    ['napi_abc', 'must be "Bearer <key>"'],
+    ['napi_abc def', 'must be "Bearer <key>"'],
     ['Basic dXNlcjpwYXNz', 'must be "Bearer <key>" (it starts with "Basic")'],
     ['', 'must be "Bearer <key>"'],
     ['Bearer', 'no key after "Bearer"'],
@@ -17,5 +20,7 @@ describe('authorizationHeaderProblem (the 401 says why)', () => {
     const found = authorizationHeaderProblem(header);
     if (problem === undefined) expect(found).toBeUndefined();
     else expect(found).toContain(problem);
+    // Nothing of a key is echoed back.
+    expect(found ?? '').not.toMatch(/napi_[a-z]/);
   });
 });

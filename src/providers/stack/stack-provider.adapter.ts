@@ -4,6 +4,8 @@ import { OutboundHttp } from '../../common/outbound-http.js';
 import { SecretsService } from '../../common/secrets.js';
 import { type ProjectSettings } from '../../better-auth/project-config.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
+import { LOGGER } from '../../common/logger.js';
+import type { Logger } from 'pino';
 import { integrationClientCredentials } from '../../stack-auth/stack-auth.config.js';
 import {
   ProviderAuthFailed,
@@ -109,6 +111,7 @@ export class StackProviderAdapter implements AuthProvider {
     @Optional() @Inject(STACK_PROVIDER_HTTP_OPTIONS) options?: Partial<StackHttpOptions>,
     /** The app's guarded client; built from the configuration when absent (an adapter made by hand). */
     @Optional() outbound?: OutboundHttp,
+    @Optional() @Inject(LOGGER) private readonly logger?: Logger,
   ) {
     this.integrationBaseUrl = (config.stackAuthUrl ?? `${config.publicUrl}/stack-auth`).replace(/\/+$/, '');
     // The embedded provider honours the provision idempotency key; a Stack Auth server (STACK_AUTH_URL) may not.
@@ -142,15 +145,20 @@ export class StackProviderAdapter implements AuthProvider {
     credentials.secretServerKey = keys.secret_server_key;
     // The provider's pages (the ownership-transfer confirm page, Stack's dashboard) name the project by its display
     // name and description: the description says which Neon project it serves, an id the person knows.
+    // Only words on a page: a failure here must not fail (and half-undo) the provisioning that already succeeded.
     if (request.neonProjectId !== undefined) {
-      await this.http.request<unknown>({
-        method: 'PATCH',
-        baseUrl: credentials.baseUrl,
-        path: '/internal/projects/current',
-        headers: this.adminHeaders(credentials, 'describe project'),
-        body: { description: neonProjectDescription(request.neonProjectId) },
-        operation: 'describe project',
-      });
+      try {
+        await this.http.request<unknown>({
+          method: 'PATCH',
+          baseUrl: credentials.baseUrl,
+          path: '/internal/projects/current',
+          headers: this.adminHeaders(credentials, 'describe project'),
+          body: { description: neonProjectDescription(request.neonProjectId) },
+          operation: 'describe project',
+        });
+      } catch (err) {
+        this.logger?.warn({ err, providerProjectId: provisioned.project_id }, 'provisioned a Stack project but could not set its description; it keeps the provider\'s own');
+      }
     }
     return {
       providerProjectId: provisioned.project_id,

@@ -23,6 +23,8 @@ export interface StackUserRoutesLane {
   head: Middleware[];
   /** The application's JSON body parser (the same instance: limit, charsets, inflation and errors as everywhere). */
   json: Middleware;
+  /** What the application runs after its body parsers on the provider's API: a body no parser read is refused. */
+  unparsedBody: Middleware;
   guard: StackAuthGuard;
   users: StackUsersService;
   logger: Logger;
@@ -127,14 +129,15 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, route: Route
   const express = req as http.IncomingMessage & { originalUrl: string; baseUrl: string; route: { path: string }; body?: unknown };
   express.originalUrl = req.url ?? '';
   express.baseUrl = '';
-  express.route = { path: route.kind === 'create' ? USERS_ROUTE : USER_ROUTE };
   const fail = (err: unknown): void => {
     const error = toStackError(express as never, err);
     if (error.status >= 500) lane.logger.error({ err: serializeError(err), path: express.originalUrl.split('?')[0] }, 'unhandled error in the embedded provider');
     writeStackError(req, res, error);
   };
-  runChain([...lane.head, lane.json], req, res, (err) => {
+  runChain([...lane.head, lane.json, lane.unparsedBody], req, res, (err) => {
     if (err !== undefined) return fail(err);
+    // Routed, as Express would have it only now: a body refused above is counted as unmatched there too.
+    express.route = { path: route.kind === 'create' ? USERS_ROUTE : USER_ROUTE };
     handle(express, route, lane).then((answer) => sendJson(res, answer.status, answer.body), fail);
   });
 }
@@ -147,17 +150,19 @@ async function handle(req: http.IncomingMessage & { originalUrl: string; body?: 
     const input = parseStackInput<UserCreateInput>(ServerUserCreateDto, req.body, 'body');
     return { status: 201, body: toServerUser(await lane.users.create(projectId, input)) };
   }
-  refuseUnacceptable(route.userId, 'user_id');
-  const userId = new StackUuidParamPipe('user_id').transform(route.userId);
   const q = req.originalUrl.indexOf('?');
   const query = querystring.parse(q === -1 ? '' : req.originalUrl.slice(q + 1));
+  // Nest runs the parameters' pipes together: the global pipe's check of each parameter (path, query, body) fails
+  // before any route pipe's validation does, and among equals the earlier parameter's failure is the answer.
+  refuseUnacceptable(route.userId, 'user_id');
   refuseUnacceptable(query);
+  if (route.kind === 'update') refuseUnacceptable(req.body);
+  const userId = new StackUuidParamPipe('user_id').transform(route.userId);
   parseStackInput(ListUsersQueryDto, query, 'query');
   if (route.kind === 'delete') {
     await lane.users.delete(projectId, userId);
     return { status: 200, body: { success: true } };
   }
-  refuseUnacceptable(req.body);
   const input = parseStackInput<UserUpdateInput>(ServerUserUpdateDto, req.body, 'body');
   return { status: 200, body: toServerUser(await lane.users.update(projectId, userId, input)) };
 }
