@@ -13,6 +13,7 @@ import { hashSecret } from '../../src/stack-auth/projects/stack-keys.js';
 import { StackUsersService } from '../../src/stack-auth/users/stack-users.service.js';
 import { clientHeaders, createStackProject, type StackTestProject } from '../helpers/stack-auth.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { StackProjectsService } from '../../src/stack-auth/projects/stack-projects.service.js';
 
 /**
  * The provider's client authentication flows over raw HTTP (reference §8): password sign-up and sign-in,
@@ -55,6 +56,8 @@ describe('embedded provider: client authentication flows', () => {
     const repo = db.getRepository(StackProjectEntity);
     const project = await repo.findOneByOrFail({ id: proj.projectId });
     await repo.update(proj.projectId, { config: { ...project.config, ...patch } });
+    // Written in SQL, past the provider's API: wait until the cached key checks (and their projects) are dropped.
+    await t.app.get(StackProjectsService).settleChanges();
   }
 
   async function verifyToken(token: string, proj: StackTestProject = p) {

@@ -9,6 +9,7 @@ import { StackUserEntity } from '../../src/stack-auth/entities/stack-user.entity
 import { clientHeaders, createStackProject, serverHeaders, type StackTestProject } from '../helpers/stack-auth.js';
 import { adminQuery } from '../helpers/test-db.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { StackProjectsService } from '../../src/stack-auth/projects/stack-projects.service.js';
 
 /**
  * The users API over raw HTTP (reference §1.4–§1.7, §8.7): exact shapes validated with the SDK's own
@@ -779,11 +780,14 @@ describe('/users/me', () => {
     const repo = db.getRepository(StackProjectEntity);
     const project = await repo.findOneByOrFail({ id: p.projectId });
     await repo.update(p.projectId, { config: { ...project.config, client_user_deletion_enabled: true } });
+    // Written in SQL, past the provider's API: wait until the cached key checks (and their projects) are dropped.
+    await t.app.get(StackProjectsService).settleChanges();
     try {
       expect((await me().delete('/users/me').set(h).send({}).expect(200)).body).toEqual({ success: true });
       expectKnown(await api().get(`/users/${user.id}`).set(serverHeaders(p)), 404, 'USER_NOT_FOUND');
     } finally {
       await repo.update(p.projectId, { config: project.config });
+      await t.app.get(StackProjectsService).settleChanges();
     }
 
     const second = await create({});
