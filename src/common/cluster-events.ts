@@ -10,7 +10,8 @@ import { PgListener } from './pg-listener.js';
 /**
  * The channel of cluster events: `{"topic": …, "key": …}` ("what `key` names in `topic` changed": sent by the
  * triggers of the tables whose rows processes cache, in the transaction of the change, so it is delivered at
- * commit) and `{"barrier": nonce, "from": replica id}` (ClusterEvents.settle).
+ * commit; `key` null: the table was truncated, forget the whole topic) and `{"barrier": nonce, "from": replica id}`
+ * (ClusterEvents.settle).
  */
 export const CLUSTER_EVENTS_CHANNEL = 'neon_auth_cluster';
 /** A replica's own channel for the acknowledgements of its barriers: prefix + replica id. */
@@ -184,7 +185,8 @@ export class ClusterEvents implements OnApplicationBootstrap, OnApplicationShutd
       return;
     }
     if (typeof event !== 'object' || event === null) return;
-    if (typeof event.topic === 'string' && typeof event.key === 'string') {
+    // A key, or null: the whole table changed at once (a TRUNCATE), so everything of the topic is forgotten.
+    if (typeof event.topic === 'string' && (typeof event.key === 'string' || event.key === null)) {
       this.deliver(event.topic, event.key);
       return;
     }
