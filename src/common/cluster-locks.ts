@@ -2,6 +2,7 @@ import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { APP_CONFIG, type AppConfig } from '../config/config.js';
+import { inTransaction } from './pg-transaction.js';
 import { KeyedSerializer } from './keyed-serializer.js';
 import { LOGGER } from './logger.js';
 
@@ -28,22 +29,12 @@ export class ClusterLocks implements OnApplicationShutdown {
   ) {}
 
   async withLock<T>(namespace: number, key: string, fn: () => Promise<T>): Promise<T> {
-    return this.local.run(`${namespace}\u0000${key}`, async () => {
-      const client = await this.connection().connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
+    return this.local.run(`${namespace}\u0000${key}`, () =>
+      inTransaction(this.connection(), async (client) => {
         await client.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2))', [namespace, key]);
-        const result = await fn();
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
-        throw err;
-      } finally {
-        client.release(broken);
-      }
-    });
+        return fn();
+      }),
+    );
   }
 
   async onApplicationShutdown(): Promise<void> {

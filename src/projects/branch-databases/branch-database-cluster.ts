@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.js';
 import { SecretsService } from '../../common/secrets.js';
 import { APP_CONFIG, type AppConfig } from '../../config/config.js';
-import { inTransaction } from '../../database/pg-pool.js';
+import { inTransaction } from '../../common/pg-transaction.js';
 
 /** The compute server refused because a source database has other sessions (SQLSTATE 55006). */
 export class ComputeBusyError extends Error {

@@ -2,7 +2,8 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type pg from 'pg';
 import { EntityManager, type DataSource } from 'typeorm';
-import { controlPlanePool, inTransaction, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
+import { inTransaction } from '../../common/pg-transaction.js';
+import { controlPlanePool, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import type { RiskScores, StackUserEntity } from '../entities/stack-user.entity.js';
 import { ENQUEUED_COLUMN, enqueuedSelect, outboxInsert, parseEnqueued, type EnqueuedEvent } from '../webhooks/outbox.service.js';
 

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { inTransaction, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
+import { inTransaction } from '../../common/pg-transaction.js';
+import { runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import { sendWebhook, type SendResult, type Webhook } from './webhook-sender.js';
 
 /** One ordering key of one endpoint: the unit that is delivered strictly in order, one row at a time. */
