@@ -1,5 +1,6 @@
 import type http from 'node:http';
 import type { Logger } from 'pino';
+import { mountAheadOfApplication } from '../common/ahead-of-application.js';
 import { errorBody, toApiError } from '../common/error.filter.js';
 import { ApiError, ErrorCode, httpStatusOf } from '../common/errors.js';
 import { assignRequestId } from '../common/request-id.js';
@@ -31,17 +32,11 @@ const ONE_SEGMENT = /^([^/]+)\/?$/;
  * logged here. Any other request (another method or path) goes to the application as before.
  */
 export function mountWebhookReceiver(server: http.Server, intake: WebhookIntakeService, logger: Logger, bodyLimitBytes: number): void {
-  const listeners = server.listeners('request') as http.RequestListener[];
-  if (listeners.length !== 1) throw new Error(`expected the application as the one request listener, found ${listeners.length}`);
-  const [application] = listeners;
-  server.removeAllListeners('request');
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  mountAheadOfApplication(server, (req, res) => {
     const integrationId = req.method === 'POST' ? integrationIdOf(req.url) : undefined;
-    if (integrationId === undefined) {
-      application(req, res);
-      return;
-    }
+    if (integrationId === undefined) return false;
     receive(req, res, integrationId, intake, logger, bodyLimitBytes);
+    return true;
   });
 }
 

@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Inject } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { ApiError, ErrorCode } from '../../common/errors.js';
 import { LOGGER, serializeError } from '../../common/logger.js';
@@ -12,18 +13,31 @@ export class StackErrorFilter implements ExceptionFilter {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const req = host.switchToHttp().getRequest<Request>();
-    const res = host.switchToHttp().getResponse<Response>();
-    const error = toStackError(req, exception);
-    if (error.status >= 500) {
-      this.logger.error({ err: serializeError(exception), path: req.path }, 'unhandled error in the embedded provider');
-    }
-    writeStackError(req, res, error);
+    writeStackFailure(this.logger, host.switchToHttp().getRequest<Request>(), host.switchToHttp().getResponse<Response>(), exception);
   }
 }
 
+/**
+ * Answers a failure of a provider route (the filter's, and the routes served ahead of Express): the Stack error it
+ * maps to, a 5xx logged with the request's path.
+ */
+export function writeStackFailure(logger: Logger, req: StackRequest, res: ServerResponse, exception: unknown): void {
+  const error = toStackError(req, exception);
+  if (error.status >= 500) {
+    logger.error({ err: serializeError(exception), path: req.originalUrl.split('?')[0] }, 'unhandled error in the embedded provider');
+  }
+  writeStackError(req, res, error);
+}
+
+/** What the provider's error mapping reads of a request. */
+interface StackRequest {
+  method?: string;
+  originalUrl: string;
+  headers: IncomingHttpHeaders;
+}
+
 /** Maps anything thrown while serving a provider route (or parsing its body) to a Stack error. */
-export function toStackError(req: Request, exception: unknown): StackKnownError | StackStatusError {
+export function toStackError(req: Omit<StackRequest, 'headers'>, exception: unknown): StackKnownError | StackStatusError {
   if (exception instanceof StackKnownError || exception instanceof StackStatusError) return exception;
   if (exception instanceof ApiError) {
     // The global validation pipe's failures: Stack Auth calls these SCHEMA_ERROR.

@@ -46,14 +46,18 @@ const TEXT_OR_BYTES = new Set(['text/plain', 'application/octet-stream']);
  */
 export function stackUnparsedBodyMiddleware(req: Request, res: Response, next: NextFunction): void {
   if (req.method === 'GET' || req.method === 'HEAD' || req.body !== undefined) return next();
-  const length = req.headers['content-length'];
-  const hasBody = req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
-  if (!hasBody) return next();
+  if (!requestHasBody(req)) return next();
   const type = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (TEXT_OR_BYTES.has(type)) {
     return writeStackError(req, res, KnownErrors.schemaError(`Request validation failed on ${req.method} ${req.originalUrl.split('?')[0]}:\n  - body must be an object`));
   }
   writeStackError(req, res, KnownErrors.bodyParsingError(type === '' ? 'The request has a body but no content-type header.' : `Unsupported content type: ${type}`));
+}
+
+/** Whether a request carries a body (chunked, or a declared length above zero). */
+export function requestHasBody(req: { headers: IncomingHttpHeaders }): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
 }
 
 /** `x-stack-<name>` (hexclave twins are already merged in by the middleware). */

@@ -1,16 +1,16 @@
 import type http from 'node:http';
 import querystring from 'node:querystring';
 import type { Logger } from 'pino';
-import { serializeError } from '../../common/logger.js';
+import { mountAheadOfApplication } from '../../common/ahead-of-application.js';
 import { refuseUnacceptable } from '../../common/validation.js';
 import { ListUsersQueryDto } from '../users/dto/list-users-query.dto.js';
 import { StackUuidParamPipe, isUuid, parseStackInput } from '../users/dto/stack-validation.js';
 import { ServerUserCreateDto, ServerUserUpdateDto } from '../users/dto/user-body.dto.js';
 import type { StackUsersService, UserCreateInput, UserUpdateInput } from '../users/stack-users.service.js';
 import { toServerUser } from '../users/user-shapes.js';
-import { toStackError } from './stack-error.filter.js';
+import { writeStackFailure } from './stack-error.filter.js';
 import type { StackAuthGuard, StackAccessType } from './stack-auth.guard.js';
-import { STACK_AUTH_PATH, writeStackError } from './stack-http.js';
+import { STACK_AUTH_PATH, requestHasBody } from './stack-http.js';
 
 /** A connect-style middleware of the application, run here as it is. */
 export type Middleware = (req: http.IncomingMessage, res: http.ServerResponse, next: (err?: unknown) => void) => void;
@@ -45,11 +45,6 @@ function isJsonType(contentType: string | undefined): boolean {
   return type === 'application/json' || (type.startsWith('application/') && type.endsWith('+json'));
 }
 
-function hasBody(req: http.IncomingMessage): boolean {
-  const length = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && Number(length) > 0);
-}
-
 /**
  * The route of a request this lane serves, or undefined for the application: `POST /users` and `PATCH`/`DELETE
  * /users/{uuid}` on the exact lower-case path, with a JSON body or none. Anything else (another path spelling Express
@@ -63,7 +58,7 @@ function routeOf(req: http.IncomingMessage): Route | undefined {
   if (!url.startsWith(USERS)) return undefined;
   const q = url.indexOf('?');
   const path = q === -1 ? url : url.slice(0, q);
-  if (hasBody(req) && !isJsonType(req.headers['content-type'])) return undefined;
+  if (requestHasBody(req) && !isJsonType(req.headers['content-type'])) return undefined;
   if (path === USERS) return method === 'POST' ? { kind: 'create' } : undefined;
   if (method === 'POST' || path.charCodeAt(USERS.length) !== 47 /* '/' */) return undefined;
   const userId = path.slice(USERS.length + 1);
@@ -102,7 +97,7 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
 
 /**
  * The provider's hot user routes, served on the HTTP server ahead of Express (as the sync webhook receiver is):
- * every server-API sign-up, update and delete passes here, and the framework's routing and pipeline were about a fifth
+ * every server-API sign-up, update and delete passes here, and the framework's routing and pipeline were about a third
  * of such a request's CPU. The same steps in the same order, with the application's own pieces: its middleware ahead
  * of routing (the same instances), its JSON parser, StackAuthGuard, the global pipe's check (refuseUnacceptable), the
  * routes' pipes (parameter, query, body: Nest's order), StackUsersService, toServerUser, and the provider's error
@@ -110,31 +105,23 @@ function sendJson(res: http.ServerResponse, status: number, body: unknown): void
  * suite runs against it); every other request goes to the application unchanged.
  */
 export function mountStackUserRoutes(server: http.Server, lane: StackUserRoutesLane): void {
-  const listeners = server.listeners('request') as http.RequestListener[];
-  if (listeners.length !== 1) throw new Error(`expected the application as the one request listener, found ${listeners.length}`);
-  const [application] = listeners;
-  server.removeAllListeners('request');
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  // The whole chain ahead of the handler, built once: the application's middleware, then its body parsing.
+  const chain = [...lane.head, lane.json, lane.unparsedBody];
+  mountAheadOfApplication(server, (req, res) => {
     const route = routeOf(req);
-    if (route === undefined) {
-      application(req, res);
-      return;
-    }
-    serve(req, res, route, lane);
+    if (route === undefined) return false;
+    serve(req, res, route, chain, lane);
+    return true;
   });
 }
 
-function serve(req: http.IncomingMessage, res: http.ServerResponse, route: Route, lane: StackUserRoutesLane): void {
+function serve(req: http.IncomingMessage, res: http.ServerResponse, route: Route, chain: Middleware[], lane: StackUserRoutesLane): void {
   // What Express would have set, for the pieces that read it (request log, metrics, error messages).
   const express = req as http.IncomingMessage & { originalUrl: string; baseUrl: string; route: { path: string }; body?: unknown };
   express.originalUrl = req.url ?? '';
   express.baseUrl = '';
-  const fail = (err: unknown): void => {
-    const error = toStackError(express as never, err);
-    if (error.status >= 500) lane.logger.error({ err: serializeError(err), path: express.originalUrl.split('?')[0] }, 'unhandled error in the embedded provider');
-    writeStackError(req, res, error);
-  };
-  runChain([...lane.head, lane.json, lane.unparsedBody], req, res, (err) => {
+  const fail = (err: unknown): void => writeStackFailure(lane.logger, express, res, err);
+  runChain(chain, req, res, (err) => {
     if (err !== undefined) return fail(err);
     // Routed, as Express would have it only now: a body refused above is counted as unmatched there too.
     express.route = { path: route.kind === 'create' ? USERS_ROUTE : USER_ROUTE };
