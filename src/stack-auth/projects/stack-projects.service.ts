@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { DataSource, IsNull, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { ClusterCache, ClusterEvents } from '../../common/cluster-events.js';
 import { SecretsService } from '../../common/secrets.js';
 import { controlPlanePool, runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
@@ -220,13 +220,8 @@ export class StackProjectsService {
     return { entity, publishableClientKey, secretServerKey, superSecretAdminKey };
   }
 
-  /** True when `key` is a live key of this kind for the project (not revoked, not expired). */
+  /** True when `key` is a live key of this kind for the project (not revoked, not expired): findWithKey's check. */
   async isValidKey(projectId: string, kind: StackKeyKind, key: string): Promise<boolean> {
-    const column = { publishable_client_key: 'publishableClientKeyHash', secret_server_key: 'secretServerKeyHash', super_secret_admin_key: 'superSecretAdminKeyHash' }[kind];
-    const set = await this.db.getRepository(StackApiKeySetEntity).findOne({
-      where: { projectId, [column]: hashSecret(key), revokedAt: IsNull() },
-      select: { id: true, expiresAt: true },
-    });
-    return !!set && (set.expiresAt === null || set.expiresAt.getTime() > Date.now());
+    return (await this.findWithKey(projectId, kind, key))?.keyValid ?? false;
   }
 }
