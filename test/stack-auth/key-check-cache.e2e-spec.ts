@@ -21,6 +21,19 @@ describe('embedded provider: the cached project-and-key check', () => {
     await t?.close();
   });
 
+  /** How many key checks `run` made the service read from the database (the cache's loads). */
+  async function loadsDuring(run: () => Promise<void>): Promise<number> {
+    const cache = t.app.get(StackProjectsService)['keyChecks'];
+    const original = cache.get.bind(cache);
+    let loads = 0;
+    cache.get = (key, load, keep) => original(key, () => ((loads += 1), load()), keep);
+    try {
+      await run();
+    } finally {
+      cache.get = original;
+    }
+    return loads;
+  }
   const listUsers = (p: StackTestProject, headers: Record<string, string> = serverHeaders(p)) => request(p.baseUrl).get('/api/v1/users').set(headers);
   /** Polls until `probe` answers true (at most `ms`); answers how long it took. */
   async function within(ms: number, probe: () => Promise<boolean>): Promise<number> {
@@ -35,16 +48,9 @@ describe('embedded provider: the cached project-and-key check', () => {
   it('a valid key is checked once, then answered from the cache (no more loads)', async () => {
     const p = await createStackProject(t, 'cached');
     expect((await listUsers(p)).status).toBe(200);
-    const service = t.app.get(StackProjectsService);
-    const original = service['keyChecks'].get.bind(service['keyChecks']);
-    let loads = 0;
-    service['keyChecks'].get = (key, load, keep) => original(key, () => ((loads += 1), load()), keep);
-    try {
+    expect(await loadsDuring(async () => {
       for (let i = 0; i < 5; i++) expect((await listUsers(p)).status).toBe(200);
-      expect(loads).toBe(0);
-    } finally {
-      service['keyChecks'].get = original;
-    }
+    })).toBe(0);
   });
 
   it('a key revoked in SQL (no API call, no settle) is refused within moments, by the trigger, not the 30 s limit', async () => {
@@ -88,17 +94,10 @@ describe('embedded provider: the cached project-and-key check', () => {
 
   it('a refused key is never kept: every refusal is read again', async () => {
     const p = await createStackProject(t, 'refused first');
-    const service = t.app.get(StackProjectsService);
-    const original = service['keyChecks'].get.bind(service['keyChecks']);
-    let loads = 0;
-    service['keyChecks'].get = (key, load, keep) => original(key, () => ((loads += 1), load()), keep);
-    try {
-      const wrong = { ...serverHeaders(p), 'x-stack-secret-server-key': 'ssk_not_this_one' };
+    const wrong = { ...serverHeaders(p), 'x-stack-secret-server-key': 'ssk_not_this_one' };
+    expect(await loadsDuring(async () => {
       for (let i = 0; i < 3; i++) expect((await listUsers(p, wrong)).status).toBe(401);
-      expect(loads).toBe(3);
-    } finally {
-      service['keyChecks'].get = original;
-    }
+    })).toBe(3);
   });
 
   // Last: it empties every key set of this file's database.
