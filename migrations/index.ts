@@ -20,8 +20,10 @@ import { BetterAuthWebhookDeliveries1796600600000 } from './1796600600000-Better
 import { MockProviderSettings1796600700000 } from './1796600700000-MockProviderSettings.js';
 import { StackProjectChangeEvents1796600800000 } from './1796600800000-StackProjectChangeEvents.js';
 import { ClusterTruncateEvents1796600900000 } from './1796600900000-ClusterTruncateEvents.js';
+import { SyncReadBatch1796601000000 } from './1796601000000-SyncReadBatch.js';
+import { OutboxRoundFunctions1796601100000 } from './1796601100000-OutboxRoundFunctions.js';
 
 type MigrationClass = new () => MigrationInterface;
 
 /** Every migration, in order. Never edit a migration that has landed; add a new one. */
-export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025, SyncOrdering1795749000000, AuditEvents1795750000000, RateLimits1796554149947, Operations1796600000000, NeonAuthDetached1796600100000, IntegrationChangeEvents1796600200000, StackAuthSessionPruning1796600300000, ProvisionKeys1796600400000, BetterAuthMailbox1796600500000, BetterAuthWebhookDeliveries1796600600000, MockProviderSettings1796600700000, StackProjectChangeEvents1796600800000, ClusterTruncateEvents1796600900000];
+export const MIGRATIONS: MigrationClass[] = [Initial1795742193927, EmbeddedStackAuth1795744178259, MockAuthProvider1795745893724, NeonAuthIntegrations1795746313068, IdempotencyKeys1795746597783, MockProviderProjectTombstones1795746900000, SyncInbox1795747500000, SyncReconciliations1795748306025, SyncOrdering1795749000000, AuditEvents1795750000000, RateLimits1796554149947, Operations1796600000000, NeonAuthDetached1796600100000, IntegrationChangeEvents1796600200000, StackAuthSessionPruning1796600300000, ProvisionKeys1796600400000, BetterAuthMailbox1796600500000, BetterAuthWebhookDeliveries1796600600000, MockProviderSettings1796600700000, StackProjectChangeEvents1796600800000, ClusterTruncateEvents1796600900000, SyncReadBatch1796601000000, OutboxRoundFunctions1796601100000];

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
+import { APPLY_LOCK_CLASS } from './sync-settings.js';
 import type { SyncSettings } from './sync-settings.js';
-import { micros } from '../common/db-clock.js';
+import { bigintArrayLiteral, textLiteral } from '../common/sql-literals.js';
 import { APPLIED_EVENT_TYPES, type InboxRow, type UserHistory } from './write-plan.js';
 
 /** A batch read for applying: its rows, those the applier writes, and their users' history. */
@@ -13,6 +14,34 @@ export interface InboxBatch {
   rows: InboxRow[];
   applicable: InboxRow[];
   history: Map<string, UserHistory>;
+}
+
+/** A row of sync_read_batch: an inbox row with its user's history (no events for rows the applier does not write). */
+type BatchRow = InboxRow & { events: number; deleted_us: string | null };
+
+const READ_BATCH = 'SELECT * FROM sync_read_batch($1, $2, $3)';
+
+function batchOf(rows: BatchRow[]): InboxBatch {
+  const history = new Map<string, UserHistory>();
+  for (const r of rows) {
+    if (r.events > 0 && APPLIED_EVENT_TYPES.has(r.event_type)) history.set(r.user_id, { events: r.events, deletedUs: r.deleted_us === null ? null : Number(r.deleted_us) });
+  }
+  const plain: InboxRow[] = rows.map((r) => ({
+    id: r.id,
+    event_type: r.event_type,
+    user_id: r.user_id,
+    data: r.data,
+    signed_up_at_millis: r.signed_up_at_millis,
+    received_us: r.received_us,
+  }));
+  return { rows: plain, applicable: plain.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type)), history };
+}
+
+/** Marks rows `ids` applied, or skipped for those in `skippedIds` (two SQL bigint[] expressions). */
+function markDoneSql(ids: string, skippedIds: string): string {
+  return `UPDATE sync_inbox SET status = CASE WHEN id = ANY(${skippedIds}) THEN 'skipped' ELSE 'applied' END,
+         applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
+       WHERE id = ANY(${ids})`;
 }
 
 /** Rows deleted per prune statement (a sweep runs up to PRUNE_ROUNDS of them). */
@@ -38,38 +67,28 @@ export class SyncInboxStore {
     return this.queue.settings;
   }
 
-  /** Up to batchSize pending rows of the integration above `afterId`, in id order, with their users' history. */
+  /**
+   * Up to batchSize pending rows of the integration above `afterId`, in id order, with their users' history: one
+   * prepared call of `sync_read_batch` (migration SyncReadBatch).
+   */
   async readBatch(reader: pg.ClientBase, integrationId: string, afterId: string): Promise<InboxBatch> {
-    const { rows } = await reader.query<InboxRow>(
-      // The batch's ids first (a narrow sort, whatever plan fresh statistics lead to), then its rows.
-      `SELECT id, event_type, coalesce(user_id, payload->'data'->>'id') AS user_id, (payload->'data')::text AS data,
-              payload->'data'->>'signed_up_at_millis' AS signed_up_at_millis, ${micros('received_at')} AS received_us
-         FROM sync_inbox
-        WHERE id IN (SELECT id FROM sync_inbox WHERE integration_id = $1 AND status = 'pending' AND id > $3 ORDER BY id LIMIT $2)
-        ORDER BY id`,
-      [integrationId, this.settings.batchSize, afterId],
-    );
-    const applicable = rows.filter((r) => APPLIED_EVENT_TYPES.has(r.event_type));
-    return { rows, applicable, history: await this.historyOf(reader, integrationId, applicable) };
+    const { rows } = await reader.query<BatchRow>({ name: 'sync_read_batch', text: READ_BATCH, values: [integrationId, this.settings.batchSize, afterId] });
+    return batchOf(rows);
   }
 
-  /** Per user of the rows: how many events the inbox holds for it and when its first deletion arrived. */
-  private async historyOf(client: pg.ClientBase, integrationId: string, rows: InboxRow[]): Promise<Map<string, UserHistory>> {
-    const users = [...new Set(rows.map((r) => r.user_id))];
-    const history = new Map<string, UserHistory>();
-    if (users.length === 0) return history;
-    const { rows: found } = await client.query<{ user_id: string; events: number; deleted_us: string | null }>(
-      // One index probe per user (LATERAL), whatever plan fresh statistics would lead a join to.
-      `SELECT u.user_id, h.events, h.deleted_us
-         FROM unnest($2::text[]) AS u (user_id)
-        CROSS JOIN LATERAL (
-          SELECT count(*)::int AS events, min(${micros('s.received_at')}) FILTER (WHERE s.event_type = 'user.deleted') AS deleted_us
-            FROM sync_inbox s WHERE s.integration_id = $1 AND s.user_id = u.user_id) h
-        WHERE h.events > 0`,
-      [integrationId, users],
-    );
-    for (const r of found) history.set(r.user_id, { events: r.events, deletedUs: r.deleted_us === null ? null : Number(r.deleted_us) });
-    return history;
+  /**
+   * Opens a transaction on `client`, takes the integration's transaction advisory lock (APPLY_LOCK_CLASS) and reads the
+   * oldest pending batch: one message, one round trip (`BEGIN; SELECT pg_advisory_xact_lock(…); SELECT * FROM
+   * sync_read_batch(…)`). In READ COMMITTED every statement of the message takes its own snapshot, so the read sees
+   * what the lock's previous holder committed. The simple protocol carries no parameters: the values are written as
+   * literals (common/sql-literals.ts). The transaction is open when this answers, also when it throws (the caller rolls back).
+   */
+  async takeFirstBatch(client: pg.ClientBase, integrationId: string): Promise<InboxBatch> {
+    const id = textLiteral(integrationId);
+    const results = (await client.query(
+      `BEGIN; SELECT pg_advisory_xact_lock(${APPLY_LOCK_CLASS}, hashtext(${id})); SELECT * FROM sync_read_batch(${id}, ${this.settings.batchSize}, 0)`,
+    )) as unknown as pg.QueryResult<BatchRow>[];
+    return batchOf(results[2].rows);
   }
 
   /** In the applier's transaction (or on its own): the rows of an integration that no longer exists, marked skipped. */
@@ -82,12 +101,15 @@ export class SyncInboxStore {
 
   /** In the applier's transaction (or on its own): the rows marked applied, or skipped for those in `skippedIds`. */
   async markDone(client: pg.ClientBase | pg.Pool, ids: string[], skippedIds: string[]): Promise<void> {
-    await client.query(
-      `UPDATE sync_inbox SET status = CASE WHEN id = ANY($2::bigint[]) THEN 'skipped' ELSE 'applied' END,
-         applied_at = clock_timestamp(), attempts = attempts + 1, last_error = NULL
-       WHERE id = ANY($1::bigint[])`,
-      [ids, skippedIds],
-    );
+    await client.query(markDoneSql('$1::bigint[]', '$2::bigint[]'), [ids, skippedIds]);
+  }
+
+  /**
+   * In the applier's transaction: the rows marked as markDone does, then COMMIT, in one message (one round trip; the
+   * ids written as literals).
+   */
+  async markDoneAndCommit(client: pg.ClientBase, ids: string[], skippedIds: string[]): Promise<void> {
+    await client.query(`${markDoneSql(bigintArrayLiteral(ids), bigintArrayLiteral(skippedIds))}; COMMIT`);
   }
 
   /** Counts the failed attempt on the rows; rows out of attempts park as dead letters. Never throws (logged). */

@@ -8,11 +8,8 @@ import { SyncConfirmationService } from './sync-confirmation.service.js';
 import { SyncIntegrations, type SyncIntegration } from './sync-integrations.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
-import { PARALLEL_DRAINS, type SyncSettings } from './sync-settings.js';
+import { APPLY_LOCK_CLASS, PARALLEL_DRAINS, type SyncSettings } from './sync-settings.js';
 import { APPLIED_EVENT_TYPES, planWrites, type WritePlan } from './write-plan.js';
-
-/** Advisory lock (APPLY_LOCK_CLASS, hashtext(integration id)): one applier of an integration at a time across replicas. ASCII "aply". */
-export const APPLY_LOCK_CLASS = 0x6170_6c79;
 
 /** A counting semaphore (drains wait for a slot, so they can never hold every pool connection between them). */
 class Slots {
@@ -231,12 +228,12 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     }
   }
 
-  /** One transaction: the advisory lock (transaction-level), the oldest pending batch read, written and marked. */
+  /**
+   * One transaction: the advisory lock (transaction-level) and the oldest pending batch read in one round trip, then
+   * written and marked (the marks and COMMIT in one more).
+   */
   private applyFirstBatch(integrationId: string): Promise<DrainResult> {
-    return this.applyInTransaction(integrationId, async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [APPLY_LOCK_CLASS, integrationId]);
-      return this.inbox.readBatch(client, integrationId, '0');
-    });
+    return this.applyInTransaction(integrationId, (client) => this.inbox.takeFirstBatch(client, integrationId));
   }
 
   /**
@@ -362,7 +359,7 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * BEGIN, the batch `batchOf` answers on that transaction, then applyWithin (which commits); a failure
+   * The batch `batchOf` answers in a transaction it opens on the client, then applyWithin (which commits); a failure
    * rolls back and counts one attempt on the batch's rows (dead letters after maxAttempts).
    */
   private async applyInTransaction(integrationId: string, batchOf: (client: pg.PoolClient) => Promise<InboxBatch>): Promise<DrainResult> {
@@ -370,7 +367,6 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     let ids: string[] = [];
     let failure: Error | undefined;
     try {
-      await client.query('BEGIN');
       const batch = await batchOf(client);
       ids = batch.rows.map((r) => r.id);
       if (ids.length === 0) {
@@ -391,8 +387,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * Inside an open transaction: writes the batch to the branch database and marks it, then commits; a failed
-   * branch write rolls the marks back and answers the error (recorded by the caller). Throws on other failures.
+   * Inside an open transaction: writes the batch to the branch database, then marks it and commits; a failed branch
+   * write rolls back and answers the error (recorded by the caller). Throws on other failures.
    */
   private async applyWithin(client: pg.PoolClient, integrationId: string, batch: InboxBatch): Promise<DrainResult> {
     const { rows, applicable } = batch;
@@ -405,24 +401,24 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     }
     const skippedIds = rows.filter((r) => !APPLIED_EVENT_TYPES.has(r.event_type)).map((r) => r.id);
     const plan = planWrites(applicable, batch.history);
+    let heldBack: string[];
     try {
-      // The branch write and the marking overlap; the marks commit only if the branch write succeeded.
-      const marking = (async () => {
-        await this.inbox.markDone(client, ids, skippedIds);
-        if (plan.toConfirm.size > 0) await this.confirmations.request(client, integrationId, plan.toConfirm);
-      })();
-      const [written] = await Promise.allSettled([this.writeToBranch(destination, plan), marking]);
-      if (written.status === 'rejected') throw written.reason;
-      await marking;
-      // Creates and updates held back from deleted rows: the provider settles them.
-      for (const id of written.value) plan.toConfirm.add(id);
-      if (written.value.length > 0) await this.confirmations.request(client, integrationId, written.value);
+      heldBack = await this.writeToBranch(destination, plan);
     } catch (err) {
       this.syncIntegrations.forget(integrationId); // read again on the retry (the database may have moved)
       await client.query('ROLLBACK');
       return { applied: 0, skipped: 0, error: err as Error };
     }
-    await client.query('COMMIT');
+    // Creates and updates held back from deleted rows: the provider settles them.
+    for (const id of heldBack) plan.toConfirm.add(id);
+    if (plan.toConfirm.size === 0) {
+      // The common case: the marks and COMMIT in one round trip.
+      await this.inbox.markDoneAndCommit(client, ids, skippedIds);
+    } else {
+      await this.inbox.markDone(client, ids, skippedIds);
+      await this.confirmations.request(client, integrationId, plan.toConfirm);
+      await client.query('COMMIT');
+    }
     this.metrics.applied(applicable.map((r) => Number(r.received_us) / 1000));
     if (plan.toConfirm.size > 0) this.confirmations.schedule(integrationId, plan.toConfirm);
     return { applied: ids.length - skippedIds.length, skipped: skippedIds.length };

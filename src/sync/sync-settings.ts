@@ -1,5 +1,8 @@
 import type { AppConfig } from '../config/config.js';
 
+/** Advisory lock (APPLY_LOCK_CLASS, hashtext(integration id)): one applier of an integration at a time across replicas. ASCII "aply". */
+export const APPLY_LOCK_CLASS = 0x6170_6c79;
+
 export interface SyncSettings {
   /** Failed apply attempts of one inbox row before it parks as a dead letter (status 'dead'). */
   maxAttempts: number;

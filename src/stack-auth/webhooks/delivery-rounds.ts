@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { inTransaction } from '../../common/pg-transaction.js';
+import { inCallerTransaction } from '../../common/pg-transaction.js';
+import { bigintArrayLiteral, booleanArrayLiteral, float8ArrayLiteral, textArrayLiteral, textLiteral } from '../../common/sql-literals.js';
 import { runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import { sendWebhook, type SendResult, type Webhook } from './webhook-sender.js';
 
@@ -44,24 +45,6 @@ interface HeadRow {
   disabled: boolean;
 }
 
-/**
- * The heads of the round's keys ($2) of endpoint $1, locked, unless they wait for a retry (a failed head belongs to
- * its pg-boss retry, or to the sweep). The head is chosen first and then locked with SKIP LOCKED, so a head held by
- * another delivery is skipped, never overtaken by the row behind it.
- */
-const LOCK_HEADS: PreparedStatement = {
-  name: 'stack_outbox_lock_heads',
-  text: `SELECT o.id, o.ordering_key, o.message_id, o.payload, o.attempts,
-         e.url, e.secret_encrypted, e.disabled_at IS NOT NULL AS disabled
-    FROM stack_auth.webhook_outbox o JOIN stack_auth.webhook_endpoints e ON e.id = o.endpoint_id
-    WHERE o.id IN (
-      SELECT (SELECT h.id FROM stack_auth.webhook_outbox h
-              WHERE h.endpoint_id = $1 AND h.ordering_key = k.key AND h.delivered_at IS NULL ORDER BY h.id LIMIT 1)
-      FROM unnest($2::text[]) AS k (key)
-    ) AND o.delivered_at IS NULL AND NOT (o.attempts > 0 AND o.next_attempt_at > now())
-    FOR UPDATE OF o SKIP LOCKED`,
-};
-
 /** Keys of endpoint $1 among $2 whose head is undelivered and not waiting for a retry (so: held by another delivery). */
 const HELD_KEYS: PreparedStatement = {
   name: 'stack_outbox_held_keys',
@@ -71,25 +54,6 @@ const HELD_KEYS: PreparedStatement = {
       ORDER BY ordering_key, id
     ) h
     WHERE NOT (h.attempts > 0 AND h.next_attempt_at > now())`,
-};
-
-/**
- * Every outcome of a round in one statement: delivered rows (and rows of a disabled endpoint, not sent) marked with
- * whether their key has more rows; failed rows with their error and backoff.
- */
-const RECORD: PreparedStatement = {
-  name: 'stack_outbox_record_round',
-  text: `UPDATE stack_auth.webhook_outbox o SET
-      delivered_at = CASE WHEN x.ok THEN clock_timestamp() END,
-      attempts = o.attempts + x.sent::int,
-      last_error = x.error,
-      next_attempt_at = CASE WHEN x.ok THEN o.next_attempt_at ELSE clock_timestamp() + make_interval(secs => x.backoff) END
-    FROM unnest($1::bigint[], $2::boolean[], $3::boolean[], $4::text[], $5::float8[]) AS x (id, ok, sent, error, backoff)
-    WHERE o.id = x.id
-    RETURNING o.id::text AS id, o.ordering_key, EXISTS (
-      SELECT 1 FROM stack_auth.webhook_outbox p
-      WHERE p.endpoint_id = o.endpoint_id AND p.ordering_key = o.ordering_key AND p.delivered_at IS NULL AND p.id <> o.id
-    ) AS more`,
 };
 
 /** A key whose head another delivery holds becomes a pg-boss job due this much later (its holder usually goes on with it). */
@@ -113,8 +77,8 @@ interface Outcome {
  * The dispatcher's hot path: keys whose rows just committed are delivered in rounds, in this process, without a job
  * queue. A round takes up to `keysPerRound` waiting keys of one endpoint, locks their head rows in one transaction
  * (`FOR UPDATE SKIP LOCKED`: no other round, pg-boss job or replica sends them meanwhile), sends them all at once over
- * the kept-alive connections, records every outcome in one statement and commits: four round trips for the whole
- * round, however many keys it carries. Several rounds per endpoint may be in flight; one key is in at most one round,
+ * the kept-alive connections, records every outcome in one statement and commits: two round trips for the whole
+ * round (BEGIN with the lock, the record with COMMIT), however many keys it carries. Several rounds per endpoint may be in flight; one key is in at most one round,
  * so a key's rows still go one at a time, in outbox order. A key with more rows, or new rows that arrived during its
  * round, goes into a later round. A failed head is recorded with its backoff and handed to pg-boss for the retry; a
  * key whose head another delivery holds becomes a pg-boss job shortly after (its holder usually delivers the rest).
@@ -204,8 +168,10 @@ export class DeliveryRounds {
     try {
       const pool = this.o.pool();
       if (!pool) throw new Error('webhook dispatcher is not running');
-      await inTransaction(pool, async (client) => {
-        const heads = await runPrepared<HeadRow>(client, LOCK_HEADS, [endpointId, keys]);
+      await inCallerTransaction(pool, async (client) => {
+        // BEGIN and the heads locked in one message (outbox_lock_heads, migration OutboxRoundFunctions).
+        const begun = (await client.query(`BEGIN; SELECT * FROM stack_auth.outbox_lock_heads(${textLiteral(endpointId)}, ${textArrayLiteral(keys)})`)) as unknown as pg.QueryResult<HeadRow>[];
+        const heads = begun[1].rows;
         const returned = new Set(heads.map((h) => h.ordering_key));
         if (returned.size < keys.length) {
           // Not returned: nothing pending, a head waiting for its retry, or one held by another delivery.
@@ -213,20 +179,22 @@ export class DeliveryRounds {
           for (const r of rows) held.push(r.ordering_key);
         }
         const outcomes = await Promise.all(heads.map((h) => this.deliver(endpointId, h)));
-        if (outcomes.length === 0) return;
-        const recorded = await runPrepared<{ id: string; ordering_key: string; more: boolean }>(client, RECORD, [
-          outcomes.map((x) => x.id),
-          outcomes.map((x) => x.ok),
-          outcomes.map((x) => x.sent),
-          outcomes.map((x) => x.error),
-          outcomes.map((x) => x.backoff),
-        ]);
+        if (outcomes.length === 0) return 'open';
+        // Every outcome recorded and the transaction committed in one message.
+        const recorded = (
+          (await client.query(
+            `SELECT * FROM stack_auth.outbox_record_round(${bigintArrayLiteral(outcomes.map((x) => x.id))}, ${booleanArrayLiteral(outcomes.map((x) => x.ok))}, ${booleanArrayLiteral(
+              outcomes.map((x) => x.sent),
+            )}, ${textArrayLiteral(outcomes.map((x) => x.error))}, ${float8ArrayLiteral(outcomes.map((x) => x.backoff))}); COMMIT`,
+          )) as unknown as pg.QueryResult<{ id: string; ordering_key: string; more: boolean }>[]
+        )[0].rows;
         const outcomeOf = new Map(outcomes.map((x) => [x.id, x]));
         for (const r of recorded) {
           const outcome = outcomeOf.get(r.id)!;
           if (!outcome.ok) failed.push({ key: r.ordering_key, backoff: outcome.backoff });
           else if (r.more) next.push(r.ordering_key);
         }
+        return 'committed';
       });
     } catch (err) {
       // Nothing was recorded: the keys are retried by pg-boss after the first backoff (a request may have gone out;
