@@ -9,8 +9,10 @@ export const ROOT = process.env.BUILD_ROOT ? path.resolve(process.env.BUILD_ROOT
 export const DIST = path.join(ROOT, 'dist');
 /** Folders compiled into dist/. */
 export const SOURCE_DIRS = ['src', 'migrations'];
+/** Folders bundled into dist/console (the console and the API client it is built on). */
+export const CONSOLE_DIRS = ['console', 'openapi/client'];
 /** Files whose change also means a rebuild (the transform, the dependencies). */
-const ALSO = ['scripts/build.mjs', 'scripts/sources.mjs', 'scripts/swc-options.mjs', 'package-lock.json'];
+const ALSO = ['scripts/build.mjs', 'scripts/sources.mjs', 'scripts/swc-options.mjs', 'tsconfig.console.json', 'package-lock.json'];
 
 function walk(dir) {
   if (!fs.existsSync(dir)) return [];
@@ -23,7 +25,7 @@ function walk(dir) {
 
 /** Every input of the build, as sorted paths relative to the repository. */
 export function sourceFiles() {
-  return [...SOURCE_DIRS.flatMap((d) => walk(path.join(ROOT, d))), ...ALSO.map((f) => path.join(ROOT, f)).filter((f) => fs.existsSync(f))]
+  return [...SOURCE_DIRS.flatMap((d) => walk(path.join(ROOT, d))), ...CONSOLE_DIRS.flatMap((d) => walk(path.join(ROOT, d))), ...ALSO.map((f) => path.join(ROOT, f)).filter((f) => fs.existsSync(f))]
     .map((f) => path.relative(ROOT, f).split(path.sep).join('/'))
     .sort();
 }

@@ -20,6 +20,7 @@ import { ProvidersModule } from './providers/providers.module.js';
 import { StackAuthModule } from './stack-auth/stack-auth.module.js';
 import { SyncDeadLettersModule } from './sync/dead-letters/dead-letters.module.js';
 import { SyncModule } from './sync/sync.module.js';
+import { ConsoleModule } from './console/console.module.js';
 
 /** Configuration, logger, secrets encryption, the guarded outbound HTTP client and the test crash points, available to every module. */
 @Global()
@@ -60,6 +61,7 @@ export class AppModule {
         SyncModule,
         SyncDeadLettersModule,
         AuditModule,
+        ConsoleModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: AccessGuard },

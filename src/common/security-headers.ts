@@ -4,6 +4,9 @@ import helmet, { type HelmetOptions } from 'helmet';
 /** Where Swagger UI and the OpenAPI document are served (`/api/docs`, its assets, `/api/docs-json`, `/api/docs-yaml`). */
 export const DOCS_PATH = '/api/docs';
 
+/** Where the console is served (`/console`, its assets under `/console/assets/`). */
+export const CONSOLE_PATH = '/console';
+
 /**
  * Content-Security-Policy of every response but the docs: nothing may load, nothing may frame it. The API
  * answers JSON; should a browser ever render a response, it runs nothing. Pages that render HTML of their
@@ -36,6 +39,21 @@ const DOCS_CSP: Record<string, string[]> = {
   'style-src': ["'self'", "'unsafe-inline'"],
 };
 
+/**
+ * The console's policy: its page, script and stylesheet come from this server only, with no inline script or style and
+ * no eval; it calls this origin's API (connect-src 'self'); it may be framed by nothing and submits no form anywhere.
+ */
+const CONSOLE_CSP: Record<string, string[]> = {
+  'default-src': ["'none'"],
+  'base-uri': ["'none'"],
+  'connect-src': ["'self'"],
+  'form-action': ["'none'"],
+  'frame-ancestors': ["'none'"],
+  'img-src': ["'self'", 'data:'],
+  'script-src': ["'self'"],
+  'style-src': ["'self'"],
+};
+
 function options(directives: Record<string, string[]>): HelmetOptions {
   return {
     contentSecurityPolicy: { useDefaults: false, directives },
@@ -55,15 +73,18 @@ export const BASELINE_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 
 /**
  * helmet's headers on every response of the application: X-Content-Type-Options nosniff, X-Frame-Options
- * DENY, a Content-Security-Policy with frame-ancestors 'none' (Swagger UI's under DOCS_PATH, the strictest
- * elsewhere), Referrer-Policy no-referrer, Cross-Origin-Opener/Resource-Policy same-origin and the rest of
+ * DENY, a Content-Security-Policy with frame-ancestors 'none' (Swagger UI's under DOCS_PATH, the console's under
+ * CONSOLE_PATH, the strictest elsewhere), Referrer-Policy no-referrer, Cross-Origin-Opener/Resource-Policy same-origin and the rest of
  * helmet's defaults, without HSTS. CORS headers (the embedded provider's) are not touched.
  */
 export function securityHeaders(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
   const api = helmet(options(API_CSP));
   const docs = helmet(options(DOCS_CSP));
+  const console = helmet(options(CONSOLE_CSP));
   return (req, res, next) => {
     const url = req.url ?? '';
-    (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`) || url.startsWith(`${DOCS_PATH}?`) ? docs : api)(req, res, next);
+    if (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`) || url.startsWith(`${DOCS_PATH}?`)) return docs(req, res, next);
+    if (url === CONSOLE_PATH || url.startsWith(`${CONSOLE_PATH}/`) || url.startsWith(`${CONSOLE_PATH}?`)) return console(req, res, next);
+    api(req, res, next);
   };
 }

@@ -88,6 +88,8 @@ const EXPECTED_ROUTES: readonly string[] = [
   'GET /api/v2/projects/shared -> authenticated',
   'GET /api/v2/users/me -> authenticated',
   'GET /api/v2/users/me/organizations -> authenticated',
+  'GET /console -> public',
+  'GET /console/assets/:name -> public',
   'GET /health -> public',
   'GET /health/live -> public',
   'GET /metrics -> public',

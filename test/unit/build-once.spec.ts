@@ -29,6 +29,12 @@ describe('build once: npm start rebuilds only when the sources changed', () => {
     fs.mkdirSync(path.join(root, 'migrations'));
     fs.writeFileSync(path.join(root, 'src', 'main.ts'), "export const greeting: string = 'one';\n");
     fs.writeFileSync(path.join(root, 'package-lock.json'), '{}\n');
+    // A console of one line (the real one is bundled the same way, with Preact from node_modules).
+    fs.mkdirSync(path.join(root, 'console'));
+    fs.writeFileSync(path.join(root, 'console', 'main.tsx'), "document.title = 'console one';\n");
+    fs.writeFileSync(path.join(root, 'console', 'index.html'), '<!doctype html>\n');
+    fs.writeFileSync(path.join(root, 'console', 'console.css'), 'body {}\n');
+    fs.writeFileSync(path.join(root, 'tsconfig.console.json'), '{}\n');
   });
   afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
 
@@ -60,5 +66,14 @@ describe('build once: npm start rebuilds only when the sources changed', () => {
     fs.writeFileSync(path.join(root, 'package-lock.json'), '{"changed": true}\n');
     ensureBuild(root);
     expect(fs.existsSync(path.join(root, 'dist', 'migrations', 'm.js'))).toBe(false);
+  });
+
+  it('bundles the console, and bundles it again when it changed', () => {
+    ensureBuild(root);
+    expect(built('console/console.js')).toContain('console one');
+    expect(built('console/index.html')).toContain('<!doctype html>');
+    fs.writeFileSync(path.join(root, 'console', 'main.tsx'), "document.title = 'console two';\n");
+    ensureBuild(root);
+    expect(built('console/console.js')).toContain('console two');
   });
 });

@@ -1,0 +1,53 @@
+import { useState } from 'preact/hooks';
+import type { NeonAuthIntegration } from '../../openapi/client/neon-api';
+import { api, call, problemOf, type Problem } from '../api';
+import type { BranchContext } from '../pages/auth-page';
+import { Checkbox, FormProblem } from '../ui/form';
+import { Confirm } from '../ui/widgets';
+
+/** Disable Neon Auth on the branch, keeping or dropping its data; the confirmation names exactly what goes. */
+export function DisableSection({ ctx, integration, onDisabled }: { ctx: BranchContext; integration: NeonAuthIntegration; onDisabled(): void }) {
+  const [deleteData, setDeleteData] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const disable = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await call(api.auth.disableNeonAuth({ projectId: ctx.projectId, branchId: ctx.branchId }, { delete_data: deleteData }));
+      onDisabled();
+    } catch (err) {
+      setProblem(problemOf(err));
+      setBusy(false);
+      setConfirming(false);
+    }
+  };
+  return (
+    <section class="card danger-zone" aria-labelledby="disable-title">
+      <h2 id="disable-title">Disable Neon Auth</h2>
+      <p>Disconnects the auth provider from this branch. Sign-ins stop working for apps that use it.</p>
+      <Checkbox label={`Also delete the data: drop the neon_auth schema of database ${integration.db_name}`} checked={deleteData} onChecked={setDeleteData} />
+      <div class="actions">
+        <button type="button" class="danger" onClick={() => setConfirming(true)}>
+          Disable Neon Auth…
+        </button>
+      </div>
+      <FormProblem problem={problem} />
+      {confirming && (
+        <Confirm title="Disable Neon Auth on this branch?" confirmLabel={deleteData ? 'Disable and delete the data' : 'Disable'} danger busy={busy} onConfirm={disable} onCancel={() => setConfirming(false)}>
+          {deleteData ? (
+            <p>
+              This drops the schema <code>neon_auth</code> of database <code>{integration.db_name}</code> on branch <strong>{ctx.branch.name}</strong>, with
+              the table <code>users_sync</code> and every row in it, and every other table in that schema. It cannot be undone.
+            </p>
+          ) : (
+            <p>
+              The schema <code>neon_auth</code> of database <code>{integration.db_name}</code> and its rows stay; enabling Neon Auth again reuses them.
+            </p>
+          )}
+        </Confirm>
+      )}
+    </section>
+  );
+}

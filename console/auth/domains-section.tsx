@@ -1,0 +1,101 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { NeonAuthIntegration } from '../../openapi/client/neon-api';
+import { api, call, messageFor, problemOf, type Problem } from '../api';
+import type { BranchContext } from '../pages/auth-page';
+import { Checkbox, Field, FormProblem } from '../ui/form';
+
+/** Where sign-ins may return to: the trusted domains and whether localhost is allowed (applied live by the provider). */
+export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext; integration: NeonAuthIntegration; admin: boolean }) {
+  const ids = { projectId: ctx.projectId, branchId: ctx.branchId };
+  const [domains, setDomains] = useState<string[] | null>(null);
+  const [allowLocalhost, setAllowLocalhost] = useState<boolean | null>(null);
+  const [newDomain, setNewDomain] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const [localhostProblem, setLocalhostProblem] = useState<Problem | null>(null);
+
+  const load = async () => {
+    try {
+      const [list, localhost] = await Promise.all([call(api.auth.listBranchNeonAuthTrustedDomains(ids)), call(api.auth.getNeonAuthAllowLocalhost(ids))]);
+      setDomains(list.domains.map((d) => d.domain));
+      setAllowLocalhost(localhost.allow_localhost);
+    } catch (err) {
+      setProblem(problemOf(err));
+    }
+  };
+  useEffect(() => void load(), []);
+
+  const add = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      await call(api.auth.addBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domain: newDomain.trim() }));
+      setNewDomain('');
+      await load();
+    } catch (err) {
+      setProblem(problemOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async (domain: string) => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await call(api.auth.deleteBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domains: [{ domain }] }));
+      await load();
+    } catch (err) {
+      setProblem(problemOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const toggleLocalhost = async (allow: boolean) => {
+    setLocalhostProblem(null);
+    try {
+      setAllowLocalhost((await call(api.auth.updateNeonAuthAllowLocalhost(ids, { allow_localhost: allow }))).allow_localhost);
+    } catch (err) {
+      setLocalhostProblem(problemOf(err));
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby="domains-title">
+      <h2 id="domains-title">Domains</h2>
+      {allowLocalhost !== null && (
+        <Checkbox label="Allow localhost (sign-ins may return to http://localhost during development)" checked={allowLocalhost} disabled={!admin} onChecked={toggleLocalhost} error={localhostProblem?.message} />
+      )}
+      <h3>Trusted domains</h3>
+      {domains === null ? (
+        <p role="status">Loading domains…</p>
+      ) : domains.length === 0 ? (
+        <p>No trusted domains yet.</p>
+      ) : (
+        <ul class="domains">
+          {domains.map((d) => (
+            <li key={d}>
+              <code>{d}</code>
+              {admin && (
+                <button type="button" class="secondary" onClick={() => remove(d)} disabled={busy} aria-label={`Remove ${d}`}>
+                  Remove
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      {admin && (
+        <form noValidate class="inline-form" onSubmit={add} aria-label="Add a trusted domain">
+          <Field label="Domain" value={newDomain} onValue={setNewDomain} placeholder="https://app.example.com" error={messageFor(problem, 'domain')} required />
+          <div class="actions">
+            <button type="submit" disabled={busy || newDomain.trim() === ''}>
+              Add domain
+            </button>
+          </div>
+        </form>
+      )}
+      <FormProblem problem={problem} shownFields={['domain']} />
+    </section>
+  );
+}

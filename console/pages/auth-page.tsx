@@ -1,0 +1,97 @@
+import { useEffect, useState } from 'preact/hooks';
+import type { Branch, NeonAuthCreateIntegrationResponse, NeonAuthIntegration, Project } from '../../openapi/client/neon-api';
+import { api, call, problemOf, type Problem } from '../api';
+import { DisableSection } from '../auth/disable-section';
+import { EnableSection, KeysOnce } from '../auth/enable-section';
+import { IntegrationStatus } from '../auth/integration-status';
+import { DomainsSection } from '../auth/domains-section';
+import { SyncSection } from '../auth/sync-section';
+import { UsersSection } from '../auth/users-section';
+import { roleAllows, type Identity, type Role } from '../identity';
+import { FormProblem } from '../ui/form';
+import { Loading } from '../ui/widgets';
+
+/** What the Auth page of one branch shares with its sections. */
+export interface BranchContext {
+  projectId: string;
+  branchId: string;
+  project: Project;
+  branch: Branch;
+  role: Role;
+}
+
+/**
+ * The Auth page of a branch: Neon Auth's state on it and everything one does with it. Admin actions are shown to
+ * admins only; the API refuses them to members anyway (the page never decides what is allowed, it only hides what
+ * would be refused).
+ */
+export function AuthPage({ identity, projectId, branchId }: { identity: Identity; projectId: string; branchId: string }) {
+  const [ctx, setCtx] = useState<BranchContext | null>(null);
+  /** undefined: loading; null: Neon Auth is not enabled on the branch. */
+  const [integration, setIntegration] = useState<NeonAuthIntegration | null | undefined>(undefined);
+  const [created, setCreated] = useState<NeonAuthCreateIntegrationResponse | null>(null);
+  const [problem, setProblem] = useState<Problem | null>(null);
+
+  const loadIntegration = () =>
+    call(api.auth.getNeonAuth({ projectId, branchId }))
+      .then(setIntegration)
+      .catch((err) => {
+        const p = problemOf(err);
+        if (p.code === 'NEON_AUTH_NOT_ENABLED') setIntegration(null);
+        else setProblem(p);
+      });
+
+  useEffect(() => {
+    Promise.all([call(api.project.getProject({ projectId })), call(api.branch.getProjectBranch({ projectId, branchId }))])
+      .then(([{ project }, { branch }]) => {
+        // A project of one of the key's organizations: the role there; a project shared with the caller: a member's rights.
+        const role = identity.orgs.find((o) => o.id === project.org_id)?.role ?? 'member';
+        setCtx({ projectId, branchId, project, branch, role });
+      })
+      .catch((err) => setProblem(problemOf(err)));
+    void loadIntegration();
+  }, []);
+
+  if (problem) return <FormProblem problem={problem} />;
+  if (!ctx || integration === undefined) return <Loading what="the Auth page" />;
+  const admin = ctx.role === 'admin';
+
+  return (
+    <div class="auth-page">
+      <h1>
+        Auth <span class="crumb">{ctx.project.name} / {ctx.branch.name}</span>
+      </h1>
+      <p class="role-note">
+        Your role in this project: <strong>{ctx.role}</strong>. {roleAllows(ctx.role)}
+      </p>
+      {integration === null ? (
+        <EnableSection
+          ctx={ctx}
+          admin={admin}
+          onEnabled={(response) => {
+            setCreated(response);
+            void loadIntegration();
+          }}
+        />
+      ) : (
+        <>
+          <IntegrationStatus ctx={ctx} integration={integration} admin={admin} onChanged={loadIntegration} />
+          {created && <KeysOnce created={created} onDismiss={() => setCreated(null)} />}
+          <UsersSection ctx={ctx} />
+          <SyncSection ctx={ctx} admin={admin} />
+          <DomainsSection ctx={ctx} integration={integration} admin={admin} />
+          {admin && (
+            <DisableSection
+              ctx={ctx}
+              integration={integration}
+              onDisabled={() => {
+                setCreated(null);
+                setIntegration(null);
+              }}
+            />
+          )}
+        </>
+      )}
+    </div>
+  );
+}

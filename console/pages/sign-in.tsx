@@ -1,0 +1,58 @@
+import { useState } from 'preact/hooks';
+import { problemOf, setRequestKey, type Problem } from '../api';
+import { loadIdentity, type Identity } from '../identity';
+import { storeApiKey } from '../session';
+import { Field, FormProblem } from '../ui/form';
+
+/** Sign-in with an API key: checked with the API (GET /auth and the caller's organizations) before it is kept. */
+export function SignIn({ onSignedIn }: { onSignedIn(identity: Identity): void }) {
+  const [key, setKey] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<Problem | null>(null);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    const trimmed = key.trim();
+    setRequestKey(trimmed);
+    try {
+      const identity = await loadIdentity();
+      storeApiKey(trimmed);
+      setKey('');
+      onSignedIn(identity);
+    } catch (err) {
+      setRequestKey(null);
+      setProblem(problemOf(err));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const keyError = problem && problem.status === 401 ? problem.message : undefined;
+  return (
+    <main class="sign-in">
+      <h1>Neon Auth console</h1>
+      <form noValidate onSubmit={submit} class="card" aria-label="Sign in">
+        <Field
+          label="API key"
+          type="password"
+          autoComplete="off"
+          spellcheck={false}
+          required
+          value={key}
+          onValue={setKey}
+          error={keyError}
+          hint="A personal, organization or project API key (napi_…), pasted alone. It is kept in this browser tab only and forgotten when the tab closes."
+        />
+        {!keyError && <FormProblem problem={problem} />}
+        <div class="actions">
+          <button type="submit" disabled={busy || key.trim() === ''}>
+            {busy ? 'Signing in…' : 'Sign in'}
+          </button>
+        </div>
+      </form>
+      <p class="hint">
+        No key yet? The server prints its first admin key when it starts for the first time; see “Getting an API key” in the README.
+      </p>
+    </main>
+  );
+}

@@ -1,0 +1,229 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { api, createProject } from '../helpers/fixtures.js';
+import { setupCallers, type Callers } from '../helpers/callers.js';
+import { startTestApp, type TestApp } from '../helpers/test-app.js';
+
+/**
+ * The console (/console) in a real browser (Debian's Chromium through playwright-core; `.ci/run` installs it): an admin
+ * signs in with an API key, enables Neon Auth on a branch, creates a user and sees it arrive in the table from
+ * users_sync, changes settings (bad input gets the API's message next to the field and changes nothing) and disables
+ * Neon Auth with its data; a member sees the page without the admin actions, which the API refuses anyway. Under the
+ * page's strict CSP, with every control named in the browser's accessibility tree, screenshots at 375 and 1440 px.
+ */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const ARTIFACTS = path.resolve('test-artifacts');
+
+const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
+if (!fs.existsSync(CHROMIUM)) {
+  process.stderr.write(`SKIPPED the console browser test: no Chromium at ${CHROMIUM} (install Debian's chromium package, or set CHROMIUM_PATH)\n`);
+}
+
+/** Roles a person operates; each must have a name in the accessibility tree. */
+const CONTROL_ROLES = new Set(['button', 'textbox', 'searchbox', 'checkbox', 'radio', 'combobox', 'link', 'switch', 'spinbutton', 'menuitem', 'tab', 'slider']);
+
+/** Controls of the page without an accessible name, as the browser's accessibility tree has them. */
+async function unnamedControls(page: Page): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = (await cdp.send('Accessibility.getFullAXTree')) as { nodes: { ignored: boolean; role?: { value: string }; name?: { value: string } }[] };
+  await cdp.detach();
+  return nodes.filter((n) => !n.ignored && CONTROL_ROLES.has(n.role?.value ?? '') && !(n.name?.value ?? '').trim()).map((n) => n.role!.value);
+}
+
+/** Console messages of the page: failed loads with the status, and anything else (errors, CSP reports) as is. */
+function watch(page: Page): { problems: string[]; statuses: number[] } {
+  const seen = { problems: [] as string[], statuses: [] as number[] };
+  page.on('console', (msg) => {
+    const failed = /^Failed to load resource: the server responded with a status of (\d{3})/.exec(msg.text());
+    if (failed) seen.statuses.push(Number(failed[1]));
+    else if (msg.type() === 'error' || msg.type() === 'warning' || /Content Security Policy|Refused to/.test(msg.text())) seen.problems.push(msg.text());
+  });
+  page.on('pageerror', (err) => seen.problems.push(err.message));
+  return seen;
+}
+
+async function signIn(page: Page, baseUrl: string, key: string): Promise<void> {
+  await page.goto(`${baseUrl}/console`);
+  await page.getByLabel('API key').fill(key);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByText('Signed in with').waitFor();
+}
+
+describeWithChromium('the console in headless Chromium', () => {
+  let t: TestApp;
+  let browser: Browser;
+  let callers: Callers;
+
+  beforeAll(async () => {
+    t = await startTestApp();
+    callers = await setupCallers(t, 'console-members');
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await t?.close();
+  });
+
+  it('is served with a strict CSP and works under it: sign in, enable, create a user, change settings, disable', async () => {
+    const admin = api(t, t.adminKey);
+    const { project, branch } = await createProject(admin, { name: 'console-app', org_id: callers.orgId });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const seen = watch(page);
+
+    const response = await page.goto(`${t.baseUrl}/console`);
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("default-src 'none'");
+    expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
+    expect(response?.headers()['x-frame-options']).toBe('DENY');
+
+    await signIn(page, t.baseUrl, t.adminKey);
+    // Who you are and what your role allows.
+    expect(await page.locator('header').textContent()).toContain('admin@example.com');
+    expect(await page.locator('main').textContent()).toContain('As an admin you can enable');
+    // The key: in this tab's session storage only, never in local storage, a cookie or the URL.
+    const stored = await page.evaluate(() => ({ local: JSON.stringify({ ...localStorage }), session: JSON.stringify({ ...sessionStorage }), cookie: document.cookie }));
+    expect(stored.session).toContain(t.adminKey);
+    expect(stored.local).not.toContain(t.adminKey);
+    expect(stored.cookie).not.toContain(t.adminKey);
+
+    // Pick the project: its default branch's Auth page opens.
+    await page.getByRole('combobox', { name: 'Project' }).selectOption(project.id);
+    await page.getByRole('heading', { name: 'Enable Neon Auth' }).waitFor();
+    expect(page.url()).toContain(`#/projects/${project.id}/branches/${branch.id}/auth`);
+    expect(page.url()).not.toContain(t.adminKey);
+
+    // Enable (Stack Auth, Quick Start): the keys are shown once, with copy buttons.
+    await page.getByRole('button', { name: 'Enable Neon Auth' }).click();
+    await page.getByRole('heading', { name: 'Your SDK keys' }).waitFor({ timeout: 30_000 });
+    expect(await page.getByRole('button', { name: 'Copy Publishable client key' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Copy Secret server key' }).count()).toBe(1);
+    const pck = await page.getByLabel('Publishable client key', { exact: true }).textContent();
+    expect(pck).toMatch(/^pck_/);
+    await page.getByRole('heading', { name: 'Neon Auth is enabled' }).waitFor();
+    await page.getByRole('button', { name: 'I have copied them' }).click();
+    expect(await page.getByText(pck!).count()).toBe(0);
+
+    // A create the API refuses: its message next to the field, and the table as it was.
+    const users = page.getByRole('table', { name: 'Users' });
+    await users.getByText('No users yet.').waitFor();
+    const rowsBefore = await users.locator('tbody tr').count();
+    await page.getByRole('textbox', { name: 'E-mail', exact: true }).fill('not-an-email');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    const emailInput = page.getByRole('textbox', { name: 'E-mail', exact: true });
+    await page.locator('.field-error', { hasText: 'must be an email address' }).waitFor();
+    expect(await emailInput.getAttribute('aria-invalid')).toBe('true');
+    const describedBy = (await emailInput.getAttribute('aria-describedby')) ?? '';
+    expect(await page.locator(`[id="${describedBy.split(' ').pop()}"]`).textContent()).toContain('must be an email address');
+    expect(await users.locator('tbody tr').count()).toBe(rowsBefore);
+    expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/users`).expect(200)).body.users).toEqual([]);
+
+    // A user created: it appears in the table once users_sync has it (the page reads it again every 2 s).
+    await emailInput.fill('jane@example.com');
+    await page.getByLabel('Name (optional)').fill('Jane Doe');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await users.getByRole('cell', { name: 'jane@example.com', exact: true }).waitFor({ timeout: 15_000 });
+    expect(await users.textContent()).toContain('Jane Doe');
+
+    // Search narrows the table.
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('nobody-like-this');
+    await users.getByText('No user matches this search.').waitFor();
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('jane');
+    await users.getByRole('cell', { name: 'jane@example.com', exact: true }).waitFor();
+
+    // Settings: a domain the API refuses shows its message by the field; a good one is added; localhost allowed.
+    // Refused by the request's checks ("[domain] …") and by the settings' own rules ("domain must be …"): both by the field.
+    const domainField = page.getByRole('textbox', { name: 'Domain', exact: true });
+    await domainField.fill('ftp://files.example.com');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.locator('.field-error', { hasText: 'must be an absolute http(s) URL' }).waitFor();
+    expect(await domainField.getAttribute('aria-invalid')).toBe('true');
+    await domainField.fill('https://app.example.com/a/path');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.locator('.field-error', { hasText: 'must be a full http(s) origin such as https://app.example.com (no path)' }).waitFor();
+    expect(await page.locator('.problem').count()).toBe(0); // said once, by the field
+    await page.getByRole('textbox', { name: 'Domain', exact: true }).fill('https://app.example.com');
+    await page.getByRole('button', { name: 'Add domain' }).click();
+    await page.getByRole('button', { name: 'Remove https://app.example.com' }).waitFor();
+    const domains = (await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/domains`).expect(200)).body.domains;
+    expect(domains.map((d: { domain: string }) => d.domain)).toEqual(['https://app.example.com']);
+    const localhost = page.getByRole('checkbox', { name: /Allow localhost/ });
+    const wasAllowed = await localhost.isChecked();
+    await localhost.click();
+    await page.waitForFunction((expected) => (document.querySelector('input[type=checkbox]') as HTMLInputElement).checked === expected, !wasAllowed);
+    expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/allow_localhost`).expect(200)).body.allow_localhost).toBe(!wasAllowed);
+
+    // Sync status, with reconcile.
+    await page.getByRole('button', { name: 'Reconcile now' }).click();
+    await page.getByText(/^Reconciled in \d+ ms/).waitFor({ timeout: 15_000 });
+
+    // Every control named, no horizontal scrolling at 375 px; screenshots at both widths.
+    expect(await unnamedControls(page)).toEqual([]);
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-auth-1440.png'), fullPage: true });
+    await page.setViewportSize({ width: 375, height: 800 });
+    expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(375);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-auth-375.png'), fullPage: true });
+    await page.setViewportSize({ width: 1440, height: 900 });
+
+    // Disable with its data: the confirmation names what is dropped.
+    await page.getByRole('checkbox', { name: /Also delete the data/ }).check();
+    await page.getByRole('button', { name: 'Disable Neon Auth…' }).click();
+    const dialog = page.getByRole('dialog', { name: 'Disable Neon Auth on this branch?' });
+    expect(await dialog.textContent()).toMatch(/drops the schema neon_auth of database \S+ on branch \S+, with the table users_sync and every row in it/);
+    expect(await unnamedControls(page)).toEqual([]);
+    await dialog.getByRole('button', { name: 'Disable and delete the data' }).click();
+    await page.getByRole('heading', { name: 'Enable Neon Auth' }).waitFor({ timeout: 30_000 });
+    expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth`).expect(404)).body.code).toBe('NEON_AUTH_NOT_ENABLED');
+
+    // The browser's only complaints: the loads the test asked to fail (the branch before Neon Auth was enabled: 404; the
+    // refused user and the two refused domains: 400 each).
+    expect(seen.problems).toEqual([]);
+    expect(seen.statuses.sort()).toEqual([400, 400, 400, 404]);
+    await page.close();
+  });
+
+  it('shows a member the page without the admin actions, and the API refuses those actions to the member', async () => {
+    const { project, branch } = callers.project;
+    const base = `/projects/${project.id}/branches/${branch.id}/auth`;
+    await callers.call('admin', 'post', base, { auth_provider: 'stack' }).expect(201);
+
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const seen = watch(page);
+    await signIn(page, t.baseUrl, callers.keys.member!);
+    expect(await page.locator('main').textContent()).toContain('As a member you can see Neon Auth and manage its users');
+    await page.goto(`${t.baseUrl}/console#/projects/${project.id}/branches/${branch.id}/auth`);
+    await page.getByRole('heading', { name: 'Neon Auth is enabled' }).waitFor();
+    await page.getByRole('heading', { name: 'Domains', exact: true }).waitFor();
+    // What a member may do is there; what needs an admin is not.
+    expect(await page.getByRole('button', { name: 'Create user' }).count()).toBe(1);
+    for (const name of ['Disable Neon Auth…', 'Reconcile now', 'Add domain', 'Generate new SDK keys', 'Transfer ownership']) {
+      expect(await page.getByRole('button', { name }).count()).toBe(0);
+    }
+    expect(await page.getByRole('checkbox', { name: /Allow localhost/ }).isDisabled()).toBe(true);
+    expect(await unnamedControls(page)).toEqual([]);
+    expect(seen.problems).toEqual([]);
+    await page.close();
+
+    // The API refuses them to the member whatever a page shows.
+    const refused = [
+      await callers.call('member', 'delete', base, { delete_data: true }),
+      await callers.call('member', 'post', `${base}/domains`, { auth_provider: 'stack', domain: 'https://evil.example.com' }),
+      await callers.call('member', 'patch', `${base}/allow_localhost`, { allow_localhost: true }),
+      await callers.call('member', 'post', `${base}/sync`),
+      await callers.call('member', 'post', '/projects/auth/keys', { project_id: project.id, auth_provider: 'stack' }),
+      await callers.call('member', 'post', '/projects/auth/transfer_ownership', { project_id: project.id, auth_provider: 'stack' }),
+    ];
+    expect(refused.map((r) => r.status)).toEqual([403, 403, 403, 403, 403, 403]);
+    // Nothing changed.
+    await callers.call('admin', 'get', base).expect(200);
+    expect((await callers.call('admin', 'get', `${base}/domains`).expect(200)).body.domains).toEqual([]);
+  });
+});
