@@ -39,7 +39,9 @@ export function DisableSection({ ctx, integration, onDisabled }: { ctx: BranchCo
           {deleteData ? (
             <p>
               This drops the schema <code>neon_auth</code> of database <code>{integration.db_name}</code> on branch <strong>{ctx.branch.name}</strong>, with
-              the table <code>users_sync</code> and every row in it, and every other table in that schema. It cannot be undone.
+              the table <code>users_sync</code> and every row in it
+              {integration.auth_provider === 'better_auth' ? ", and Better Auth's own tables there: its users, sessions, accounts and settings" : ', and every other table in that schema'}. It
+              cannot be undone.
             </p>
           ) : (
             <p>

@@ -100,9 +100,10 @@ export function KeysOnce({ created, onDismiss }: { created: NeonAuthCreateIntegr
           {created.secret_server_key && <Secret name="Secret server key" value={created.secret_server_key} />}
         </>
       ) : (
-        <p>Manual setup creates no keys: use your provider project's own keys.</p>
+        <p>{created.auth_provider === 'better_auth' ? 'Better Auth uses no SDK keys: point the auth SDK at the auth base URL below.' : "Manual setup creates no keys: use your provider project's own keys."}</p>
       )}
       <Secret name="JWKS URL" value={created.jwks_url} />
+      {created.base_url && <Secret name="Auth base URL" value={created.base_url} />}
       {created.webhook_url && <Secret name="Webhook URL" value={created.webhook_url} />}
       <div class="actions">
         <button type="button" class="secondary" onClick={onDismiss}>

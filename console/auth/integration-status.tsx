@@ -71,7 +71,8 @@ export function IntegrationStatus({ ctx, integration, admin, onChanged }: { ctx:
       {integration.webhook_url && <Secret name="Webhook URL" value={integration.webhook_url} />}
       {admin && projectLevel && (
         <div class="actions">
-          {managedByNeon && (
+          {/* Better Auth has no SDK keys (an app talks to its base URL); the API refuses them for it. */}
+          {managedByNeon && integration.auth_provider !== 'better_auth' && (
             <button type="button" class="secondary" onClick={generateKeys} disabled={busy !== null}>
               {busy === 'keys' ? 'Generating…' : 'Generate new SDK keys'}
             </button>

@@ -5,6 +5,7 @@ import { DisableSection } from '../auth/disable-section';
 import { EnableSection, KeysOnce } from '../auth/enable-section';
 import { IntegrationStatus } from '../auth/integration-status';
 import { DomainsSection } from '../auth/domains-section';
+import { SettingsSection } from '../auth/settings-section';
 import { SyncSection } from '../auth/sync-section';
 import { UsersSection } from '../auth/users-section';
 import { roleAllows, type Identity, type Role } from '../identity';
@@ -80,6 +81,7 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
           <UsersSection ctx={ctx} />
           <SyncSection ctx={ctx} admin={admin} />
           <DomainsSection ctx={ctx} integration={integration} admin={admin} />
+          <SettingsSection ctx={ctx} integration={integration} admin={admin} />
           {admin && (
             <DisableSection
               ctx={ctx}

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import net from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { SMTPServer } from 'smtp-server';
 import { api, createProject } from '../helpers/fixtures.js';
 import { setupCallers, type Callers } from '../helpers/callers.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -50,13 +52,39 @@ async function signIn(page: Page, baseUrl: string, key: string): Promise<void> {
   await page.getByText('Signed in with').waitFor();
 }
 
+const SMTP_PASSWORD = 'smtp-Pa55word-only-the-server-knows';
+
+/** An SMTP server on 127.0.0.1 that takes one login and keeps the recipients of what it receives. */
+async function startSmtp(): Promise<{ port: number; received: { to: string[] }[]; close(): Promise<void> }> {
+  const received: { to: string[] }[] = [];
+  const server = new SMTPServer({
+    logger: false,
+    disableReverseLookup: true,
+    disabledCommands: ['STARTTLS'],
+    allowInsecureAuth: true,
+    onAuth: (auth, _session, cb) => (auth.username === 'mailer' && auth.password === SMTP_PASSWORD ? cb(null, { user: 'mailer' }) : cb(Object.assign(new Error('authentication failed'), { responseCode: 535 }))),
+    onData: (stream, session, cb) => {
+      stream.resume();
+      stream.on('end', () => {
+        received.push({ to: session.envelope.rcptTo.map((r) => r.address) });
+        cb(null);
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { port: (server.server.address() as net.AddressInfo).port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
+}
+
 describeWithChromium('the console in headless Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let callers: Callers;
+  let smtp: Awaited<ReturnType<typeof startSmtp>>;
 
   beforeAll(async () => {
-    t = await startTestApp();
+    smtp = await startSmtp();
+    // The SMTP server of the "send test" case is on 127.0.0.1, which the operator must allow (as for any private address).
+    t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
     callers = await setupCallers(t, 'console-members');
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -67,6 +95,7 @@ describeWithChromium('the console in headless Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await t?.close();
+    await smtp?.close();
   });
 
   it('is served with a strict CSP and works under it: sign in, enable, create a user, change settings, disable', async () => {
@@ -160,6 +189,28 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.waitForFunction((expected) => (document.querySelector('input[type=checkbox]') as HTMLInputElement).checked === expected, !wasAllowed);
     expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/allow_localhost`).expect(200)).body.allow_localhost).toBe(!wasAllowed);
 
+    // The configuration API's forms: what Stack Auth has (OAuth providers, the e-mail provider) and what it has not.
+    const settings = page.getByRole('region', { name: 'Settings' });
+    await settings.getByRole('textbox', { name: 'Client id' }).fill('my-google-client.apps.example.com');
+    await settings.getByLabel('Client secret').fill('a-secret');
+    await settings.getByRole('button', { name: 'Add Google' }).click();
+    await settings.getByRole('button', { name: 'Remove Google' }).waitFor();
+    expect(await settings.getByLabel('Client secret').inputValue()).toBe(''); // write-only, not kept in the form
+    const google = (await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/oauth_providers`).expect(200)).body.providers;
+    expect(google).toEqual([expect.objectContaining({ id: 'google', type: 'standard', client_id: 'my-google-client.apps.example.com' })]);
+    await settings.getByRole('combobox', { name: 'Sender' }).selectOption('standard');
+    await settings.getByRole('textbox', { name: 'SMTP host' }).fill('smtp.example.com');
+    await settings.getByRole('spinbutton', { name: 'SMTP port' }).fill('70000');
+    await settings.getByRole('textbox', { name: 'Sender e-mail' }).fill('auth@example.com');
+    await settings.getByRole('textbox', { name: 'Sender name' }).fill('Example');
+    await settings.getByRole('button', { name: 'Save e-mail provider' }).click();
+    await settings.locator('.field-error', { hasText: 'must not be greater than 65535' }).waitFor();
+    expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/email_provider`).expect(200)).body.type).toBe('shared'); // nothing saved
+    for (const part of ['E-mail and password', 'Webhooks']) {
+      expect(await settings.locator('summary', { hasText: part }).textContent()).toContain('not available with this provider');
+    }
+    await settings.getByText('This provider has none of the plugins').waitFor();
+
     // Sync status, with reconcile.
     await page.getByRole('button', { name: 'Reconcile now' }).click();
     await page.getByText(/^Reconciled in \d+ ms/).waitFor({ timeout: 15_000 });
@@ -184,9 +235,81 @@ describeWithChromium('the console in headless Chromium', () => {
     expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth`).expect(404)).body.code).toBe('NEON_AUTH_NOT_ENABLED');
 
     // The browser's only complaints: the loads the test asked to fail (the branch before Neon Auth was enabled: 404; the
-    // refused user and the two refused domains: 400 each).
+    // refused user, the two refused domains and the refused SMTP port: 400 each)
     expect(seen.problems).toEqual([]);
-    expect(seen.statuses.sort()).toEqual([400, 400, 400, 404]);
+    // (and the two sections Stack Auth does not have: 400 each).
+    expect(seen.statuses.sort()).toEqual([400, 400, 400, 400, 400, 400, 404]);
+    await page.close();
+  });
+
+  it('on a Better Auth branch: e-mail and password, plugins, webhooks and the test e-mail as forms', async () => {
+    const admin = api(t, t.adminKey);
+    const { project, branch } = await createProject(admin, { name: 'console-better-auth', org_id: callers.orgId });
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    const seen = watch(page);
+    await signIn(page, t.baseUrl, t.adminKey);
+    await page.goto(`${t.baseUrl}/console#/projects/${project.id}/branches/${branch.id}/auth`);
+    await page.getByRole('combobox', { name: 'Auth provider' }).selectOption('better_auth');
+    await page.getByRole('button', { name: 'Enable Neon Auth' }).click();
+    await page.getByRole('heading', { name: 'Neon Auth is enabled' }).waitFor({ timeout: 30_000 });
+    const settings = page.getByRole('region', { name: 'Settings' });
+    const base = `/projects/${project.id}/branches/${branch.id}/auth`;
+
+    // E-mail and password: a refused length by its field, nothing saved; then a good one saved.
+    const shortest = settings.getByRole('spinbutton', { name: 'Shortest password' });
+    await shortest.fill('0');
+    await settings.getByRole('button', { name: 'Save e-mail and password' }).click();
+    await settings.locator('.field-error', { hasText: 'must not be less than 1' }).waitFor();
+    expect((await admin.get(`${base}/email_and_password`).expect(200)).body.min_password_length).toBe(8);
+    await shortest.fill('12');
+    await settings.getByRole('checkbox', { name: 'Require a verified e-mail before sign-in' }).check();
+    await settings.getByRole('button', { name: 'Save e-mail and password' }).click();
+    await settings.getByRole('form', { name: 'E-mail and password' }).getByText('Saved.').waitFor();
+    expect((await admin.get(`${base}/email_and_password`).expect(200)).body).toMatchObject({ min_password_length: 12, require_email_verification: true });
+
+    // A plugin.
+    await settings.getByRole('checkbox', { name: 'Sign-in with a link sent by e-mail' }).check();
+    await settings.getByRole('spinbutton', { name: 'Link valid for (minutes)' }).fill('15');
+    await settings.getByRole('button', { name: 'Save magic link' }).click();
+    await settings.getByRole('form', { name: 'Magic link' }).getByText('Saved.').waitFor();
+    expect((await admin.get(`${base}/plugins`).expect(200)).body.magic_link).toEqual({ enabled: true, disable_sign_up: false, expires_in: 15 });
+
+    // Webhooks: a private address is refused by the outbound policy, by the field; a public one is saved.
+    await settings.getByRole('checkbox', { name: 'Send webhooks' }).check();
+    await settings.getByRole('textbox', { name: 'Webhook URL' }).fill('http://10.0.0.1/hooks');
+    await settings.getByRole('checkbox', { name: 'user.created' }).check();
+    await settings.getByRole('button', { name: 'Save webhooks' }).click();
+    const webhookError = settings.getByRole('form', { name: 'Webhooks' }).locator('.field-error');
+    await webhookError.waitFor();
+    expect(await settings.getByRole('textbox', { name: 'Webhook URL' }).getAttribute('aria-invalid')).toBe('true');
+    expect((await admin.get(`${base}/webhooks`).expect(200)).body.enabled).toBe(false);
+
+    // "Send test" through the installation's sender (the local mailbox): the API says it went.
+    // "Send test" with an SMTP server typed in (a real one on 127.0.0.1, which the operator allows here): a wrong
+    // password gets the server's refusal, the right one sends.
+    await settings.getByRole('combobox', { name: 'Sender' }).selectOption('standard');
+    await settings.getByRole('textbox', { name: 'SMTP host' }).fill('127.0.0.1');
+    await settings.getByRole('spinbutton', { name: 'SMTP port' }).fill(String(smtp.port));
+    await settings.getByRole('textbox', { name: 'SMTP username' }).fill('mailer');
+    await settings.getByLabel('SMTP password').fill('wrong');
+    await settings.getByRole('textbox', { name: 'Sender e-mail' }).fill('auth@example.com');
+    await settings.getByRole('textbox', { name: 'Sender name' }).fill('Example');
+    await settings.getByRole('textbox', { name: 'Send a test e-mail to' }).fill('jane@example.com');
+    await settings.getByRole('button', { name: 'Send test' }).click();
+    await settings.getByText(/^The test e-mail was not sent: .*auth/i).waitFor({ timeout: 15_000 });
+    await settings.getByLabel('SMTP password').fill(SMTP_PASSWORD);
+    await settings.getByRole('button', { name: 'Send test' }).click();
+    await settings.getByText('Test e-mail sent to jane@example.com.').waitFor({ timeout: 15_000 });
+    expect(smtp.received.map((m) => m.to)).toEqual([['jane@example.com']]);
+    expect((await admin.get(`${base}/email_provider`).expect(200)).body.type).toBe('shared'); // a test saves nothing
+
+    expect(await unnamedControls(page)).toEqual([]);
+    await page.screenshot({ path: path.join(ARTIFACTS, 'console-better-auth-settings-1440.png'), fullPage: true });
+    expect(seen.problems).toEqual([]);
+    // The loads that failed on purpose: the branch before enabling (404), the refused length and webhook URL (400).
+    expect(seen.statuses.sort()).toEqual([400, 400, 404]);
+    // And what was typed went nowhere else: the page keeps no SMTP password either.
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(SMTP_PASSWORD);
     await page.close();
   });
 
