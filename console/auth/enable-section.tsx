@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useId, useState } from 'preact/hooks';
 import type { EnableNeonAuthIntegrationRequest, NeonAuthCreateIntegrationResponse, NeonAuthSupportedAuthProvider } from '../../openapi/client/neon-api';
 import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
@@ -90,9 +90,10 @@ export function EnableSection({ ctx, admin, onEnabled }: { ctx: BranchContext; a
 
 /** The keys of a Quick Start, which the API returns once: shown once, with copy buttons. */
 export function KeysOnce({ created, onDismiss }: { created: NeonAuthCreateIntegrationResponse; onDismiss(): void }) {
+  const titleId = useId();
   return (
-    <section class="card keys" aria-labelledby="keys-title">
-      <h2 id="keys-title">Your SDK keys</h2>
+    <section class="card keys" aria-labelledby={titleId}>
+      <h2 id={titleId}>Your SDK keys</h2>
       {created.pub_client_key || created.secret_server_key ? (
         <>
           <p class="warning">Copy them now: they are shown only once. The secret server key gives full access to your users.</p>

@@ -167,6 +167,46 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.getByRole('searchbox', { name: 'Search users' }).fill('jane');
     await users.getByRole('cell', { name: 'jane@example.com', exact: true }).waitFor();
 
+    // Roles, then a second user deleted: both through the provider, shown once users_sync has them.
+    await users.getByRole('button', { name: 'Set roles of jane@example.com' }).click();
+    const rolesDialog = page.getByRole('dialog', { name: 'Roles of jane@example.com' });
+    await rolesDialog.getByRole('textbox', { name: 'Roles' }).fill('admin, billing');
+    await rolesDialog.getByRole('button', { name: 'Save roles' }).click();
+    await users.getByRole('cell', { name: 'admin, billing', exact: true }).waitFor({ timeout: 15_000 });
+    await page.getByRole('searchbox', { name: 'Search users' }).fill('');
+    await emailInput.fill('temp@example.com');
+    await page.getByRole('button', { name: 'Create user' }).click();
+    await users.getByRole('cell', { name: 'temp@example.com', exact: true }).waitFor({ timeout: 15_000 });
+    await users.getByRole('button', { name: 'Delete temp@example.com' }).click();
+    await page.getByRole('dialog', { name: 'Delete this user?' }).getByRole('button', { name: 'Delete user' }).click();
+    await users.getByRole('cell', { name: 'temp@example.com', exact: true }).waitFor({ state: 'detached', timeout: 15_000 });
+    expect(await users.getByRole('cell', { name: 'jane@example.com', exact: true }).count()).toBe(1);
+
+    // New SDK keys, shown once with a copy button that copies; then the transfer, which links to the provider's page.
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: t.baseUrl });
+    await page.getByRole('button', { name: 'Generate new SDK keys' }).click();
+    const newKeys = page.getByRole('region', { name: 'Neon Auth is enabled' }).getByRole('region', { name: 'Your SDK keys' });
+    await newKeys.waitFor();
+    const newPck = await newKeys.getByLabel('Publishable client key', { exact: true }).textContent();
+    expect(newPck).toMatch(/^pck_/);
+    expect(newPck).not.toBe(pck);
+    await newKeys.getByRole('button', { name: 'Copy Publishable client key' }).click();
+    await newKeys.getByRole('button', { name: 'Copy Publishable client key' }).filter({ hasText: 'Copied' }).waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(newPck);
+    await newKeys.getByRole('button', { name: 'I have copied them' }).click();
+    await page.getByRole('button', { name: 'Transfer ownership' }).click();
+    const confirmLink = page.getByRole('link', { name: "Open the provider's confirmation page" });
+    await confirmLink.waitFor();
+    const href = (await confirmLink.getAttribute('href'))!;
+    expect(href).toContain('/stack-auth/integrations/neon/projects/transfer/confirm?code=');
+    expect(await confirmLink.getAttribute('target')).toBe('_blank');
+    expect(await confirmLink.getAttribute('rel')).toContain('noopener');
+    const [confirmPage] = await Promise.all([page.context().waitForEvent('page'), confirmLink.click()]);
+    await confirmPage.waitForLoadState();
+    expect(await confirmPage.textContent('body')).toContain(`Neon project ${project.id}`);
+    await confirmPage.close();
+    await page.getByText('started: waiting for the confirmation in the provider').waitFor();
+
     // Settings: a domain the API refuses shows its message by the field; a good one is added; localhost allowed.
     // Refused by the request's checks ("[domain] …") and by the settings' own rules ("domain must be …"): both by the field.
     const domainField = page.getByRole('textbox', { name: 'Domain', exact: true });
@@ -318,7 +358,12 @@ describeWithChromium('the console in headless Chromium', () => {
     const base = `/projects/${project.id}/branches/${branch.id}/auth`;
     await callers.call('admin', 'post', base, { auth_provider: 'stack' }).expect(201);
 
+    // Users for the lag chart: created through the provider, so they travel the webhook path the chart measures.
+    for (const email of ['m1@example.com', 'm2@example.com']) await callers.call('admin', 'post', `${base}/users`, { email }).expect(201);
+
     const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    // The page's timers on a clock the test moves (the sync status is read every 5 s).
+    await page.clock.install();
     const seen = watch(page);
     await signIn(page, t.baseUrl, callers.keys.member!);
     expect(await page.locator('main').textContent()).toContain('As a member you can see Neon Auth and manage its users');
@@ -331,6 +376,15 @@ describeWithChromium('the console in headless Chromium', () => {
       expect(await page.getByRole('button', { name }).count()).toBe(0);
     }
     expect(await page.getByRole('checkbox', { name: /Allow localhost/ }).isDisabled()).toBe(true);
+    // The lag chart, once the page has sampled the status twice; its text alternative gives the figures.
+    await page.getByText(/^p50 \d+ ms, p99 \d+ ms$/).waitFor({ timeout: 15_000 });
+    for (let i = 0; i < 2; i++) {
+      await page.clock.runFor(5_100);
+      await page.waitForTimeout(200);
+    }
+    const chart = page.getByRole('img', { name: /^Sync lag, sampled by this page: latest p50 \d+ ms, p99 \d+ ms/ });
+    await chart.waitFor();
+    expect(await chart.locator('path').count()).toBe(2);
     expect(await unnamedControls(page)).toEqual([]);
     expect(seen.problems).toEqual([]);
     await page.close();
