@@ -56,6 +56,13 @@ export function problemOf(err: unknown): Problem {
   return { status: 0, code: 'NETWORK_ERROR', message: `The server could not be reached (${message}).`, fields: {} };
 }
 
+/** Called with the Problem when the API stops accepting the key (401): the app signs out and says why. */
+let onUnauthorized: ((problem: Problem) => void) | null = null;
+
+export function whenUnauthorized(handler: ((problem: Problem) => void) | null): void {
+  onUnauthorized = handler;
+}
+
 /**
  * The data of a call, or throws its Problem. The generated client parses the error body only of operations that
  * answer JSON on success; for the others (201/204 without a body) it is read here.
@@ -71,7 +78,9 @@ export async function call<T>(request: Promise<{ data: T }>): Promise<T> {
         // not JSON: the status line is all there is
       }
     }
-    throw problemOf(err);
+    const problem = problemOf(err);
+    if (problem.status === 401) onUnauthorized?.(problem);
+    throw problem;
   }
 }
 

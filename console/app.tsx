@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { setRequestKey } from './api';
+import { setRequestKey, whenUnauthorized } from './api';
 import { loadIdentity, roleAllows, type Identity } from './identity';
 import { AuthPage } from './pages/auth-page';
 import { Picker } from './pages/picker';
@@ -10,6 +10,8 @@ import { Loading } from './ui/widgets';
 
 export function App() {
   const [identity, setIdentity] = useState<Identity | null>(null);
+  /** Why the last session ended, when the API ended it (the key was revoked or expired meanwhile). */
+  const [ended, setEnded] = useState<string | null>(null);
   // A key kept from earlier in this tab is checked again; until then the page says so.
   const [restoring, setRestoring] = useState(() => readApiKey() !== null);
   const route = useRoute();
@@ -28,8 +30,18 @@ export function App() {
     setIdentity(null);
   };
 
+  // A key the API stops accepting mid-session (revoked, its account removed) signs the tab out, saying why.
+  useEffect(() => {
+    whenUnauthorized((problem) => {
+      if (!readApiKey()) return; // signing in: the sign-in form shows the refusal itself
+      signOut();
+      setEnded(`You were signed out: the API no longer accepts this key (${problem.message}).`);
+    });
+    return () => whenUnauthorized(null);
+  }, []);
+
   if (restoring) return <Loading what="your session" />;
-  if (!identity) return <SignIn onSignedIn={setIdentity} />;
+  if (!identity) return <SignIn ended={ended} onSignedIn={(who) => (setEnded(null), setIdentity(who))} />;
 
   return (
     <>

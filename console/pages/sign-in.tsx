@@ -5,7 +5,7 @@ import { storeApiKey } from '../session';
 import { Field, FormProblem } from '../ui/form';
 
 /** Sign-in with an API key: checked with the API (GET /auth and the caller's organizations) before it is kept. */
-export function SignIn({ onSignedIn }: { onSignedIn(identity: Identity): void }) {
+export function SignIn({ ended, onSignedIn }: { ended?: string | null; onSignedIn(identity: Identity): void }) {
   const [key, setKey] = useState('');
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<Problem | null>(null);
@@ -31,6 +31,11 @@ export function SignIn({ onSignedIn }: { onSignedIn(identity: Identity): void })
   return (
     <main class="sign-in">
       <h1>Neon Auth console</h1>
+      {ended && (
+        <p class="problem" role="alert">
+          {ended}
+        </p>
+      )}
       <form noValidate onSubmit={submit} class="card" aria-label="Sign in">
         <Field
           label="API key"

@@ -3,6 +3,7 @@ import path from 'node:path';
 import net from 'node:net';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
+import { DataSource } from 'typeorm';
 import { api, createProject } from '../helpers/fixtures.js';
 import { setupCallers, type Callers } from '../helpers/callers.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
@@ -255,6 +256,21 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.getByRole('button', { name: 'Reconcile now' }).click();
     await page.getByText(/^Reconciled in \d+ ms/).waitFor({ timeout: 15_000 });
 
+    // A dead letter (an event parked after its attempts, made here in SQL): listed, and replayed from the page.
+    const integrationId = (await admin.get(`/projects/${project.id}/branches/${branch.id}/auth`).expect(200)).body.webhook_url.split('/').pop();
+    await t.app.get(DataSource).query(
+      `INSERT INTO sync_inbox (integration_id, message_id, event_type, user_id, payload, status, attempts, last_error)
+       VALUES ($1, 'msg_console_dead', 'team.created', 'team-1', '{"type":"team.created","data":{"id":"team-1"}}', 'dead', 5, 'simulated failure')`,
+      [integrationId],
+    );
+    const deadLetters = page.getByRole('table', { name: 'Dead letters' });
+    await deadLetters.getByRole('cell', { name: 'simulated failure' }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Replay dead letters' }).click();
+    await page.getByText('1 dead letter put back in the queue.').waitFor();
+    await deadLetters.waitFor({ state: 'detached', timeout: 15_000 });
+    const [{ status }] = await t.app.get(DataSource).query(`SELECT status FROM sync_inbox WHERE message_id = 'msg_console_dead'`);
+    expect(status).not.toBe('dead');
+
     // Every control named, no horizontal scrolling at 375 px; screenshots at both widths.
     expect(await unnamedControls(page)).toEqual([]);
     fs.mkdirSync(ARTIFACTS, { recursive: true });
@@ -350,6 +366,22 @@ describeWithChromium('the console in headless Chromium', () => {
     expect(seen.statuses.sort()).toEqual([400, 400, 404]);
     // And what was typed went nowhere else: the page keeps no SMTP password either.
     expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(SMTP_PASSWORD);
+    await page.close();
+  });
+
+  it('signs the tab out, saying why, when the API stops accepting the key', async () => {
+    const admin = api(t, t.adminKey);
+    const { key, id } = (await admin.post('/api_keys', { key_name: 'console-revoked' }).expect(200)).body;
+    const page = await browser.newPage();
+    const seen = watch(page);
+    await signIn(page, t.baseUrl, key);
+    await admin.delete(`/api_keys/${id}`).expect(200);
+    await page.getByRole('combobox', { name: 'Project' }).selectOption({ index: 1 });
+    await page.getByText('You were signed out: the API no longer accepts this key').waitFor();
+    expect(await page.getByLabel('API key').inputValue()).toBe('');
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(key);
+    expect(seen.problems).toEqual([]);
+    expect(seen.statuses).toEqual([401]);
     await page.close();
   });
 
