@@ -1,11 +1,12 @@
-import { useEffect, useState } from 'preact/hooks';
-import { setRequestKey, whenUnauthorized } from './api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { problemOf, setRequestKey, whenUnauthorized, type Problem } from './api';
 import { loadIdentity, roleAllows, type Identity } from './identity';
 import { AuthPage } from './pages/auth-page';
 import { Picker } from './pages/picker';
 import { SignIn } from './pages/sign-in';
 import { useRoute } from './routes';
 import { forgetApiKey, readApiKey } from './session';
+import { FormProblem } from './ui/form';
 import { Loading } from './ui/widgets';
 
 export function App() {
@@ -14,14 +15,29 @@ export function App() {
   const [ended, setEnded] = useState<string | null>(null);
   // A key kept from earlier in this tab is checked again; until then the page says so.
   const [restoring, setRestoring] = useState(() => readApiKey() !== null);
+  /** The kept key could not be checked for another reason than a refusal (the server restarting, the network). */
+  const [unreachable, setUnreachable] = useState<Problem | null>(null);
+  const signedIn = useRef(false);
+  signedIn.current = identity !== null;
   const route = useRoute();
 
-  useEffect(() => {
-    if (!restoring) return;
+  const restore = () => {
+    setUnreachable(null);
+    setRestoring(true);
     loadIdentity()
       .then(setIdentity)
-      .catch(() => forgetApiKey())
+      .catch((err) => {
+        const problem = problemOf(err);
+        // Only a refusal ends the session; anything else keeps the key and offers to try again.
+        if (problem.status === 401) {
+          forgetApiKey();
+          setEnded(`You were signed out: the API no longer accepts the key this tab kept (${problem.message}).`);
+        } else setUnreachable(problem);
+      })
       .finally(() => setRestoring(false));
+  };
+  useEffect(() => {
+    if (restoring) restore();
   }, []);
 
   const signOut = () => {
@@ -33,7 +49,8 @@ export function App() {
   // A key the API stops accepting mid-session (revoked, its account removed) signs the tab out, saying why.
   useEffect(() => {
     whenUnauthorized((problem) => {
-      if (!readApiKey()) return; // signing in: the sign-in form shows the refusal itself
+      // Before sign-in completes (checking a key, or the kept one) the refusal is shown where it happened.
+      if (!signedIn.current) return;
       signOut();
       setEnded(`You were signed out: the API no longer accepts this key (${problem.message}).`);
     });
@@ -41,6 +58,23 @@ export function App() {
   }, []);
 
   if (restoring) return <Loading what="your session" />;
+  if (unreachable) {
+    return (
+      <main class="sign-in">
+        <h1>Neon Auth console</h1>
+        <p>Your session could not be checked:</p>
+        <FormProblem problem={unreachable} />
+        <div class="actions">
+          <button type="button" onClick={restore}>
+            Try again
+          </button>
+          <button type="button" class="secondary" onClick={() => (setUnreachable(null), signOut())}>
+            Sign out
+          </button>
+        </div>
+      </main>
+    );
+  }
   if (!identity) return <SignIn ended={ended} onSignedIn={(who) => (setEnded(null), setIdentity(who))} />;
 
   return (
@@ -67,7 +101,7 @@ export function App() {
           <section class="card">
             <h2>Your access</h2>
             {identity.orgs.length === 0 ? (
-              <p>This key belongs to no organization yet.</p>
+              <p>This key belongs to no organization: the projects shared with you are listed above.</p>
             ) : (
               <ul class="roles">
                 {identity.orgs.map((o) => (

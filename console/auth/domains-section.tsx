@@ -3,6 +3,7 @@ import type { NeonAuthIntegration } from '../../openapi/client/neon-api';
 import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Checkbox, Field, FormProblem } from '../ui/form';
+import { useAction } from '../ui/use-action';
 
 /** Where sign-ins may return to: the trusted domains and whether localhost is allowed (applied live by the provider). */
 export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext; integration: NeonAuthIntegration; admin: boolean }) {
@@ -10,47 +11,36 @@ export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext
   const [domains, setDomains] = useState<string[] | null>(null);
   const [allowLocalhost, setAllowLocalhost] = useState<boolean | null>(null);
   const [newDomain, setNewDomain] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [loadProblem, setLoadProblem] = useState<Problem | null>(null);
   const [localhostProblem, setLocalhostProblem] = useState<Problem | null>(null);
+  const action = useAction();
+  const busy = action.busy !== null;
 
   const load = async () => {
     try {
       const [list, localhost] = await Promise.all([call(api.auth.listBranchNeonAuthTrustedDomains(ids)), call(api.auth.getNeonAuthAllowLocalhost(ids))]);
       setDomains(list.domains.map((d) => d.domain));
       setAllowLocalhost(localhost.allow_localhost);
+      setLoadProblem(null);
     } catch (err) {
-      setProblem(problemOf(err));
+      setLoadProblem(problemOf(err));
     }
   };
   useEffect(() => void load(), []);
 
-  const add = async (e: Event) => {
+  const add = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    void action.run('add', async () => {
       await call(api.auth.addBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domain: newDomain.trim() }));
       setNewDomain('');
       await load();
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
-  const remove = async (domain: string) => {
-    setBusy(true);
-    setProblem(null);
-    try {
+  const remove = (domain: string) =>
+    action.run('remove', async () => {
       await call(api.auth.deleteBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domains: [{ domain }] }));
       await load();
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
   const toggleLocalhost = async (allow: boolean) => {
     setLocalhostProblem(null);
     try {
@@ -87,7 +77,7 @@ export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext
       )}
       {admin && (
         <form noValidate class="inline-form" onSubmit={add} aria-label="Add a trusted domain">
-          <Field label="Domain" value={newDomain} onValue={setNewDomain} placeholder="https://app.example.com" error={messageFor(problem, 'domain')} required />
+          <Field label="Domain" value={newDomain} onValue={setNewDomain} placeholder="https://app.example.com" error={messageFor(action.problem, 'domain')} required />
           <div class="actions">
             <button type="submit" disabled={busy || newDomain.trim() === ''}>
               Add domain
@@ -95,7 +85,8 @@ export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext
           </div>
         </form>
       )}
-      <FormProblem problem={problem} shownFields={['domain']} />
+      <FormProblem problem={loadProblem} />
+      <FormProblem problem={action.problem} shownFields={['domain']} />
     </section>
   );
 }

@@ -1,8 +1,9 @@
 import { useState } from 'preact/hooks';
 import type { NeonAuthCreateIntegrationResponse, NeonAuthIntegration } from '../../openapi/client/neon-api';
-import { api, call, problemOf, type Problem } from '../api';
+import { api, call } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { FormProblem } from '../ui/form';
+import { useAction } from '../ui/use-action';
 import { Secret, When } from '../ui/widgets';
 import { KeysOnce } from './enable-section';
 
@@ -12,36 +13,19 @@ const PROVIDER_NAMES: Record<string, string> = { stack: 'Stack Auth', better_aut
 export function IntegrationStatus({ ctx, integration, admin, onChanged }: { ctx: BranchContext; integration: NeonAuthIntegration; admin: boolean; onChanged(): void }) {
   const [keys, setKeys] = useState<NeonAuthCreateIntegrationResponse | null>(null);
   const [transferUrl, setTransferUrl] = useState<string | null>(null);
-  const [busy, setBusy] = useState<'keys' | 'transfer' | null>(null);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const action = useAction();
+  const busy = action.busy;
   // The project-level operations (SDK keys, transfer) act on the project's default branch.
   const projectLevel = ctx.branch.default;
   const managedByNeon = integration.owned_by === 'neon';
+  const body = { project_id: ctx.projectId, auth_provider: integration.auth_provider };
 
-  const generateKeys = async () => {
-    setBusy('keys');
-    setProblem(null);
-    try {
-      setKeys(await call(api.authLegacy.createNeonAuthProviderSdkKeys({ project_id: ctx.projectId, auth_provider: integration.auth_provider })));
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(null);
-    }
-  };
-  const transfer = async () => {
-    setBusy('transfer');
-    setProblem(null);
-    try {
-      const { url } = await call(api.authLegacy.transferNeonAuthProviderProject({ project_id: ctx.projectId, auth_provider: integration.auth_provider }));
-      setTransferUrl(url);
+  const generateKeys = () => action.run('keys', async () => setKeys(await call(api.authLegacy.createNeonAuthProviderSdkKeys(body))));
+  const transfer = () =>
+    action.run('transfer', async () => {
+      setTransferUrl((await call(api.authLegacy.transferNeonAuthProviderProject(body))).url);
       onChanged();
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(null);
-    }
-  };
+    });
 
   return (
     <section class="card" aria-labelledby="status-title">
@@ -94,7 +78,7 @@ export function IntegrationStatus({ ctx, integration, admin, onChanged }: { ctx:
           and confirm there, signed in to your provider account.
         </p>
       )}
-      <FormProblem problem={problem} />
+      <FormProblem problem={action.problem} />
       {keys && <KeysOnce created={keys} onDismiss={() => setKeys(null)} />}
     </section>
   );

@@ -12,9 +12,10 @@ import type {
   NeonAuthWebhookConfig,
   NeonAuthWebhookEvent,
 } from '../../openapi/client/neon-api';
-import { api, call, messageFor, problemOf, type Problem } from '../api';
+import { api, call, messageFor, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Checkbox, Field, FormProblem, Select } from '../ui/form';
+import { Done, useAction } from '../ui/use-action';
 import { numberOrText, useSection } from './use-section';
 
 /**
@@ -47,35 +48,6 @@ function Part({ title, unsupported, children }: { title: string; unsupported: st
   );
 }
 
-/** Runs a save: busy while it runs, the API's problem (or null) after, a short note on success. */
-function useSave() {
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const [saved, setSaved] = useState<string | null>(null);
-  const run = async (what: () => Promise<unknown>, note = 'Saved.') => {
-    setBusy(true);
-    setProblem(null);
-    setSaved(null);
-    try {
-      await what();
-      setSaved(note);
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
-  };
-  return { busy, problem, saved, run };
-}
-
-function Saved({ note }: { note: string | null }) {
-  return note ? (
-    <p class="notice" role="status">
-      {note}
-    </p>
-  ) : null;
-}
-
 // ---- OAuth providers ----
 
 const OAUTH_IDS: NeonAuthOauthProvider['id'][] = ['google', 'github', 'microsoft', 'vercel'];
@@ -88,7 +60,7 @@ function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integ
   const [clientId, setClientId] = useState('');
   const [clientSecret, setClientSecret] = useState('');
   const [tenant, setTenant] = useState('');
-  const save = useSave();
+  const save = useAction();
   const existing = section.data?.find((p) => p.id === id);
 
   const submit = (e: Event) => {
@@ -98,7 +70,7 @@ function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integ
       ...(clientSecret ? { client_secret: clientSecret } : {}),
       ...(id === 'microsoft' && tenant.trim() ? { microsoft_tenant_id: tenant.trim() } : {}),
     };
-    void save.run(async () => {
+    void save.run('save', async () => {
       if (existing) await call(api.auth.updateBranchNeonAuthOauthProvider({ ...ids, oauthProviderId: id }, fields));
       else await call(api.auth.addBranchNeonAuthOauthProvider(ids, { id, ...fields }));
       setClientSecret('');
@@ -106,7 +78,7 @@ function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integ
     }, existing ? `${OAUTH_NAMES[id]} updated.` : `${OAUTH_NAMES[id]} added.`);
   };
   const remove = (pid: NeonAuthOauthProvider['id']) =>
-    save.run(async () => {
+    save.run('save', async () => {
       await call(api.auth.deleteBranchNeonAuthOauthProvider({ ...ids, oauthProviderId: pid }));
       await section.reload();
     }, `${OAUTH_NAMES[pid]} removed.`);
@@ -121,7 +93,7 @@ function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integ
             <li key={p.id}>
               <strong>{OAUTH_NAMES[p.id] ?? p.id}</strong> {p.type === 'shared' ? '(shared app)' : <code>{p.client_id}</code>}
               {admin && (
-                <button type="button" class="secondary" onClick={() => remove(p.id)} disabled={save.busy} aria-label={`Remove ${OAUTH_NAMES[p.id] ?? p.id}`}>
+                <button type="button" class="secondary" onClick={() => remove(p.id)} disabled={save.busy !== null} aria-label={`Remove ${OAUTH_NAMES[p.id] ?? p.id}`}>
                   Remove
                 </button>
               )}
@@ -136,14 +108,14 @@ function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integ
           <Field label="Client secret" type="password" autoComplete="off" value={clientSecret} onValue={setClientSecret} error={messageFor(save.problem, 'client_secret')} hint="Write-only: stored encrypted, never shown." />
           {id === 'microsoft' && <Field label="Microsoft tenant" value={tenant} onValue={setTenant} placeholder="common" error={messageFor(save.problem, 'microsoft_tenant_id')} />}
           <div class="actions">
-            <button type="submit" disabled={save.busy}>
+            <button type="submit" disabled={save.busy !== null}>
               {existing ? `Update ${OAUTH_NAMES[id]}` : `Add ${OAUTH_NAMES[id]}`}
             </button>
           </div>
           <FormProblem problem={save.problem} shownFields={['id', 'client_id', 'client_secret', 'microsoft_tenant_id']} />
         </form>
       )}
-      <Saved note={save.saved} />
+      <Done note={save.done} />
       {integration.auth_provider === 'stack' && <p class="hint">Stack Auth applies them to its project's sign-in at once.</p>}
     </Part>
   );
@@ -166,7 +138,7 @@ function EmailAndPassword({ ctx, admin }: { ctx: BranchContext; admin: boolean }
   const [form, setForm] = useState<NeonAuthEmailAndPasswordConfig | null>(null);
   const [minLength, setMinLength] = useState('');
   const [maxLength, setMaxLength] = useState('');
-  const save = useSave();
+  const save = useAction();
   useEffect(() => {
     if (!section.data) return;
     setForm(section.data);
@@ -178,7 +150,7 @@ function EmailAndPassword({ ctx, admin }: { ctx: BranchContext; admin: boolean }
     e.preventDefault();
     if (!form) return;
     const body = { ...form, min_password_length: numberOrText(minLength), max_password_length: numberOrText(maxLength) } as NeonAuthEmailAndPasswordConfig;
-    void save.run(async () => section.set(await call(api.auth.updateNeonAuthEmailAndPasswordConfig(ids, body))));
+    void save.run('save', async () => section.set(await call(api.auth.updateNeonAuthEmailAndPasswordConfig(ids, body))), 'Saved.');
   };
   return (
     <Part title="E-mail and password" unsupported={section.unsupported}>
@@ -205,13 +177,13 @@ function EmailAndPassword({ ctx, admin }: { ctx: BranchContext; admin: boolean }
           </div>
           {admin && (
             <div class="actions">
-              <button type="submit" disabled={save.busy}>
+              <button type="submit" disabled={save.busy !== null}>
                 Save e-mail and password
               </button>
             </div>
           )}
           <FormProblem problem={save.problem} shownFields={[...EMAIL_PASSWORD_FLAGS.map(([k]) => k), 'email_verification_method', 'min_password_length', 'max_password_length']} />
-          <Saved note={save.saved} />
+          <Done note={save.done} />
         </form>
       )}
     </Part>
@@ -228,8 +200,8 @@ function EmailProvider({ ctx, integration, admin }: { ctx: BranchContext; integr
   const [type, setType] = useState<NeonAuthEmailServerConfigResponse['type']>('shared');
   const [smtp, setSmtp] = useState<Record<string, string>>({});
   const [recipient, setRecipient] = useState('');
-  const save = useSave();
-  const test = useSave();
+  const save = useAction();
+  const test = useAction();
   useEffect(() => {
     if (!section.data) return;
     setType(section.data.type);
@@ -252,13 +224,13 @@ function EmailProvider({ ctx, integration, admin }: { ctx: BranchContext; integr
         ? { type }
         : // The password is write-only: left empty, the stored one is kept.
           { type, ...Object.fromEntries(Object.entries(smtpBody()).filter(([k, v]) => !(k === 'password' && v === '') && v !== undefined)) };
-    void save.run(async () => section.set(await call(api.auth.updateNeonAuthEmailProvider(ids, body as never))));
+    void save.run('save', async () => section.set(await call(api.auth.updateNeonAuthEmailProvider(ids, body as never))), 'Saved.');
   };
   // A test goes through the SMTP settings typed here (nothing saved); with the password left empty, Better Auth can
   // test the saved server instead (the API keeps its password). The installation's sender has nothing to test.
   const testsSaved = integration.auth_provider === 'better_auth' && section.data?.type === 'standard' && !smtp.password;
   const sendTest = () =>
-    test.run(async () => {
+    test.run('test', async () => {
       const result = testsSaved
         ? await call(api.auth.sendNeonAuthEmailProviderTest(ids, { recipient_email: recipient.trim() }))
         : await call(api.auth.sendNeonAuthTestEmail(ids, { ...smtpBody(), recipient_email: recipient.trim() }));
@@ -293,23 +265,23 @@ function EmailProvider({ ctx, integration, admin }: { ctx: BranchContext; integr
           )}
           {admin && (
             <div class="actions">
-              <button type="submit" disabled={save.busy}>
+              <button type="submit" disabled={save.busy !== null}>
                 Save e-mail provider
               </button>
             </div>
           )}
           <FormProblem problem={save.problem} shownFields={['type', ...SMTP_FIELDS]} />
-          <Saved note={save.saved} />
+          <Done note={save.done} />
           {admin && type === 'standard' && (
             <div class="inline-form">
               <Field label="Send a test e-mail to" type="email" value={recipient} onValue={setRecipient} error={messageFor(test.problem, 'recipient_email')} />
               <div class="actions">
-                <button type="button" class="secondary" onClick={sendTest} disabled={test.busy || recipient.trim() === ''}>
+                <button type="button" class="secondary" onClick={sendTest} disabled={test.busy !== null || recipient.trim() === ''}>
                   {test.busy ? 'Sending…' : 'Send test'}
                 </button>
               </div>
               <FormProblem problem={test.problem} shownFields={['recipient_email', ...SMTP_FIELDS]} />
-              <Saved note={test.saved} />
+              <Done note={test.done} />
             </div>
           )}
         </form>
@@ -356,14 +328,14 @@ function PluginForms({ ids, plugins, admin }: { ids: Ids; plugins: NeonAuthPlugi
 function MagicLink({ ids, initial, admin }: { ids: Ids; initial: NeonAuthMagicLinkConfig; admin: boolean }) {
   const [form, setForm] = useState(initial);
   const [expires, setExpires] = useState(String(initial.expires_in));
-  const save = useSave();
+  const save = useAction();
   const submit = (e: Event) => {
     e.preventDefault();
-    void save.run(async () => {
+    void save.run('save', async () => {
       const saved = await call(api.auth.updateNeonAuthMagicLinkPlugin(ids, { enabled: form.enabled, disable_sign_up: form.disable_sign_up, expires_in: numberOrText(expires) as number }));
       setForm(saved);
       setExpires(String(saved.expires_in));
-    });
+    }, 'Saved.');
   };
   return (
     <form noValidate onSubmit={submit} aria-label="Magic link" class="plugin">
@@ -373,13 +345,13 @@ function MagicLink({ ids, initial, admin }: { ids: Ids; initial: NeonAuthMagicLi
       <Field label="Link valid for (minutes)" type="number" value={expires} onValue={setExpires} disabled={!admin} error={messageFor(save.problem, 'expires_in')} />
       {admin && (
         <div class="actions">
-          <button type="submit" disabled={save.busy}>
+          <button type="submit" disabled={save.busy !== null}>
             Save magic link
           </button>
         </div>
       )}
       <FormProblem problem={save.problem} shownFields={['expires_in']} />
-      <Saved note={save.saved} />
+      <Done note={save.done} />
     </form>
   );
 }
@@ -388,10 +360,10 @@ function Organizations({ ids, initial, admin }: { ids: Ids; initial: NeonAuthOrg
   const [form, setForm] = useState(initial);
   const [orgLimit, setOrgLimit] = useState(String(initial.organization_limit));
   const [memberLimit, setMemberLimit] = useState(String(initial.membership_limit));
-  const save = useSave();
+  const save = useAction();
   const submit = (e: Event) => {
     e.preventDefault();
-    void save.run(async () => {
+    void save.run('save', async () => {
       const saved = await call(
         api.auth.updateNeonAuthOrganizationPlugin(ids, {
           enabled: form.enabled,
@@ -402,7 +374,7 @@ function Organizations({ ids, initial, admin }: { ids: Ids; initial: NeonAuthOrg
         }),
       );
       setForm(saved);
-    });
+    }, 'Saved.');
   };
   return (
     <form noValidate onSubmit={submit} aria-label="Organizations" class="plugin">
@@ -425,13 +397,13 @@ function Organizations({ ids, initial, admin }: { ids: Ids; initial: NeonAuthOrg
       </div>
       {admin && (
         <div class="actions">
-          <button type="submit" disabled={save.busy}>
+          <button type="submit" disabled={save.busy !== null}>
             Save organizations
           </button>
         </div>
       )}
       <FormProblem problem={save.problem} shownFields={['organization_limit', 'membership_limit']} />
-      <Saved note={save.saved} />
+      <Done note={save.done} />
     </form>
   );
 }
@@ -439,14 +411,14 @@ function Organizations({ ids, initial, admin }: { ids: Ids; initial: NeonAuthOrg
 function PhoneNumber({ ids, initial, admin }: { ids: Ids; initial: NeonAuthPhoneNumberConfig; admin: boolean }) {
   const [enabled, setEnabled] = useState(initial.enabled);
   const [expires, setExpires] = useState(String(initial.otp_expires_in ?? ''));
-  const save = useSave();
+  const save = useAction();
   const submit = (e: Event) => {
     e.preventDefault();
-    void save.run(async () => {
+    void save.run('save', async () => {
       const saved = await call(api.auth.updateNeonAuthPhoneNumberPlugin(ids, { enabled, otp_expires_in: numberOrText(expires) as number }));
       setEnabled(saved.enabled);
       setExpires(String(saved.otp_expires_in ?? ''));
-    });
+    }, 'Saved.');
   };
   return (
     <form noValidate onSubmit={submit} aria-label="Phone number" class="plugin">
@@ -455,13 +427,13 @@ function PhoneNumber({ ids, initial, admin }: { ids: Ids; initial: NeonAuthPhone
       <Field label="Code valid for (seconds)" type="number" value={expires} onValue={setExpires} disabled={!admin} error={messageFor(save.problem, 'otp_expires_in')} />
       {admin && (
         <div class="actions">
-          <button type="submit" disabled={save.busy}>
+          <button type="submit" disabled={save.busy !== null}>
             Save phone number
           </button>
         </div>
       )}
       <FormProblem problem={save.problem} shownFields={['otp_expires_in']} />
-      <Saved note={save.saved} />
+      <Done note={save.done} />
     </form>
   );
 }
@@ -483,7 +455,7 @@ function Webhooks({ ctx, admin }: { ctx: BranchContext; admin: boolean }) {
   const section = useSection(() => call(api.auth.getNeonAuthWebhookConfig(ids)));
   const [form, setForm] = useState<NeonAuthWebhookConfig | null>(null);
   const [timeout, setTimeoutText] = useState('');
-  const save = useSave();
+  const save = useAction();
   useEffect(() => {
     if (!section.data) return;
     setForm(section.data);
@@ -493,7 +465,7 @@ function Webhooks({ ctx, admin }: { ctx: BranchContext; admin: boolean }) {
     e.preventDefault();
     if (!form) return;
     const body = { ...form, webhook_url: form.webhook_url?.trim() || undefined, timeout_seconds: numberOrText(timeout) as number };
-    void save.run(async () => section.set(await call(api.auth.updateNeonAuthWebhookConfig(ids, body))));
+    void save.run('save', async () => section.set(await call(api.auth.updateNeonAuthWebhookConfig(ids, body))), 'Saved.');
   };
   const events = new Set(form?.enabled_events ?? []);
   return (
@@ -521,13 +493,13 @@ function Webhooks({ ctx, admin }: { ctx: BranchContext; admin: boolean }) {
           </fieldset>
           {admin && (
             <div class="actions">
-              <button type="submit" disabled={save.busy}>
+              <button type="submit" disabled={save.busy !== null}>
                 Save webhooks
               </button>
             </div>
           )}
           <FormProblem problem={save.problem} shownFields={['enabled', 'webhook_url', 'timeout_seconds', 'enabled_events']} />
-          <Saved note={save.saved} />
+          <Done note={save.done} />
         </form>
       )}
     </Part>

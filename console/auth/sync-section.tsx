@@ -3,6 +3,8 @@ import type { NeonAuthSyncDeadLetter, NeonAuthSyncReconcileResponse, NeonAuthSyn
 import { api, call, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { FormProblem } from '../ui/form';
+import { useLatest } from '../ui/latest';
+import { useAction } from '../ui/use-action';
 import { When } from '../ui/widgets';
 
 const REFRESH_MS = 5000;
@@ -24,19 +26,23 @@ export function SyncSection({ ctx, admin }: { ctx: BranchContext; admin: boolean
   const [samples, setSamples] = useState<Sample[]>([]);
   const [dead, setDead] = useState<NeonAuthSyncDeadLetter[]>([]);
   const [problem, setProblem] = useState<Problem | null>(null);
-  const [busy, setBusy] = useState<'reconcile' | 'replay' | null>(null);
+  const action = useAction();
   const [result, setResult] = useState<string | null>(null);
   const ids = { projectId: ctx.projectId, branchId: ctx.branchId };
 
+  const reads = useLatest();
   const load = async () => {
+    const seq = reads.start();
     try {
       const s = await call(api.extensions.getNeonAuthSyncStatus(ids));
+      const letters = s.dead_letters > 0 ? (await call(api.extensions.listNeonAuthSyncDeadLetters({ ...ids, limit: 20 }))).dead_letters : [];
+      if (!reads.take(seq)) return; // a later read has been shown already
       setStatus(s);
       setSamples((prev) => [...prev, { at: Date.now(), p50: s.lag_ms.p50, p99: s.lag_ms.p99 }].slice(-SAMPLES));
-      setDead(s.dead_letters > 0 ? (await call(api.extensions.listNeonAuthSyncDeadLetters({ ...ids, limit: 20 }))).dead_letters : []);
+      setDead(letters);
       setProblem(null);
     } catch (err) {
-      setProblem(problemOf(err));
+      if (reads.take(seq)) setProblem(problemOf(err));
     }
   };
   useEffect(() => {
@@ -45,36 +51,23 @@ export function SyncSection({ ctx, admin }: { ctx: BranchContext; admin: boolean
     return () => window.clearInterval(timer);
   }, []);
 
-  const reconcile = async () => {
-    setBusy('reconcile');
-    setResult(null);
-    try {
+  const reconcile = () =>
+    action.run('reconcile', async () => {
       setResult(describeReconcile(await call(api.extensions.startNeonAuthSync(ids))));
       void load();
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(null);
-    }
-  };
-  const replay = async () => {
-    setBusy('replay');
-    setResult(null);
-    try {
+    });
+  const replay = () =>
+    action.run('replay', async () => {
       const { replayed } = await call(api.extensions.replayNeonAuthSyncDeadLetters(ids, {}));
       setResult(`${replayed} dead letter${replayed === 1 ? '' : 's'} put back in the queue.`);
       void load();
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(null);
-    }
-  };
+    });
+  const busy = action.busy;
 
   return (
     <section class="card" aria-labelledby="sync-title">
       <h2 id="sync-title">Sync</h2>
-      <FormProblem problem={problem} />
+      <FormProblem problem={problem ?? action.problem} />
       {status && (
         <>
           <dl class="facts">

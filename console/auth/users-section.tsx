@@ -1,8 +1,10 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { NeonAuthUser } from '../../openapi/client/neon-api';
 import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Field, FormProblem } from '../ui/form';
+import { useLatest } from '../ui/latest';
+import { useAction } from '../ui/use-action';
 import { Confirm, When } from '../ui/widgets';
 
 const PAGE_SIZE = 25;
@@ -26,25 +28,27 @@ export function UsersSection({ ctx }: { ctx: BranchContext }) {
   const [rolesOf, setRolesOf] = useState<NeonAuthUser | null>(null);
   const [waitingFor, setWaitingFor] = useState<string | null>(null);
   const cursor = cursors[cursors.length - 1];
-  const loadSeq = useRef(0);
+  const reads = useLatest();
 
   const load = async () => {
-    const seq = ++loadSeq.current;
+    const seq = reads.start();
     try {
       const page = await call(
         api.auth.listBranchNeonAuthUsers({ projectId: ctx.projectId, branchId: ctx.branchId, limit: PAGE_SIZE, cursor, query: appliedQuery || undefined }),
       );
-      if (seq !== loadSeq.current) return; // an older read answered after a newer one
+      if (!reads.take(seq)) return; // a later read has been shown already, or this one is of another page
       setUsers(page.users);
       setNext(page.pagination?.next);
       setProblem(null);
       if (waitingFor && page.users.some((u) => u.id === waitingFor)) setWaitingFor(null);
     } catch (err) {
-      if (seq === loadSeq.current) setProblem(problemOf(err));
+      if (reads.take(seq)) setProblem(problemOf(err));
     }
   };
 
   useEffect(() => {
+    setNext(undefined); // until this page has loaded, there is no "next" to go to
+    reads.reset();
     void load();
     const timer = window.setInterval(() => {
       if (document.visibilityState === 'visible') void load();
@@ -69,8 +73,11 @@ export function UsersSection({ ctx }: { ctx: BranchContext }) {
       <CreateUser
         ctx={ctx}
         onCreated={(id) => {
+          // Newest sign-ups come first: the first page without a search is where the new user appears.
+          setQuery('');
+          setAppliedQuery('');
+          setCursors([undefined]);
           setWaitingFor(id);
-          void load();
         }}
       />
       {waitingFor && (
@@ -136,7 +143,7 @@ export function UsersSection({ ctx }: { ctx: BranchContext }) {
           Previous page
         </button>
         <span>Page {cursors.length}</span>
-        <button type="button" class="secondary" disabled={!next} onClick={() => setCursors([...cursors, next])}>
+        <button type="button" class="secondary" disabled={!next} onClick={() => next && !cursors.includes(next) && setCursors([...cursors, next])}>
           Next page
         </button>
       </div>
@@ -150,28 +157,19 @@ function CreateUser({ ctx, onCreated }: { ctx: BranchContext; onCreated(id: stri
   const [email, setEmail] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const submit = async (e: Event) => {
+  const action = useAction();
+  const problem = action.problem;
+  const busy = action.busy !== null;
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
-      const { id } = await call(
-        api.auth.createBranchNeonAuthNewUser(
-          { projectId: ctx.projectId, branchId: ctx.branchId },
-          { email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}), ...(password ? { password } : {}) },
-        ),
-      );
+    void action.run('create', async () => {
+      const body = { email: email.trim(), ...(name.trim() ? { name: name.trim() } : {}), ...(password ? { password } : {}) };
+      const { id } = await call(api.auth.createBranchNeonAuthNewUser({ projectId: ctx.projectId, branchId: ctx.branchId }, body));
       setEmail('');
       setName('');
       setPassword('');
       onCreated(id);
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   return (
     <form noValidate class="inline-form" onSubmit={submit} aria-label="Create a user">

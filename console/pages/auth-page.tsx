@@ -31,15 +31,23 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
   /** undefined: loading; null: Neon Auth is not enabled on the branch. */
   const [integration, setIntegration] = useState<NeonAuthIntegration | null | undefined>(undefined);
   const [created, setCreated] = useState<NeonAuthCreateIntegrationResponse | null>(null);
+  /** The project or branch could not be read: nothing of the page can be shown. */
   const [problem, setProblem] = useState<Problem | null>(null);
+  /** Neon Auth's state could not be read (the page says so where it would be, and keeps what it has). */
+  const [integrationProblem, setIntegrationProblem] = useState<Problem | null>(null);
 
   const loadIntegration = () =>
     call(api.auth.getNeonAuth({ projectId, branchId }))
-      .then(setIntegration)
+      .then((found) => {
+        setIntegration(found);
+        setIntegrationProblem(null);
+      })
       .catch((err) => {
         const p = problemOf(err);
-        if (p.code === 'NEON_AUTH_NOT_ENABLED') setIntegration(null);
-        else setProblem(p);
+        if (p.code === 'NEON_AUTH_NOT_ENABLED') {
+          setIntegration(null);
+          setIntegrationProblem(null);
+        } else setIntegrationProblem(p);
       });
 
   useEffect(() => {
@@ -54,7 +62,7 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
   }, []);
 
   if (problem) return <FormProblem problem={problem} />;
-  if (!ctx || integration === undefined) return <Loading what="the Auth page" />;
+  if (!ctx || (integration === undefined && !integrationProblem)) return <Loading what="the Auth page" />;
   const admin = ctx.role === 'admin';
 
   return (
@@ -65,7 +73,20 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
       <p class="role-note">
         Your role in this project: <strong>{ctx.role}</strong>. {roleAllows(ctx.role)}
       </p>
-      {integration === null ? (
+      {/* The keys of a Quick Start are shown once: whatever else the page can or cannot show. */}
+      {created && <KeysOnce created={created} onDismiss={() => setCreated(null)} />}
+      {integrationProblem && (
+        <section class="card" aria-labelledby="integration-problem-title">
+          <h2 id="integration-problem-title">Neon Auth's state could not be read</h2>
+          <FormProblem problem={integrationProblem} />
+          <div class="actions">
+            <button type="button" class="secondary" onClick={() => void loadIntegration()}>
+              Try again
+            </button>
+          </div>
+        </section>
+      )}
+      {integration === undefined ? null : integration === null ? (
         <EnableSection
           ctx={ctx}
           admin={admin}
@@ -77,7 +98,6 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
       ) : (
         <>
           <IntegrationStatus ctx={ctx} integration={integration} admin={admin} onChanged={loadIntegration} />
-          {created && <KeysOnce created={created} onDismiss={() => setCreated(null)} />}
           <UsersSection ctx={ctx} />
           <SyncSection ctx={ctx} admin={admin} />
           <DomainsSection ctx={ctx} integration={integration} admin={admin} />

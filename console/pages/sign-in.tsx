@@ -14,6 +14,12 @@ export function SignIn({ ended, onSignedIn }: { ended?: string | null; onSignedI
     setBusy(true);
     setProblem(null);
     const trimmed = key.trim();
+    // A key is printable ASCII without spaces; anything else was mis-pasted (and fetch could not even send it).
+    if (!/^[\x21-\x7e]+$/.test(trimmed)) {
+      setProblem({ status: 401, code: 'INVALID_KEY', message: 'This is not an API key: a key has no spaces, line breaks or typographic characters. Paste it again.', fields: {} });
+      setBusy(false);
+      return;
+    }
     setRequestKey(trimmed);
     try {
       const identity = await loadIdentity();
@@ -46,7 +52,7 @@ export function SignIn({ ended, onSignedIn }: { ended?: string | null; onSignedI
           value={key}
           onValue={setKey}
           error={keyError}
-          hint="A personal, organization or project API key (napi_…), pasted alone. It is kept in this browser tab only and forgotten when the tab closes."
+          hint="A personal, organization or project API key (napi_…), pasted alone. It is kept in this tab's session storage only (never local storage, a cookie or a URL) until you sign out or the browser session ends. If the browser offers to save it as a password, decline."
         />
         {!keyError && <FormProblem problem={problem} />}
         <div class="actions">

@@ -366,6 +366,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
     const client = await this.queue.db.connect();
     let ids: string[] = [];
     let failure: Error | undefined;
+    /** Set when ROLLBACK failed too: the client may still be in a transaction, so it is discarded, not pooled. */
+    let broken: Error | undefined;
     try {
       const batch = await batchOf(client);
       ids = batch.rows.map((r) => r.id);
@@ -377,11 +379,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       failure = applied.error;
       return applied;
     } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       failure ??= err as Error;
       return { applied: 0, skipped: 0, error: failure };
     } finally {
-      client.release();
+      client.release(broken);
       if (failure && ids.length > 0) await this.inbox.recordFailure(ids, failure);
     }
   }

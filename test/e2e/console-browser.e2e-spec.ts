@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import net from 'node:net';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { SMTPServer } from 'smtp-server';
 import { DataSource } from 'typeorm';
 import { api, createProject } from '../helpers/fixtures.js';
 import { setupCallers, type Callers } from '../helpers/callers.js';
+import { ARTIFACTS, describeWithChromium, launchChromium } from '../helpers/browser.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -15,13 +16,7 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
  * Neon Auth with its data; a member sees the page without the admin actions, which the API refuses anyway. Under the
  * page's strict CSP, with every control named in the browser's accessibility tree, screenshots at 375 and 1440 px.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const ARTIFACTS = path.resolve('test-artifacts');
-
-const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
-if (!fs.existsSync(CHROMIUM)) {
-  process.stderr.write(`SKIPPED the console browser test: no Chromium at ${CHROMIUM} (install Debian's chromium package, or set CHROMIUM_PATH)\n`);
-}
+const describeChromium = describeWithChromium('console');
 
 /** Roles a person operates; each must have a name in the accessibility tree. */
 const CONTROL_ROLES = new Set(['button', 'textbox', 'searchbox', 'checkbox', 'radio', 'combobox', 'link', 'switch', 'spinbutton', 'menuitem', 'tab', 'slider']);
@@ -76,7 +71,7 @@ async function startSmtp(): Promise<{ port: number; received: { to: string[] }[]
   return { port: (server.server.address() as net.AddressInfo).port, received, close: () => new Promise((resolve) => server.close(() => resolve())) };
 }
 
-describeWithChromium('the console in headless Chromium', () => {
+describeChromium('the console in headless Chromium', () => {
   let t: TestApp;
   let browser: Browser;
   let callers: Callers;
@@ -87,11 +82,7 @@ describeWithChromium('the console in headless Chromium', () => {
     // The SMTP server of the "send test" case is on 127.0.0.1, which the operator must allow (as for any private address).
     t = await startTestApp({ OUTBOUND_ALLOWED_HOSTS: '127.0.0.1' });
     callers = await setupCallers(t, 'console-members');
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
@@ -124,8 +115,11 @@ describeWithChromium('the console in headless Chromium', () => {
     expect(stored.local).not.toContain(t.adminKey);
     expect(stored.cookie).not.toContain(t.adminKey);
 
-    // Pick the project: its default branch's Auth page opens.
+    // Pick the project (its default branch is chosen), then open its Auth page: choosing alone does not navigate.
     await page.getByRole('combobox', { name: 'Project' }).selectOption(project.id);
+    await page.getByRole('combobox', { name: 'Branch' }).locator('option', { hasText: 'main (default)' }).waitFor({ state: 'attached' });
+    expect(page.url()).not.toContain('#/projects/');
+    await page.getByRole('button', { name: 'Open Auth page' }).click();
     await page.getByRole('heading', { name: 'Enable Neon Auth' }).waitFor();
     expect(page.url()).toContain(`#/projects/${project.id}/branches/${branch.id}/auth`);
     expect(page.url()).not.toContain(t.adminKey);
@@ -382,6 +376,27 @@ describeWithChromium('the console in headless Chromium', () => {
     expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(key);
     expect(seen.problems).toEqual([]);
     expect(seen.statuses).toEqual([401]);
+    await page.close();
+  });
+
+  it('lists the projects shared with a person in no organization, and opens their Auth page', async () => {
+    const page = await browser.newPage();
+    const seen = watch(page);
+    await signIn(page, t.baseUrl, callers.keys.collaborator!);
+    expect(await page.locator('main').textContent()).toContain('This key belongs to no organization');
+    const shared = page.getByRole('combobox', { name: 'Project' }).locator('optgroup[label="Shared with you"] option');
+    await shared.first().waitFor({ state: 'attached' });
+    expect(await shared.allTextContents()).toEqual([`console-members (${callers.project.project.id})`]);
+    // A search goes to the API.
+    await page.getByRole('searchbox', { name: 'Find a project' }).fill('no-such-project');
+    await page.getByRole('combobox', { name: 'Project' }).locator('option', { hasText: 'No project matches' }).waitFor({ state: 'attached' });
+    await page.getByRole('searchbox', { name: 'Find a project' }).fill('console-members');
+    await shared.first().waitFor({ state: 'attached' });
+    await page.getByRole('combobox', { name: 'Project' }).selectOption(callers.project.project.id);
+    await page.getByRole('button', { name: 'Open Auth page' }).click();
+    await page.getByRole('heading', { name: 'Auth' }).first().waitFor();
+    expect(await page.locator('.role-note').textContent()).toContain('member');
+    expect(seen.problems).toEqual([]);
     await page.close();
   });
 

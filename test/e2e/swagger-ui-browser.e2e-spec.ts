@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { api, createProject } from '../helpers/fixtures.js';
+import { ARTIFACTS, describeWithChromium, launchChromium } from '../helpers/browser.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
 
 /**
@@ -9,27 +10,15 @@ import { startTestApp, type TestApp } from '../helpers/test-app.js';
  * Content-Security-Policy the page renders, "Authorize" and "Try it out" work against this origin, the browser
  * reports no policy violation, and the API key is not persisted in local storage.
  */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-/** Where the screenshot of the page after the calls is kept (a test artifact; git ignores it). */
-const ARTIFACTS = path.resolve('test-artifacts');
+const describeChromium = describeWithChromium('Swagger UI');
 
-/** Skipped (saying why) only where Debian's chromium package could not be installed; `.ci/run` installs it. */
-const describeWithChromium = fs.existsSync(CHROMIUM) ? describe : describe.skip;
-if (!fs.existsSync(CHROMIUM)) {
-  process.stderr.write(`SKIPPED the Swagger UI browser test: no Chromium at ${CHROMIUM} (install Debian's chromium package, or set CHROMIUM_PATH)\n`);
-}
-
-describeWithChromium('Swagger UI in headless Chromium', () => {
+describeChromium('Swagger UI in headless Chromium', () => {
   let t: TestApp;
   let browser: Browser;
 
   beforeAll(async () => {
     t = await startTestApp();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => {
     await browser?.close();
