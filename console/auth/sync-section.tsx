@@ -53,11 +53,13 @@ export function SyncSection({ ctx, admin }: { ctx: BranchContext; admin: boolean
 
   const reconcile = () =>
     action.run('reconcile', async () => {
+      setResult(null);
       setResult(describeReconcile(await call(api.extensions.startNeonAuthSync(ids))));
       void load();
     });
   const replay = () =>
     action.run('replay', async () => {
+      setResult(null);
       const { replayed } = await call(api.extensions.replayNeonAuthSyncDeadLetters(ids, {}));
       setResult(`${replayed} dead letter${replayed === 1 ? '' : 's'} put back in the queue.`);
       void load();
@@ -67,7 +69,8 @@ export function SyncSection({ ctx, admin }: { ctx: BranchContext; admin: boolean
   return (
     <section class="card" aria-labelledby="sync-title">
       <h2 id="sync-title">Sync</h2>
-      <FormProblem problem={problem ?? action.problem} />
+      <FormProblem problem={problem} />
+      <FormProblem problem={action.problem} />
       {status && (
         <>
           <dl class="facts">

@@ -86,7 +86,8 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
           </div>
         </section>
       )}
-      {integration === undefined ? null : integration === null ? (
+      {/* Enabled just now but not read back: never offer to enable again (the keys above are what matters). */}
+      {integration === undefined || (integration === null && created) ? null : integration === null ? (
         <EnableSection
           ctx={ctx}
           admin={admin}

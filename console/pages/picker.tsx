@@ -22,7 +22,10 @@ export function Picker({ identity, route }: { identity: Identity; route: Route }
   const [projectId, setProjectId] = useState(route.projectId ?? '');
   const [branches, setBranches] = useState<Branch[] | null>(null);
   const [branchId, setBranchId] = useState(route.branchId ?? '');
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const [projectProblem, setProjectProblem] = useState<Problem | null>(null);
+  const [branchProblem, setBranchProblem] = useState<Problem | null>(null);
+  /** Bumped by "Try again": reads the projects and branches again. */
+  const [attempt, setAttempt] = useState(0);
   const projectReads = useLatest();
   const branchReads = useLatest();
 
@@ -39,10 +42,10 @@ export function Picker({ identity, route }: { identity: Identity; route: Route }
         if (!projectReads.take(n)) return;
         setProjects(r.projects);
         setMore(Boolean(r.pagination?.cursor) && r.projects.length === PROJECTS_PAGE);
-        setProblem(null);
+        setProjectProblem(null);
       })
-      .catch((err) => projectReads.take(n) && setProblem(problemOf(err)));
-  }, [appliedSearch]);
+      .catch((err) => projectReads.take(n) && setProjectProblem(problemOf(err)));
+  }, [appliedSearch, attempt]);
 
   useEffect(() => {
     branchReads.reset();
@@ -55,10 +58,10 @@ export function Picker({ identity, route }: { identity: Identity; route: Route }
         setBranches(r.branches);
         // Keep the branch of the page that is open; otherwise the project's default branch.
         setBranchId((current) => (r.branches.some((b) => b.id === current) ? current : (r.branches.find((b) => b.default) ?? r.branches[0])?.id ?? ''));
-        setProblem(null);
+        setBranchProblem(null);
       })
-      .catch((err) => branchReads.take(n) && setProblem(problemOf(err)));
-  }, [projectId]);
+      .catch((err) => branchReads.take(n) && setBranchProblem(problemOf(err)));
+  }, [projectId, attempt]);
 
   // The page followed a link or the back button: the picker follows it.
   useEffect(() => {
@@ -66,9 +69,13 @@ export function Picker({ identity, route }: { identity: Identity; route: Route }
     if (route.branchId) setBranchId(route.branchId);
   }, [route.projectId, route.branchId]);
 
-  const open = (e: Event) => {
-    e.preventDefault();
+  const open = () => {
     if (projectId && branchId) window.location.hash = authPageHash(projectId, branchId);
+  };
+  const chooseProject = (id: string) => {
+    // The branches shown are the project's own or none: never the previous project's for a moment.
+    setBranches(null);
+    setProjectId(id);
   };
 
   const orgName = (p: ProjectListItem) => identity.orgs.find((o) => o.id === p.org_id)?.name;
@@ -81,11 +88,12 @@ export function Picker({ identity, route }: { identity: Identity; route: Route }
   const listed = (projects ?? []).some((p) => p.id === projectId);
 
   return (
-    <form noValidate class="card picker" aria-label="Project and branch" onSubmit={open}>
+    // Not a form: Enter in the search field must not open a page; only the button does.
+    <div class="card picker" role="group" aria-label="Project and branch">
       <Field label="Find a project" type="search" value={search} onValue={setSearch} placeholder="name or id" />
       <div class="field">
         <label for="picker-project">Project</label>
-        <select id="picker-project" value={projectId} disabled={projects === null} onChange={(e) => setProjectId(e.currentTarget.value)}>
+        <select id="picker-project" value={projectId} disabled={projects === null} onChange={(e) => chooseProject(e.currentTarget.value)}>
           <option value="">{projects === null ? 'Loading projects…' : projects.length === 0 ? (appliedSearch ? 'No project matches' : 'No projects') : 'Choose a project'}</option>
           {projectId && !listed && <option value={projectId}>{projectId}</option>}
           {[...groups].map(([label, list]) => (
@@ -114,11 +122,19 @@ export function Picker({ identity, route }: { identity: Identity; route: Route }
         </select>
       </div>
       <div class="actions picker-open">
-        <button type="submit" disabled={!projectId || !branchId || branches === null}>
+        <button type="button" onClick={open} disabled={!projectId || !branchId || branches === null}>
           Open Auth page
         </button>
       </div>
-      <FormProblem problem={problem} />
-    </form>
+      <FormProblem problem={projectProblem} />
+      <FormProblem problem={branchProblem} />
+      {(projectProblem || branchProblem) && (
+        <div class="actions">
+          <button type="button" class="secondary" onClick={() => setAttempt(attempt + 1)}>
+            Try again
+          </button>
+        </div>
+      )}
+    </div>
   );
 }

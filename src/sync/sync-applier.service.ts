@@ -332,6 +332,8 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       for (const id of written.heldBack) toConfirm.add(id);
     }
     let client: pg.PoolClient | undefined;
+    /** Set when ROLLBACK failed too: the client may still be in a transaction, so it is discarded, not pooled. */
+    let broken: Error | undefined;
     try {
       if (written.orphaned) {
         await this.inbox.markOrphaned(this.queue.db, ids);
@@ -347,11 +349,11 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
         await client.query('COMMIT');
       }
     } catch (err) {
-      if (client) await client.query('ROLLBACK').catch(() => undefined);
+      if (client) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       await this.inbox.recordFailure(ids, err as Error);
       return { applied: 0, skipped: 0, error: err as Error };
     } finally {
-      client?.release();
+      client?.release(broken);
     }
     this.metrics.applied(batch.applicable.map((r) => Number(r.received_us) / 1000));
     if (toConfirm.size > 0) this.confirmations.schedule(integrationId, toConfirm);

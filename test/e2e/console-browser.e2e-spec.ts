@@ -368,14 +368,39 @@ describeChromium('the console in headless Chromium', () => {
     const { key, id } = (await admin.post('/api_keys', { key_name: 'console-revoked' }).expect(200)).body;
     const page = await browser.newPage();
     const seen = watch(page);
+
+    // A mis-pasted key (a typographic quote, a space inside) is caught before any request.
+    await page.goto(`${t.baseUrl}/console`);
+    await page.getByLabel('API key').fill(`${key.slice(0, 10)}’ ${key.slice(10)}`);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.field-error', { hasText: 'This is not an API key' }).waitFor();
+
+    // The server unreachable while the tab checks its kept key: the key is kept and "Try again" signs in.
     await signIn(page, t.baseUrl, key);
+    await page.route('**/api/v2/auth', (route) => route.abort('connectionrefused'));
+    await page.reload();
+    await page.getByText('Your session could not be checked').waitFor();
+    await page.unroute('**/api/v2/auth');
+    await page.getByRole('button', { name: 'Try again' }).click();
+    await page.getByText('Signed in with').waitFor();
+
+    // Revoked mid-session: the next call signs the tab out and says why.
+    await page.getByRole('combobox', { name: 'Project' }).locator('option', { hasText: 'console-members' }).waitFor({ state: 'attached' });
     await admin.delete(`/api_keys/${id}`).expect(200);
     await page.getByRole('combobox', { name: 'Project' }).selectOption({ index: 1 });
     await page.getByText('You were signed out: the API no longer accepts this key').waitFor();
     expect(await page.getByLabel('API key').inputValue()).toBe('');
     expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(key);
-    expect(seen.problems).toEqual([]);
+    expect(seen.problems.filter((p) => !p.includes('net::ERR_CONNECTION_REFUSED'))).toEqual([]);
     expect(seen.statuses).toEqual([401]);
+
+    // And a kept key refused when the tab comes back: signed out at once, saying why.
+    const other = (await admin.post('/api_keys', { key_name: 'console-revoked-2' }).expect(200)).body;
+    await signIn(page, t.baseUrl, other.key);
+    await admin.delete(`/api_keys/${other.id}`).expect(200);
+    await page.reload();
+    await page.getByText('You were signed out: the API no longer accepts the key this tab kept').waitFor();
+    expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(other.key);
     await page.close();
   });
 
