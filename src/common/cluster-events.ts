@@ -241,9 +241,14 @@ export class ClusterEventsModule {}
  * event. A read that overlaps an invalidation answers what it read but does not keep it (it may predate the change).
  */
 export class ClusterCache<V> {
+  /** In Map order from the least to the most recently used (a hit moves its entry to the end). */
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
-  /** Bumped by every invalidation: a read that started before one does not store its (maybe stale) answer. */
-  private generation = 0;
+  /**
+   * Reads in flight, by the event key that invalidates them: an invalidation of that key (or of everything) marks them
+   * stale, and a stale read does not store its (maybe older) answer. Only the reads of the key that changed are
+   * affected, not every read of the cache.
+   */
+  private readonly inFlight = new Map<string, Set<{ stale: boolean }>>();
 
   /**
    * `scope` maps an entry's key to the event key that invalidates it, when entries are finer than what the topic
@@ -258,28 +263,46 @@ export class ClusterCache<V> {
   }
 
   /**
-   * The cached value, or what `load` answers: kept unless undefined, refused by `keep`, or an invalidation overlapped
-   * the read.
+   * The cached value, or what `load` answers: kept unless undefined, refused by `keep`, or an invalidation of its key
+   * overlapped the read. A full cache makes room by dropping its least recently used entry.
    */
   async get(key: string, load: () => Promise<V | undefined>, keep: (value: V) => boolean = () => true): Promise<V | undefined> {
     const now = Date.now();
     const cached = this.entries.get(key);
-    if (cached && cached.expiresAt > now) return cached.value;
-    const generation = this.generation;
+    if (cached && cached.expiresAt > now) {
+      this.entries.delete(key);
+      this.entries.set(key, cached);
+      return cached.value;
+    }
+    const scopeKey = this.scopeOf(key);
+    const read = { stale: false };
+    let reads = this.inFlight.get(scopeKey);
+    if (!reads) this.inFlight.set(scopeKey, (reads = new Set()));
+    reads.add(read);
     const trusted = this.events.listening;
-    const value = await load();
-    if (value === undefined || !trusted || generation !== this.generation || !keep(value)) {
+    let value: V | undefined;
+    try {
+      value = await load();
+    } finally {
+      reads.delete(read);
+      if (reads.size === 0 && this.inFlight.get(scopeKey) === reads) this.inFlight.delete(scopeKey);
+    }
+    if (value === undefined || !trusted || read.stale || !keep(value)) {
       this.entries.delete(key);
       return value;
     }
-    if (this.entries.size >= this.options.maxEntries) this.entries.clear();
+    this.entries.delete(key);
+    if (this.entries.size >= this.options.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (!oldest.done) this.entries.delete(oldest.value);
+    }
     this.entries.set(key, { value, expiresAt: now + this.options.ttlMs });
     return value;
   }
 
-  /** Drops what the event key `key` names (with `scope`: every entry in that scope). */
+  /** Drops what the event key `key` names (with `scope`: every entry in that scope), and spoils its reads in flight. */
   forget(key: string): void {
-    this.generation++;
+    for (const read of this.inFlight.get(key) ?? []) read.stale = true;
     const scope = this.options.scope;
     if (!scope) {
       this.entries.delete(key);
@@ -289,7 +312,11 @@ export class ClusterCache<V> {
   }
 
   clear(): void {
-    this.generation++;
+    for (const reads of this.inFlight.values()) for (const read of reads) read.stale = true;
     this.entries.clear();
+  }
+
+  private scopeOf(key: string): string {
+    return this.options.scope ? this.options.scope(key) : key;
   }
 }
