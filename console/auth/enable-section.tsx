@@ -4,12 +4,8 @@ import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Field, FormProblem, Select } from '../ui/form';
 import { Secret } from '../ui/widgets';
+import { AUTH_PROVIDERS } from './choices';
 
-const PROVIDERS: { value: NeonAuthSupportedAuthProvider; label: string }[] = [
-  { value: 'stack', label: 'Stack Auth (the embedded Stack-Auth-compatible server, or your own)' },
-  { value: 'better_auth', label: 'Better Auth (hosted for this branch)' },
-  { value: 'mock', label: 'Mock (for tests)' },
-];
 
 const MANUAL_FIELDS = ['auth_provider_base_url', 'auth_provider_project_id', 'secret_server_key', 'webhook_signing_secret'];
 
@@ -58,7 +54,7 @@ export function EnableSection({ ctx, admin, onEnabled }: { ctx: BranchContext; a
         Creates the <code>neon_auth</code> schema with <code>users_sync</code> in the branch's database and connects an auth provider to it.
       </p>
       <form noValidate onSubmit={submit} aria-label="Enable Neon Auth">
-        <Select label="Auth provider" value={provider} onValue={(v) => setProvider(v as NeonAuthSupportedAuthProvider)} options={PROVIDERS} error={err('auth_provider')} />
+        <Select label="Auth provider" value={provider} onValue={(v) => setProvider(v as NeonAuthSupportedAuthProvider)} options={[...AUTH_PROVIDERS]} error={err('auth_provider')} />
         <fieldset>
           <legend>Setup</legend>
           <label class="radio">

@@ -5,9 +5,9 @@ import type { BranchContext } from '../pages/auth-page';
 import { FormProblem } from '../ui/form';
 import { useAction } from '../ui/use-action';
 import { Secret, When } from '../ui/widgets';
+import { PROVIDER_NAMES } from './choices';
 import { KeysOnce } from './enable-section';
 
-const PROVIDER_NAMES: Record<string, string> = { stack: 'Stack Auth', better_auth: 'Better Auth', mock: 'Mock' };
 
 /** The integration as the API reports it, and the admin's actions on the provider project (keys, transfer). */
 export function IntegrationStatus({ ctx, integration, admin, onChanged }: { ctx: BranchContext; integration: NeonAuthIntegration; admin: boolean; onChanged(): void }) {

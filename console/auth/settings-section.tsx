@@ -10,12 +10,12 @@ import type {
   NeonAuthPhoneNumberConfig,
   NeonAuthPluginConfigs,
   NeonAuthWebhookConfig,
-  NeonAuthWebhookEvent,
 } from '../../openapi/client/neon-api';
 import { api, call, messageFor, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Checkbox, Field, FormProblem, Select } from '../ui/form';
 import { Done, useAction } from '../ui/use-action';
+import { OAUTH_PROVIDERS, WEBHOOK_EVENTS } from './choices';
 import { numberOrText, useSection } from './use-section';
 
 /**
@@ -50,8 +50,7 @@ function Part({ title, unsupported, children }: { title: string; unsupported: st
 
 // ---- OAuth providers ----
 
-const OAUTH_IDS: NeonAuthOauthProvider['id'][] = ['google', 'github', 'microsoft', 'vercel'];
-const OAUTH_NAMES: Record<string, string> = { google: 'Google', github: 'GitHub', microsoft: 'Microsoft', vercel: 'Vercel' };
+const OAUTH_NAMES: Record<string, string> = Object.fromEntries(OAUTH_PROVIDERS.map((p) => [p.value, p.label]));
 
 function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integration: NeonAuthIntegration; admin: boolean }) {
   const ids = { projectId: ctx.projectId, branchId: ctx.branchId };
@@ -103,7 +102,7 @@ function OAuthProviders({ ctx, integration, admin }: { ctx: BranchContext; integ
       )}
       {admin && (
         <form noValidate class="inline-form" onSubmit={submit} aria-label="Add or update an OAuth provider">
-          <Select label="Provider" value={id} onValue={(v) => setId(v as NeonAuthOauthProvider['id'])} options={OAUTH_IDS.map((v) => ({ value: v, label: OAUTH_NAMES[v] }))} error={messageFor(save.problem, 'id')} />
+          <Select label="Provider" value={id} onValue={(v) => setId(v as NeonAuthOauthProvider['id'])} options={[...OAUTH_PROVIDERS]} error={messageFor(save.problem, 'id')} />
           <Field label="Client id" value={clientId} onValue={setClientId} error={messageFor(save.problem, 'client_id')} hint="Empty: the shared app, where the installation has one." />
           <Field label="Client secret" type="password" autoComplete="off" value={clientSecret} onValue={setClientSecret} error={messageFor(save.problem, 'client_secret')} hint="Write-only: stored encrypted, never shown." />
           {id === 'microsoft' && <Field label="Microsoft tenant" value={tenant} onValue={setTenant} placeholder="common" error={messageFor(save.problem, 'microsoft_tenant_id')} />}
@@ -440,15 +439,6 @@ function PhoneNumber({ ids, initial, admin }: { ids: Ids; initial: NeonAuthPhone
 
 // ---- webhooks ----
 
-const WEBHOOK_EVENTS: NeonAuthWebhookEvent[] = [
-  'user.before_create',
-  'user.created',
-  'send.otp',
-  'send.magic_link',
-  'organization.invitation.created',
-  'organization.invitation.accepted',
-  'phone_number.verified',
-];
 
 function Webhooks({ ctx, admin }: { ctx: BranchContext; admin: boolean }) {
   const ids = { projectId: ctx.projectId, branchId: ctx.branchId };
