@@ -22,11 +22,11 @@ export async function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient
 
 /**
  * inTransaction for callers that save round trips by sending BEGIN and COMMIT inside their own messages (`BEGIN; SELECT
- * …`, then `…; COMMIT`): `fn` opens the transaction itself and answers 'committed' when its last message committed, or
- * 'open' to have it committed here. When `fn` throws the transaction is rolled back (a no-op if none is open) and the
- * error rethrown; a client whose ROLLBACK failed too is discarded.
+ * …`, then `…; COMMIT`): `fn` opens the transaction itself and answers 'ended' when it ended it (its last message
+ * committed, or it rolled back), or 'open' to have it committed here. When `fn` throws the transaction is rolled back
+ * (a no-op if none is open) and the error rethrown; a client whose ROLLBACK failed too is discarded.
  */
-export async function inCallerTransaction(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<'committed' | 'open'>): Promise<void> {
+export async function inCallerTransaction(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<'ended' | 'open'>): Promise<void> {
   const client = await pool.connect();
   let broken: Error | undefined;
   try {

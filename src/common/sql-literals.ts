@@ -6,6 +6,12 @@ import pg from 'pg';
  * Every value goes through one of these functions; none is written any other way.
  */
 
+/** Sends a message of several statements and answers each one's result, in order (pg answers one result alone bare). */
+export async function querySeveral<R extends pg.QueryResultRow = pg.QueryResultRow>(client: pg.ClientBase, text: string): Promise<pg.QueryResult<R>[]> {
+  const results = (await client.query(text)) as unknown as pg.QueryResult<R> | pg.QueryResult<R>[];
+  return Array.isArray(results) ? results : [results];
+}
+
 /** A text literal (PostgreSQL's own quoting rules; NUL, which text cannot hold, is dropped). */
 export function textLiteral(value: string): string {
   return pg.escapeLiteral(value.replace(/\0/g, ''));

@@ -4,9 +4,8 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
 import { SyncMetrics } from './sync-metrics.js';
 import { SyncQueue } from './sync-queue.js';
-import { APPLY_LOCK_CLASS } from './sync-settings.js';
-import type { SyncSettings } from './sync-settings.js';
-import { bigintArrayLiteral, textLiteral } from '../common/sql-literals.js';
+import { APPLY_LOCK_CLASS, type SyncSettings } from './sync-settings.js';
+import { bigintArrayLiteral, querySeveral, textLiteral } from '../common/sql-literals.js';
 import { APPLIED_EVENT_TYPES, type InboxRow, type UserHistory } from './write-plan.js';
 
 /** A batch read for applying: its rows, those the applier writes, and their users' history. */
@@ -85,9 +84,10 @@ export class SyncInboxStore {
    */
   async takeFirstBatch(client: pg.ClientBase, integrationId: string): Promise<InboxBatch> {
     const id = textLiteral(integrationId);
-    const results = (await client.query(
+    const results = await querySeveral<BatchRow>(
+      client,
       `BEGIN; SELECT pg_advisory_xact_lock(${APPLY_LOCK_CLASS}, hashtext(${id})); SELECT * FROM sync_read_batch(${id}, ${this.settings.batchSize}, 0)`,
-    )) as unknown as pg.QueryResult<BatchRow>[];
+    );
     return batchOf(results[2].rows);
   }
 

@@ -2,6 +2,7 @@ import { Inject, Injectable, type BeforeApplicationShutdown, type OnApplicationB
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.js';
+import { inCallerTransaction, inTransaction } from '../common/pg-transaction.js';
 import { NeonAuthUsersSyncStore } from '../neon-auth/users-sync/users-sync.store.js';
 import { SyncInboxStore, type InboxBatch } from './inbox-store.js';
 import { SyncConfirmationService } from './sync-confirmation.service.js';
@@ -331,29 +332,21 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
       for (const id of written.plan.toConfirm) toConfirm.add(id);
       for (const id of written.heldBack) toConfirm.add(id);
     }
-    let client: pg.PoolClient | undefined;
-    /** Set when ROLLBACK failed too: the client may still be in a transaction, so it is discarded, not pooled. */
-    let broken: Error | undefined;
     try {
       if (written.orphaned) {
         await this.inbox.markOrphaned(this.queue.db, ids);
         return { applied: 0, skipped: ids.length };
       }
-      if (toConfirm.size === 0) {
-        await this.inbox.markDone(this.queue.db, ids, skippedIds);
-      } else {
-        client = await this.queue.db.connect();
-        await client.query('BEGIN');
-        await this.inbox.markDone(client, ids, skippedIds);
-        await this.confirmations.request(client, integrationId, toConfirm);
-        await client.query('COMMIT');
+      if (toConfirm.size === 0) await this.inbox.markDone(this.queue.db, ids, skippedIds);
+      else {
+        await inTransaction(this.queue.db, async (client) => {
+          await this.inbox.markDone(client, ids, skippedIds);
+          await this.confirmations.request(client, integrationId, toConfirm);
+        });
       }
     } catch (err) {
-      if (client) await client.query('ROLLBACK').catch((e: Error) => (broken = e));
       await this.inbox.recordFailure(ids, err as Error);
       return { applied: 0, skipped: 0, error: err as Error };
-    } finally {
-      client?.release(broken);
     }
     this.metrics.applied(batch.applicable.map((r) => Number(r.received_us) / 1000));
     if (toConfirm.size > 0) this.confirmations.schedule(integrationId, toConfirm);
@@ -361,33 +354,25 @@ export class SyncApplierService implements OnApplicationBootstrap, BeforeApplica
   }
 
   /**
-   * The batch `batchOf` answers in a transaction it opens on the client, then applyWithin (which commits); a failure
-   * rolls back and counts one attempt on the batch's rows (dead letters after maxAttempts).
+   * The batch `batchOf` answers in a transaction it opens on the client, then applyWithin (which commits, or rolls back
+   * and answers the error); a failure counts one attempt on the batch's rows (dead letters after maxAttempts).
    */
   private async applyInTransaction(integrationId: string, batchOf: (client: pg.PoolClient) => Promise<InboxBatch>): Promise<DrainResult> {
-    const client = await this.queue.db.connect();
     let ids: string[] = [];
-    let failure: Error | undefined;
-    /** Set when ROLLBACK failed too: the client may still be in a transaction, so it is discarded, not pooled. */
-    let broken: Error | undefined;
+    let result: DrainResult = { applied: 0, skipped: 0 };
     try {
-      const batch = await batchOf(client);
-      ids = batch.rows.map((r) => r.id);
-      if (ids.length === 0) {
-        await client.query('COMMIT');
-        return { applied: 0, skipped: 0 };
-      }
-      const applied = await this.applyWithin(client, integrationId, batch);
-      failure = applied.error;
-      return applied;
+      await inCallerTransaction(this.queue.db, async (client) => {
+        const batch = await batchOf(client);
+        ids = batch.rows.map((r) => r.id);
+        if (ids.length === 0) return 'open'; // nothing pending: the helper commits
+        result = await this.applyWithin(client, integrationId, batch);
+        return 'ended';
+      });
     } catch (err) {
-      await client.query('ROLLBACK').catch((e: Error) => (broken = e));
-      failure ??= err as Error;
-      return { applied: 0, skipped: 0, error: failure };
-    } finally {
-      client.release(broken);
-      if (failure && ids.length > 0) await this.inbox.recordFailure(ids, failure);
+      result = { applied: 0, skipped: 0, error: err as Error };
     }
+    if (result.error && ids.length > 0) await this.inbox.recordFailure(ids, result.error);
+    return result;
   }
 
   /**

@@ -28,7 +28,7 @@ describe('transaction helpers and the pool', () => {
     await inCallerTransaction(pool, async (c) => {
       await c.query('BEGIN; SELECT 1');
       await c.query('SELECT 2; COMMIT');
-      return 'committed';
+      return 'ended';
     });
     expect(sent).toEqual(['BEGIN; SELECT 1', 'SELECT 2; COMMIT']);
     expect(released).toEqual([undefined]);
@@ -47,12 +47,12 @@ describe('transaction helpers and the pool', () => {
     const boom = new Error('statement failed');
     const gone = new Error('connection terminated');
     const ok = scriptedPool((sql) => (sql.startsWith('SELECT 2') ? boom : undefined));
-    await expect(inCallerTransaction(ok.pool, async (c) => (await c.query('BEGIN; SELECT 1'), await c.query('SELECT 2; COMMIT'), 'committed'))).rejects.toBe(boom);
+    await expect(inCallerTransaction(ok.pool, async (c) => (await c.query('BEGIN; SELECT 1'), await c.query('SELECT 2; COMMIT'), 'ended'))).rejects.toBe(boom);
     expect(ok.sent.at(-1)).toBe('ROLLBACK');
     expect(ok.released).toEqual([undefined]);
 
     const broken = scriptedPool((sql) => (sql.startsWith('SELECT 2') ? boom : sql === 'ROLLBACK' ? gone : undefined));
-    await expect(inCallerTransaction(broken.pool, async (c) => (await c.query('BEGIN; SELECT 1'), await c.query('SELECT 2; COMMIT'), 'committed'))).rejects.toBe(boom);
+    await expect(inCallerTransaction(broken.pool, async (c) => (await c.query('BEGIN; SELECT 1'), await c.query('SELECT 2; COMMIT'), 'ended'))).rejects.toBe(boom);
     expect(broken.released).toEqual([gone]);
   });
 

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import type { Logger } from 'pino';
 import { inCallerTransaction } from '../../common/pg-transaction.js';
-import { bigintArrayLiteral, booleanArrayLiteral, float8ArrayLiteral, textArrayLiteral, textLiteral } from '../../common/sql-literals.js';
+import { bigintArrayLiteral, booleanArrayLiteral, float8ArrayLiteral, querySeveral, textArrayLiteral, textLiteral } from '../../common/sql-literals.js';
 import { runPrepared, type PreparedStatement } from '../../database/pg-pool.js';
 import { sendWebhook, type SendResult, type Webhook } from './webhook-sender.js';
 
@@ -170,7 +170,7 @@ export class DeliveryRounds {
       if (!pool) throw new Error('webhook dispatcher is not running');
       await inCallerTransaction(pool, async (client) => {
         // BEGIN and the heads locked in one message (outbox_lock_heads, migration OutboxRoundFunctions).
-        const begun = (await client.query(`BEGIN; SELECT * FROM stack_auth.outbox_lock_heads(${textLiteral(endpointId)}, ${textArrayLiteral(keys)})`)) as unknown as pg.QueryResult<HeadRow>[];
+        const begun = await querySeveral<HeadRow>(client, `BEGIN; SELECT * FROM stack_auth.outbox_lock_heads(${textLiteral(endpointId)}, ${textArrayLiteral(keys)})`);
         const heads = begun[1].rows;
         const returned = new Set(heads.map((h) => h.ordering_key));
         if (returned.size < keys.length) {
@@ -181,20 +181,19 @@ export class DeliveryRounds {
         const outcomes = await Promise.all(heads.map((h) => this.deliver(endpointId, h)));
         if (outcomes.length === 0) return 'open';
         // Every outcome recorded and the transaction committed in one message.
-        const recorded = (
-          (await client.query(
-            `SELECT * FROM stack_auth.outbox_record_round(${bigintArrayLiteral(outcomes.map((x) => x.id))}, ${booleanArrayLiteral(outcomes.map((x) => x.ok))}, ${booleanArrayLiteral(
-              outcomes.map((x) => x.sent),
-            )}, ${textArrayLiteral(outcomes.map((x) => x.error))}, ${float8ArrayLiteral(outcomes.map((x) => x.backoff))}); COMMIT`,
-          )) as unknown as pg.QueryResult<{ id: string; ordering_key: string; more: boolean }>[]
-        )[0].rows;
+        const [{ rows: recorded }] = await querySeveral<{ id: string; ordering_key: string; more: boolean }>(
+          client,
+          `SELECT * FROM stack_auth.outbox_record_round(${bigintArrayLiteral(outcomes.map((x) => x.id))}, ${booleanArrayLiteral(outcomes.map((x) => x.ok))}, ${booleanArrayLiteral(
+            outcomes.map((x) => x.sent),
+          )}, ${textArrayLiteral(outcomes.map((x) => x.error))}, ${float8ArrayLiteral(outcomes.map((x) => x.backoff))}); COMMIT`,
+        );
         const outcomeOf = new Map(outcomes.map((x) => [x.id, x]));
         for (const r of recorded) {
           const outcome = outcomeOf.get(r.id)!;
           if (!outcome.ok) failed.push({ key: r.ordering_key, backoff: outcome.backoff });
           else if (r.more) next.push(r.ordering_key);
         }
-        return 'committed';
+        return 'ended';
       });
     } catch (err) {
       // Nothing was recorded: the keys are retried by pg-boss after the first backoff (a request may have gone out;
