@@ -10,7 +10,7 @@ import { KnownErrors, StackStatusError } from '../http/known-errors.js';
 import type { StackAuth } from '../http/stack-auth.guard.js';
 import { OutboxService, type WebhookEventType } from '../webhooks/outbox.service.js';
 import { type ListUsersQuery } from './dto/list-users-query.dto.js';
-import { isUuid } from './dto/stack-validation.js';
+import { isUuid } from '../../common/validation.js';
 import { StackUsersStore, type UserValues, type UserWrite, type UsersSql } from './stack-users.store.js';
 import { toServerUser, type ServerUser } from './user-shapes.js';
 import { listUsers } from './users-list.js';

@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { micros } from '../../common/db-clock.js';
 import { StackStatusError } from '../http/known-errors.js';
 import { MAX_USERS_PAGE_SIZE, parseUsersCursor, usersCursor, type ListUsersQuery } from './dto/list-users-query.dto.js';
-import { isUuid } from './dto/stack-validation.js';
+import { isUuid } from '../../common/validation.js';
 import type { UsersPage } from './stack-users.service.js';
 import { userColumns, userFromRow, type UserRow } from './stack-users.store.js';
 import { toServerUser } from './user-shapes.js';

@@ -1,6 +1,7 @@
 import { Transform } from 'class-transformer';
 import { IsIn, IsInt, IsString, Max, Min, ValidateBy } from 'class-validator';
-import { Opt, isUuid } from './stack-validation.js';
+import { isUuid } from '../../../common/validation.js';
+import { Opt } from './stack-validation.js';
 
 /** The most users one page (or an unpaginated list) may hold, as in the newest Stack Auth backend. */
 export const MAX_USERS_PAGE_SIZE = 1000;

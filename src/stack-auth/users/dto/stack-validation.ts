@@ -82,8 +82,6 @@ export class StackQueryPipe implements PipeTransform {
   }
 }
 
-export { isUuid };
-
 /** A UUID path parameter, lower-cased; anything else is a SCHEMA_ERROR naming `params.<name>`. */
 @Injectable()
 export class StackUuidParamPipe implements PipeTransform<string, string> {

@@ -17,7 +17,8 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { Nullable, Opt, isUuid } from './stack-validation.js';
+import { isUuid } from '../../../common/validation.js';
+import { Nullable, Opt } from './stack-validation.js';
 
 /**
  * Request bodies of the users API, field for field Stack Auth's `usersCrudServerUpdateSchema`,
