@@ -83,8 +83,14 @@ export function securityHeaders(): (req: IncomingMessage, res: ServerResponse, n
   const console = helmet(options(CONSOLE_CSP));
   return (req, res, next) => {
     const url = req.url ?? '';
-    if (url === DOCS_PATH || url.startsWith(`${DOCS_PATH}/`) || url.startsWith(`${DOCS_PATH}-`) || url.startsWith(`${DOCS_PATH}?`)) return docs(req, res, next);
-    if (url === CONSOLE_PATH || url.startsWith(`${CONSOLE_PATH}/`) || url.startsWith(`${CONSOLE_PATH}?`)) return console(req, res, next);
+    // The docs also own `/api/docs-json` and `/api/docs-yaml`.
+    if (isUnder(url, DOCS_PATH, '/?-')) return docs(req, res, next);
+    if (isUnder(url, CONSOLE_PATH, '/?')) return console(req, res, next);
     api(req, res, next);
   };
+}
+
+/** Whether `url` is `base` itself or continues it with one of the characters of `separators`. */
+function isUnder(url: string, base: string, separators: string): boolean {
+  return url.startsWith(base) && (url.length === base.length || separators.includes(url[base.length]));
 }
