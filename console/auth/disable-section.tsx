@@ -1,27 +1,22 @@
 import { useState } from 'preact/hooks';
 import type { NeonAuthIntegration } from '../../openapi/client/neon-api';
-import { api, call, problemOf, type Problem } from '../api';
+import { api, call } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Checkbox, FormProblem } from '../ui/form';
+import { useAction } from '../ui/use-action';
 import { Confirm } from '../ui/widgets';
 
 /** Disable Neon Auth on the branch, keeping or dropping its data; the confirmation names exactly what goes. */
 export function DisableSection({ ctx, integration, onDisabled }: { ctx: BranchContext; integration: NeonAuthIntegration; onDisabled(): void }) {
   const [deleteData, setDeleteData] = useState(false);
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const action = useAction();
+  const problem = action.problem;
+  const busy = action.busy !== null;
   const disable = async () => {
-    setBusy(true);
-    setProblem(null);
-    try {
-      await call(api.auth.disableNeonAuth({ projectId: ctx.projectId, branchId: ctx.branchId }, { delete_data: deleteData }));
-      onDisabled();
-    } catch (err) {
-      setProblem(problemOf(err));
-      setBusy(false);
-      setConfirming(false);
-    }
+    const done = await action.run('disable', () => call(api.auth.disableNeonAuth({ projectId: ctx.projectId, branchId: ctx.branchId }, { delete_data: deleteData })));
+    if (done) onDisabled();
+    else setConfirming(false);
   };
   return (
     <section class="card danger-zone" aria-labelledby="disable-title">

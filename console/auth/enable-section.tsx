@@ -1,8 +1,9 @@
 import { useId, useState } from 'preact/hooks';
 import type { EnableNeonAuthIntegrationRequest, NeonAuthCreateIntegrationResponse, NeonAuthSupportedAuthProvider } from '../../openapi/client/neon-api';
-import { api, call, messageFor, problemOf, type Problem } from '../api';
+import { api, call, messageFor } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Field, FormProblem, Select } from '../ui/form';
+import { useAction } from '../ui/use-action';
 import { Secret } from '../ui/widgets';
 import { AUTH_PROVIDERS } from './choices';
 
@@ -15,8 +16,9 @@ export function EnableSection({ ctx, admin, onEnabled }: { ctx: BranchContext; a
   const [mode, setMode] = useState<'quick' | 'manual'>('quick');
   const [databaseName, setDatabaseName] = useState('');
   const [manual, setManual] = useState<Record<string, string>>({});
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
+  const action = useAction();
+  const problem = action.problem;
+  const busy = action.busy !== null;
 
   if (!admin) {
     return (
@@ -27,22 +29,14 @@ export function EnableSection({ ctx, admin, onEnabled }: { ctx: BranchContext; a
     );
   }
 
-  const submit = async (e: Event) => {
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setProblem(null);
     const body: EnableNeonAuthIntegrationRequest = { auth_provider: provider };
     if (databaseName.trim()) body.database_name = databaseName.trim();
     if (mode === 'manual') {
       for (const f of MANUAL_FIELDS) if ((manual[f] ?? '').trim()) (body as unknown as Record<string, string>)[f] = manual[f].trim();
     }
-    try {
-      onEnabled(await call(api.auth.createNeonAuth({ projectId: ctx.projectId, branchId: ctx.branchId }, body)));
-    } catch (err) {
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    void action.run('enable', async () => onEnabled(await call(api.auth.createNeonAuth({ projectId: ctx.projectId, branchId: ctx.branchId }, body))));
   };
   const err = (f: string) => messageFor(problem, f);
   const setField = (f: string) => (v: string) => setManual({ ...manual, [f]: v });

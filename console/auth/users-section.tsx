@@ -187,18 +187,14 @@ function CreateUser({ ctx, onCreated }: { ctx: BranchContext; onCreated(id: stri
 }
 
 function DeleteUser({ ctx, user, onDone }: { ctx: BranchContext; user: NeonAuthUser; onDone(): void }) {
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const confirm = async () => {
-    setBusy(true);
-    try {
+  const action = useAction();
+  const problem = action.problem;
+  const busy = action.busy !== null;
+  const confirm = () =>
+    action.run('delete', async () => {
       await call(api.auth.deleteBranchNeonAuthUser({ projectId: ctx.projectId, branchId: ctx.branchId, authUserId: user.id }));
       onDone();
-    } catch (err) {
-      setProblem(problemOf(err));
-      setBusy(false);
-    }
-  };
+    });
   return (
     <Confirm title="Delete this user?" confirmLabel="Delete user" danger busy={busy} onConfirm={confirm} onCancel={onDone}>
       <p>
@@ -211,22 +207,18 @@ function DeleteUser({ ctx, user, onDone }: { ctx: BranchContext; user: NeonAuthU
 
 function SetRoles({ ctx, user, onDone }: { ctx: BranchContext; user: NeonAuthUser; onDone(): void }) {
   const [roles, setRoles] = useState(user.roles.join(', '));
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const confirm = async () => {
-    setBusy(true);
-    try {
+  const action = useAction();
+  const problem = action.problem;
+  const busy = action.busy !== null;
+  const confirm = () =>
+    action.run('roles', async () => {
       const list = roles
         .split(',')
         .map((r) => r.trim())
         .filter(Boolean);
       await call(api.auth.updateNeonAuthUserRole({ projectId: ctx.projectId, branchId: ctx.branchId, authUserId: user.id }, { roles: list }));
       onDone();
-    } catch (err) {
-      setProblem(problemOf(err));
-      setBusy(false);
-    }
-  };
+    });
   const fieldError = messageFor(problem, 'roles') ?? (problem ? Object.entries(problem.fields).find(([f]) => f.startsWith('roles.'))?.[1] : undefined);
   return (
     <Confirm title={`Roles of ${user.email ?? user.id}`} confirmLabel="Save roles" busy={busy} onConfirm={confirm} onCancel={onDone}>

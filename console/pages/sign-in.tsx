@@ -1,37 +1,36 @@
 import { useState } from 'preact/hooks';
-import { problemOf, setRequestKey, type Problem } from '../api';
+import { setRequestKey, type Problem } from '../api';
 import { loadIdentity, type Identity } from '../identity';
 import { storeApiKey } from '../session';
 import { Field, FormProblem } from '../ui/form';
+import { useAction } from '../ui/use-action';
 
 /** Sign-in with an API key: checked with the API (GET /auth and the caller's organizations) before it is kept. */
 export function SignIn({ ended, onSignedIn }: { ended?: string | null; onSignedIn(identity: Identity): void }) {
   const [key, setKey] = useState('');
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<Problem | null>(null);
-  const submit = async (e: Event) => {
+  const action = useAction();
+  const problem = action.problem;
+  const busy = action.busy !== null;
+  const submit = (e: Event) => {
     e.preventDefault();
-    setBusy(true);
-    setProblem(null);
     const trimmed = key.trim();
-    // A key is printable ASCII without spaces; anything else was mis-pasted (and fetch could not even send it).
-    if (!/^[\x21-\x7e]+$/.test(trimmed)) {
-      setProblem({ status: 401, code: 'INVALID_KEY', message: 'This is not an API key: a key has no spaces, line breaks or typographic characters. Paste it again.', fields: {} });
-      setBusy(false);
-      return;
-    }
-    setRequestKey(trimmed);
-    try {
-      const identity = await loadIdentity();
+    void action.run('sign-in', async () => {
+      // A key is printable ASCII without spaces; anything else was mis-pasted (and fetch could not even send it).
+      if (!/^[\x21-\x7e]+$/.test(trimmed)) {
+        throw { status: 401, code: 'INVALID_KEY', message: 'This is not an API key: a key has no spaces, line breaks or typographic characters. Paste it again.', fields: {} } satisfies Problem;
+      }
+      setRequestKey(trimmed);
+      let identity: Identity;
+      try {
+        identity = await loadIdentity();
+      } catch (err) {
+        setRequestKey(null);
+        throw err;
+      }
       storeApiKey(trimmed);
       setKey('');
       onSignedIn(identity);
-    } catch (err) {
-      setRequestKey(null);
-      setProblem(problemOf(err));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const keyError = problem && problem.status === 401 ? problem.message : undefined;
   return (
