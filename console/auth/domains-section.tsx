@@ -3,7 +3,7 @@ import type { NeonAuthIntegration } from '../../openapi/client/neon-api';
 import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Checkbox, Field, FormProblem } from '../ui/form';
-import { useAction } from '../ui/use-action';
+import { Done, useAction } from '../ui/use-action';
 
 /** Where sign-ins may return to: the trusted domains and whether localhost is allowed (applied live by the provider). */
 export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext; integration: NeonAuthIntegration; admin: boolean }) {
@@ -12,8 +12,9 @@ export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext
   const [allowLocalhost, setAllowLocalhost] = useState<boolean | null>(null);
   const [newDomain, setNewDomain] = useState('');
   const [loadProblem, setLoadProblem] = useState<Problem | null>(null);
-  const [localhostProblem, setLocalhostProblem] = useState<Problem | null>(null);
+  const [requestedLocalhost, setRequestedLocalhost] = useState<boolean | null>(null);
   const action = useAction();
+  const localhostAction = useAction();
   const busy = action.busy !== null;
 
   const load = async () => {
@@ -41,21 +42,32 @@ export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext
       await call(api.auth.deleteBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domains: [{ domain }] }));
       await load();
     });
+  // The box shows the value asked for while it is saved (disabled meanwhile), then what the API answered; a refusal
+  // puts it back and says why by the box.
   const toggleLocalhost = async (allow: boolean) => {
-    setLocalhostProblem(null);
-    try {
-      setAllowLocalhost((await call(api.auth.updateNeonAuthAllowLocalhost(ids, { allow_localhost: allow }))).allow_localhost);
-    } catch (err) {
-      setLocalhostProblem(problemOf(err));
-    }
+    setRequestedLocalhost(allow);
+    await localhostAction.run(
+      'localhost',
+      async () => setAllowLocalhost((await call(api.auth.updateNeonAuthAllowLocalhost(ids, { allow_localhost: allow }))).allow_localhost),
+      allow ? 'Saved: sign-ins may return to localhost.' : 'Saved: localhost is no longer allowed.',
+    );
+    setRequestedLocalhost(null);
   };
+  const savingLocalhost = localhostAction.busy !== null;
 
   return (
     <section class="card" aria-labelledby="domains-title">
       <h2 id="domains-title">Domains</h2>
       {allowLocalhost !== null && (
-        <Checkbox label="Allow localhost (sign-ins may return to http://localhost during development)" checked={allowLocalhost} disabled={!admin} onChecked={toggleLocalhost} error={localhostProblem?.message} />
+        <Checkbox
+          label="Allow localhost (sign-ins may return to http://localhost during development)"
+          checked={savingLocalhost && requestedLocalhost !== null ? requestedLocalhost : allowLocalhost}
+          disabled={!admin || savingLocalhost}
+          onChecked={(allow) => void toggleLocalhost(allow)}
+          error={localhostAction.problem?.message}
+        />
       )}
+      <Done note={localhostAction.done} />
       <h3>Trusted domains</h3>
       {domains === null ? (
         <p role="status">Loading domains…</p>

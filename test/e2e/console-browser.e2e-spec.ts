@@ -221,7 +221,10 @@ describeChromium('the console in headless Chromium', () => {
     const localhost = page.getByRole('checkbox', { name: /Allow localhost/ });
     const wasAllowed = await localhost.isChecked();
     await localhost.click();
-    await page.waitForFunction((expected) => (document.querySelector('input[type=checkbox]') as HTMLInputElement).checked === expected, !wasAllowed);
+    // Saved only when the page says so (the box flips at the click, before the API has answered).
+    await page.getByRole('status').filter({ hasText: wasAllowed ? 'localhost is no longer allowed' : 'may return to localhost' }).waitFor();
+    expect(await localhost.isChecked()).toBe(!wasAllowed);
+    expect(await localhost.isEnabled()).toBe(true);
     expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth/allow_localhost`).expect(200)).body.allow_localhost).toBe(!wasAllowed);
 
     // The configuration API's forms: what Stack Auth has (OAuth providers, the e-mail provider) and what it has not.
