@@ -6,17 +6,25 @@ import { Checkbox, FormProblem } from '../ui/form';
 import { useAction } from '../ui/use-action';
 import { Confirm } from '../ui/widgets';
 
-/** Disable Neon Auth on the branch, keeping or dropping its data; the confirmation names exactly what goes. */
-export function DisableSection({ ctx, integration, onDisabled }: { ctx: BranchContext; integration: NeonAuthIntegration; onDisabled(): void }) {
+/**
+ * Disable Neon Auth on the branch, keeping or dropping its data; the confirmation names exactly what goes.
+ * `onBusy(true)` is called before the request (the page stops re-reading what is about to go), `onBusy(false)` if it
+ * was refused.
+ */
+export function DisableSection({ ctx, integration, onBusy, onDisabled }: { ctx: BranchContext; integration: NeonAuthIntegration; onBusy(busy: boolean): void; onDisabled(): void }) {
   const [deleteData, setDeleteData] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const action = useAction();
   const problem = action.problem;
   const busy = action.busy !== null;
   const disable = async () => {
+    onBusy(true);
     const done = await action.run('disable', () => call(api.auth.disableNeonAuth({ projectId: ctx.projectId, branchId: ctx.branchId }, { delete_data: deleteData })));
     if (done) onDisabled();
-    else setConfirming(false);
+    else {
+      onBusy(false);
+      setConfirming(false);
+    }
   };
   return (
     <section class="card danger-zone" aria-labelledby="disable-title">

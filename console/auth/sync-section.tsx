@@ -21,7 +21,8 @@ interface Sample {
  * How users_sync is kept: the lag (p50/p99 of the last hour, as the API reports it, charted over the samples this page
  * has taken), the queue, dead letters with their replay, the last reconciliation and a button to run one now.
  */
-export function SyncSection({ ctx, admin }: { ctx: BranchContext; admin: boolean }) {
+/** `live`: re-read every REFRESH_MS (off while Neon Auth is being disabled). */
+export function SyncSection({ ctx, admin, live }: { ctx: BranchContext; admin: boolean; live: boolean }) {
   const [status, setStatus] = useState<NeonAuthSyncStatus | null>(null);
   const [samples, setSamples] = useState<Sample[]>([]);
   const [dead, setDead] = useState<NeonAuthSyncDeadLetter[]>([]);
@@ -46,10 +47,11 @@ export function SyncSection({ ctx, admin }: { ctx: BranchContext; admin: boolean
     }
   };
   useEffect(() => {
+    if (!live) return;
     void load();
     const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), REFRESH_MS);
     return () => window.clearInterval(timer);
-  }, []);
+  }, [live]);
 
   const reconcile = () =>
     action.run('reconcile', async () => {

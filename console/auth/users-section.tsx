@@ -16,7 +16,8 @@ const REFRESH_MS = 2000;
  * the page again every REFRESH_MS. Create, delete and roles go to the provider through the API; the table shows the
  * result once the sync engine has written it, never before (so it never shows what users_sync does not hold).
  */
-export function UsersSection({ ctx }: { ctx: BranchContext }) {
+/** `live`: re-read every REFRESH_MS (off while Neon Auth is being disabled: the table is about to go). */
+export function UsersSection({ ctx, live }: { ctx: BranchContext; live: boolean }) {
   const [query, setQuery] = useState('');
   const [appliedQuery, setAppliedQuery] = useState('');
   /** Cursors of the pages before this one (the first page has none). */
@@ -49,12 +50,13 @@ export function UsersSection({ ctx }: { ctx: BranchContext }) {
   useEffect(() => {
     setNext(undefined); // until this page has loaded, there is no "next" to go to
     reads.reset();
+    if (!live) return;
     void load();
     const timer = window.setInterval(() => {
       if (document.visibilityState === 'visible') void load();
     }, REFRESH_MS);
     return () => window.clearInterval(timer);
-  }, [cursor, appliedQuery, waitingFor]);
+  }, [cursor, appliedQuery, waitingFor, live]);
 
   // Searching starts from the first page, a moment after typing stops.
   useEffect(() => {

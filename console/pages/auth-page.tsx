@@ -35,6 +35,8 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
   const [problem, setProblem] = useState<Problem | null>(null);
   /** Neon Auth's state could not be read (the page says so where it would be, and keeps what it has). */
   const [integrationProblem, setIntegrationProblem] = useState<Problem | null>(null);
+  /** A disable is under way: the sections stop re-reading what it removes. */
+  const [disabling, setDisabling] = useState(false);
 
   const loadIntegration = () =>
     call(api.auth.getNeonAuth({ projectId, branchId }))
@@ -99,15 +101,17 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
       ) : (
         <>
           <IntegrationStatus ctx={ctx} integration={integration} admin={admin} onChanged={loadIntegration} />
-          <UsersSection ctx={ctx} />
-          <SyncSection ctx={ctx} admin={admin} />
+          <UsersSection ctx={ctx} live={!disabling} />
+          <SyncSection ctx={ctx} admin={admin} live={!disabling} />
           <DomainsSection ctx={ctx} integration={integration} admin={admin} />
           <SettingsSection ctx={ctx} integration={integration} admin={admin} />
           {admin && (
             <DisableSection
               ctx={ctx}
               integration={integration}
+              onBusy={setDisabling}
               onDisabled={() => {
+                setDisabling(false);
                 setCreated(null);
                 setIntegration(null);
               }}

@@ -283,6 +283,14 @@ describeChromium('the console in headless Chromium', () => {
     const dialog = page.getByRole('dialog', { name: 'Disable Neon Auth on this branch?' });
     expect(await dialog.textContent()).toMatch(/drops the schema neon_auth of database \S+ on branch \S+, with the table users_sync and every row in it/);
     expect(await unnamedControls(page)).toEqual([]);
+    // The disable's answer is held in the browser, after the server has done it, for longer than the users table's
+    // refresh: the page must not re-read what is being removed (each such read would be answered 404, counted below).
+    await page.route(/\/auth$/, async (route) => {
+      if (route.request().method() !== 'DELETE') return route.continue();
+      const response = await route.fetch();
+      await new Promise((resolve) => setTimeout(resolve, 2_500));
+      await route.fulfill({ response });
+    });
     await dialog.getByRole('button', { name: 'Disable and delete the data' }).click();
     await page.getByRole('heading', { name: 'Enable Neon Auth' }).waitFor({ timeout: 30_000 });
     expect((await admin.get(`/projects/${project.id}/branches/${branch.id}/auth`).expect(404)).body.code).toBe('NEON_AUTH_NOT_ENABLED');
