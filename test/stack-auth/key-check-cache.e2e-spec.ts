@@ -7,6 +7,7 @@ import { DataSource } from 'typeorm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createStackProject, serverHeaders, type StackTestProject } from '../helpers/stack-auth.js';
 import { startTestApp, type TestApp } from '../helpers/test-app.js';
+import { ClusterEvents } from '../../src/common/cluster-events.js';
 import { StackProjectsService } from '../../src/stack-auth/projects/stack-projects.service.js';
 
 describe('embedded provider: the cached project-and-key check', () => {
@@ -47,6 +48,8 @@ describe('embedded provider: the cached project-and-key check', () => {
 
   it('a valid key is checked once, then answered from the cache (no more loads)', async () => {
     const p = await createStackProject(t, 'cached');
+    // The project's creation is heard from its triggers; once heard, nothing may drop the kept answer.
+    await t.app.get(ClusterEvents).settle();
     expect((await listUsers(p)).status).toBe(200);
     expect(await loadsDuring(async () => {
       for (let i = 0; i < 5; i++) expect((await listUsers(p)).status).toBe(200);
