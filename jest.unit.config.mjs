@@ -1,16 +1,17 @@
-// The unit tier: specs that need no database and no server (`npm run test:unit`). Same transform and module
-// mapping as jest.config.mjs, but no global setup, so no PostgreSQL is started; test/unit/no-network.mjs makes
-// any attempt to open a connection fail loudly. `npm test` (jest.config.mjs) runs these specs too.
+// The unit tier: specs that need no database and no server (`npm run test:unit`). Same runner and TypeScript hooks
+// as jest.config.mjs, but no global setup, so no PostgreSQL is started; test/unit/no-network.mjs makes any attempt to
+// open a connection fail loudly. `npm test` (jest.config.mjs) runs these specs too.
 import base from './jest.config.mjs';
 
+// The workers are forked with this environment: test/runner/timeouts.mjs reads it.
+process.env.TEST_TIMEOUT_MS = '10000';
+
 export default {
-  testEnvironment: base.testEnvironment,
   rootDir: base.rootDir,
   testRegex: ['test/unit/.*\\.spec\\.ts$', 'test/architecture/.*\\.spec\\.ts$', 'test/sync/svix-verifier\\.spec\\.ts$'],
-  extensionsToTreatAsEsm: base.extensionsToTreatAsEsm,
-  moduleNameMapper: base.moduleNameMapper,
-  transform: base.transform,
+  runner: base.runner,
   setupFiles: ['./test/unit/no-network.mjs'],
-  testTimeout: 10000,
+  setupFilesAfterEnv: base.setupFilesAfterEnv,
+  testTimeout: Number(process.env.TEST_TIMEOUT_MS),
   maxWorkers: 2,
 };

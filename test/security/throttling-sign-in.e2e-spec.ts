@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { jest } from '@jest/globals';
 import { DataSource } from 'typeorm';
 import { StackSessionEntity } from '../../src/stack-auth/entities/stack-session.entity.js';
 import { StackUserEntity } from '../../src/stack-auth/entities/stack-user.entity.js';
