@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { hash as bcryptHash, hashSync as bcryptHashSync, verify as bcryptVerify } from '@node-rs/bcrypt';
+import { hash as bcryptHash, verify as bcryptVerify } from '@node-rs/bcrypt';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { isForeignKeyViolation, isUniqueViolation } from '../../common/db-errors.js';
@@ -379,4 +379,9 @@ function isBase64Image(value: string): boolean {
   return /^data:image\/(png|jpg|jpeg|gif|bmp|webp);base64,[A-Za-z0-9+/]+={0,2}$|^[A-Za-z0-9+/]+={0,2}$/.test(value);
 }
 
-const DUMMY_HASH = bcryptHashSync('not-a-real-password', BCRYPT_ROUNDS);
+/**
+ * What a password is compared with when the user has no usable hash: a bcrypt hash at BCRYPT_ROUNDS of 32 random bytes
+ * that nobody kept (computing one at import cost every process about 60 ms of CPU). Never matches in effect:
+ * passwordMatches answers false whatever the comparison says.
+ */
+export const DUMMY_HASH = '$2b$10$gUyP0lEW65iMCD58edFNFeho2V23/jpDnEO4UcpRKtUJ2Mzdgs7eK';
