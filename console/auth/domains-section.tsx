@@ -28,19 +28,29 @@ export function DomainsSection({ ctx, integration, admin }: { ctx: BranchContext
     }
   };
   useEffect(() => void load(), []);
+  // After an add or a remove, only the list: re-reading localhost there could answer with its value from before a
+  // save of the box that is still on its way.
+  const loadDomains = async () => {
+    try {
+      setDomains((await call(api.auth.listBranchNeonAuthTrustedDomains(ids))).domains.map((d) => d.domain));
+      setLoadProblem(null);
+    } catch (err) {
+      setLoadProblem(problemOf(err));
+    }
+  };
 
   const add = (e: Event) => {
     e.preventDefault();
     void action.run('add', async () => {
       await call(api.auth.addBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domain: newDomain.trim() }));
       setNewDomain('');
-      await load();
+      await loadDomains();
     });
   };
   const remove = (domain: string) =>
     action.run('remove', async () => {
       await call(api.auth.deleteBranchNeonAuthTrustedDomain(ids, { auth_provider: integration.auth_provider, domains: [{ domain }] }));
-      await load();
+      await loadDomains();
     });
   // The box shows the value asked for while it is saved (disabled meanwhile), then what the API answered; a refusal
   // puts it back and says why by the box.

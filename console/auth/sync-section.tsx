@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { NeonAuthSyncDeadLetter, NeonAuthSyncReconcileResponse, NeonAuthSyncStatus } from '../../openapi/client/neon-api';
 import { api, call, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
@@ -32,10 +32,15 @@ export function SyncSection({ ctx, admin, live }: { ctx: BranchContext; admin: b
   const ids = { projectId: ctx.projectId, branchId: ctx.branchId };
 
   const reads = useLatest();
+  // Read by loads started before a render (after reconcile or replay, or the second request of a load).
+  const paused = useRef(!live);
+  paused.current = !live;
   const load = async () => {
+    if (paused.current) return;
     const seq = reads.start();
     try {
       const s = await call(api.extensions.getNeonAuthSyncStatus(ids));
+      if (paused.current) return;
       const letters = s.dead_letters > 0 ? (await call(api.extensions.listNeonAuthSyncDeadLetters({ ...ids, limit: 20 }))).dead_letters : [];
       if (!reads.take(seq)) return; // a later read has been shown already
       setStatus(s);
@@ -47,7 +52,10 @@ export function SyncSection({ ctx, admin, live }: { ctx: BranchContext; admin: b
     }
   };
   useEffect(() => {
-    if (!live) return;
+    if (!live) {
+      reads.reset(); // an answer on its way is not shown
+      return;
+    }
     void load();
     const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), REFRESH_MS);
     return () => window.clearInterval(timer);

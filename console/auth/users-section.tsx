@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import type { NeonAuthUser } from '../../openapi/client/neon-api';
 import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
@@ -30,8 +30,12 @@ export function UsersSection({ ctx, live }: { ctx: BranchContext; live: boolean 
   const [waitingFor, setWaitingFor] = useState<string | null>(null);
   const cursor = cursors[cursors.length - 1];
   const reads = useLatest();
+  // Read by loads started before a render (after a delete or a roles change).
+  const paused = useRef(!live);
+  paused.current = !live;
 
   const load = async () => {
+    if (paused.current) return;
     const seq = reads.start();
     try {
       const page = await call(

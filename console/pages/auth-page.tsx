@@ -109,7 +109,11 @@ export function AuthPage({ identity, projectId, branchId }: { identity: Identity
             <DisableSection
               ctx={ctx}
               integration={integration}
-              onBusy={setDisabling}
+              onBusy={(busy) => {
+                setDisabling(busy);
+                // Refused or not answered: what is the state now? (It may have gone through, or been disabled elsewhere.)
+                if (!busy) void loadIntegration();
+              }}
               onDisabled={() => {
                 setDisabling(false);
                 setCreated(null);

@@ -371,6 +371,14 @@ describeChromium('the console in headless Chromium', () => {
     expect(seen.statuses.sort()).toEqual([400, 400, 404]);
     // And what was typed went nowhere else: the page keeps no SMTP password either.
     expect(await page.evaluate(() => JSON.stringify({ ...sessionStorage }))).not.toContain(SMTP_PASSWORD);
+
+    // Disabled behind the page's back (another tab, another person): the page's own disable is refused, and the page
+    // then shows the branch as it is instead of an integration that is gone.
+    await page.getByRole('button', { name: 'I have copied them' }).click();
+    await admin.delete(base).send({ delete_data: false }).expect(200);
+    await page.getByRole('button', { name: 'Disable Neon Auth…' }).click();
+    await page.getByRole('dialog', { name: 'Disable Neon Auth on this branch?' }).getByRole('button', { name: 'Disable', exact: true }).click();
+    await page.getByRole('heading', { name: 'Enable Neon Auth' }).waitFor({ timeout: 15_000 });
     await page.close();
   });
 

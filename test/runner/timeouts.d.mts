@@ -1,3 +1,7 @@
 export declare const TEST_TIMEOUT_MS: number;
 export declare const LIMITED: unique symbol;
-export declare function limited<F extends (...args: never[]) => unknown>(fn: F, timeout: number | undefined, what: string): (this: ThisParameterType<F>, ...args: Parameters<F>) => Promise<Awaited<ReturnType<F>>>;
+type Fn = (...args: never[]) => unknown;
+export declare function limited<F extends Fn>(fn: F, timeout: number | undefined, what: string): (this: ThisParameterType<F>, ...args: unknown[]) => Promise<unknown>;
+export declare function limitedTest<F extends Fn>(fn: F, timeout: number | undefined): (this: ThisParameterType<F>, ...args: unknown[]) => Promise<void>;
+export declare function limitTests<T extends jest.It>(original: T): T;
+export declare function limitHook<T extends jest.Lifecycle>(original: T): T;
