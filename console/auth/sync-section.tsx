@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { NeonAuthSyncDeadLetter, NeonAuthSyncReconcileResponse, NeonAuthSyncStatus } from '../../openapi/client/neon-api';
 import { api, call, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { FormProblem } from '../ui/form';
-import { useLatest } from '../ui/latest';
+import { useLatest, useRefresh } from '../ui/latest';
 import { useAction } from '../ui/use-action';
 import { When } from '../ui/widgets';
 
@@ -31,16 +31,13 @@ export function SyncSection({ ctx, admin, live }: { ctx: BranchContext; admin: b
   const [result, setResult] = useState<string | null>(null);
   const ids = { projectId: ctx.projectId, branchId: ctx.branchId };
 
-  const reads = useLatest();
-  // Read by loads started before a render (after reconcile or replay, or the second request of a load).
-  const paused = useRef(!live);
-  paused.current = !live;
+  const reads = useLatest(live);
   const load = async () => {
-    if (paused.current) return;
+    if (reads.paused) return;
     const seq = reads.start();
     try {
       const s = await call(api.extensions.getNeonAuthSyncStatus(ids));
-      if (paused.current) return;
+      if (!reads.current(seq)) return;
       const letters = s.dead_letters > 0 ? (await call(api.extensions.listNeonAuthSyncDeadLetters({ ...ids, limit: 20 }))).dead_letters : [];
       if (!reads.take(seq)) return; // a later read has been shown already
       setStatus(s);
@@ -51,15 +48,7 @@ export function SyncSection({ ctx, admin, live }: { ctx: BranchContext; admin: b
       if (reads.take(seq)) setProblem(problemOf(err));
     }
   };
-  useEffect(() => {
-    if (!live) {
-      reads.reset(); // an answer on its way is not shown
-      return;
-    }
-    void load();
-    const timer = window.setInterval(() => document.visibilityState === 'visible' && void load(), REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [live]);
+  useRefresh(load, REFRESH_MS, live, []);
 
   const reconcile = () =>
     action.run('reconcile', async () => {

@@ -1,9 +1,9 @@
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { NeonAuthUser } from '../../openapi/client/neon-api';
 import { api, call, messageFor, problemOf, type Problem } from '../api';
 import type { BranchContext } from '../pages/auth-page';
 import { Field, FormProblem } from '../ui/form';
-import { useLatest } from '../ui/latest';
+import { useLatest, useRefresh } from '../ui/latest';
 import { useAction } from '../ui/use-action';
 import { Confirm, When } from '../ui/widgets';
 
@@ -29,13 +29,10 @@ export function UsersSection({ ctx, live }: { ctx: BranchContext; live: boolean 
   const [rolesOf, setRolesOf] = useState<NeonAuthUser | null>(null);
   const [waitingFor, setWaitingFor] = useState<string | null>(null);
   const cursor = cursors[cursors.length - 1];
-  const reads = useLatest();
-  // Read by loads started before a render (after a delete or a roles change).
-  const paused = useRef(!live);
-  paused.current = !live;
+  const reads = useLatest(live);
 
   const load = async () => {
-    if (paused.current) return;
+    if (reads.paused) return;
     const seq = reads.start();
     try {
       const page = await call(
@@ -51,16 +48,12 @@ export function UsersSection({ ctx, live }: { ctx: BranchContext; live: boolean 
     }
   };
 
+  // Another page or search: what was on its way is not shown (this effect runs before the refresh's).
   useEffect(() => {
     setNext(undefined); // until this page has loaded, there is no "next" to go to
     reads.reset();
-    if (!live) return;
-    void load();
-    const timer = window.setInterval(() => {
-      if (document.visibilityState === 'visible') void load();
-    }, REFRESH_MS);
-    return () => window.clearInterval(timer);
-  }, [cursor, appliedQuery, waitingFor, live]);
+  }, [cursor, appliedQuery, waitingFor]);
+  useRefresh(load, REFRESH_MS, live, [cursor, appliedQuery, waitingFor]);
 
   // Searching starts from the first page, a moment after typing stops.
   useEffect(() => {
