@@ -3,7 +3,7 @@
 // open a connection fail loudly. `npm test` (jest.config.mjs) runs these specs too.
 import base from './jest.config.mjs';
 
-// The workers are forked with this environment: test/runner/timeouts.mjs reads it.
+// The worker threads start with this environment: test/runner/timeouts.mjs reads it.
 process.env.TEST_TIMEOUT_MS = '10000';
 
 export default {

@@ -30,8 +30,9 @@ export function limited(fn, timeout, what) {
     const run =
       fn.length > args.length
         ? new Promise((resolve, reject) => {
-            const done = (err) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve());
-            done.fail = (err) => reject(err instanceof Error ? err : new Error(String(err ?? 'done.fail()')));
+            const asError = (err) => (err instanceof Error ? err : new Error(String(err)));
+            const done = (err) => (err ? reject(asError(err)) : resolve());
+            done.fail = (err) => reject(asError(err ?? 'done.fail()'));
             try {
               fn.call(this, ...args, done);
             } catch (err) {
